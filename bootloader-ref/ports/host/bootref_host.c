@@ -1,0 +1,303 @@
+/*
+ * bootref_host.c - host port on OpenSSL 3 libcrypto (EVP interfaces only).
+ */
+#define _POSIX_C_SOURCE 200809L /* fseeko */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/pem.h>
+
+#include "bootref_host.h"
+
+static void set_err(char *err, size_t errlen, const char *msg, const char *path)
+{
+    if (err != NULL && errlen > 0u)
+        snprintf(err, errlen, "%s: %s", path != NULL ? path : "", msg);
+}
+
+static int h_sha256_init(void *ctx)
+{
+    bootref_host_t *h = ctx;
+    return EVP_DigestInit_ex((EVP_MD_CTX *)h->md, EVP_sha256(), NULL) == 1 ? BOOTREF_PORT_OK
+                                                                           : BOOTREF_PORT_ERROR;
+}
+
+static int h_sha256_update(void *ctx, const uint8_t *data, size_t len)
+{
+    bootref_host_t *h = ctx;
+    if (len == 0u)
+        return BOOTREF_PORT_OK;
+    return EVP_DigestUpdate((EVP_MD_CTX *)h->md, data, len) == 1 ? BOOTREF_PORT_OK
+                                                                 : BOOTREF_PORT_ERROR;
+}
+
+static int h_sha256_final(void *ctx, uint8_t out[32])
+{
+    bootref_host_t *h = ctx;
+    unsigned int n = 0;
+    if (EVP_DigestFinal_ex((EVP_MD_CTX *)h->md, out, &n) != 1 || n != 32u)
+        return BOOTREF_PORT_ERROR;
+    return BOOTREF_PORT_OK;
+}
+
+/* COSE carries ECDSA signatures as raw r||s (RFC 9053 section 2.1); OpenSSL
+ * wants DER. Convert, then verify over SHA-256(msg). */
+static int verify_p256(EVP_PKEY *pk, const uint8_t *msg, size_t msg_len, const uint8_t *sig)
+{
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
+    unsigned char *der = NULL;
+    int der_len, ok = 0;
+    EVP_MD_CTX *m = NULL;
+
+    if (es == NULL || r == NULL || s == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
+        BN_free(r);
+        BN_free(s);
+        ECDSA_SIG_free(es);
+        return BOOTREF_PORT_ERROR;
+    }
+    der_len = i2d_ECDSA_SIG(es, &der);
+    ECDSA_SIG_free(es); /* frees r and s */
+    if (der_len <= 0)
+        return BOOTREF_PORT_ERROR;
+    m = EVP_MD_CTX_new();
+    if (m != NULL && EVP_DigestVerifyInit(m, NULL, EVP_sha256(), NULL, pk) == 1)
+        ok = EVP_DigestVerify(m, der, (size_t)der_len, msg, msg_len) == 1;
+    EVP_MD_CTX_free(m);
+    OPENSSL_free(der);
+    return ok ? BOOTREF_PORT_OK : BOOTREF_PORT_FAIL;
+}
+
+static int verify_ed25519(EVP_PKEY *pk, const uint8_t *msg, size_t msg_len, const uint8_t *sig)
+{
+    EVP_MD_CTX *m = EVP_MD_CTX_new();
+    int ok = 0;
+    if (m != NULL && EVP_DigestVerifyInit(m, NULL, NULL, NULL, pk) == 1)
+        ok = EVP_DigestVerify(m, sig, 64, msg, msg_len) == 1;
+    EVP_MD_CTX_free(m);
+    return ok ? BOOTREF_PORT_OK : BOOTREF_PORT_FAIL;
+}
+
+static int h_sig_verify(void *ctx, int32_t alg, const bootref_key_t *key, const uint8_t *msg,
+                        size_t msg_len, const uint8_t *sig, size_t sig_len)
+{
+    (void)ctx;
+    if (sig_len != 64u || key->handle == NULL)
+        return BOOTREF_PORT_FAIL;
+    if ((alg == -7 || alg == -9) && key->type == BOOTREF_KEY_P256)
+        return verify_p256((EVP_PKEY *)key->handle, msg, msg_len, sig);
+    if ((alg == -8 || alg == -19) && key->type == BOOTREF_KEY_ED25519)
+        return verify_ed25519((EVP_PKEY *)key->handle, msg, msg_len, sig);
+    return BOOTREF_PORT_UNSUPPORTED;
+}
+
+static int h_mac_verify(void *ctx, int32_t alg, const bootref_key_t *key, const uint8_t *msg,
+                        size_t msg_len, const uint8_t *tag, size_t tag_len)
+{
+    const bootref_host_hmac_key_t *k = key->handle;
+    uint8_t out[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    (void)ctx;
+    if (alg != 5 || key->type != BOOTREF_KEY_HMAC_SHA256 || k == NULL)
+        return BOOTREF_PORT_UNSUPPORTED;
+    if (HMAC(EVP_sha256(), k->key, (int)k->len, msg, msg_len, out, &n) == NULL || n != 32u)
+        return BOOTREF_PORT_ERROR;
+    if (tag_len != 32u)
+        return BOOTREF_PORT_FAIL;
+    return CRYPTO_memcmp(out, tag, 32) == 0 ? BOOTREF_PORT_OK : BOOTREF_PORT_FAIL;
+}
+
+static int h_read_image(void *ctx, uint8_t component, uint64_t offset, uint8_t *buf, size_t len,
+                        size_t *got)
+{
+    bootref_host_t *h = ctx;
+    *got = 0;
+    if (component != 0u || h->image == NULL)
+        return BOOTREF_PORT_UNAVAILABLE;
+    if (offset > (uint64_t)0x7fffffffffffffffull ||
+        fseeko(h->image, (off_t)offset, SEEK_SET) != 0)
+        return BOOTREF_PORT_ERROR;
+    *got = fread(buf, 1, len, h->image);
+    if (*got < len && ferror(h->image))
+        return BOOTREF_PORT_ERROR;
+    return BOOTREF_PORT_OK;
+}
+
+static int h_counter_read(void *ctx, uint64_t *value)
+{
+    *value = ((bootref_host_t *)ctx)->counter;
+    return BOOTREF_PORT_OK;
+}
+
+static int h_identity(void *ctx, bootref_identity_t *id)
+{
+    bootref_host_t *h = ctx;
+    id->vendor_id = h->has_vendor ? h->vendor_id : NULL;
+    id->class_id = h->has_class ? h->class_id : NULL;
+    id->device_id = h->has_device ? h->device_id : NULL;
+    return BOOTREF_PORT_OK;
+}
+
+bootref_host_t *bootref_host_new(void)
+{
+    bootref_host_t *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return NULL;
+    h->md = EVP_MD_CTX_new();
+    if (h->md == NULL) {
+        free(h);
+        return NULL;
+    }
+    h->port.ctx = h;
+    h->port.keys = h->keys;
+    h->port.n_keys = 0;
+    h->port.sha256_init = h_sha256_init;
+    h->port.sha256_update = h_sha256_update;
+    h->port.sha256_final = h_sha256_final;
+    h->port.sig_verify = h_sig_verify;
+    h->port.mac_verify = h_mac_verify;
+    h->port.read_image = h_read_image;
+    h->port.image_exact = 1; /* a file ends where the image ends */
+    h->port.counter_read = h_counter_read;
+    h->port.identity = h_identity;
+    h->port.component_slot = NULL;
+    h->port.action = NULL;
+    return h;
+}
+
+void bootref_host_free(bootref_host_t *h)
+{
+    size_t i;
+    if (h == NULL)
+        return;
+    for (i = 0; i < BOOTREF_HOST_MAX_KEYS; i++)
+        EVP_PKEY_free((EVP_PKEY *)h->pkey[i]);
+    OPENSSL_cleanse(h->hmac, sizeof h->hmac);
+    EVP_MD_CTX_free((EVP_MD_CTX *)h->md);
+    if (h->image != NULL)
+        fclose(h->image);
+    free(h);
+}
+
+int bootref_host_add_pem(bootref_host_t *h, const char *path, char *err, size_t errlen)
+{
+    FILE *f;
+    EVP_PKEY *pk;
+    size_t i = h->port.n_keys;
+    uint8_t type = 0;
+
+    if (i >= BOOTREF_HOST_MAX_KEYS) {
+        set_err(err, errlen, "too many trust anchors", path);
+        return -1;
+    }
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        set_err(err, errlen, "cannot open key file", path);
+        return -1;
+    }
+    pk = PEM_read_PUBKEY(f, NULL, NULL, NULL);
+    fclose(f);
+    if (pk == NULL) {
+        set_err(err, errlen, "not a PEM public key (SubjectPublicKeyInfo)", path);
+        return -1;
+    }
+    if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_ED25519) {
+        type = BOOTREF_KEY_ED25519;
+    } else if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC) {
+        char group[32];
+        size_t gl = 0;
+        if (EVP_PKEY_get_group_name(pk, group, sizeof group, &gl) == 1 &&
+            strcmp(group, "prime256v1") == 0)
+            type = BOOTREF_KEY_P256;
+    }
+    if (type == 0u) {
+        EVP_PKEY_free(pk);
+        set_err(err, errlen, "key is neither P-256 nor Ed25519", path);
+        return -1;
+    }
+    h->pkey[i] = pk;
+    h->keys[i].type = type;
+    h->keys[i].kid = NULL;
+    h->keys[i].kid_len = 0;
+    h->keys[i].handle = pk;
+    h->port.n_keys = i + 1u;
+    return 0;
+}
+
+int bootref_host_add_hmac_file(bootref_host_t *h, const char *path, char *err, size_t errlen)
+{
+    FILE *f;
+    size_t i = h->port.n_keys, n;
+    uint8_t extra;
+
+    if (i >= BOOTREF_HOST_MAX_KEYS) {
+        set_err(err, errlen, "too many trust anchors", path);
+        return -1;
+    }
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        set_err(err, errlen, "cannot open HMAC key file", path);
+        return -1;
+    }
+    n = fread(h->hmac[i].key, 1, BOOTREF_HOST_MAX_HMAC_KEY, f);
+    if (fread(&extra, 1, 1, f) != 0u || n < 16u) {
+        fclose(f);
+        OPENSSL_cleanse(h->hmac[i].key, sizeof h->hmac[i].key);
+        set_err(err, errlen, "HMAC key must be 16..64 raw bytes", path);
+        return -1;
+    }
+    fclose(f);
+    h->hmac[i].len = n;
+    h->keys[i].type = BOOTREF_KEY_HMAC_SHA256;
+    h->keys[i].kid = NULL;
+    h->keys[i].kid_len = 0;
+    h->keys[i].handle = &h->hmac[i];
+    h->port.n_keys = i + 1u;
+    return 0;
+}
+
+int bootref_host_set_image(bootref_host_t *h, const char *path, char *err, size_t errlen)
+{
+    if (h->image != NULL)
+        fclose(h->image);
+    h->image = fopen(path, "rb");
+    if (h->image == NULL) {
+        set_err(err, errlen, "cannot open image file", path);
+        return -1;
+    }
+    return 0;
+}
+
+void bootref_host_set_counter(bootref_host_t *h, uint64_t value)
+{
+    h->counter = value;
+}
+
+void bootref_host_set_identity(bootref_host_t *h, int which, const uint8_t id[16])
+{
+    if (which == 1) {
+        memcpy(h->vendor_id, id, 16);
+        h->has_vendor = 1;
+    } else if (which == 2) {
+        memcpy(h->class_id, id, 16);
+        h->has_class = 1;
+    } else if (which == 3) {
+        memcpy(h->device_id, id, 16);
+        h->has_device = 1;
+    }
+}
+
+const bootref_port_t *bootref_host_port(const bootref_host_t *h)
+{
+    return &h->port;
+}
+
+size_t bootref_ctx_size(void)
+{
+    return sizeof(bootref_ctx_t);
+}

@@ -1,0 +1,52 @@
+/*
+ * bootref_host.h - host port on OpenSSL libcrypto (tests, CLI, ctypes use).
+ *
+ * Trust anchors are P-256 or Ed25519 public keys loaded from PEM
+ * (SubjectPublicKeyInfo) and raw HMAC-SHA256 keys loaded from files.
+ * Component 0's image is a file, streamed on demand. Not for devices: it
+ * allocates and uses stdio.
+ */
+#ifndef BOOTREF_HOST_H
+#define BOOTREF_HOST_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bootref.h"
+
+#define BOOTREF_HOST_MAX_KEYS 8
+#define BOOTREF_HOST_MAX_HMAC_KEY 64
+
+typedef struct bootref_host_hmac_key {
+    size_t len;
+    uint8_t key[BOOTREF_HOST_MAX_HMAC_KEY];
+} bootref_host_hmac_key_t;
+
+typedef struct bootref_host {
+    bootref_port_t port;
+    bootref_key_t keys[BOOTREF_HOST_MAX_KEYS];
+    void *pkey[BOOTREF_HOST_MAX_KEYS];                 /* EVP_PKEY* */
+    bootref_host_hmac_key_t hmac[BOOTREF_HOST_MAX_KEYS];
+    void *md;                                           /* EVP_MD_CTX* */
+    FILE *image;
+    uint64_t counter;
+    uint8_t vendor_id[16], class_id[16], device_id[16];
+    uint8_t has_vendor, has_class, has_device;
+} bootref_host_t;
+
+/* All functions return 0 on success, -1 on failure (with a message in err
+ * if err != NULL, at most errlen bytes). */
+bootref_host_t *bootref_host_new(void);
+void bootref_host_free(bootref_host_t *h);
+int bootref_host_add_pem(bootref_host_t *h, const char *path, char *err, size_t errlen);
+int bootref_host_add_hmac_file(bootref_host_t *h, const char *path, char *err, size_t errlen);
+int bootref_host_set_image(bootref_host_t *h, const char *path, char *err, size_t errlen);
+void bootref_host_set_counter(bootref_host_t *h, uint64_t value);
+/* which: 1 vendor, 2 class, 3 device */
+void bootref_host_set_identity(bootref_host_t *h, int which, const uint8_t id[16]);
+const bootref_port_t *bootref_host_port(const bootref_host_t *h);
+
+/* Sizes for foreign-function callers that allocate the context themselves. */
+size_t bootref_ctx_size(void);
+
+#endif /* BOOTREF_HOST_H */

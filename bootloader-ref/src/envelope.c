@@ -1,0 +1,664 @@
+/*
+ * envelope.c - SUIT envelope parsing and authentication
+ * (draft-ietf-suit-manifest-34 sections 8.1-8.4, RFC 9052/9053 for COSE).
+ *
+ * Order of work, chosen so that untrusted bytes reach as little code as possible
+ * before they are authenticated:
+ *   1. strict CBOR well-formedness of the whole envelope;
+ *   2. envelope map: authentication wrapper first, manifest, severed members;
+ *   3. SHA-256 over the bstr-wrapped manifest compared with the wrapper's
+ *      SUIT_Digest, before any signature work (draft-34 section 8.3: the digest
+ *      "MUST" be verified prior to the cryptographic computation);
+ *   4. COSE_Sign1 / COSE_Mac0 blocks over the detached, bstr-wrapped digest;
+ *   5. only then the manifest's own structure, anti-rollback and severed members.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+bootref_err_t br_fail(bootref_ctx_t *c, bootref_err_t e, const char *detail)
+{
+    c->detail = detail;
+    return e;
+}
+
+void br_report(bootref_ctx_t *c, const char *what, const char *note, int component,
+               int32_t value, bootref_ev_status_t st)
+{
+    bootref_event_t ev;
+    if (c->report == NULL)
+        return;
+    ev.what = what;
+    ev.note = note;
+    ev.component = component;
+    ev.value = value;
+    ev.status = st;
+    c->report(c->report_user, &ev);
+}
+
+bootref_err_t br_sha256(bootref_ctx_t *c, const uint8_t *p, size_t n, uint8_t out[32])
+{
+    const bootref_port_t *port = c->port;
+    if (port->sha256_init(port->ctx) != BOOTREF_PORT_OK ||
+        port->sha256_update(port->ctx, p, n) != BOOTREF_PORT_OK ||
+        port->sha256_final(port->ctx, out) != BOOTREF_PORT_OK)
+        return br_fail(c, BOOTREF_E_PORT, BR_STR("sha256 failed in the port"));
+    return BOOTREF_OK;
+}
+
+int br_digest_equal(const uint8_t *a, const uint8_t *b)
+{
+    /* Not secret data, but a constant-time compare costs nothing and keeps
+     * timing from telling an attacker how many bytes of a forgery matched. */
+    uint8_t diff = 0;
+    size_t i;
+    for (i = 0; i < 32u; i++)
+        diff |= (uint8_t)(a[i] ^ b[i]);
+    return diff == 0u;
+}
+
+bootref_err_t br_parse_digest(cbor_dec_t *d, const uint8_t **digest)
+{
+    /* SUIT_Digest = [alg, bytes] (draft-34 section 10, CDDL). Extensions to
+     * the array are not accepted: an item we do not understand is refused. */
+    size_t n;
+    int64_t alg;
+    bootref_span_t v;
+    bootref_err_t e;
+
+    if ((e = cbor_array(d, &n)) != BOOTREF_OK)
+        return e;
+    if (n != 2u)
+        return BOOTREF_E_STRUCTURE;
+    if ((e = cbor_int(d, &alg)) != BOOTREF_OK)
+        return e;
+    if ((e = cbor_bstr(d, &v, NULL)) != BOOTREF_OK)
+        return e;
+    /* SHA-256 is the one mandatory digest (REFERENCE.md section 1). */
+    if (alg != SUIT_DIGEST_SHA256)
+        return BOOTREF_E_UNSUPPORTED_ALG;
+    if (v.n != 32u)
+        return BOOTREF_E_STRUCTURE;
+    *digest = v.p;
+    return BOOTREF_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* COSE                                                                     */
+
+typedef struct {
+    int64_t alg;
+    uint8_t has_alg;
+    const uint8_t *kid;
+    size_t kid_len;
+} cose_hdr_t;
+
+/* Protected header: bstr .cbor header_map, or a zero-length bstr (RFC 9052
+ * section 3). The algorithm must be protected so that it is signed. */
+static bootref_err_t parse_protected(const bootref_span_t *p, cose_hdr_t *h)
+{
+    cbor_dec_t d;
+    size_t n, i;
+    cbor_item_t k;
+    bootref_err_t e;
+
+    if (p->n == 0u)
+        return BOOTREF_OK;
+    if ((e = cbor_wellformed(p->p, p->n)) != BOOTREF_OK)
+        return e;
+    cbor_init(&d, p->p, p->n);
+    if ((e = cbor_map(&d, &n)) != BOOTREF_OK)
+        return e;
+    for (i = 0; i < n; i++) {
+        if ((e = cbor_head(&d, &k)) != BOOTREF_OK)
+            return e;
+        if (k.major == CBOR_UINT && k.val == COSE_HDR_ALG) {
+            if ((e = cbor_int(&d, &h->alg)) != BOOTREF_OK)
+                return e;
+            h->has_alg = 1;
+        } else if (k.major == CBOR_UINT && k.val == COSE_HDR_KID) {
+            bootref_span_t kid;
+            if ((e = cbor_bstr(&d, &kid, NULL)) != BOOTREF_OK)
+                return e;
+            h->kid = kid.p;
+            h->kid_len = kid.n;
+        } else if (k.major == CBOR_UINT && k.val == COSE_HDR_CRIT) {
+            /* RFC 9052 section 3.1: a recipient that does not understand a
+             * critical parameter must reject. This verifier knows none. */
+            return BOOTREF_E_STRUCTURE;
+        } else if ((e = cbor_skip(&d)) != BOOTREF_OK) {
+            return e; /* other labels (content type, ...) carry no meaning here */
+        }
+    }
+    return BOOTREF_OK;
+}
+
+static bootref_err_t parse_unprotected(cbor_dec_t *d, cose_hdr_t *h)
+{
+    size_t n, i;
+    cbor_item_t k;
+    bootref_err_t e;
+
+    if ((e = cbor_map(d, &n)) != BOOTREF_OK)
+        return e;
+    for (i = 0; i < n; i++) {
+        if ((e = cbor_head(d, &k)) != BOOTREF_OK)
+            return e;
+        if (k.major == CBOR_UINT && (k.val == COSE_HDR_ALG || k.val == COSE_HDR_CRIT)) {
+            /* alg/crit outside the signed header could be swapped freely */
+            return BOOTREF_E_STRUCTURE;
+        }
+        if (k.major == CBOR_UINT && k.val == COSE_HDR_KID) {
+            bootref_span_t kid;
+            if (h->kid != NULL) /* RFC 9052 s3: a label must not be in both */
+                return BOOTREF_E_STRUCTURE;
+            if ((e = cbor_bstr(d, &kid, NULL)) != BOOTREF_OK)
+                return e;
+            h->kid = kid.p;
+            h->kid_len = kid.n;
+        } else if ((e = cbor_skip(d)) != BOOTREF_OK) {
+            return e;
+        }
+    }
+    return BOOTREF_OK;
+}
+
+/* Verify one SUIT_Authentication_Block over the detached payload `digest_w`
+ * (the bstr-wrapped SUIT_Digest, draft-34 section 8.3). With check == 0 the
+ * block is only parsed (a previous block already verified). */
+static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
+                                  const bootref_span_t *digest_w, int check)
+{
+    const bootref_port_t *port = c->port;
+    cbor_dec_t d;
+    cbor_item_t it;
+    size_t n, i, tried = 0, unsupported = 0, sig_len;
+    bootref_span_t prot, prot_w, sig;
+    cose_hdr_t h;
+    int is_mac;
+    uint8_t key_type;
+    uint8_t *t;
+    bootref_err_t e;
+
+    memset(&h, 0, sizeof h);
+    if ((e = cbor_wellformed(blk->p, blk->n)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("authentication block"));
+    cbor_init(&d, blk->p, blk->n);
+    if ((e = cbor_expect(&d, CBOR_TAG, &it)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("authentication block must be a tagged COSE structure"));
+    if (it.val == COSE_TAG_SIGN || it.val == COSE_TAG_MAC)
+        return br_fail(c, BOOTREF_E_UNSUPPORTED_ALG,
+                       BR_STR("COSE_Sign/COSE_Mac (multi-recipient) not supported"));
+    if (it.val != COSE_TAG_SIGN1 && it.val != COSE_TAG_MAC0)
+        return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("authentication block: unknown COSE tag"));
+    is_mac = it.val == COSE_TAG_MAC0;
+
+    /* COSE_Sign1 = [protected, unprotected, payload, signature]; COSE_Mac0 has
+     * the same shape with a tag instead of a signature (RFC 9052 s4.2, s6.2). */
+    if ((e = cbor_array(&d, &n)) != BOOTREF_OK || n != 4u)
+        return br_fail(c, e != BOOTREF_OK ? e : BOOTREF_E_STRUCTURE,
+                       BR_STR("COSE structure must have 4 elements"));
+    if ((e = cbor_bstr(&d, &prot, &prot_w)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("COSE protected header"));
+    if (prot.n > BOOTREF_MAX_PROTECTED_SIZE)
+        return br_fail(c, BOOTREF_E_LIMIT_SIZE, BR_STR("COSE protected header too large"));
+    if ((e = parse_protected(&prot, &h)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("COSE protected header"));
+    if ((e = parse_unprotected(&d, &h)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("COSE unprotected header"));
+    if ((e = cbor_head(&d, &it)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("COSE payload"));
+    if (it.major != CBOR_SIMPLE || it.val != CBOR_NULL)
+        return br_fail(c, BOOTREF_E_STRUCTURE,
+                       BR_STR("COSE payload must be nil (detached SUIT_Digest)"));
+    if ((e = cbor_bstr(&d, &sig, NULL)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("COSE signature/tag"));
+    if (!h.has_alg)
+        return br_fail(c, BOOTREF_E_MISSING_MEMBER, BR_STR("COSE alg missing from protected header"));
+
+    /* Algorithm -> key type and signature length (RFC 9053 s2.1, s2.2, s3.1;
+     * ESP256 -9 and Ed25519 -19 are the fully-specified ids of RFC 9864). */
+    if (!is_mac && (h.alg == COSE_ALG_ES256 || h.alg == COSE_ALG_ESP256)) {
+        key_type = BOOTREF_KEY_P256;
+        sig_len = 64u;
+    } else if (!is_mac && (h.alg == COSE_ALG_EDDSA || h.alg == COSE_ALG_ED25519)) {
+        key_type = BOOTREF_KEY_ED25519;
+        sig_len = 64u;
+    } else if (is_mac && h.alg == COSE_ALG_HMAC256) {
+        key_type = BOOTREF_KEY_HMAC_SHA256;
+        sig_len = 32u;
+    } else {
+        return br_fail(c, BOOTREF_E_UNSUPPORTED_ALG, BR_STR("COSE algorithm not supported"));
+    }
+    if (!check)
+        return BOOTREF_OK;
+    if (sig.n != sig_len)
+        return br_fail(c, BOOTREF_E_SIGNATURE_INVALID, BR_STR("signature/tag has the wrong length"));
+
+    /* To-be-signed bytes, built from the bytes as received (never re-encoded):
+     * Sig_structure = ["Signature1", protected, external_aad = h'', payload]
+     * MAC_structure = ["MAC0", protected, h'', payload]  (RFC 9052 s4.4, s6.3). */
+    if (13u + prot_w.n + digest_w->n > BOOTREF_TBS_MAX)
+        return br_fail(c, BOOTREF_E_LIMIT_SIZE, BR_STR("to-be-signed structure too large"));
+    t = c->tbs;
+    *t++ = 0x84u;
+    if (is_mac) {
+        memcpy(t, "\x64" "MAC0", 5u);
+        t += 5;
+    } else {
+        memcpy(t, "\x6a" "Signature1", 11u);
+        t += 11;
+    }
+    memcpy(t, prot_w.p, prot_w.n);
+    t += prot_w.n;
+    *t++ = 0x40u;
+    memcpy(t, digest_w->p, digest_w->n);
+    t += digest_w->n;
+
+    for (i = 0; i < port->n_keys; i++) {
+        const bootref_key_t *k = &port->keys[i];
+        int r;
+        if (k->type != key_type)
+            continue;
+        if (h.kid != NULL && k->kid != NULL &&
+            (h.kid_len != k->kid_len || memcmp(h.kid, k->kid, h.kid_len) != 0))
+            continue;
+        tried++;
+        if (is_mac)
+            r = port->mac_verify == NULL ? BOOTREF_PORT_UNSUPPORTED
+                : port->mac_verify(port->ctx, (int32_t)h.alg, k, c->tbs, (size_t)(t - c->tbs),
+                                   sig.p, sig.n);
+        else
+            r = port->sig_verify(port->ctx, (int32_t)h.alg, k, c->tbs, (size_t)(t - c->tbs),
+                                 sig.p, sig.n);
+        if (r == BOOTREF_PORT_OK) {
+            br_report(c, BR_STR("authentication"), BR_STR("verified with a trust anchor"),
+                      (int)i, (int32_t)h.alg, BOOTREF_EV_OK);
+            return BOOTREF_OK;
+        }
+        if (r == BOOTREF_PORT_UNSUPPORTED)
+            unsupported++;
+        else if (r != BOOTREF_PORT_FAIL)
+            return br_fail(c, BOOTREF_E_PORT, BR_STR("signature verification failed in the port"));
+    }
+    if (tried == 0u)
+        return br_fail(c, BOOTREF_E_NO_TRUSTED_KEY, BR_STR("no trust anchor for this algorithm/kid"));
+    if (unsupported == tried)
+        return br_fail(c, BOOTREF_E_UNSUPPORTED_ALG, BR_STR("port cannot verify this algorithm"));
+    return br_fail(c, BOOTREF_E_SIGNATURE_INVALID,
+                   BR_STR(is_mac ? "MAC does not verify with any trusted key"
+                                 : "signature does not verify with any trusted key"));
+}
+
+/* Rank of a per-block failure when no block verified: the most telling one
+ * wins (an invalid signature says more than a missing key). */
+static int block_rank(bootref_err_t e)
+{
+    if (e == BOOTREF_E_SIGNATURE_INVALID)
+        return 3;
+    if (e == BOOTREF_E_UNSUPPORTED_ALG)
+        return 2;
+    if (e == BOOTREF_E_NO_TRUSTED_KEY)
+        return 1;
+    return 0; /* any other failure is fatal at once */
+}
+
+/* ------------------------------------------------------------------------ */
+/* Manifest                                                                 */
+
+static int severed_index(int64_t key)
+{
+    return key == SUIT_M_PAYLOAD_FETCH ? 0 : key == SUIT_M_INSTALL ? 1 : key == SUIT_M_TEXT ? 2 : -1;
+}
+
+static bootref_err_t parse_common(bootref_ctx_t *c, const bootref_span_t *s)
+{
+    cbor_dec_t d;
+    size_t n, i, nc = 0, j, m;
+    int64_t key;
+    bootref_span_t v;
+    bootref_err_t e;
+
+    if ((e = cbor_wellformed(s->p, s->n)) != BOOTREF_OK)
+        return e;
+    cbor_init(&d, s->p, s->n);
+    if ((e = cbor_map(&d, &n)) != BOOTREF_OK)
+        return e;
+    for (i = 0; i < n; i++) {
+        if ((e = cbor_int(&d, &key)) != BOOTREF_OK)
+            return e == BOOTREF_E_TYPE ? BOOTREF_E_UNKNOWN_KEY : e;
+        if (key == SUIT_C_COMPONENTS) {
+            /* suit-components = [+ SUIT_Component_Identifier], each [* bstr] */
+            if ((e = cbor_array(&d, &nc)) != BOOTREF_OK)
+                return e;
+            if (nc == 0u)
+                return BOOTREF_E_STRUCTURE;
+            if (nc > BOOTREF_MAX_COMPONENTS)
+                return BOOTREF_E_LIMIT_COUNT;
+            for (j = 0; j < nc; j++) {
+                size_t k;
+                if ((e = cbor_array(&d, &m)) != BOOTREF_OK)
+                    return e;
+                for (k = 0; k < m; k++)
+                    if ((e = cbor_bstr(&d, &v, NULL)) != BOOTREF_OK)
+                        return e;
+            }
+        } else if (key == SUIT_C_SHARED) {
+            if ((e = cbor_bstr(&d, &c->shared, NULL)) != BOOTREF_OK)
+                return e;
+        } else {
+            /* includes common key 1 (dependencies), moved to trust-domains */
+            return BOOTREF_E_UNKNOWN_KEY;
+        }
+    }
+    if (nc == 0u)
+        return BOOTREF_E_MISSING_MEMBER;
+    c->n_components = (uint8_t)nc;
+    return BOOTREF_OK;
+}
+
+static bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t *sev_digest[3])
+{
+    cbor_dec_t d;
+    cbor_item_t it;
+    size_t n, i;
+    int64_t key;
+    uint64_t u;
+    unsigned seen = 0;
+    bootref_span_t common = {NULL, 0}, v;
+    bootref_err_t e;
+
+    if ((e = cbor_wellformed(c->manifest.p, c->manifest.n)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("manifest"));
+    cbor_init(&d, c->manifest.p, c->manifest.n);
+    if ((e = cbor_map(&d, &n)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("manifest must be a map"));
+    for (i = 0; i < n; i++) {
+        if ((e = cbor_int(&d, &key)) != BOOTREF_OK)
+            return br_fail(c, e == BOOTREF_E_TYPE ? BOOTREF_E_UNKNOWN_KEY : e,
+                           BR_STR("manifest key"));
+        switch (key) {
+        case SUIT_M_VERSION:
+            if ((e = cbor_uint(&d, &u)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("manifest-version"));
+            if (u != 1u) /* draft-34 section 8.4.1: only version 1 exists */
+                return br_fail(c, BOOTREF_E_VERSION, BR_STR("manifest-version must be 1"));
+            seen |= 1u;
+            break;
+        case SUIT_M_SEQUENCE:
+            if ((e = cbor_uint(&d, &c->sequence_number)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("manifest-sequence-number"));
+            seen |= 2u;
+            break;
+        case SUIT_M_COMMON:
+            if ((e = cbor_bstr(&d, &common, NULL)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("common"));
+            seen |= 4u;
+            break;
+        case SUIT_M_REF_URI:
+            if ((e = cbor_expect(&d, CBOR_TSTR, &it)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("reference-uri"));
+            break;
+        case SUIT_M_VALIDATE:
+        case SUIT_M_LOAD:
+        case SUIT_M_INVOKE:
+            if ((e = cbor_bstr(&d, &v, NULL)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("command sequence must be a bstr"));
+            if (key == SUIT_M_VALIDATE)
+                c->seq_validate = v;
+            else if (key == SUIT_M_LOAD)
+                c->seq_load = v;
+            else
+                c->seq_invoke = v;
+            break;
+        case SUIT_M_PAYLOAD_FETCH:
+        case SUIT_M_INSTALL:
+        case SUIT_M_TEXT: {
+            /* Severable members (draft-34 section 8.4.5): either the member
+             * itself (bstr) or the SUIT_Digest of its bstr-wrapped form. */
+            int si = severed_index(key);
+            size_t save = d.pos;
+            if ((e = cbor_head(&d, &it)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("severable member"));
+            if (it.major == CBOR_BSTR) {
+                v.p = it.str;
+                v.n = (size_t)it.val;
+                if (key == SUIT_M_PAYLOAD_FETCH)
+                    c->seq_fetch = v;
+                else if (key == SUIT_M_INSTALL)
+                    c->seq_install = v;
+                /* inline text is not interpreted on the device */
+            } else if (it.major == CBOR_ARRAY) {
+                d.pos = save;
+                if ((e = br_parse_digest(&d, &sev_digest[si])) != BOOTREF_OK)
+                    return br_fail(c, e, BR_STR("severable member digest"));
+                c->severed_digest |= (uint8_t)(1u << si);
+            } else {
+                return br_fail(c, BOOTREF_E_TYPE, BR_STR("severable member"));
+            }
+            break;
+        }
+        default:
+            /* Unknown keys are refused (fail closed): they include extension
+             * members (trust domains, update management) this verifier does
+             * not implement and whose meaning it cannot honour. */
+            return br_fail(c, BOOTREF_E_UNKNOWN_KEY, BR_STR("unknown manifest key"));
+        }
+    }
+    if (seen != 7u)
+        return br_fail(c, BOOTREF_E_MISSING_MEMBER,
+                       BR_STR("manifest needs version, sequence number and common"));
+    if ((e = parse_common(c, &common)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("common"));
+    return BOOTREF_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+
+void bootref_set_reporter(bootref_ctx_t *ctx, bootref_report_fn fn, void *user)
+{
+    if (ctx != NULL) {
+        ctx->report = fn;
+        ctx->report_user = user;
+    }
+}
+
+bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *port,
+                                      const uint8_t *env, size_t len, uint32_t flags)
+{
+    cbor_dec_t d;
+    cbor_item_t it;
+    size_t n, i, n_auth;
+    int64_t key;
+    unsigned seen = 0;
+    bootref_span_t auth = {NULL, 0}, man_w = {NULL, 0}, dig, dig_w, blk;
+    bootref_span_t sev_w[3];
+    const uint8_t *sev_digest[3] = {NULL, NULL, NULL};
+    const uint8_t *want;
+    uint8_t got[32];
+    uint64_t counter;
+    bootref_err_t e, best = BOOTREF_E_NO_TRUSTED_KEY;
+    int ok = 0;
+    bootref_report_fn rf;
+    void *ru;
+
+    if (c == NULL)
+        return BOOTREF_E_USAGE;
+    rf = c->report;
+    ru = c->report_user;
+    memset(c, 0, sizeof *c);
+    memset(sev_w, 0, sizeof sev_w);
+    c->report = rf;
+    c->report_user = ru;
+    c->port = port;
+    c->flags = flags;
+    c->err_component = -1;
+    c->err_command = -1;
+    if (port == NULL || env == NULL || port->sha256_init == NULL || port->sha256_update == NULL ||
+        port->sha256_final == NULL || port->sig_verify == NULL || port->read_image == NULL ||
+        port->counter_read == NULL || port->identity == NULL ||
+        (port->keys == NULL && port->n_keys != 0u))
+        return br_fail(c, BOOTREF_E_USAGE, BR_STR("incomplete port or NULL envelope"));
+
+    /* 1. strict CBOR over the whole envelope */
+    if (len > BOOTREF_MAX_ENVELOPE_SIZE)
+        return br_fail(c, BOOTREF_E_LIMIT_SIZE, BR_STR("envelope larger than BOOTREF_MAX_ENVELOPE_SIZE"));
+    if ((e = cbor_wellformed(env, len)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("envelope"));
+
+    /* 2. envelope map; tag 107 is optional (both forms occur, REFERENCE.md s1) */
+    cbor_init(&d, env, len);
+    if ((e = cbor_head(&d, &it)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("envelope"));
+    if (it.major == CBOR_TAG) {
+        if (it.val != SUIT_TAG_ENVELOPE)
+            return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("envelope tag must be 107"));
+    } else {
+        d.pos = 0;
+    }
+    if ((e = cbor_map(&d, &n)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("envelope must be a map"));
+    for (i = 0; i < n; i++) {
+        if ((e = cbor_head(&d, &it)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("envelope key"));
+        if (it.major == CBOR_TSTR) {
+            /* integrated payload ("#name" => bstr): not used by this verifier,
+             * but must still be a bstr */
+            if (i == 0u)
+                return br_fail(c, BOOTREF_E_STRUCTURE,
+                               BR_STR("authentication-wrapper must be the first envelope member"));
+            if ((e = cbor_bstr(&d, &blk, NULL)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("integrated payload"));
+            continue;
+        }
+        if (it.major != CBOR_UINT) /* negative keys are unknown too */
+            return br_fail(c, it.major == CBOR_NINT ? BOOTREF_E_UNKNOWN_KEY : BOOTREF_E_TYPE,
+                           BR_STR("envelope key"));
+        key = it.val > 0xffffu ? -1 : (int64_t)it.val;
+        /* draft-34 section 8.1: the authentication wrapper comes first, so a
+         * streaming device can authenticate before buffering the rest. */
+        if (i == 0u && key != SUIT_ENV_AUTH)
+            return br_fail(c, BOOTREF_E_STRUCTURE,
+                           BR_STR("authentication-wrapper must be the first envelope member"));
+        if (key == SUIT_ENV_AUTH) {
+            e = cbor_bstr(&d, &auth, NULL);
+            seen |= 1u;
+        } else if (key == SUIT_ENV_MANIFEST) {
+            e = cbor_bstr(&d, &c->manifest, &man_w);
+            seen |= 2u;
+        } else if (severed_index(key) >= 0) {
+            int si = severed_index(key);
+            e = cbor_bstr(&d, &c->severed_env[si], &sev_w[si]);
+        } else {
+            return br_fail(c, BOOTREF_E_UNKNOWN_KEY, BR_STR("unknown envelope key"));
+        }
+        if (e != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("envelope member must be a bstr"));
+    }
+    if (seen != 3u)
+        return br_fail(c, BOOTREF_E_MISSING_MEMBER,
+                       BR_STR("envelope needs authentication-wrapper and manifest"));
+
+    /* authentication wrapper = bstr .cbor [bstr .cbor SUIT_Digest, * bstr .cbor block] */
+    if ((e = cbor_wellformed(auth.p, auth.n)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("authentication-wrapper"));
+    cbor_init(&d, auth.p, auth.n);
+    if ((e = cbor_array(&d, &n_auth)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("authentication-wrapper must be an array"));
+    if (n_auth == 0u)
+        return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("authentication-wrapper is empty"));
+    if (n_auth - 1u > BOOTREF_MAX_AUTH_BLOCKS)
+        return br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("too many authentication blocks"));
+    if ((e = cbor_bstr(&d, &dig, &dig_w)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("authentication-wrapper digest must be a bstr"));
+    {
+        cbor_dec_t dd;
+        if ((e = cbor_wellformed(dig.p, dig.n)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("manifest SUIT_Digest"));
+        cbor_init(&dd, dig.p, dig.n);
+        if ((e = br_parse_digest(&dd, &want)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("manifest SUIT_Digest"));
+    }
+
+    /* 3. manifest digest over the bstr-wrapped manifest, header included,
+     * before any signature work (draft-34 section 8.3). */
+    if ((e = br_sha256(c, man_w.p, man_w.n, got)) != BOOTREF_OK)
+        return e;
+    if (!br_digest_equal(got, want))
+        return br_fail(c, BOOTREF_E_DIGEST_MISMATCH,
+                       BR_STR("SHA-256 of the manifest differs from the authentication wrapper's digest"));
+    br_report(c, BR_STR("manifest-digest"), BR_STR("SHA-256 matches"), -1, 0, BOOTREF_EV_OK);
+
+    /* 4. authentication blocks: at least one must verify with a trust anchor.
+     * Blocks without a usable key are tolerated (other signers, migration). */
+    if (n_auth == 1u)
+        return br_fail(c, BOOTREF_E_NO_TRUSTED_KEY,
+                       BR_STR("no authentication block: the envelope is not signed"));
+    for (i = 1; i < n_auth; i++) {
+        if ((e = cbor_bstr(&d, &blk, NULL)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("authentication block must be a bstr"));
+        e = verify_block(c, &blk, &dig_w, !ok);
+        if (e == BOOTREF_OK) {
+            ok = 1;
+            continue;
+        }
+        if (block_rank(e) == 0)
+            return e;
+        if (block_rank(e) > block_rank(best))
+            best = e;
+        br_report(c, BR_STR("authentication"), c->detail, (int)i - 1, 0, BOOTREF_EV_FAILED);
+    }
+    if (!ok) {
+        const char *why = best == BOOTREF_E_SIGNATURE_INVALID
+            ? BR_STR("no authentication block verifies with a trusted key")
+            : best == BOOTREF_E_UNSUPPORTED_ALG
+            ? BR_STR("no authentication block uses a supported algorithm")
+            : BR_STR("no authentication block matches a trusted key");
+        return br_fail(c, best, why);
+    }
+    c->detail = NULL;
+
+    /* 5. the manifest itself, now authenticated */
+    if ((e = parse_manifest(c, sev_digest)) != BOOTREF_OK)
+        return e;
+
+    /* Anti-rollback (RFC 9124 section 4.2.1 THREAT.UPD.ROLLBACK,
+     * REQ.SEC.SEQUENCE): the sequence number must not be lower than the
+     * device's monotonic counter. Equal is accepted so that the installed
+     * manifest can be re-verified at every boot. */
+    if (port->counter_read(port->ctx, &counter) != BOOTREF_PORT_OK)
+        return br_fail(c, BOOTREF_E_PORT, BR_STR("monotonic counter unreadable"));
+    if (c->sequence_number < counter)
+        return br_fail(c, BOOTREF_E_ROLLBACK,
+                       BR_STR("manifest sequence number is lower than the device's counter"));
+    br_report(c, BR_STR("sequence-number"), BR_STR("not lower than the device counter"), -1,
+              (int32_t)(c->sequence_number > 0x7fffffffu ? 0x7fffffff : (int32_t)c->sequence_number),
+              BOOTREF_EV_OK);
+
+    /* Severed members (draft-34 section 8.4.5): present ones must match the
+     * digest the manifest holds; absent ones are fine until executed. */
+    for (i = 0; i < 3u; i++) {
+        if (c->severed_env[i].p == NULL) {
+            if (c->severed_digest & (1u << i))
+                br_report(c, BR_STR("severed-member"), BR_STR("absent (digest only)"), -1,
+                          i == 0 ? 16 : i == 1 ? 20 : 23, BOOTREF_EV_SKIPPED);
+            continue;
+        }
+        if (!(c->severed_digest & (1u << i)))
+            return br_fail(c, BOOTREF_E_STRUCTURE,
+                           BR_STR("severed member present but the manifest holds no digest for it"));
+        if ((e = br_sha256(c, sev_w[i].p, sev_w[i].n, got)) != BOOTREF_OK)
+            return e;
+        if (!br_digest_equal(got, sev_digest[i]))
+            return br_fail(c, BOOTREF_E_SEVERED_DIGEST,
+                           BR_STR("severed member does not match its digest in the manifest"));
+        if (i == 0u)
+            c->seq_fetch = c->severed_env[0];
+        else if (i == 1u)
+            c->seq_install = c->severed_env[1];
+        br_report(c, BR_STR("severed-member"), BR_STR("digest matches"), -1,
+                  i == 0 ? 16 : i == 1 ? 20 : 23, BOOTREF_EV_OK);
+    }
+    c->verified = 1;
+    return BOOTREF_OK;
+}

@@ -1,0 +1,46 @@
+/*
+ * internal.h - helpers shared by the core's translation units (not public).
+ */
+#ifndef BOOTREF_INTERNAL_H
+#define BOOTREF_INTERNAL_H
+
+#include "bootref.h"
+#include "cbor.h"
+
+#if BOOTREF_DETAIL_STRINGS
+#define BR_STR(s) (s)
+#else
+#define BR_STR(s) ((const char *)0)
+#endif
+
+/* SUIT code points used by the core (draft-ietf-suit-manifest-34, section 11;
+ * REFERENCE.md section 1). */
+enum {
+    SUIT_TAG_ENVELOPE = 107,
+    SUIT_ENV_AUTH = 2, SUIT_ENV_MANIFEST = 3,
+    SUIT_ENV_PAYLOAD_FETCH = 16, SUIT_ENV_INSTALL = 20, SUIT_ENV_TEXT = 23,
+
+    SUIT_M_VERSION = 1, SUIT_M_SEQUENCE = 2, SUIT_M_COMMON = 3, SUIT_M_REF_URI = 4,
+    SUIT_M_VALIDATE = 7, SUIT_M_LOAD = 8, SUIT_M_INVOKE = 9,
+    SUIT_M_PAYLOAD_FETCH = 16, SUIT_M_INSTALL = 20, SUIT_M_TEXT = 23,
+
+    SUIT_C_COMPONENTS = 2, SUIT_C_SHARED = 4,
+
+    SUIT_DIGEST_SHA256 = -16,
+
+    COSE_TAG_SIGN1 = 18, COSE_TAG_MAC0 = 17, COSE_TAG_SIGN = 98, COSE_TAG_MAC = 97,
+    COSE_HDR_ALG = 1, COSE_HDR_CRIT = 2, COSE_HDR_KID = 4,
+    COSE_ALG_ES256 = -7, COSE_ALG_ESP256 = -9, COSE_ALG_EDDSA = -8,
+    COSE_ALG_ED25519 = -19, COSE_ALG_HMAC256 = 5
+};
+
+bootref_err_t br_fail(bootref_ctx_t *c, bootref_err_t e, const char *detail);
+void br_report(bootref_ctx_t *c, const char *what, const char *note, int component,
+               int32_t value, bootref_ev_status_t st);
+bootref_err_t br_sha256(bootref_ctx_t *c, const uint8_t *p, size_t n, uint8_t out[32]);
+/* Parse a SUIT_Digest ([-16, bstr(32)]) at the decoder's position. */
+bootref_err_t br_parse_digest(cbor_dec_t *d, const uint8_t **digest);
+/* Constant-time equality of two 32-byte digests. */
+int br_digest_equal(const uint8_t *a, const uint8_t *b);
+
+#endif /* BOOTREF_INTERNAL_H */

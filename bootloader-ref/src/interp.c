@@ -1,0 +1,583 @@
+/*
+ * interp.c - SUIT command-sequence interpreter (draft-ietf-suit-manifest-34,
+ * section 8.4.6 "Command Sequences", 8.4.8 parameters, 8.4.9 conditions,
+ * 8.4.10 directives).
+ *
+ * A command sequence is a flat array of (label, argument) pairs. Conditions
+ * check something and fail; directives change state (parameters, component
+ * index) or ask the port to act. Anything this interpreter does not implement
+ * fails closed with BOOTREF_E_UNSUPPORTED_COMMAND / _PARAMETER: skipping an
+ * unknown command could skip a check the signer relied on.
+ *
+ * Recursion: try-each and run-sequence call run_seq() for their nested
+ * sequences; the depth is capped by BOOTREF_MAX_SEQ_NESTING, so the stack is
+ * bounded by (cap + 1) interpreter frames.
+ */
+#include <string.h>
+
+#include "internal.h"
+
+/* Command labels. */
+enum {
+    CMD_VENDOR_ID = 1, CMD_CLASS_ID = 2, CMD_IMAGE_MATCH = 3, CMD_COMPONENT_SLOT = 5,
+    CMD_CHECK_CONTENT = 6, CMD_SET_COMPONENT_INDEX = 12, CMD_ABORT = 14, CMD_TRY_EACH = 15,
+    CMD_WRITE = 18, CMD_OVERRIDE_PARAMETERS = 20, CMD_FETCH = 21, CMD_COPY = 22,
+    CMD_INVOKE = 23, CMD_DEVICE_ID = 24, CMD_SWAP = 31, CMD_RUN_SEQUENCE = 32
+};
+
+/* Parameter slots and their SUIT labels / required CBOR types (draft-34
+ * section 8.4.8). soft-failure (13) is not stored per component: it belongs to
+ * the enclosing try-each / run-sequence. */
+enum { P_VENDOR, P_CLASS, P_DIGEST, P_SLOT, P_STRICT, P_SIZE, P_CONTENT, P_URI, P_SOURCE, P_DEVICE };
+#define PARAM_SOFT_FAILURE 13
+static const uint8_t param_label[BOOTREF_N_PARAMS] = {1, 2, 3, 5, 12, 14, 18, 21, 22, 24};
+static const uint8_t param_major[BOOTREF_N_PARAMS] = {
+    CBOR_BSTR, CBOR_BSTR, CBOR_BSTR, CBOR_UINT, CBOR_SIMPLE,
+    CBOR_UINT, CBOR_BSTR, CBOR_TSTR, CBOR_UINT, CBOR_BSTR};
+
+static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsigned depth,
+                             uint8_t *soft);
+
+/* Condition failures are what soft-failure may turn into "try the next
+ * option"; parse errors, limits and port faults never are. */
+static int is_condition_failure(bootref_err_t e)
+{
+    return e == BOOTREF_E_VENDOR_MISMATCH || e == BOOTREF_E_CLASS_MISMATCH ||
+           e == BOOTREF_E_DEVICE_MISMATCH || e == BOOTREF_E_IMAGE_DIGEST ||
+           e == BOOTREF_E_IMAGE_SIZE || e == BOOTREF_E_IMAGE_CONTENT ||
+           e == BOOTREF_E_SLOT_MISMATCH || e == BOOTREF_E_ABORT;
+}
+
+/* A condition whose input the device does not have: skipped in host tools
+ * (BOOTREF_F_ALLOW_SKIP), a failure everywhere else. */
+static bootref_err_t unavailable(bootref_ctx_t *c, const char *what, int comp,
+                                 bootref_err_t fail, const char *why)
+{
+    if (c->flags & BOOTREF_F_ALLOW_SKIP) {
+        br_report(c, what, why, comp, 0, BOOTREF_EV_SKIPPED);
+        return BOOTREF_OK;
+    }
+    return br_fail(c, fail, why);
+}
+
+/* Decode the stored parameter of a component; the type was checked when set. */
+static bootref_err_t param_get(bootref_ctx_t *c, unsigned comp, unsigned slot, cbor_item_t *it)
+{
+    cbor_dec_t d;
+    const bootref_span_t *s = &c->comp[comp].param[slot];
+    if (s->p == NULL)
+        return br_fail(c, BOOTREF_E_PARAM_MISSING, BR_STR("command needs a parameter that is not set"));
+    cbor_init(&d, s->p, s->n);
+    return cbor_head(&d, it);
+}
+
+static bootref_err_t cond_identity(bootref_ctx_t *c, unsigned comp, int32_t label)
+{
+    const bootref_port_t *port = c->port;
+    bootref_identity_t id;
+    cbor_item_t it;
+    const uint8_t *mine;
+    unsigned slot = label == CMD_VENDOR_ID ? P_VENDOR : label == CMD_CLASS_ID ? P_CLASS : P_DEVICE;
+    bootref_err_t fail = label == CMD_VENDOR_ID ? BOOTREF_E_VENDOR_MISMATCH
+                         : label == CMD_CLASS_ID ? BOOTREF_E_CLASS_MISMATCH
+                         : BOOTREF_E_DEVICE_MISMATCH;
+    const char *what = label == CMD_VENDOR_ID ? BR_STR("condition vendor-identifier")
+                       : label == CMD_CLASS_ID ? BR_STR("condition class-identifier")
+                       : BR_STR("condition device-identifier");
+    bootref_err_t e;
+    int r;
+
+    if ((e = param_get(c, comp, slot, &it)) != BOOTREF_OK)
+        return e;
+    memset(&id, 0, sizeof id);
+    r = port->identity(port->ctx, &id);
+    if (r != BOOTREF_PORT_OK && r != BOOTREF_PORT_UNAVAILABLE)
+        return br_fail(c, BOOTREF_E_PORT, BR_STR("device identity unreadable"));
+    mine = label == CMD_VENDOR_ID ? id.vendor_id : label == CMD_CLASS_ID ? id.class_id : id.device_id;
+    if (r == BOOTREF_PORT_UNAVAILABLE || mine == NULL)
+        return unavailable(c, what, (int)comp, fail, BR_STR("identity not provisioned"));
+    /* Identifiers are RFC 9562 UUIDs: 16 bytes (draft-34 section 8.4.8.2). */
+    if (it.val != 16u || memcmp(it.str, mine, 16u) != 0) {
+        br_report(c, what, BR_STR("differs from the device's"), (int)comp, 0, BOOTREF_EV_FAILED);
+        return br_fail(c, fail, BR_STR("identifier differs from the device's"));
+    }
+    br_report(c, what, BR_STR("matches"), (int)comp, 0, BOOTREF_EV_OK);
+    return BOOTREF_OK;
+}
+
+/* Read the next chunk of a component; *got == 0 at the end. */
+static bootref_err_t read_chunk(bootref_ctx_t *c, unsigned comp, uint64_t off, size_t want,
+                                size_t *got, int *absent)
+{
+    const bootref_port_t *port = c->port;
+    int r;
+    *got = 0;
+    r = port->read_image(port->ctx, (uint8_t)comp, off, c->chunk, want, got);
+    if (r == BOOTREF_PORT_UNAVAILABLE && off == 0u) {
+        *absent = 1;
+        return BOOTREF_OK;
+    }
+    if (r != BOOTREF_PORT_OK || *got > want)
+        return br_fail(c, BOOTREF_E_PORT, BR_STR("image read failed in the port"));
+    return BOOTREF_OK;
+}
+
+/* condition-image-match (draft-34 section 8.4.9.3): SHA-256 of the component's
+ * image, streamed in BOOTREF_IMAGE_CHUNK pieces, and its size if image-size is
+ * set. */
+static bootref_err_t cond_image_match(bootref_ctx_t *c, unsigned comp)
+{
+    const bootref_port_t *port = c->port;
+    const char *what = BR_STR("condition image-match");
+    cbor_item_t dig, sz;
+    cbor_dec_t d;
+    const uint8_t *want;
+    uint8_t got_digest[32];
+    uint64_t off = 0, size = 0;
+    int has_size, absent = 0;
+    size_t got;
+    bootref_err_t e;
+
+    if ((e = param_get(c, comp, P_DIGEST, &dig)) != BOOTREF_OK)
+        return e;
+    /* image-digest = bstr .cbor SUIT_Digest */
+    if ((e = cbor_wellformed(dig.str, (size_t)dig.val)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("image-digest"));
+    cbor_init(&d, dig.str, (size_t)dig.val);
+    if ((e = br_parse_digest(&d, &want)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("image-digest"));
+    has_size = c->comp[comp].param[P_SIZE].p != NULL;
+    if (has_size) {
+        if ((e = param_get(c, comp, P_SIZE, &sz)) != BOOTREF_OK)
+            return e;
+        size = sz.val;
+    }
+
+    if (port->sha256_init(port->ctx) != BOOTREF_PORT_OK)
+        return br_fail(c, BOOTREF_E_PORT, BR_STR("sha256 failed in the port"));
+    for (;;) {
+        size_t want_n = BOOTREF_IMAGE_CHUNK;
+        if (has_size) {
+            if (off == size)
+                break;
+            if (size - off < want_n)
+                want_n = (size_t)(size - off);
+        }
+        if ((e = read_chunk(c, comp, off, want_n, &got, &absent)) != BOOTREF_OK)
+            return e;
+        if (absent) {
+            (void)port->sha256_final(port->ctx, got_digest);
+            return unavailable(c, what, (int)comp, BOOTREF_E_IMAGE_DIGEST,
+                               BR_STR("no image for this component"));
+        }
+        if (got == 0u)
+            break;
+        if (port->sha256_update(port->ctx, c->chunk, got) != BOOTREF_PORT_OK)
+            return br_fail(c, BOOTREF_E_PORT, BR_STR("sha256 failed in the port"));
+        off += got;
+    }
+    if (port->sha256_final(port->ctx, got_digest) != BOOTREF_PORT_OK)
+        return br_fail(c, BOOTREF_E_PORT, BR_STR("sha256 failed in the port"));
+    if (has_size && off != size) {
+        br_report(c, what, BR_STR("image shorter than image-size"), (int)comp, 0, BOOTREF_EV_FAILED);
+        return br_fail(c, BOOTREF_E_IMAGE_SIZE, BR_STR("image is shorter than image-size"));
+    }
+    if (has_size && port->image_exact) {
+        /* the port knows where the image ends: a longer image is not this one */
+        if ((e = read_chunk(c, comp, off, 1u, &got, &absent)) != BOOTREF_OK)
+            return e;
+        if (got != 0u) {
+            br_report(c, what, BR_STR("image longer than image-size"), (int)comp, 0, BOOTREF_EV_FAILED);
+            return br_fail(c, BOOTREF_E_IMAGE_SIZE, BR_STR("image is longer than image-size"));
+        }
+    }
+    if (!br_digest_equal(got_digest, want)) {
+        br_report(c, what, BR_STR("digest differs"), (int)comp, 0, BOOTREF_EV_FAILED);
+        return br_fail(c, BOOTREF_E_IMAGE_DIGEST, BR_STR("image SHA-256 differs from image-digest"));
+    }
+    br_report(c, what, BR_STR("digest and size match"), (int)comp, 0, BOOTREF_EV_OK);
+    return BOOTREF_OK;
+}
+
+/* condition-check-content (draft-34 section 8.4.9.6): the component holds
+ * exactly the bytes of parameter content. */
+static bootref_err_t cond_check_content(bootref_ctx_t *c, unsigned comp)
+{
+    const char *what = BR_STR("condition check-content");
+    cbor_item_t ct;
+    uint64_t off = 0;
+    size_t got, want_n;
+    int absent = 0;
+    bootref_err_t e;
+
+    if ((e = param_get(c, comp, P_CONTENT, &ct)) != BOOTREF_OK)
+        return e;
+    for (;;) {
+        want_n = BOOTREF_IMAGE_CHUNK;
+        if (ct.val - off < want_n)
+            want_n = (size_t)(ct.val - off);
+        if (want_n == 0u) {
+            if (!c->port->image_exact)
+                break;
+            want_n = 1u; /* probe: nothing may follow the content */
+        }
+        if ((e = read_chunk(c, comp, off, want_n, &got, &absent)) != BOOTREF_OK)
+            return e;
+        if (absent)
+            return unavailable(c, what, (int)comp, BOOTREF_E_IMAGE_CONTENT,
+                               BR_STR("no content for this component"));
+        if (got == 0u) {
+            if (off == ct.val)
+                break;
+            return br_fail(c, BOOTREF_E_IMAGE_CONTENT, BR_STR("component content is shorter"));
+        }
+        if (off == ct.val || memcmp(c->chunk, ct.str + off, got) != 0)
+            return br_fail(c, BOOTREF_E_IMAGE_CONTENT, BR_STR("component content differs"));
+        off += got;
+    }
+    br_report(c, what, BR_STR("content matches"), (int)comp, 0, BOOTREF_EV_OK);
+    return BOOTREF_OK;
+}
+
+static bootref_err_t cond_slot(bootref_ctx_t *c, unsigned comp)
+{
+    const bootref_port_t *port = c->port;
+    const char *what = BR_STR("condition component-slot");
+    cbor_item_t it;
+    uint64_t slot;
+    int r;
+    bootref_err_t e;
+
+    if ((e = param_get(c, comp, P_SLOT, &it)) != BOOTREF_OK)
+        return e;
+    r = port->component_slot == NULL ? BOOTREF_PORT_UNAVAILABLE
+        : port->component_slot(port->ctx, (uint8_t)comp, &slot);
+    if (r == BOOTREF_PORT_UNAVAILABLE)
+        return unavailable(c, what, (int)comp, BOOTREF_E_SLOT_MISMATCH, BR_STR("slot unknown"));
+    if (r != BOOTREF_PORT_OK)
+        return br_fail(c, BOOTREF_E_PORT, BR_STR("slot unreadable"));
+    if (slot != it.val) {
+        br_report(c, what, BR_STR("different slot"), (int)comp, (int32_t)slot, BOOTREF_EV_FAILED);
+        return br_fail(c, BOOTREF_E_SLOT_MISMATCH, BR_STR("component is in a different slot"));
+    }
+    br_report(c, what, BR_STR("matches"), (int)comp, (int32_t)slot, BOOTREF_EV_OK);
+    return BOOTREF_OK;
+}
+
+/* fetch / copy / write / swap / invoke: check the parameters the directive
+ * needs, then hand it to the port (or report it as not executed). */
+static bootref_err_t directive(bootref_ctx_t *c, unsigned comp, int32_t label)
+{
+    const bootref_port_t *port = c->port;
+    bootref_action_t a;
+    cbor_item_t it;
+    bootref_err_t e;
+    const char *what = label == CMD_FETCH ? BR_STR("directive fetch")
+                       : label == CMD_COPY ? BR_STR("directive copy")
+                       : label == CMD_WRITE ? BR_STR("directive write")
+                       : label == CMD_SWAP ? BR_STR("directive swap")
+                       : BR_STR("directive invoke");
+
+    memset(&a, 0, sizeof a);
+    a.command = (uint8_t)label;
+    a.component = (uint8_t)comp;
+    if (label == CMD_FETCH) {
+        if ((e = param_get(c, comp, P_URI, &it)) != BOOTREF_OK)
+            return e;
+        a.uri = it.str;
+        a.uri_len = (size_t)it.val;
+    } else if (label == CMD_COPY || label == CMD_SWAP) {
+        if ((e = param_get(c, comp, P_SOURCE, &it)) != BOOTREF_OK)
+            return e;
+        if (it.val >= c->n_components || it.val == comp)
+            return br_fail(c, BOOTREF_E_COMPONENT_INDEX, BR_STR("source-component out of range"));
+        a.source_component = (uint8_t)it.val;
+    } else if (label == CMD_WRITE) {
+        if ((e = param_get(c, comp, P_CONTENT, &it)) != BOOTREF_OK)
+            return e;
+        a.content = it.str;
+        a.content_len = (size_t)it.val;
+    }
+    if (port->action == NULL) {
+        br_report(c, what, BR_STR("not executed (verification only)"), (int)comp, 0,
+                  BOOTREF_EV_NOT_EXECUTED);
+        return BOOTREF_OK;
+    }
+    if (port->action(port->ctx, &a) != BOOTREF_PORT_OK)
+        return br_fail(c, BOOTREF_E_PORT, BR_STR("directive failed in the port"));
+    br_report(c, what, BR_STR("done"), (int)comp, 0, BOOTREF_EV_OK);
+    return BOOTREF_OK;
+}
+
+/* directive-set-component-index: uint / true / [+ uint] (draft-34 8.4.10.1). */
+static bootref_err_t set_index(bootref_ctx_t *c, cbor_dec_t *d)
+{
+    cbor_item_t it;
+    uint32_t mask = 0;
+    size_t n, i;
+    bootref_err_t e;
+
+    if ((e = cbor_head(d, &it)) != BOOTREF_OK)
+        return e;
+    if (it.major == CBOR_SIMPLE && it.val == CBOR_TRUE) {
+        mask = (uint32_t)((1ull << c->n_components) - 1u);
+    } else if (it.major == CBOR_UINT) {
+        if (it.val >= c->n_components)
+            return br_fail(c, BOOTREF_E_COMPONENT_INDEX, BR_STR("component index out of range"));
+        mask = 1ul << it.val;
+    } else if (it.major == CBOR_ARRAY) {
+        n = (size_t)it.val;
+        if (n == 0u)
+            return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("empty component index list"));
+        for (i = 0; i < n; i++) {
+            uint64_t v;
+            if ((e = cbor_uint(d, &v)) != BOOTREF_OK)
+                return e;
+            if (v >= c->n_components)
+                return br_fail(c, BOOTREF_E_COMPONENT_INDEX, BR_STR("component index out of range"));
+            mask |= 1ul << v;
+        }
+    } else {
+        return br_fail(c, BOOTREF_E_TYPE, BR_STR("component index must be uint, true or array"));
+    }
+    c->selected = mask;
+    return BOOTREF_OK;
+}
+
+/* directive-override-parameters: {+ label => value} for every selected
+ * component. Values are type-checked now and kept as spans. */
+static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft)
+{
+    size_t n, i;
+    unsigned k, comp;
+    int64_t label;
+    cbor_item_t it;
+    bootref_span_t v;
+    bootref_err_t e;
+
+    if ((e = cbor_map(d, &n)) != BOOTREF_OK)
+        return e;
+    for (i = 0; i < n; i++) {
+        if ((e = cbor_int(d, &label)) != BOOTREF_OK)
+            return e;
+        v.p = d->buf + d->pos;
+        if ((e = cbor_head(d, &it)) != BOOTREF_OK)
+            return e;
+        if (label == PARAM_SOFT_FAILURE) {
+            if (it.major != CBOR_SIMPLE || it.val == CBOR_NULL)
+                return br_fail(c, BOOTREF_E_TYPE, BR_STR("soft-failure must be a bool"));
+            *soft = it.val == CBOR_TRUE;
+            continue;
+        }
+        for (k = 0; k < BOOTREF_N_PARAMS; k++)
+            if ((int64_t)param_label[k] == label)
+                break;
+        if (k == BOOTREF_N_PARAMS)
+            return br_fail(c, BOOTREF_E_UNSUPPORTED_PARAMETER, BR_STR("parameter not supported"));
+        if (it.major != param_major[k] ||
+            (param_major[k] == CBOR_SIMPLE && it.val == CBOR_NULL))
+            return br_fail(c, BOOTREF_E_TYPE, BR_STR("parameter has the wrong type"));
+        v.n = (size_t)(d->buf + d->pos - v.p); /* scalars and strings: head + content */
+        for (comp = 0; comp < c->n_components; comp++)
+            if (c->selected & (1ul << comp))
+                c->comp[comp].param[k] = v;
+    }
+    return BOOTREF_OK;
+}
+
+/* try-each: [2* bstr .cbor seq, ?nil]; run-sequence: bstr .cbor seq. Run once
+ * for each selected component, with only that component selected. */
+static bootref_err_t nested(bootref_ctx_t *c, cbor_dec_t *d, int32_t label, unsigned depth)
+{
+    size_t arg = d->pos, end, n = 0, i;
+    uint32_t saved = c->selected;
+    unsigned comp;
+    cbor_dec_t a;
+    bootref_span_t s;
+    bootref_err_t e = BOOTREF_OK;
+
+    if (depth + 1u > BOOTREF_MAX_SEQ_NESTING)
+        return br_fail(c, BOOTREF_E_LIMIT_NESTING, BR_STR("try-each/run-sequence nested too deep"));
+    if ((e = cbor_skip(d)) != BOOTREF_OK)
+        return e;
+    end = d->pos;
+
+    for (comp = 0; comp < c->n_components; comp++) {
+        if (!(saved & (1ul << comp)))
+            continue;
+        c->selected = 1ul << comp;
+        cbor_init(&a, d->buf, end);
+        a.pos = arg;
+        if (label == CMD_RUN_SEQUENCE) {
+            /* soft-failure defaults to false; when set inside, a failed
+             * condition ends the sequence without failing the caller. */
+            uint8_t soft = 0;
+            if ((e = cbor_bstr(&a, &s, NULL)) != BOOTREF_OK)
+                return e;
+            e = run_seq(c, &s, depth + 1u, &soft);
+            if (e != BOOTREF_OK && soft && is_condition_failure(e))
+                e = BOOTREF_OK;
+        } else {
+            int done = 0;
+            if ((e = cbor_array(&a, &n)) != BOOTREF_OK)
+                return e;
+            if (n < 2u)
+                return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("try-each needs two or more options"));
+            for (i = 0; i < n; i++) {
+                cbor_item_t it;
+                uint8_t soft = 1; /* draft-34: soft-failure defaults to true in try-each */
+                if ((e = cbor_head(&a, &it)) != BOOTREF_OK)
+                    return e;
+                if (it.major == CBOR_SIMPLE && it.val == CBOR_NULL && i == n - 1u) {
+                    /* a final nil: "none applied" is acceptable */
+                    if (!done)
+                        e = BOOTREF_OK;
+                    done = 1;
+                    break;
+                }
+                if (it.major != CBOR_BSTR)
+                    return br_fail(c, BOOTREF_E_TYPE, BR_STR("try-each option must be a bstr"));
+                if (done)
+                    continue; /* remaining options are only type-checked */
+                c->selected = 1ul << comp; /* a failed option must not leak its index */
+                s.p = it.str;
+                s.n = (size_t)it.val;
+                e = run_seq(c, &s, depth + 1u, &soft);
+                if (e == BOOTREF_OK) {
+                    done = 1;
+                    continue;
+                }
+                if (!(soft && is_condition_failure(e)))
+                    return e;
+                br_report(c, BR_STR("try-each"), BR_STR("option failed, trying the next"),
+                          (int)comp, (int32_t)i, BOOTREF_EV_SKIPPED);
+            }
+            if (!done)
+                return e; /* every option failed: the last failure stands */
+            e = BOOTREF_OK;
+        }
+        if (e != BOOTREF_OK)
+            return e;
+    }
+    c->selected = saved;
+    return BOOTREF_OK;
+}
+
+static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsigned depth,
+                             uint8_t *soft)
+{
+    cbor_dec_t d;
+    size_t n, i;
+    int64_t label;
+    unsigned comp;
+    bootref_err_t e;
+
+    if ((e = cbor_wellformed(seq->p, seq->n)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("command sequence"));
+    cbor_init(&d, seq->p, seq->n);
+    if ((e = cbor_array(&d, &n)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("command sequence must be an array"));
+    if (n & 1u)
+        return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("command sequence needs (label, argument) pairs"));
+    if (n / 2u > BOOTREF_MAX_COMMANDS)
+        return br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("too many commands"));
+
+    for (i = 0; i < n; i += 2u) {
+        if ((e = cbor_int(&d, &label)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("command label"));
+        c->err_command = (int32_t)(label < -0x7fff ? -0x7fff : label > 0x7fff ? 0x7fff : label);
+        c->err_component = -1;
+        switch (label) {
+        case CMD_SET_COMPONENT_INDEX:
+            e = set_index(c, &d);
+            break;
+        case CMD_OVERRIDE_PARAMETERS:
+            e = override(c, &d, soft);
+            break;
+        case CMD_TRY_EACH:
+        case CMD_RUN_SEQUENCE:
+            e = nested(c, &d, (int32_t)label, depth);
+            break;
+        case CMD_VENDOR_ID: case CMD_CLASS_ID: case CMD_DEVICE_ID: case CMD_IMAGE_MATCH:
+        case CMD_COMPONENT_SLOT: case CMD_CHECK_CONTENT: case CMD_ABORT:
+        case CMD_FETCH: case CMD_COPY: case CMD_WRITE: case CMD_SWAP: case CMD_INVOKE: {
+            uint64_t policy; /* SUIT_Rep_Policy: reporting bits, no effect here */
+            if ((e = cbor_uint(&d, &policy)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("command argument must be a reporting policy (uint)"));
+            for (comp = 0; comp < c->n_components && e == BOOTREF_OK; comp++) {
+                if (!(c->selected & (1ul << comp)))
+                    continue;
+                c->err_component = (int)comp;
+                if (label == CMD_ABORT) {
+                    br_report(c, BR_STR("condition abort"), NULL, (int)comp, 0, BOOTREF_EV_FAILED);
+                    e = br_fail(c, BOOTREF_E_ABORT, BR_STR("condition abort"));
+                } else if (label == CMD_VENDOR_ID || label == CMD_CLASS_ID || label == CMD_DEVICE_ID)
+                    e = cond_identity(c, comp, (int32_t)label);
+                else if (label == CMD_IMAGE_MATCH)
+                    e = cond_image_match(c, comp);
+                else if (label == CMD_COMPONENT_SLOT)
+                    e = cond_slot(c, comp);
+                else if (label == CMD_CHECK_CONTENT)
+                    e = cond_check_content(c, comp);
+                else
+                    e = directive(c, comp, (int32_t)label);
+            }
+            break;
+        }
+        default:
+            return br_fail(c, BOOTREF_E_UNSUPPORTED_COMMAND, BR_STR("command not supported"));
+        }
+        if (e != BOOTREF_OK)
+            return e;
+    }
+    return BOOTREF_OK;
+}
+
+bootref_err_t bootref_run(bootref_ctx_t *c, uint32_t sequences)
+{
+    /* Order of draft-34 section 8.4.6: update (payload-fetch, install), then
+     * boot (validate, load, invoke). */
+    static const uint8_t keys[5] = {16, 20, 7, 8, 9};
+    const bootref_span_t *seqs[5];
+    unsigned i;
+    bootref_err_t e;
+
+    if (c == NULL)
+        return BOOTREF_E_USAGE;
+    if (!c->verified)
+        return br_fail(c, BOOTREF_E_USAGE, BR_STR("bootref_verify_envelope() has not succeeded"));
+    seqs[0] = &c->seq_fetch;
+    seqs[1] = &c->seq_install;
+    seqs[2] = &c->seq_validate;
+    seqs[3] = &c->seq_load;
+    seqs[4] = &c->seq_invoke;
+
+    for (i = 0; i < 5u; i++) {
+        uint8_t soft = 0; /* ignored at top level: conditions fail hard there */
+        if (!(sequences & (1u << i)))
+            continue;
+        if (seqs[i]->p == NULL) {
+            if (i < 2u && (c->severed_digest & (1u << i))) {
+                if (c->flags & BOOTREF_F_ALLOW_SKIP) {
+                    br_report(c, BR_STR("sequence"), BR_STR("severed and not supplied: not executed"),
+                              -1, keys[i], BOOTREF_EV_SKIPPED);
+                    continue;
+                }
+                return br_fail(c, BOOTREF_E_SEVERED_MISSING,
+                               BR_STR("sequence is severed and its member was not supplied"));
+            }
+            continue; /* absent from the manifest: nothing to do */
+        }
+        /* Each sequence starts from a clean state; the shared sequence runs
+         * first and sets the common parameters (draft-34 section 8.4.5). */
+        memset(c->comp, 0, sizeof c->comp);
+        c->selected = 1u; /* component index defaults to 0 */
+        if (c->shared.p != NULL && (e = run_seq(c, &c->shared, 0, &soft)) != BOOTREF_OK)
+            return e;
+        c->selected = 1u;
+        if ((e = run_seq(c, seqs[i], 0, &soft)) != BOOTREF_OK)
+            return e;
+        br_report(c, BR_STR("sequence"), BR_STR("completed"), -1, keys[i], BOOTREF_EV_OK);
+    }
+    return BOOTREF_OK;
+}
