@@ -1,0 +1,3 @@
+from fwsign.cli.main import main
+
+main()

@@ -1,0 +1,325 @@
+"""Strict CBOR (RFC 8949) decoding and deterministic encoding for SUIT and COSE.
+
+General-purpose CBOR decoders accept things a security decoder must refuse: trailing
+bytes, duplicate map keys, indefinite lengths, non-shortest integer forms and
+out-of-order map keys. Each of those lets two different byte strings mean the same
+thing, which is how signature-bypass and parser-differential bugs begin. This decoder
+refuses all of them and checks every length against both the configured limit and the
+bytes actually present *before* slicing.
+
+Because heads are required in shortest form, re-encoding a decoded byte string's head
+reproduces the original bytes exactly; the SUIT layer relies on that when it hashes a
+bstr-wrapped member "header included".
+
+Values map to Python as: unsigned/negative int -> ``int``, bstr -> ``bytes``, tstr ->
+``str``, array -> ``tuple``, map -> :class:`FrozenMap`, tag -> :class:`Tag`,
+false/true/null -> ``False``/``True``/``None``. Floats, undefined and other simple
+values are refused: nothing in SUIT or COSE uses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Union
+
+from .errors import DecodeError, LimitError, TruncatedError
+from .limits import DEFAULT_LIMITS, Limits
+
+CBORValue = Union[int, bytes, str, bool, None, "tuple[CBORValue, ...]", "FrozenMap", "Tag"]
+MapKey = Union[int, str, bytes, "tuple[MapKey, ...]"]
+
+
+@dataclass(frozen=True)
+class Tag:
+    """A tagged item (RFC 8949 section 3.4)."""
+
+    tag: int
+    value: CBORValue
+
+
+class FrozenMap(Mapping[MapKey, CBORValue]):
+    """An immutable, hashable, insertion-ordered mapping for decoded CBOR maps."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[MapKey, CBORValue] | None = None) -> None:
+        self._items: dict[MapKey, CBORValue] = dict(items or {})
+
+    def __getitem__(self, key: MapKey) -> CBORValue:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[MapKey]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._items.items()))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrozenMap):
+            return self._items == other._items
+        if isinstance(other, Mapping):
+            return self._items == dict(other)
+        return NotImplemented
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({self._items!r})"
+
+
+# Major types (RFC 8949 section 3.1).
+MT_UINT, MT_NINT, MT_BSTR, MT_TSTR, MT_ARRAY, MT_MAP, MT_TAG, MT_SIMPLE = range(8)
+
+
+def _path_join(path: str, suffix: str) -> str:
+    return f"{path}{suffix}" if path else suffix.lstrip(".")
+
+
+class Decoder:
+    """A pull decoder over one buffer. Positions are byte offsets into ``data``."""
+
+    __slots__ = ("data", "limits", "pos", "require_canonical")
+
+    def __init__(
+        self,
+        data: bytes,
+        limits: Limits = DEFAULT_LIMITS,
+        *,
+        require_canonical: bool = True,
+    ) -> None:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("CBOR input must be bytes")
+        self.data = bytes(data)
+        self.pos = 0
+        self.limits = limits
+        self.require_canonical = require_canonical
+
+    # -- heads --------------------------------------------------------------------
+
+    def _take(self, n: int, path: str) -> bytes:
+        end = self.pos + n
+        if end > len(self.data):
+            raise TruncatedError(
+                f"needs {n} bytes at offset {self.pos}, only {len(self.data) - self.pos} left",
+                path=path,
+            )
+        chunk = self.data[self.pos : end]
+        self.pos = end
+        return chunk
+
+    def head(self, path: str) -> tuple[int, int, int]:
+        """Read an item head; return (major type, additional info, argument)."""
+        start = self.pos
+        (ib,) = self._take(1, path)
+        major, ai = ib >> 5, ib & 0x1F
+        if ai < 24:
+            return major, ai, ai
+        if ai in (24, 25, 26, 27):
+            size = 1 << (ai - 24)
+            arg = int.from_bytes(self._take(size, path), "big")
+            if major == MT_SIMPLE:
+                # ai 24 = simple value, 25-27 = floats: neither is used by SUIT/COSE.
+                return major, ai, arg
+            # Shortest form (RFC 8949 section 4.2.1): the argument must not fit a
+            # smaller head. Two encodings of one value would let signed bytes differ
+            # from what a re-encoder produces.
+            minimum = 24 if ai == 24 else 1 << (8 * (size >> 1))
+            if arg < minimum:
+                raise DecodeError(
+                    f"non-shortest encoding of {arg} at offset {start}", path=path
+                )
+            return major, ai, arg
+        if ai == 31:
+            raise DecodeError(f"indefinite-length item at offset {start}", path=path)
+        raise DecodeError(f"reserved additional information {ai} at offset {start}", path=path)
+
+    def _length(self, arg: int, limit: int, what: str, path: str) -> int:
+        if arg > limit:
+            raise LimitError(f"{what} of {arg} exceeds the limit of {limit}", path=path)
+        return arg
+
+    # -- generic items ----------------------------------------------------------------
+
+    def item(self, path: str = "", depth: int = 0, string_limit: int | None = None) -> CBORValue:
+        """Decode one complete item of any type."""
+        if depth > self.limits.max_depth:
+            raise LimitError(f"nesting deeper than {self.limits.max_depth}", path=path)
+        max_str = self.limits.max_string_bytes if string_limit is None else string_limit
+        major, ai, arg = self.head(path)
+        if major == MT_UINT:
+            return arg
+        if major == MT_NINT:
+            return -1 - arg
+        if major == MT_BSTR:
+            return self._take(self._length(arg, max_str, "byte string length", path), path)
+        if major == MT_TSTR:
+            raw = self._take(self._length(arg, max_str, "text string length", path), path)
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DecodeError(f"text string is not valid UTF-8 ({exc.reason})", path=path) from None
+        if major == MT_ARRAY:
+            n = self._length(arg, self.limits.max_container_items, "array length", path)
+            if n > len(self.data) - self.pos:
+                raise TruncatedError(f"array of {n} items cannot fit in the bytes left", path=path)
+            return tuple(self.item(f"{path}[{i}]", depth + 1) for i in range(n))
+        if major == MT_MAP:
+            return self._map(arg, path, depth)
+        if major == MT_TAG:
+            return Tag(arg, self.item(f"{path}<tag {arg}>", depth + 1))
+        # Major type 7.
+        if ai == 20:
+            return False
+        if ai == 21:
+            return True
+        if ai == 22:
+            return None
+        if ai in (25, 26, 27):
+            raise DecodeError("floating-point values are not allowed", path=path)
+        raise DecodeError(f"simple value {arg} is not allowed", path=path)
+
+    def _map(self, arg: int, path: str, depth: int) -> FrozenMap:
+        n = self._length(arg, self.limits.max_container_items, "map size", path)
+        if 2 * n > len(self.data) - self.pos:
+            raise TruncatedError(f"map of {n} entries cannot fit in the bytes left", path=path)
+        out: dict[MapKey, CBORValue] = {}
+        seen: set[bytes] = set()
+        previous: bytes | None = None
+        for _ in range(n):
+            kstart = self.pos
+            key = self.item(f"{path}{{key}}", depth + 1)
+            kraw = self.data[kstart : self.pos]
+            key = _as_map_key(key, path)
+            if kraw in seen:
+                raise DecodeError(f"duplicate map key {key!r}", path=path)
+            if self.require_canonical and previous is not None and not _canonical_less(previous, kraw):
+                raise DecodeError(
+                    f"map key {key!r} out of canonical order (RFC 8949 section 4.2.1)", path=path
+                )
+            seen.add(kraw)
+            previous = kraw
+            out[key] = self.item(f"{path}{{{key!r}}}", depth + 1)
+        return FrozenMap(out)
+
+    def at_end(self) -> bool:
+        return self.pos == len(self.data)
+
+    def expect_end(self, path: str = "") -> None:
+        if self.pos != len(self.data):
+            raise DecodeError(
+                f"{len(self.data) - self.pos} trailing bytes after the item", path=path
+            )
+
+
+def _canonical_less(a: bytes, b: bytes) -> bool:
+    # Bytewise lexicographic order of the deterministic encodings (RFC 8949 4.2.1).
+    return a < b
+
+
+def _as_map_key(key: CBORValue, path: str) -> MapKey:
+    # bool/None keys are refused: Python would merge True with 1 in a dict, so a map
+    # holding both could be read two ways. SUIT and COSE keys are ints, text, or (in
+    # the SUIT text map) component identifiers, i.e. arrays of byte strings.
+    if isinstance(key, bool) or key is None:
+        raise DecodeError(f"map key {key!r} is not allowed", path=path)
+    if isinstance(key, (int, str, bytes)):
+        return key
+    if isinstance(key, tuple):
+        return tuple(_as_map_key(k, path) for k in key)
+    raise DecodeError(f"map key of type {type(key).__name__} is not allowed", path=path)
+
+
+def loads(
+    data: bytes,
+    limits: Limits = DEFAULT_LIMITS,
+    *,
+    path: str = "",
+    string_limit: int | None = None,
+    require_canonical: bool = True,
+) -> CBORValue:
+    """Decode exactly one item; trailing bytes are an error."""
+    dec = Decoder(data, limits, require_canonical=require_canonical)
+    value = dec.item(path, 0, string_limit)
+    dec.expect_end(path)
+    return value
+
+
+# -- encoding ------------------------------------------------------------------------
+
+
+def encode_head(major: int, arg: int) -> bytes:
+    """The shortest head for a major type and argument."""
+    if arg < 0:
+        raise ValueError("CBOR head argument must be non-negative")
+    mt = major << 5
+    if arg < 24:
+        return bytes([mt | arg])
+    if arg < 0x100:
+        return bytes([mt | 24, arg])
+    if arg < 0x10000:
+        return bytes([mt | 25]) + arg.to_bytes(2, "big")
+    if arg < 0x100000000:
+        return bytes([mt | 26]) + arg.to_bytes(4, "big")
+    if arg < 0x10000000000000000:
+        return bytes([mt | 27]) + arg.to_bytes(8, "big")
+    raise ValueError(f"integer {arg} does not fit a CBOR head")
+
+
+def bstr(content: bytes) -> bytes:
+    """Encode ``content`` as a CBOR byte string (head + content)."""
+    return encode_head(MT_BSTR, len(content)) + bytes(content)
+
+
+def dumps(value: object) -> bytes:
+    """Deterministic encoding (RFC 8949 section 4.2.1): shortest heads, sorted map keys."""
+    out = bytearray()
+    _encode(value, out)
+    return bytes(out)
+
+
+def _encode(value: object, out: bytearray) -> None:
+    if value is False:
+        out.append(0xF4)
+    elif value is True:
+        out.append(0xF5)
+    elif value is None:
+        out.append(0xF6)
+    elif isinstance(value, int):
+        if value >= 0:
+            out += encode_head(MT_UINT, value)
+        else:
+            out += encode_head(MT_NINT, -1 - value)
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+        out += encode_head(MT_BSTR, len(data))
+        out += data
+    elif isinstance(value, str):
+        data = value.encode("utf-8")
+        out += encode_head(MT_TSTR, len(data))
+        out += data
+    elif isinstance(value, (tuple, list)):
+        out += encode_head(MT_ARRAY, len(value))
+        for v in value:
+            _encode(v, out)
+    elif isinstance(value, Mapping):
+        pairs = sorted(((dumps(k), v) for k, v in value.items()), key=lambda p: p[0])
+        out += encode_head(MT_MAP, len(pairs))
+        for kraw, v in pairs:
+            out += kraw
+            _encode(v, out)
+    elif isinstance(value, Tag):
+        out += encode_head(MT_TAG, value.tag)
+        _encode(value.value, out)
+    elif isinstance(value, RawCBOR):
+        out += value.data
+    else:
+        raise TypeError(f"cannot encode {type(value).__name__} as CBOR")
+
+
+@dataclass(frozen=True)
+class RawCBOR:
+    """Already-encoded CBOR spliced into an encoding unchanged (kept signed bytes)."""
+
+    data: bytes

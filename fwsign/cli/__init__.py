@@ -1,0 +1,1 @@
+"""Command-line interface (thin: arguments in, library calls, exit codes out)."""

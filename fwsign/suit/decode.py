@@ -1,0 +1,708 @@
+"""Strict decoder from untrusted bytes to the SUIT data model.
+
+Every member is type-checked and every error names its path inside the structure,
+e.g. ``manifest.common.shared-sequence[4]``. Unknown critical members (integer keys
+this implementation does not know, unknown commands and parameters) are refused: a
+processor that skipped them would act on a manifest it does not understand
+(draft-ietf-suit-manifest-34 section 8.4 and RFC 9124 REQ.SEC.AUTH.EXEC).
+"""
+
+from __future__ import annotations
+
+from ..cbor import CBORValue, Decoder, FrozenMap, Tag, loads
+from ..errors import DecodeError, LimitError, UnsupportedError
+from ..limits import DEFAULT_LIMITS, Limits
+from .codepoints import (
+    MANIFEST_VERSION,
+    TAG_COSE_MAC,
+    TAG_COSE_MAC0,
+    TAG_COSE_SIGN,
+    TAG_COSE_SIGN1,
+    TAG_ENVELOPE,
+    TAG_PEN,
+    Command,
+    CommonKey,
+    EnvelopeKey,
+    ManifestKey,
+    Parameter,
+    display,
+    name_of,
+)
+from .model import (
+    DIGEST_SIZES,
+    AuthBlock,
+    AuthWrapper,
+    Cmd,
+    CommandArg,
+    CommandSequence,
+    Common,
+    ComponentId,
+    CoseMessage,
+    Digest,
+    Envelope,
+    LanguageText,
+    Manifest,
+    Parameters,
+    ParamValue,
+    Severable,
+    TextMap,
+    TryEach,
+)
+
+# Commands whose argument is a SUIT_Rep_Policy (uint bit set).
+_REP_POLICY_COMMANDS = frozenset(
+    {
+        Command.CONDITION_VENDOR_IDENTIFIER,
+        Command.CONDITION_CLASS_IDENTIFIER,
+        Command.CONDITION_IMAGE_MATCH,
+        Command.CONDITION_USE_BEFORE,
+        Command.CONDITION_COMPONENT_SLOT,
+        Command.CONDITION_CHECK_CONTENT,
+        Command.CONDITION_DEPENDENCY_INTEGRITY,
+        Command.CONDITION_IS_DEPENDENCY,
+        Command.DIRECTIVE_PROCESS_DEPENDENCY,
+        Command.CONDITION_ABORT,
+        Command.DIRECTIVE_WRITE,
+        Command.DIRECTIVE_FETCH,
+        Command.DIRECTIVE_COPY,
+        Command.DIRECTIVE_INVOKE,
+        Command.CONDITION_DEVICE_IDENTIFIER,
+        Command.CONDITION_IMAGE_NOT_MATCH,
+        Command.CONDITION_MINIMUM_BATTERY,
+        Command.CONDITION_UPDATE_AUTHORIZED,
+        Command.CONDITION_VERSION,
+        Command.DIRECTIVE_WAIT,
+        Command.DIRECTIVE_SWAP,
+        Command.DIRECTIVE_UNLINK,
+    }
+)
+
+
+def _is_uint(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _type_name(v: object) -> str:
+    return {
+        bool: "bool",
+        int: "int",
+        bytes: "bstr",
+        str: "tstr",
+        tuple: "array",
+        FrozenMap: "map",
+        Tag: "tag",
+        type(None): "nil",
+    }.get(type(v), type(v).__name__)
+
+
+def _expect(cond: bool, what: str, value: object, path: str) -> None:
+    if not cond:
+        raise DecodeError(f"expected {what}, found {_type_name(value)}", path=path)
+
+
+class _Ctx:
+    """Decoding context: limits and the number of components (for index checks)."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.n_components = 0
+
+
+# -- digests -------------------------------------------------------------------------
+
+
+def decode_digest_value(value: CBORValue, path: str) -> Digest:
+    _expect(isinstance(value, tuple), "SUIT_Digest array", value, path)
+    assert isinstance(value, tuple)
+    if len(value) != 2:
+        raise DecodeError(f"SUIT_Digest must have 2 elements, has {len(value)}", path=path)
+    alg, digest = value
+    _expect(_is_int(alg), "digest algorithm id (int)", alg, f"{path}[0]")
+    _expect(isinstance(digest, bytes), "digest bytes (bstr)", digest, f"{path}[1]")
+    assert isinstance(alg, int) and isinstance(digest, bytes)
+    expected = DIGEST_SIZES.get(alg)
+    if expected is None:
+        raise UnsupportedError(f"unknown digest algorithm {alg}", path=f"{path}[0]")
+    if len(digest) != expected:
+        raise DecodeError(
+            f"digest for algorithm {alg} must be {expected} bytes, is {len(digest)}", path=f"{path}[1]"
+        )
+    return Digest(alg, digest)
+
+
+def decode_digest(data: bytes, limits: Limits, path: str) -> Digest:
+    return decode_digest_value(loads(data, limits, path=path), path)
+
+
+# -- parameters ----------------------------------------------------------------------
+
+
+def _decode_parameters(value: CBORValue, ctx: _Ctx, path: str) -> Parameters:
+    _expect(isinstance(value, FrozenMap), "SUIT_Parameters map", value, path)
+    assert isinstance(value, FrozenMap)
+    items: list[tuple[int, ParamValue]] = []
+    for key, v in value.items():
+        if not _is_int(key):
+            raise DecodeError(f"parameter key must be an int, found {_type_name(key)}", path=path)
+        assert isinstance(key, int)
+        p = f"{path}.{name_of(Parameter, key)}"
+        items.append((key, _decode_parameter(key, v, ctx, p)))
+    return Parameters(tuple(items))
+
+
+def _decode_parameter(key: int, v: CBORValue, ctx: _Ctx, path: str) -> ParamValue:
+    if key < 0:
+        return v  # custom parameter: vendor-defined, carried as decoded
+    try:
+        param = Parameter(key)
+    except ValueError:
+        raise UnsupportedError(f"unknown parameter {key}", path=path) from None
+    if param in (Parameter.VENDOR_IDENTIFIER, Parameter.CLASS_IDENTIFIER, Parameter.DEVICE_IDENTIFIER):
+        if isinstance(v, Tag) and param == Parameter.VENDOR_IDENTIFIER:
+            _expect(v.tag == TAG_PEN and isinstance(v.value, bytes), "PEN (tag 112, bstr)", v, path)
+            return v
+        _expect(isinstance(v, bytes), "UUID (bstr)", v, path)
+        assert isinstance(v, bytes)
+        if len(v) != 16:
+            raise DecodeError(f"identifier must be a 16-byte UUID, is {len(v)} bytes", path=path)
+        return v
+    if param == Parameter.IMAGE_DIGEST:
+        _expect(isinstance(v, bytes), "bstr-wrapped SUIT_Digest", v, path)
+        assert isinstance(v, bytes)
+        return decode_digest(v, ctx.limits, path)
+    if param in (
+        Parameter.COMPONENT_SLOT,
+        Parameter.IMAGE_SIZE,
+        Parameter.SOURCE_COMPONENT,
+        Parameter.USE_BEFORE,
+        Parameter.MINIMUM_BATTERY,
+    ):
+        _expect(_is_uint(v), "uint", v, path)
+        if param == Parameter.SOURCE_COMPONENT:
+            assert isinstance(v, int)
+            _check_index(v, ctx, path)
+        return v
+    if param == Parameter.UPDATE_PRIORITY:
+        _expect(_is_int(v), "int", v, path)
+        return v
+    if param in (Parameter.STRICT_ORDER, Parameter.SOFT_FAILURE):
+        _expect(isinstance(v, bool), "bool", v, path)
+        return v
+    if param in (
+        Parameter.CONTENT,
+        Parameter.ENCRYPTION_INFO,
+        Parameter.INVOKE_ARGS,
+        Parameter.FETCH_ARGUMENTS,
+    ):
+        _expect(isinstance(v, bytes), "bstr", v, path)
+        return v
+    if param == Parameter.URI:
+        _expect(isinstance(v, str), "URI (tstr)", v, path)
+        return v
+    # version, wait-info, component-metadata (update-management): structured values
+    # this implementation carries without interpreting.
+    return v
+
+
+def _check_index(index: int, ctx: _Ctx, path: str) -> None:
+    if index >= ctx.n_components:
+        raise DecodeError(
+            f"component index {index} out of range (manifest has {ctx.n_components})", path=path
+        )
+
+
+# -- command sequences ---------------------------------------------------------------
+
+
+def decode_sequence(data: bytes, ctx: _Ctx, path: str, depth: int = 0) -> CommandSequence:
+    if depth > ctx.limits.max_sequence_depth:
+        raise LimitError(
+            f"command sequences nested deeper than {ctx.limits.max_sequence_depth}", path=path
+        )
+    value = loads(data, ctx.limits, path=path)
+    _expect(isinstance(value, tuple), "command sequence array", value, path)
+    assert isinstance(value, tuple)
+    if len(value) % 2:
+        raise DecodeError("command sequence has an odd number of elements", path=path)
+    if len(value) // 2 > ctx.limits.max_commands:
+        raise LimitError(
+            f"{len(value) // 2} commands exceed the limit of {ctx.limits.max_commands}", path=path
+        )
+    cmds: list[Cmd] = []
+    for i in range(0, len(value), 2):
+        label, arg = value[i], value[i + 1]
+        if not _is_int(label):
+            raise DecodeError(f"command label must be an int, found {_type_name(label)}", path=f"{path}[{i}]")
+        assert isinstance(label, int)
+        p = f"{path}[{i}]"
+        cmds.append(Cmd(label, _decode_command_arg(label, arg, ctx, p, depth)))
+    return CommandSequence(tuple(cmds))
+
+
+def _decode_command_arg(label: int, arg: CBORValue, ctx: _Ctx, path: str, depth: int) -> CommandArg:
+    if label < 0:
+        # Custom commands (negative labels) carry a bstr, tstr, int or nil argument.
+        _expect(
+            arg is None or isinstance(arg, (bytes, str)) or _is_int(arg),
+            "custom command argument (bstr, tstr, int or nil)",
+            arg,
+            path,
+        )
+        return arg
+    try:
+        cmd = Command(label)
+    except ValueError:
+        raise UnsupportedError(f"unknown command {label}", path=path) from None
+    p = f"{path}({display(cmd)})"
+    if cmd in _REP_POLICY_COMMANDS:
+        _expect(_is_uint(arg), "reporting policy (uint)", arg, p)
+        return arg
+    if cmd == Command.DIRECTIVE_SET_COMPONENT_INDEX:
+        if arg is True:
+            return True
+        if _is_uint(arg):
+            assert isinstance(arg, int)
+            _check_index(arg, ctx, p)
+            return arg
+        if isinstance(arg, tuple) and arg and all(_is_uint(a) for a in arg):
+            for a in arg:
+                assert isinstance(a, int)
+                _check_index(a, ctx, p)
+            return tuple(int(a) for a in arg if isinstance(a, int))
+        raise DecodeError(
+            f"expected component index (uint, true or [+ uint]), found {_type_name(arg)}", path=p
+        )
+    if cmd in (Command.DIRECTIVE_OVERRIDE_PARAMETERS, Command.DIRECTIVE_SET_PARAMETERS):
+        return _decode_parameters(arg, ctx, p)
+    if cmd == Command.DIRECTIVE_TRY_EACH:
+        _expect(isinstance(arg, tuple), "try-each array", arg, p)
+        assert isinstance(arg, tuple)
+        nil_fallback = bool(arg) and arg[-1] is None
+        seqs = arg[:-1] if nil_fallback else arg
+        if len(seqs) < 2:
+            raise DecodeError("try-each needs at least two alternatives", path=p)
+        alts: list[CommandSequence] = []
+        for j, s in enumerate(seqs):
+            _expect(isinstance(s, bytes), "bstr-wrapped command sequence", s, f"{p}[{j}]")
+            assert isinstance(s, bytes)
+            alts.append(decode_sequence(s, ctx, f"{p}[{j}]", depth + 1))
+        return TryEach(tuple(alts), nil_fallback)
+    if cmd == Command.DIRECTIVE_RUN_SEQUENCE:
+        _expect(isinstance(arg, bytes), "bstr-wrapped command sequence", arg, p)
+        assert isinstance(arg, bytes)
+        return decode_sequence(arg, ctx, p, depth + 1)
+    if cmd == Command.DIRECTIVE_OVERRIDE_MULTIPLE:
+        _expect(isinstance(arg, FrozenMap) and len(arg) > 0, "map of component index to parameters", arg, p)
+        assert isinstance(arg, FrozenMap)
+        for k, v in arg.items():
+            _expect(_is_uint(k), "component index (uint)", k, p)
+            assert isinstance(k, int)
+            _check_index(k, ctx, p)
+            _decode_parameters(v, ctx, f"{p}{{{k}}}")
+        return arg
+    if cmd == Command.DIRECTIVE_COPY_PARAMS:
+        _expect(isinstance(arg, FrozenMap) and len(arg) > 0, "map of component index to parameter list", arg, p)
+        assert isinstance(arg, FrozenMap)
+        for k, v in arg.items():
+            _expect(_is_uint(k), "component index (uint)", k, p)
+            _expect(isinstance(v, tuple) and all(_is_int(x) for x in v), "array of parameter keys", v, p)
+        return arg
+    raise UnsupportedError(f"command {display(cmd)} is not supported", path=p)  # pragma: no cover
+
+
+# -- text ----------------------------------------------------------------------------
+
+
+def decode_text(data: bytes, ctx: _Ctx, path: str) -> TextMap:
+    value = loads(data, ctx.limits, path=path)
+    _expect(isinstance(value, FrozenMap) and len(value) > 0, "text map", value, path)
+    assert isinstance(value, FrozenMap)
+    langs: list[tuple[str, LanguageText]] = []
+    for lang, lmap in value.items():
+        _expect(isinstance(lang, str), "language tag (tstr)", lang, path)
+        assert isinstance(lang, str)
+        lp = f"{path}[{lang!r}]"
+        _expect(isinstance(lmap, FrozenMap), "text map for one language", lmap, lp)
+        assert isinstance(lmap, FrozenMap)
+        manifest_texts: list[tuple[int, str]] = []
+        comps: list[tuple[ComponentId, tuple[tuple[int, str], ...]]] = []
+        for k, v in lmap.items():
+            if _is_int(k):
+                assert isinstance(k, int)
+                _expect(isinstance(v, str), "tstr", v, f"{lp}.{k}")
+                assert isinstance(v, str)
+                manifest_texts.append((k, v))
+            elif isinstance(k, tuple):
+                cid = _component_id(k, f"{lp}.component")
+                _expect(isinstance(v, FrozenMap), "component text map", v, f"{lp}.component")
+                assert isinstance(v, FrozenMap)
+                entries: list[tuple[int, str]] = []
+                for ck, cv in v.items():
+                    _expect(_is_int(ck), "text key (int)", ck, f"{lp}.component")
+                    _expect(isinstance(cv, str), "tstr", cv, f"{lp}.component.{ck!r}")
+                    assert isinstance(ck, int) and isinstance(cv, str)
+                    entries.append((ck, cv))
+                comps.append((cid, tuple(entries)))
+            else:
+                raise DecodeError(f"unexpected text key {k!r}", path=lp)
+        langs.append((lang, LanguageText(tuple(manifest_texts), tuple(comps))))
+    return TextMap(tuple(langs))
+
+
+# -- manifest ------------------------------------------------------------------------
+
+
+def _component_id(value: CBORValue, path: str) -> ComponentId:
+    _expect(isinstance(value, tuple), "component identifier ([* bstr])", value, path)
+    assert isinstance(value, tuple)
+    for j, part in enumerate(value):
+        _expect(isinstance(part, bytes), "bstr", part, f"{path}[{j}]")
+    return tuple(p for p in value if isinstance(p, bytes))
+
+
+def _decode_common(data: bytes, ctx: _Ctx, path: str) -> Common:
+    value = loads(data, ctx.limits, path=path)
+    _expect(isinstance(value, FrozenMap), "SUIT_Common map", value, path)
+    assert isinstance(value, FrozenMap)
+    for key in value:
+        if key not in (CommonKey.COMPONENTS, CommonKey.SHARED_SEQUENCE):
+            if key == CommonKey.DEPENDENCIES:
+                raise UnsupportedError(
+                    "dependencies (trust domains) are not supported", path=f"{path}.dependencies"
+                )
+            raise UnsupportedError(f"unknown common member {key!r}", path=path)
+    comps = value.get(CommonKey.COMPONENTS)
+    cpath = f"{path}.components"
+    if comps is None:
+        raise DecodeError("common has no components", path=cpath)
+    _expect(isinstance(comps, tuple) and len(comps) > 0, "non-empty components array", comps, cpath)
+    assert isinstance(comps, tuple)
+    if len(comps) > ctx.limits.max_components:
+        raise LimitError(
+            f"{len(comps)} components exceed the limit of {ctx.limits.max_components}", path=cpath
+        )
+    components = tuple(_component_id(c, f"{cpath}[{i}]") for i, c in enumerate(comps))
+    if len(set(components)) != len(components):
+        raise DecodeError("duplicate component identifier", path=cpath)
+    ctx.n_components = len(components)
+    shared = value.get(CommonKey.SHARED_SEQUENCE)
+    sp = f"{path}.shared-sequence"
+    seq = None
+    if shared is not None:
+        _expect(isinstance(shared, bytes), "bstr-wrapped command sequence", shared, sp)
+        assert isinstance(shared, bytes)
+        seq = decode_sequence(shared, ctx, sp)
+    return Common(components, seq)
+
+
+def _severable(value: CBORValue, ctx: _Ctx, path: str) -> Severable:
+    if isinstance(value, tuple):
+        return decode_digest_value(value, path)
+    _expect(isinstance(value, bytes), "bstr-wrapped command sequence or SUIT_Digest", value, path)
+    assert isinstance(value, bytes)
+    return decode_sequence(value, ctx, path)
+
+
+def decode_manifest(data: bytes, limits: Limits = DEFAULT_LIMITS, path: str = "manifest") -> Manifest:
+    """Decode the content of the envelope's manifest bstr."""
+    ctx = _Ctx(limits)
+    value = loads(data, limits, path=path)
+    _expect(isinstance(value, FrozenMap), "SUIT_Manifest map", value, path)
+    assert isinstance(value, FrozenMap)
+    for key in value:
+        if not _is_int(key):
+            raise DecodeError(f"manifest key must be an int, found {key!r}", path=path)
+        assert isinstance(key, int)
+        try:
+            ManifestKey(key)
+        except ValueError:
+            raise UnsupportedError(f"unknown manifest member {key}", path=path) from None
+
+    def p(key: ManifestKey) -> str:
+        return f"{path}.{display(key)}"
+
+    version = value.get(ManifestKey.ENCODING_VERSION)
+    if version != MANIFEST_VERSION or isinstance(version, bool):
+        raise DecodeError(
+            f"manifest version must be {MANIFEST_VERSION}, found {version!r}",
+            path=p(ManifestKey.ENCODING_VERSION),
+        )
+    seqnum = value.get(ManifestKey.SEQUENCE_NUMBER)
+    _expect(_is_uint(seqnum), "sequence number (uint)", seqnum, p(ManifestKey.SEQUENCE_NUMBER))
+    assert isinstance(seqnum, int)
+    common_raw = value.get(ManifestKey.COMMON)
+    _expect(isinstance(common_raw, bytes), "bstr-wrapped SUIT_Common", common_raw, p(ManifestKey.COMMON))
+    assert isinstance(common_raw, bytes)
+    common = _decode_common(common_raw, ctx, p(ManifestKey.COMMON))
+
+    ref = value.get(ManifestKey.REFERENCE_URI)
+    if ref is not None:
+        _expect(isinstance(ref, str), "reference URI (tstr)", ref, p(ManifestKey.REFERENCE_URI))
+        assert isinstance(ref, str)
+
+    def seq(key: ManifestKey) -> CommandSequence | None:
+        raw = value.get(key)
+        if raw is None:
+            return None
+        _expect(isinstance(raw, bytes), "bstr-wrapped command sequence", raw, p(key))
+        assert isinstance(raw, bytes)
+        return decode_sequence(raw, ctx, p(key))
+
+    def sev(key: ManifestKey) -> Severable | None:
+        raw = value.get(key)
+        return None if raw is None else _severable(raw, ctx, p(key))
+
+    text_raw = value.get(ManifestKey.TEXT)
+    text: TextMap | Digest | None = None
+    if isinstance(text_raw, tuple):
+        text = decode_digest_value(text_raw, p(ManifestKey.TEXT))
+    elif text_raw is not None:
+        _expect(isinstance(text_raw, bytes), "bstr-wrapped text map or SUIT_Digest", text_raw, p(ManifestKey.TEXT))
+        assert isinstance(text_raw, bytes)
+        text = decode_text(text_raw, ctx, p(ManifestKey.TEXT))
+
+    extensions: list[tuple[int, CBORValue]] = []
+    for key, raw in value.items():
+        assert isinstance(key, int)
+        mk = ManifestKey(key)
+        if mk == ManifestKey.MANIFEST_COMPONENT_ID:
+            _component_id(raw, p(mk))
+        elif mk in (
+            ManifestKey.DEPENDENCY_RESOLUTION,
+            ManifestKey.CANDIDATE_VERIFICATION,
+            ManifestKey.UNINSTALL,
+        ):
+            # Trust-domains sequences: checked for well-formedness, kept as decoded.
+            if mk == ManifestKey.UNINSTALL:
+                _expect(isinstance(raw, bytes), "bstr-wrapped command sequence", raw, p(mk))
+                assert isinstance(raw, bytes)
+                decode_sequence(raw, ctx, p(mk))
+            else:
+                _severable(raw, ctx, p(mk))
+        elif mk == ManifestKey.COSWID:
+            if isinstance(raw, tuple):
+                decode_digest_value(raw, p(mk))
+            else:
+                _expect(isinstance(raw, bytes), "bstr-wrapped CoSWID or SUIT_Digest", raw, p(mk))
+        else:
+            continue
+        extensions.append((key, raw))
+
+    return Manifest(
+        sequence_number=seqnum,
+        common=common,
+        reference_uri=ref,
+        validate=seq(ManifestKey.VALIDATE),
+        load=seq(ManifestKey.LOAD),
+        invoke=seq(ManifestKey.INVOKE),
+        payload_fetch=sev(ManifestKey.PAYLOAD_FETCH),
+        install=sev(ManifestKey.INSTALL),
+        text=text,
+        extensions=tuple(extensions),
+        version=MANIFEST_VERSION,
+    )
+
+
+# -- COSE ----------------------------------------------------------------------------
+
+
+def _header_map(value: CBORValue, path: str) -> FrozenMap:
+    _expect(isinstance(value, FrozenMap), "header map", value, path)
+    assert isinstance(value, FrozenMap)
+    for label in value:
+        _expect(_is_int(label) or isinstance(label, str), "header label (int or tstr)", label, path)
+    return value
+
+
+def decode_cose(data: bytes, limits: Limits, path: str) -> CoseMessage:
+    """Decode a tagged COSE_Sign1 or COSE_Mac0 (RFC 9052 sections 4.2 and 6.2)."""
+    value = loads(data, limits, path=path)
+    _expect(isinstance(value, Tag), "tagged COSE message", value, path)
+    assert isinstance(value, Tag)
+    if value.tag in (TAG_COSE_SIGN, TAG_COSE_MAC):
+        raise UnsupportedError(
+            f"COSE message with tag {value.tag} (multi-signer form) is not supported; "
+            "use one COSE_Sign1/COSE_Mac0 per signer",
+            path=path,
+        )
+    if value.tag not in (TAG_COSE_SIGN1, TAG_COSE_MAC0):
+        raise DecodeError(f"unexpected tag {value.tag} for a COSE message", path=path)
+    body = value.value
+    _expect(isinstance(body, tuple) and len(body) == 4, "4-element COSE array", body, path)
+    assert isinstance(body, tuple)
+    protected, unprotected, payload, tag = body
+    _expect(isinstance(protected, bytes), "protected header (bstr)", protected, f"{path}.protected")
+    assert isinstance(protected, bytes)
+    pmap = FrozenMap()
+    if protected:
+        pmap = _header_map(loads(protected, limits, path=f"{path}.protected"), f"{path}.protected")
+    umap = _header_map(unprotected, f"{path}.unprotected")
+    dup = set(pmap) & set(umap)
+    if dup:
+        raise DecodeError(
+            f"header label(s) {sorted(map(str, dup))} in both protected and unprotected buckets",
+            path=path,
+        )
+    alg = pmap.get(1)
+    if 1 in umap:
+        raise DecodeError("algorithm must be in the protected header", path=f"{path}.unprotected")
+    _expect(_is_int(alg), "algorithm id in the protected header", alg, f"{path}.protected.alg")
+    crit = pmap.get(2)
+    if crit is not None:
+        _expect(isinstance(crit, tuple) and len(crit) > 0, "non-empty crit array", crit, f"{path}.protected.crit")
+        assert isinstance(crit, tuple)
+        for label in crit:
+            if label not in (1, 2, 3, 4):
+                raise UnsupportedError(f"critical header {label!r} is not understood", path=f"{path}.protected.crit")
+    kid = pmap.get(4, umap.get(4))
+    if kid is not None:
+        _expect(isinstance(kid, bytes), "kid (bstr)", kid, f"{path}.kid")
+    if payload is not None:
+        raise DecodeError(
+            "COSE payload must be nil: SUIT signs the detached SUIT_Digest", path=f"{path}.payload"
+        )
+    _expect(isinstance(tag, bytes), "signature/tag (bstr)", tag, f"{path}.signature")
+    assert isinstance(tag, bytes)
+    return CoseMessage(value.tag, protected, pmap, umap, None, tag)
+
+
+# -- envelope ------------------------------------------------------------------------
+
+
+def decode_auth_wrapper(data: bytes, limits: Limits, path: str = "authentication-wrapper") -> AuthWrapper:
+    value = loads(data, limits, path=path)
+    _expect(isinstance(value, tuple) and len(value) >= 1, "authentication wrapper array", value, path)
+    assert isinstance(value, tuple)
+    if len(value) - 1 > limits.max_auth_blocks:
+        raise LimitError(
+            f"{len(value) - 1} authentication blocks exceed the limit of {limits.max_auth_blocks}", path=path
+        )
+    first = value[0]
+    _expect(isinstance(first, bytes), "bstr-wrapped SUIT_Digest", first, f"{path}[0]")
+    assert isinstance(first, bytes)
+    digest = decode_digest(first, limits, f"{path}[0]")
+    blocks: list[AuthBlock] = []
+    for i, b in enumerate(value[1:], start=1):
+        _expect(isinstance(b, bytes), "bstr-wrapped COSE message", b, f"{path}[{i}]")
+        assert isinstance(b, bytes)
+        blocks.append(AuthBlock(decode_cose(b, limits, f"{path}[{i}]"), b))
+    return AuthWrapper(digest, tuple(blocks))
+
+
+def decode_envelope(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Envelope:
+    """Decode a SUIT_Envelope (tagged 107 or untagged) from untrusted bytes."""
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError("envelope must be bytes")
+    data = bytes(data)
+    if len(data) > limits.max_envelope_bytes:
+        raise LimitError(
+            f"envelope of {len(data)} bytes exceeds the limit of {limits.max_envelope_bytes}",
+            path="envelope",
+        )
+    if not data:
+        raise DecodeError("empty input", path="envelope")
+    dec = Decoder(data, limits)
+    top = dec.item(
+        "envelope", 0, string_limit=max(limits.max_string_bytes, limits.max_integrated_payload_bytes)
+    )
+    dec.expect_end("envelope")
+    tagged = False
+    if isinstance(top, Tag):
+        if top.tag != TAG_ENVELOPE:
+            raise DecodeError(f"unexpected tag {top.tag}; a SUIT envelope has tag {TAG_ENVELOPE}", path="envelope")
+        tagged, top = True, top.value
+    _expect(isinstance(top, FrozenMap), "SUIT_Envelope map", top, "envelope")
+    assert isinstance(top, FrozenMap)
+
+    keys = list(top)
+    auth_raw = top.get(EnvelopeKey.AUTHENTICATION_WRAPPER)
+    if auth_raw is None:
+        raise DecodeError("envelope has no authentication wrapper", path="authentication-wrapper")
+    # The wrapper must come first so a streaming device can hash the manifest as it
+    # arrives (draft section 8.3); only the delegation chain may precede it.
+    allowed_first = [EnvelopeKey.AUTHENTICATION_WRAPPER]
+    if keys[0] == EnvelopeKey.DELEGATION:
+        allowed_first = [EnvelopeKey.DELEGATION, EnvelopeKey.AUTHENTICATION_WRAPPER]
+    if keys[: len(allowed_first)] != allowed_first:
+        raise DecodeError("authentication wrapper is not the first member", path="envelope")
+
+    severed: list[tuple[int, bytes]] = []
+    payloads: list[tuple[str, bytes]] = []
+    manifest_bytes: bytes | None = None
+    delegation: CBORValue | None = None
+    for key, value in top.items():
+        if isinstance(key, str):
+            _expect(isinstance(value, bytes), "integrated payload (bstr)", value, f"envelope[{key!r}]")
+            assert isinstance(value, bytes)
+            payloads.append((key, value))
+            continue
+        if not _is_int(key):
+            raise DecodeError(f"envelope key must be an int or tstr, found {_type_name(key)}", path="envelope")
+        assert isinstance(key, int)
+        try:
+            ek = EnvelopeKey(key)
+        except ValueError:
+            raise UnsupportedError(f"unknown envelope member {key}", path="envelope") from None
+        p = display(ek)
+        if ek == EnvelopeKey.DELEGATION:
+            _expect(isinstance(value, tuple), "delegation chain array", value, p)
+            delegation = value
+            continue
+        _expect(isinstance(value, bytes), "bstr", value, p)
+        assert isinstance(value, bytes)
+        if ek == EnvelopeKey.MANIFEST:
+            manifest_bytes = value
+        elif ek != EnvelopeKey.AUTHENTICATION_WRAPPER:
+            severed.append((key, value))
+
+    if manifest_bytes is None:
+        raise DecodeError("envelope has no manifest", path="manifest")
+    assert isinstance(auth_raw, bytes) or auth_raw is not None
+    _expect(isinstance(auth_raw, bytes), "bstr-wrapped authentication wrapper", auth_raw, "authentication-wrapper")
+    assert isinstance(auth_raw, bytes)
+    auth = decode_auth_wrapper(auth_raw, limits)
+    manifest = decode_manifest(manifest_bytes, limits)
+
+    # Severed members are checked for shape here and for their digest in verification.
+    ctx = _Ctx(limits)
+    ctx.n_components = len(manifest.common.components)
+    for key, raw in severed:
+        p = display(EnvelopeKey(key))
+        if key == EnvelopeKey.TEXT:
+            decode_text(raw, ctx, p)
+        elif key in (EnvelopeKey.PAYLOAD_FETCH, EnvelopeKey.INSTALL,
+                     EnvelopeKey.DEPENDENCY_RESOLUTION, EnvelopeKey.CANDIDATE_VERIFICATION):
+            decode_sequence(raw, ctx, p)
+
+    return Envelope(
+        auth=auth,
+        manifest=manifest,
+        manifest_bytes=manifest_bytes,
+        severed=tuple(severed),
+        payloads=tuple(payloads),
+        delegation=delegation,
+        tagged=tagged,
+        raw=data,
+    )
+
+
+def decode_severed_sequence(env: Envelope, key: int, limits: Limits = DEFAULT_LIMITS) -> CommandSequence | None:
+    """The severed command sequence at ``key`` from the envelope, decoded, if present."""
+    raw = env.severed_member(key)
+    if raw is None:
+        return None
+    ctx = _Ctx(limits)
+    ctx.n_components = len(env.manifest.common.components)
+    return decode_sequence(raw, ctx, display(EnvelopeKey(key)))
+
+
+def decode_severed_text(env: Envelope, limits: Limits = DEFAULT_LIMITS) -> TextMap | None:
+    raw = env.severed_member(EnvelopeKey.TEXT)
+    if raw is None:
+        return None
+    ctx = _Ctx(limits)
+    return decode_text(raw, ctx, "text")

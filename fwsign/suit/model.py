@@ -1,0 +1,284 @@
+"""Immutable data model of a SUIT envelope (draft-ietf-suit-manifest-34).
+
+The model is what the strict decoder produces and what the encoder consumes. It holds
+values, not bytes: the decoder keeps the original bytes of every signed or digested
+member on :class:`Envelope`, and verification always works on those. Because the
+decoder only accepts canonical CBOR, encoding a decoded envelope reproduces its bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from ..cbor import CBORValue, FrozenMap, Tag
+from .codepoints import Command, DigestAlg, ManifestKey, Parameter
+
+ComponentId = tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """SUIT_Digest = [algorithm-id, digest-bytes]."""
+
+    alg: int
+    value: bytes
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.alg, int) or isinstance(self.alg, bool):
+            raise TypeError("digest algorithm must be an int")
+        if not isinstance(self.value, bytes):
+            raise TypeError("digest value must be bytes")
+        expected = DIGEST_SIZES.get(self.alg)
+        if expected is not None and len(self.value) != expected:
+            raise ValueError(f"digest of algorithm {self.alg} must be {expected} bytes")
+
+
+DIGEST_SIZES: dict[int, int] = {
+    DigestAlg.SHA256: 32,
+    DigestAlg.SHAKE128: 32,
+    DigestAlg.SHA384: 48,
+    DigestAlg.SHA512: 64,
+    DigestAlg.SHAKE256: 64,
+}
+
+
+@dataclass(frozen=True)
+class Parameters:
+    """A SUIT_Parameters map, as (code, value) pairs in canonical key order.
+
+    Typed values: vendor/class/device identifiers are ``bytes`` (a UUID) or a
+    :class:`~fwsign.cbor.Tag` (PEN, tag 112); image-digest is a :class:`Digest`;
+    sizes, slots and indices are ``int``; uri is ``str``; strict-order and
+    soft-failure are ``bool``; everything else stays as decoded CBOR.
+    """
+
+    items: tuple[tuple[int, ParamValue], ...] = ()
+
+    def get(self, code: int) -> ParamValue | None:
+        for k, v in self.items:
+            if k == code:
+                return v
+        return None
+
+    def as_dict(self) -> dict[int, ParamValue]:
+        return dict(self.items)
+
+    @staticmethod
+    def of(values: dict[int, ParamValue]) -> Parameters:
+        return Parameters(tuple(sorted(values.items(), key=lambda kv: _key_order(kv[0]))))
+
+
+def _key_order(code: int) -> tuple[int, int]:
+    # Canonical CBOR order of integer keys: all unsigned (ascending), then negative
+    # (-1, -2, ...), shorter heads first. For the value ranges used here this is
+    # (major type, magnitude).
+    return (0, code) if code >= 0 else (1, -1 - code)
+
+
+ParamValue = Union[int, bytes, str, bool, Digest, Tag, CBORValue]
+
+
+@dataclass(frozen=True)
+class Cmd:
+    """One (label, argument) pair of a command sequence."""
+
+    code: int
+    arg: CommandArg
+
+
+@dataclass(frozen=True)
+class CommandSequence:
+    commands: tuple[Cmd, ...] = ()
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.commands)
+
+    def __len__(self) -> int:
+        return len(self.commands)
+
+
+@dataclass(frozen=True)
+class TryEach:
+    """directive-try-each argument: 2+ alternative sequences, optionally a final nil."""
+
+    alternatives: tuple[CommandSequence, ...]
+    nil_fallback: bool = False
+
+
+#: set-component-index: one index, ``True`` (all components) or a list of indices.
+ComponentIndex = Union[int, bool, tuple[int, ...]]
+
+CommandArg = Union[int, ComponentIndex, Parameters, TryEach, CommandSequence, CBORValue]
+
+
+@dataclass(frozen=True)
+class TextMap:
+    """SUIT_Text_Map: language tag -> (manifest-level texts, per-component texts)."""
+
+    languages: tuple[tuple[str, LanguageText], ...]
+
+
+@dataclass(frozen=True)
+class LanguageText:
+    manifest: tuple[tuple[int, str], ...] = ()
+    components: tuple[tuple[ComponentId, tuple[tuple[int, str], ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class Common:
+    components: tuple[ComponentId, ...]
+    shared_sequence: CommandSequence | None = None
+
+
+#: A severable member in the manifest: the value itself or the digest of its bstr.
+Severable = Union[CommandSequence, Digest]
+
+
+@dataclass(frozen=True)
+class Manifest:
+    sequence_number: int
+    common: Common
+    reference_uri: str | None = None
+    validate: CommandSequence | None = None
+    load: CommandSequence | None = None
+    invoke: CommandSequence | None = None
+    payload_fetch: Severable | None = None
+    install: Severable | None = None
+    text: TextMap | Digest | None = None
+    #: Extension members this implementation recognises but does not interpret
+    #: (trust domains, CoSWID, ...), kept as decoded CBOR keyed by manifest key.
+    extensions: tuple[tuple[int, CBORValue], ...] = ()
+    version: int = 1
+
+    def sequences(self) -> list[tuple[ManifestKey, CommandSequence]]:
+        """Command sequences present inline, in processing order."""
+        out: list[tuple[ManifestKey, CommandSequence]] = []
+        for key, value in (
+            (ManifestKey.PAYLOAD_FETCH, self.payload_fetch),
+            (ManifestKey.INSTALL, self.install),
+            (ManifestKey.VALIDATE, self.validate),
+            (ManifestKey.LOAD, self.load),
+            (ManifestKey.INVOKE, self.invoke),
+        ):
+            if isinstance(value, CommandSequence):
+                out.append((key, value))
+        return out
+
+    def severed_digests(self) -> dict[int, Digest]:
+        out: dict[int, Digest] = {}
+        for key, value in (
+            (ManifestKey.PAYLOAD_FETCH, self.payload_fetch),
+            (ManifestKey.INSTALL, self.install),
+            (ManifestKey.TEXT, self.text),
+        ):
+            if isinstance(value, Digest):
+                out[int(key)] = value
+        for ext_key, ext in self.extensions:
+            if isinstance(ext, tuple) and len(ext) == 2 and ext_key in _SEVERABLE_EXT:
+                alg, val = ext
+                if isinstance(alg, int) and isinstance(val, bytes):
+                    out[ext_key] = Digest(alg, val)
+        return out
+
+
+_SEVERABLE_EXT = frozenset(
+    {
+        int(ManifestKey.COSWID),
+        int(ManifestKey.DEPENDENCY_RESOLUTION),
+        int(ManifestKey.CANDIDATE_VERIFICATION),
+    }
+)
+
+
+@dataclass(frozen=True)
+class CoseMessage:
+    """A COSE_Sign1 (tag 18) or COSE_Mac0 (tag 17) authentication block.
+
+    ``protected`` is the serialized protected header exactly as received (it is part of
+    what is signed); ``tag`` is the value of the signature or MAC field.
+    """
+
+    cose_tag: int
+    protected: bytes
+    protected_map: FrozenMap
+    unprotected: FrozenMap
+    payload: bytes | None
+    tag: bytes
+
+    @property
+    def alg(self) -> int | None:
+        alg = self.protected_map.get(1)
+        return alg if isinstance(alg, int) and not isinstance(alg, bool) else None
+
+    @property
+    def kid(self) -> bytes | None:
+        for header in (self.protected_map, self.unprotected):
+            kid = header.get(4)
+            if isinstance(kid, bytes):
+                return kid
+        return None
+
+
+@dataclass(frozen=True)
+class AuthBlock:
+    message: CoseMessage
+    #: The encoded COSE message, as found inside its bstr in the wrapper.
+    raw: bytes
+
+
+@dataclass(frozen=True)
+class AuthWrapper:
+    digest: Digest
+    blocks: tuple[AuthBlock, ...] = ()
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A decoded SUIT_Envelope, with the exact bytes of its digested members."""
+
+    auth: AuthWrapper
+    manifest: Manifest
+    #: Content of the bstr at envelope key 3 (the encoded SUIT_Manifest).
+    manifest_bytes: bytes
+    #: Severable members present in the envelope: key -> content of their bstr.
+    severed: tuple[tuple[int, bytes], ...] = ()
+    #: Integrated payloads: envelope text key (e.g. "#firmware") -> bytes.
+    payloads: tuple[tuple[str, bytes], ...] = ()
+    #: Trust-domains delegation chain (envelope key 1), kept as decoded, not interpreted.
+    delegation: CBORValue | None = None
+    tagged: bool = True
+    raw: bytes = field(default=b"", compare=False, repr=False)
+
+    def severed_member(self, key: int) -> bytes | None:
+        for k, v in self.severed:
+            if k == key:
+                return v
+        return None
+
+    def payload(self, key: str) -> bytes | None:
+        for k, v in self.payloads:
+            if k == key:
+                return v
+        return None
+
+
+__all__ = [
+    "AuthBlock",
+    "AuthWrapper",
+    "Cmd",
+    "Command",
+    "CommandSequence",
+    "Common",
+    "ComponentId",
+    "CoseMessage",
+    "Digest",
+    "Envelope",
+    "LanguageText",
+    "Manifest",
+    "Parameter",
+    "Parameters",
+    "Severable",
+    "TextMap",
+    "TryEach",
+]

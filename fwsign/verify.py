@@ -1,0 +1,449 @@
+"""Host-side verification of SUIT envelopes.
+
+The core, :func:`verify_envelope`, is a pure function over bytes: it takes the envelope
+bytes, a :class:`Policy` and optionally the image as an iterable of chunks, and returns
+a :class:`Report` of every check in order. It performs no file or network I/O; the
+streaming reader :func:`read_chunks` lives at the edge for callers that have a path.
+:func:`verify_or_raise` is the fail-closed form for code that must not continue on a
+rejected envelope.
+
+Order of checks (draft-ietf-suit-manifest-34 section 6.2 and 8.3): structure and limits,
+manifest digest (before any signature work), authentication blocks against the trusted
+keys (at least ``threshold`` distinct keys), severed member digests, then the policy:
+vendor and class identifiers, minimum sequence number (anti-rollback) and the image
+against image-digest and image-size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import cose
+from .cbor import bstr
+from .errors import (
+    DigestMismatch,
+    FwsignError,
+    IdentityMismatch,
+    ImageMismatch,
+    NoTrustedKey,
+    RollbackError,
+    SignatureInvalid,
+    UnsupportedError,
+    UsageError,
+    VerificationError,
+)
+from .keys import ALG_DISPLAY, KIND_ALGS, PublicKey, key_id, key_kind
+from .limits import DEFAULT_LIMITS, Limits
+from .suit.codepoints import Command, DigestAlg, EnvelopeKey, ManifestKey, Parameter, display
+from .suit.decode import decode_envelope, decode_severed_sequence
+from .suit.model import CommandSequence, Digest, Envelope
+from .suit.semantics import Analysis, ImageCandidate, analyze
+
+CHUNK = 1 << 16
+
+
+def digest_bytes(alg: int, data: bytes) -> bytes:
+    h = new_hash(alg)
+    h.update(data)
+    return finish_hash(alg, h)
+
+
+def new_hash(alg: int) -> Any:
+    if alg == DigestAlg.SHA256:
+        return hashlib.sha256()
+    if alg == DigestAlg.SHA384:
+        return hashlib.sha384()
+    if alg == DigestAlg.SHA512:
+        return hashlib.sha512()
+    if alg == DigestAlg.SHAKE128:
+        return hashlib.shake_128()
+    if alg == DigestAlg.SHAKE256:
+        return hashlib.shake_256()
+    raise UnsupportedError(f"digest algorithm {alg} is not supported")
+
+
+def finish_hash(alg: int, h: Any) -> bytes:
+    # SHAKE128 gives 256 bits and SHAKE256 512 bits in COSE (RFC 9054 section 2).
+    if alg == DigestAlg.SHAKE128:
+        return bytes(h.digest(32))
+    if alg == DigestAlg.SHAKE256:
+        return bytes(h.digest(64))
+    return bytes(h.digest())
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    """A verification key with its key id and a label for reports."""
+
+    key: PublicKey = field(repr=False)
+    label: str = ""
+    kid: bytes = b""
+
+    @staticmethod
+    def of(key: PublicKey, label: str = "") -> TrustedKey:
+        return TrustedKey(key, label or key_kind(key), key_id(key))
+
+    @property
+    def kind(self) -> str:
+        return key_kind(self.key)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a verifier requires beyond a well-formed envelope."""
+
+    keys: tuple[TrustedKey, ...] = ()
+    #: How many distinct trusted keys must have signed (k of n).
+    threshold: int = 1
+    vendor_id: bytes | None = None
+    class_id: bytes | None = None
+    #: Anti-rollback: the lowest sequence number accepted.
+    min_sequence: int | None = None
+    #: Component whose image is checked when an image is given.
+    component: int = 0
+    limits: Limits = DEFAULT_LIMITS
+    #: Algorithms accepted; None means every supported algorithm.
+    allowed_algs: frozenset[int] | None = None
+
+    def __post_init__(self) -> None:
+        if self.threshold < 1:
+            raise UsageError("threshold must be at least 1")
+        if self.keys and self.threshold > len(self.keys):
+            raise UsageError(
+                f"threshold {self.threshold} exceeds the {len(self.keys)} trusted key(s) given"
+            )
+
+
+@dataclass(frozen=True)
+class Check:
+    """One step of verification. ``ok`` is None when the step was skipped."""
+
+    name: str
+    ok: bool | None
+    detail: str
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        status = "skipped" if self.ok is None else ("pass" if self.ok else "fail")
+        out: dict[str, object] = {"check": self.name, "status": status, "detail": self.detail}
+        if self.reason:
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass(frozen=True)
+class Report:
+    checks: tuple[Check, ...]
+    envelope: Envelope | None = None
+    analysis: Analysis | None = None
+    error: FwsignError | None = None
+
+    @property
+    def valid(self) -> bool:
+        return self.error is None
+
+    @property
+    def reason(self) -> str | None:
+        return None if self.error is None else self.error.reason
+
+    def raise_for_failure(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "valid": self.valid,
+            "checks": [c.as_dict() for c in self.checks],
+        }
+        if self.error is not None:
+            out["reason"] = self.error.reason
+            out["error"] = self.error.describe()
+        if self.envelope is not None:
+            m = self.envelope.manifest
+            out["sequence_number"] = m.sequence_number
+            out["manifest_digest"] = self.envelope.auth.digest.value.hex()
+        return out
+
+
+class _Run:
+    """Collects checks; the first failure stops the run (fail closed)."""
+
+    def __init__(self) -> None:
+        self.checks: list[Check] = []
+
+    def ok(self, name: str, detail: str) -> None:
+        self.checks.append(Check(name, True, detail))
+
+    def skip(self, name: str, detail: str) -> None:
+        self.checks.append(Check(name, None, detail))
+
+    def fail(self, name: str, err: FwsignError) -> FwsignError:
+        self.checks.append(Check(name, False, err.describe(), err.reason))
+        return err
+
+
+def verify_envelope(
+    data: bytes,
+    policy: Policy,
+    image: Iterable[bytes] | bytes | None = None,
+) -> Report:
+    """Verify envelope bytes under ``policy``; never raises for a rejected envelope."""
+    run = _Run()
+    env: Envelope | None = None
+    analysis: Analysis | None = None
+    try:
+        step = "structure"
+        env = decode_envelope(data, policy.limits)
+        run.ok(step, f"{'tagged' if env.tagged else 'untagged'} envelope, {len(data)} bytes, "
+               f"{len(env.manifest.common.components)} component(s), "
+               f"{len(env.auth.blocks)} authentication block(s)")
+
+        step = "manifest-digest"
+        check_manifest_digest(env)
+        run.ok(step, f"{_alg_name(env.auth.digest.alg)} of the manifest matches the authentication wrapper")
+
+        step = "signature"
+        signers = check_authentication(env, policy)
+        run.ok(step, f"{len(signers)} of {policy.threshold} required trusted key(s) verified: "
+               + ", ".join(signers))
+
+        step = "severed-members"
+        severed = check_severed(env, policy.limits)
+        if severed:
+            run.ok(step, severed)
+        else:
+            run.skip(step, "no severable members")
+
+        analysis = analyze(env.manifest, _severed_sequences(env, policy.limits))
+
+        step = "vendor-id"
+        if policy.vendor_id is None:
+            run.skip(step, "no expected vendor id given")
+        else:
+            run.ok(step, check_identity(analysis, Command.CONDITION_VENDOR_IDENTIFIER,
+                                        Parameter.VENDOR_IDENTIFIER, policy.vendor_id, "vendor-mismatch"))
+        step = "class-id"
+        if policy.class_id is None:
+            run.skip(step, "no expected class id given")
+        else:
+            run.ok(step, check_identity(analysis, Command.CONDITION_CLASS_IDENTIFIER,
+                                        Parameter.CLASS_IDENTIFIER, policy.class_id, "class-mismatch"))
+
+        step = "sequence-number"
+        seq = env.manifest.sequence_number
+        if policy.min_sequence is None:
+            run.skip(step, f"sequence number {seq}; no minimum given")
+        elif seq < policy.min_sequence:
+            raise RollbackError(f"sequence number {seq} is lower than the minimum {policy.min_sequence}",
+                                path="manifest.sequence-number")
+        else:
+            run.ok(step, f"sequence number {seq} >= {policy.min_sequence}")
+
+        step = "image"
+        source = image
+        where = "--image"
+        if source is None:
+            source, where = _integrated_payload(env, analysis, policy.component)
+        if source is None:
+            run.skip(step, "no image given")
+        else:
+            run.ok(step, check_image(analysis, policy.component, source, where))
+    except FwsignError as err:
+        failure = run.fail(step, err)
+        return Report(tuple(run.checks), env, analysis, failure)
+    return Report(tuple(run.checks), env, analysis, None)
+
+
+def verify_or_raise(data: bytes, policy: Policy, image: Iterable[bytes] | bytes | None = None) -> Report:
+    """Fail-closed form: returns the report of a valid envelope, raises otherwise."""
+    report = verify_envelope(data, policy, image)
+    report.raise_for_failure()
+    return report
+
+
+# -- individual checks ----------------------------------------------------------------
+
+
+def _alg_name(alg: int) -> str:
+    try:
+        return DigestAlg(alg).name.replace("SHA", "SHA-").replace("SHA-KE", "SHAKE")
+    except ValueError:
+        return str(alg)
+
+
+def check_manifest_digest(env: Envelope) -> None:
+    """The SUIT_Digest covers the bstr-wrapped manifest, CBOR header included."""
+    d = env.auth.digest
+    actual = digest_bytes(d.alg, bstr(env.manifest_bytes))
+    if actual != d.value:
+        raise DigestMismatch(
+            "manifest digest does not match the authentication wrapper "
+            f"(expected {d.value.hex()[:16]}..., computed {actual.hex()[:16]}...)",
+            path="authentication-wrapper[0]",
+        )
+
+
+def check_authentication(env: Envelope, policy: Policy) -> list[str]:
+    """Verify every authentication block a trusted key could have made.
+
+    A block naming (by kid) or fitting a trusted key must verify, or the envelope is
+    rejected: a bad signature by a key we trust means tampering. Blocks by keys we do
+    not know are ignored (another party's or a new key's signature). At least
+    ``policy.threshold`` distinct trusted keys must have verified.
+    """
+    if not policy.keys:
+        raise NoTrustedKey("no trusted keys were given to verify with")
+    if not env.auth.blocks:
+        raise NoTrustedKey("the envelope carries no signature or MAC (digest-only wrapper)",
+                           path="authentication-wrapper")
+    # The detached payload is the encoded SUIT_Digest; the Sig_structure wraps it in a bstr.
+    payload = _digest_encoding(env.auth.digest)
+    verified: dict[bytes, str] = {}
+    for i, block in enumerate(env.auth.blocks, start=1):
+        msg = block.message
+        path = f"authentication-wrapper[{i}]"
+        alg = msg.alg
+        if alg is None or alg not in cose.SUPPORTED_ALGS:
+            raise UnsupportedError(f"COSE algorithm {alg} is not supported", path=path)
+        if policy.allowed_algs is not None and alg not in policy.allowed_algs:
+            raise UnsupportedError(f"algorithm {ALG_DISPLAY.get(alg, alg)} is not allowed by the policy",
+                                   path=path)
+        candidates = [
+            k for k in policy.keys
+            if alg in KIND_ALGS.get(k.kind, ()) and (msg.kid is None or msg.kid == k.kid)
+        ]
+        if not candidates:
+            continue
+        last: FwsignError | None = None
+        for k in candidates:
+            try:
+                cose.verify(msg, k.key, payload)
+            except SignatureInvalid as exc:
+                last = exc
+                continue
+            verified.setdefault(k.kid, f"{k.label} ({ALG_DISPLAY.get(alg, alg)})")
+            last = None
+            break
+        if last is not None:
+            raise SignatureInvalid(last.message, path=path)
+    if len(verified) < policy.threshold:
+        raise NoTrustedKey(
+            f"{len(verified)} trusted key(s) verified, {policy.threshold} required",
+            path="authentication-wrapper",
+        )
+    return list(verified.values())
+
+
+def _digest_encoding(d: Digest) -> bytes:
+    from .suit.encode import encode_digest
+
+    return encode_digest(d)
+
+
+def check_severed(env: Envelope, limits: Limits) -> str:
+    """Each severable member present in the envelope must match its manifest digest."""
+    digests = env.manifest.severed_digests()
+    present = dict(env.severed)
+    notes: list[str] = []
+    for key, raw in present.items():
+        name = display(EnvelopeKey(key))
+        d = digests.get(key)
+        if d is None:
+            # A member with no digest in the manifest is not covered by the signature.
+            raise VerificationError(
+                f"envelope member {name} is not referenced by a digest in the manifest",
+                path=name, reason="severed-digest-mismatch",
+            )
+        if digest_bytes(d.alg, bstr(raw)) != d.value:
+            raise VerificationError(f"{name} does not match its digest in the manifest",
+                                    path=name, reason="severed-digest-mismatch")
+        notes.append(f"{name} matches its digest")
+    for key in digests:
+        if key not in present:
+            notes.append(f"{display(ManifestKey(key))} severed (absent)")
+    return "; ".join(notes)
+
+
+def _severed_sequences(env: Envelope, limits: Limits) -> dict[int, CommandSequence]:
+    out: dict[int, CommandSequence] = {}
+    for key in (EnvelopeKey.PAYLOAD_FETCH, EnvelopeKey.INSTALL):
+        seq = decode_severed_sequence(env, int(key), limits)
+        if seq is not None:
+            out[int(key)] = seq
+    return out
+
+
+def check_identity(analysis: Analysis, cond: Command, param: Parameter, expected: bytes, reason: str) -> str:
+    seen = analysis.identifiers(cond, param)
+    label = "vendor" if param == Parameter.VENDOR_IDENTIFIER else "class"
+    if not seen:
+        raise IdentityMismatch(f"the manifest has no {display(cond)} to compare a {label} id with",
+                               reason=reason)
+    for _component, value, where in seen:
+        if value is None:
+            raise IdentityMismatch(f"{display(cond)} runs without a {label} id parameter", path=where,
+                                   reason=reason)
+        if value != expected:
+            shown = value.hex() if isinstance(value, bytes) else repr(value)
+            raise IdentityMismatch(f"{label} id {shown} differs from the expected {expected.hex()}",
+                                   path=where, reason=reason)
+    return f"{label} id {expected.hex()} checked by {len(seen)} condition(s)"
+
+
+def _integrated_payload(env: Envelope, analysis: Analysis, component: int) -> tuple[bytes | None, str]:
+    for uri in analysis.uris(component):
+        if uri.startswith("#"):
+            payload = env.payload(uri)
+            if payload is not None:
+                return payload, f"integrated payload {uri}"
+    return None, ""
+
+
+def check_image(analysis: Analysis, component: int, image: Iterable[bytes] | bytes, where: str) -> str:
+    """Stream the image once, hashing with every digest algorithm the manifest uses."""
+    if component >= analysis.n_components:
+        raise UsageError(f"component {component} does not exist (manifest has {analysis.n_components})")
+    candidates = analysis.image_candidates(component)
+    if not candidates:
+        raise ImageMismatch(f"the manifest states no image digest for component {component}")
+    hashes = {c.digest.alg: new_hash(c.digest.alg) for c in candidates}
+    size = 0
+    chunks: Iterable[bytes] = (image,) if isinstance(image, (bytes, bytearray)) else image
+    for chunk in chunks:
+        size += len(chunk)
+        for h in hashes.values():
+            h.update(chunk)
+    computed = {alg: finish_hash(alg, h) for alg, h in hashes.items()}
+    for c in candidates:
+        if computed[c.digest.alg] == c.digest.value and (c.size is None or c.size == size):
+            return _image_ok(c, size, where)
+    best = candidates[0]
+    if best.size is not None and best.size != size:
+        raise ImageMismatch(f"image is {size} bytes, the manifest says {best.size}", path=best.where)
+    raise ImageMismatch(
+        f"image digest {computed[best.digest.alg].hex()[:16]}... does not match "
+        f"the manifest's {best.digest.value.hex()[:16]}...",
+        path=best.where,
+    )
+
+
+def _image_ok(c: ImageCandidate, size: int, where: str) -> str:
+    return f"{where}: {size} bytes, {_alg_name(c.digest.alg)} matches"
+
+
+def read_chunks(path: Path, chunk_size: int = CHUNK) -> Iterator[bytes]:
+    """Stream a file in chunks (never the whole image in memory)."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - generator owns the handle
+    except OSError as exc:
+        raise UsageError(f"cannot read image {path}: {exc.strerror}") from None
+    with fh:
+        while True:
+            chunk = fh.read(chunk_size)
+            if not chunk:
+                return
+            yield chunk
