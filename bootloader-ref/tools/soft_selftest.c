@@ -73,7 +73,9 @@ static int slurp(const char *path, uint8_t *buf, size_t max, size_t *n)
 
 int main(int argc, char **argv)
 {
-    bootref_key_t anchor;
+    /* anchor 0: the HMAC key (if given); anchor 1: a P-256 placeholder that
+     * the signature stub is asked about, to show it never says "valid". */
+    bootref_key_t anchor[2];
     bootref_soft_hmac_key_t hk;
     size_t env_len = 0, key_len = 0, img_len = 0;
     bootref_err_t e;
@@ -90,11 +92,11 @@ int main(int argc, char **argv)
     }
     hk.key = key;
     hk.len = key_len;
-    anchor.type = BOOTREF_KEY_HMAC_SHA256;
-    anchor.kid = NULL;
-    anchor.kid_len = 0;
-    anchor.handle = &hk;
-    bootref_soft_init(&port, &anchor, argc > 2 ? 1u : 0u);
+    memset(anchor, 0, sizeof anchor);
+    anchor[0].type = BOOTREF_KEY_HMAC_SHA256;
+    anchor[0].handle = &hk;
+    anchor[1].type = BOOTREF_KEY_P256;
+    bootref_soft_init(&port, argc > 2 ? &anchor[0] : &anchor[1], argc > 2 ? 2u : 1u);
     if (argc > 3) {
         port.image[0].data = image;
         port.image[0].len = img_len;
