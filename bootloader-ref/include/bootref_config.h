@@ -67,9 +67,11 @@
 #define BOOTREF_IMAGE_CHUNK 64u
 #endif
 
-/* 1: keep human-readable detail strings and the error-name table (host builds,
- * diagnostics). 0: drop them to save flash; bootref_err_name() then returns
- * "?" and details are NULL. The reason-class strings always stay. */
+/* 1: diagnostics on: human-readable detail strings, progress events to the
+ * reporter, the error-name table (host builds, bring-up). 0: all of that is
+ * compiled out to save flash (about 5 KB): bootref_err_name() returns "?",
+ * ctx->detail stays NULL and no events are emitted. Error codes, reason
+ * classes, ctx->err_command and ctx->err_component remain. */
 #ifndef BOOTREF_DETAIL_STRINGS
 #define BOOTREF_DETAIL_STRINGS 1
 #endif

@@ -16,6 +16,7 @@
 
 #include "internal.h"
 
+#if BOOTREF_DETAIL_STRINGS
 bootref_err_t br_fail(bootref_ctx_t *c, bootref_err_t e, const char *detail)
 {
     c->detail = detail;
@@ -35,6 +36,7 @@ void br_report(bootref_ctx_t *c, const char *what, const char *note, int compone
     ev.status = st;
     c->report(c->report_user, &ev);
 }
+#endif
 
 bootref_err_t br_sha256(bootref_ctx_t *c, const uint8_t *p, size_t n, uint8_t out[32])
 {
@@ -93,50 +95,17 @@ typedef struct {
     size_t kid_len;
 } cose_hdr_t;
 
-/* Protected header: bstr .cbor header_map, or a zero-length bstr (RFC 9052
- * section 3). The algorithm must be protected so that it is signed. */
-static bootref_err_t parse_protected(const bootref_span_t *p, cose_hdr_t *h)
-{
-    cbor_dec_t d;
-    size_t n, i;
-    cbor_item_t k;
-    bootref_err_t e;
-
-    if (p->n == 0u)
-        return BOOTREF_OK;
-    if ((e = cbor_wellformed(p->p, p->n)) != BOOTREF_OK)
-        return e;
-    cbor_init(&d, p->p, p->n);
-    if ((e = cbor_map(&d, &n)) != BOOTREF_OK)
-        return e;
-    for (i = 0; i < n; i++) {
-        if ((e = cbor_head(&d, &k)) != BOOTREF_OK)
-            return e;
-        if (k.major == CBOR_UINT && k.val == COSE_HDR_ALG) {
-            if ((e = cbor_int(&d, &h->alg)) != BOOTREF_OK)
-                return e;
-            h->has_alg = 1;
-        } else if (k.major == CBOR_UINT && k.val == COSE_HDR_KID) {
-            bootref_span_t kid;
-            if ((e = cbor_bstr(&d, &kid, NULL)) != BOOTREF_OK)
-                return e;
-            h->kid = kid.p;
-            h->kid_len = kid.n;
-        } else if (k.major == CBOR_UINT && k.val == COSE_HDR_CRIT) {
-            /* RFC 9052 section 3.1: a recipient that does not understand a
-             * critical parameter must reject. This verifier knows none. */
-            return BOOTREF_E_STRUCTURE;
-        } else if ((e = cbor_skip(&d)) != BOOTREF_OK) {
-            return e; /* other labels (content type, ...) carry no meaning here */
-        }
-    }
-    return BOOTREF_OK;
-}
-
-static bootref_err_t parse_unprotected(cbor_dec_t *d, cose_hdr_t *h)
+/* One COSE header map (RFC 9052 section 3). In the protected map (prot = 1)
+ * alg and kid are taken; crit is refused because this verifier understands no
+ * critical extension (s3.1). In the unprotected map alg and crit are refused
+ * (they would not be signed) and a kid may appear only if the protected map
+ * had none ("labels MUST NOT occur in both"). Other labels carry no meaning
+ * for SUIT and are skipped. */
+static bootref_err_t parse_header(cbor_dec_t *d, cose_hdr_t *h, int prot)
 {
     size_t n, i;
     cbor_item_t k;
+    bootref_span_t kid;
     bootref_err_t e;
 
     if ((e = cbor_map(d, &n)) != BOOTREF_OK)
@@ -144,21 +113,24 @@ static bootref_err_t parse_unprotected(cbor_dec_t *d, cose_hdr_t *h)
     for (i = 0; i < n; i++) {
         if ((e = cbor_head(d, &k)) != BOOTREF_OK)
             return e;
-        if (k.major == CBOR_UINT && (k.val == COSE_HDR_ALG || k.val == COSE_HDR_CRIT)) {
-            /* alg/crit outside the signed header could be swapped freely */
+        if (k.major == CBOR_UINT && k.val == COSE_HDR_CRIT)
             return BOOTREF_E_STRUCTURE;
-        }
-        if (k.major == CBOR_UINT && k.val == COSE_HDR_KID) {
-            bootref_span_t kid;
-            if (h->kid != NULL) /* RFC 9052 s3: a label must not be in both */
+        if (k.major == CBOR_UINT && k.val == COSE_HDR_ALG) {
+            if (!prot)
                 return BOOTREF_E_STRUCTURE;
-            if ((e = cbor_bstr(d, &kid, NULL)) != BOOTREF_OK)
-                return e;
+            e = cbor_int(d, &h->alg);
+            h->has_alg = 1;
+        } else if (k.major == CBOR_UINT && k.val == COSE_HDR_KID) {
+            if (h->kid != NULL)
+                return BOOTREF_E_STRUCTURE;
+            e = cbor_bstr(d, &kid, NULL);
             h->kid = kid.p;
             h->kid_len = kid.n;
-        } else if ((e = cbor_skip(d)) != BOOTREF_OK) {
-            return e;
+        } else {
+            e = cbor_skip(d);
         }
+        if (e != BOOTREF_OK)
+            return e;
     }
     return BOOTREF_OK;
 }
@@ -202,9 +174,16 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
         return br_fail(c, e, BR_STR("COSE protected header"));
     if (prot.n > BOOTREF_MAX_PROTECTED_SIZE)
         return br_fail(c, BOOTREF_E_LIMIT_SIZE, BR_STR("COSE protected header too large"));
-    if ((e = parse_protected(&prot, &h)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("COSE protected header"));
-    if ((e = parse_unprotected(&d, &h)) != BOOTREF_OK)
+    /* protected = bstr .cbor header_map, or empty (RFC 9052 section 3) */
+    if (prot.n != 0u) {
+        cbor_dec_t pd;
+        if ((e = cbor_wellformed(prot.p, prot.n)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("COSE protected header"));
+        cbor_init(&pd, prot.p, prot.n);
+        if ((e = parse_header(&pd, &h, 1)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("COSE protected header"));
+    }
+    if ((e = parse_header(&d, &h, 0)) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("COSE unprotected header"));
     if ((e = cbor_head(&d, &it)) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("COSE payload"));

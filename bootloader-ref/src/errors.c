@@ -6,40 +6,32 @@
  */
 #include "internal.h"
 
+/* Reason classes, indexed by reason_of[] below. A table instead of a switch:
+ * about half the flash on Cortex-M. */
+static const char *const reasons[] = {
+    "ok", "malformed", "limit-exceeded", "digest-mismatch", "signature-invalid",
+    "no-trusted-key", "unsupported-algorithm", "vendor-mismatch", "class-mismatch",
+    "device-mismatch", "rollback", "image-mismatch", "severed-digest-mismatch",
+    "severed-member-missing", "unsupported-command", "abort", "port-error", "usage",
+    "unknown"};
+enum { R_OK, R_MAL, R_LIM, R_DIG, R_SIG, R_KEY, R_ALG, R_VEN, R_CLS, R_DEV, R_RB, R_IMG,
+       R_SEV, R_SEVM, R_CMD, R_ABORT, R_PORT, R_USAGE, R_UNKNOWN };
+
+/* reason class of each error code (codes 0..48, see bootref.h) */
+static const uint8_t reason_of[BOOTREF_E_USAGE + 1] = {
+    R_OK, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL,      /* 0-9 */
+    R_MAL, R_MAL, R_MAL, R_MAL, R_UNKNOWN, R_UNKNOWN, R_UNKNOWN, R_UNKNOWN,   /* 10-17 */
+    R_UNKNOWN, R_UNKNOWN, R_LIM, R_LIM, R_LIM, R_LIM, R_UNKNOWN, R_UNKNOWN,   /* 18-25 */
+    R_UNKNOWN, R_UNKNOWN, R_UNKNOWN, R_UNKNOWN, R_DIG, R_SIG, R_KEY, R_ALG,   /* 26-33 */
+    R_VEN, R_CLS, R_DEV, R_RB, R_IMG, R_IMG, R_IMG, R_IMG, R_SEV, R_SEVM,     /* 34-43 */
+    R_CMD, R_CMD, R_ABORT, R_PORT, R_USAGE};                                  /* 44-48 */
+
 const char *bootref_reason(bootref_err_t e)
 {
-    switch (e) {
-    case BOOTREF_OK: return "ok";
-    case BOOTREF_E_CBOR_TRUNCATED: case BOOTREF_E_CBOR_NON_SHORTEST:
-    case BOOTREF_E_CBOR_INDEFINITE: case BOOTREF_E_CBOR_DUP_KEY:
-    case BOOTREF_E_CBOR_UNSUPPORTED: case BOOTREF_E_CBOR_TRAILING:
-    case BOOTREF_E_TYPE: case BOOTREF_E_UNKNOWN_KEY: case BOOTREF_E_MISSING_MEMBER:
-    case BOOTREF_E_STRUCTURE: case BOOTREF_E_VERSION: case BOOTREF_E_PARAM_MISSING:
-    case BOOTREF_E_COMPONENT_INDEX:
-        return "malformed";
-    case BOOTREF_E_LIMIT_SIZE: case BOOTREF_E_LIMIT_DEPTH: case BOOTREF_E_LIMIT_COUNT:
-    case BOOTREF_E_LIMIT_NESTING:
-        return "limit-exceeded";
-    case BOOTREF_E_DIGEST_MISMATCH: return "digest-mismatch";
-    case BOOTREF_E_SIGNATURE_INVALID: return "signature-invalid";
-    case BOOTREF_E_NO_TRUSTED_KEY: return "no-trusted-key";
-    case BOOTREF_E_UNSUPPORTED_ALG: return "unsupported-algorithm";
-    case BOOTREF_E_VENDOR_MISMATCH: return "vendor-mismatch";
-    case BOOTREF_E_CLASS_MISMATCH: return "class-mismatch";
-    case BOOTREF_E_DEVICE_MISMATCH: return "device-mismatch";
-    case BOOTREF_E_ROLLBACK: return "rollback";
-    case BOOTREF_E_IMAGE_DIGEST: case BOOTREF_E_IMAGE_SIZE: case BOOTREF_E_IMAGE_CONTENT:
-    case BOOTREF_E_SLOT_MISMATCH:
-        return "image-mismatch";
-    case BOOTREF_E_SEVERED_DIGEST: return "severed-digest-mismatch";
-    case BOOTREF_E_SEVERED_MISSING: return "severed-member-missing";
-    case BOOTREF_E_UNSUPPORTED_COMMAND: case BOOTREF_E_UNSUPPORTED_PARAMETER:
-        return "unsupported-command";
-    case BOOTREF_E_ABORT: return "abort";
-    case BOOTREF_E_PORT: return "port-error";
-    case BOOTREF_E_USAGE: return "usage";
-    }
-    return "unknown"; /* a value outside the enum: never "ok" */
+    /* a value outside the table is "unknown", never "ok" */
+    if ((unsigned)e > (unsigned)BOOTREF_E_USAGE)
+        return reasons[R_UNKNOWN];
+    return reasons[reason_of[e]];
 }
 
 const char *bootref_err_name(bootref_err_t e)

@@ -34,9 +34,32 @@ enum {
     COSE_ALG_ED25519 = -19, COSE_ALG_HMAC256 = 5
 };
 
+#if BOOTREF_DETAIL_STRINGS
+/* Record a human-readable detail for the error and return it. */
 bootref_err_t br_fail(bootref_ctx_t *c, bootref_err_t e, const char *detail);
+/* Emit one progress event to the caller's reporter, if any. */
 void br_report(bootref_ctx_t *c, const char *what, const char *note, int component,
                int32_t value, bootref_ev_status_t st);
+#else
+/* Diagnostics compiled out: the error code (and ctx->err_command /
+ * err_component) is all a device keeps, and no events are emitted. */
+static inline bootref_err_t br_fail(bootref_ctx_t *c, bootref_err_t e, const char *detail)
+{
+    (void)c;
+    (void)detail;
+    return e;
+}
+static inline void br_report(bootref_ctx_t *c, const char *what, const char *note, int component,
+                             int32_t value, bootref_ev_status_t st)
+{
+    (void)c;
+    (void)what;
+    (void)note;
+    (void)component;
+    (void)value;
+    (void)st;
+}
+#endif
 bootref_err_t br_sha256(bootref_ctx_t *c, const uint8_t *p, size_t n, uint8_t out[32]);
 /* Parse a SUIT_Digest ([-16, bstr(32)]) at the decoder's position. */
 bootref_err_t br_parse_digest(cbor_dec_t *d, const uint8_t **digest);

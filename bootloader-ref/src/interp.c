@@ -105,26 +105,58 @@ static bootref_err_t cond_identity(bootref_ctx_t *c, unsigned comp, int32_t labe
     return BOOTREF_OK;
 }
 
-/* Read the next chunk of a component; *got == 0 at the end. */
-static bootref_err_t read_chunk(bootref_ctx_t *c, unsigned comp, uint64_t off, size_t want,
-                                size_t *got, int *absent)
+/* Stream component `comp` in BOOTREF_IMAGE_CHUNK pieces, either through the
+ * port's SHA-256 (content == NULL; the caller has run sha256_init) or
+ * comparing it with `content`. With `bounded`, exactly len bytes are read:
+ * fewer available is BOOTREF_E_IMAGE_SIZE, and so is more when the port knows
+ * where the image ends (image_exact). Without it, read to the end.
+ * *absent is set if the component holds no image at all. */
+static bootref_err_t stream(bootref_ctx_t *c, unsigned comp, uint64_t len, int bounded,
+                            const uint8_t *content, int *absent)
 {
     const bootref_port_t *port = c->port;
-    int r;
-    *got = 0;
-    r = port->read_image(port->ctx, (uint8_t)comp, off, c->chunk, want, got);
-    if (r == BOOTREF_PORT_UNAVAILABLE && off == 0u) {
-        *absent = 1;
-        return BOOTREF_OK;
+    uint64_t off = 0;
+    size_t got, want;
+    int r, probe = 0;
+
+    for (;;) {
+        want = BOOTREF_IMAGE_CHUNK;
+        if (bounded) {
+            if (len - off < want)
+                want = (size_t)(len - off);
+            if (want == 0u) {
+                if (!port->image_exact || probe)
+                    break;
+                probe = want = 1u; /* nothing may follow the image */
+            }
+        }
+        got = 0;
+        r = port->read_image(port->ctx, (uint8_t)comp, off, c->chunk, want, &got);
+        if (r == BOOTREF_PORT_UNAVAILABLE && off == 0u && !probe) {
+            *absent = 1;
+            return BOOTREF_OK;
+        }
+        if (r != BOOTREF_PORT_OK || got > want)
+            return br_fail(c, BOOTREF_E_PORT, BR_STR("image read failed in the port"));
+        if (got == 0u)
+            break;
+        if (probe)
+            return br_fail(c, BOOTREF_E_IMAGE_SIZE, BR_STR("image is longer than expected"));
+        if (content != NULL) {
+            if (memcmp(c->chunk, content + off, got) != 0)
+                return br_fail(c, BOOTREF_E_IMAGE_CONTENT, BR_STR("component content differs"));
+        } else if (port->sha256_update(port->ctx, c->chunk, got) != BOOTREF_PORT_OK) {
+            return br_fail(c, BOOTREF_E_PORT, BR_STR("sha256 failed in the port"));
+        }
+        off += got;
     }
-    if (r != BOOTREF_PORT_OK || *got > want)
-        return br_fail(c, BOOTREF_E_PORT, BR_STR("image read failed in the port"));
+    if (bounded && off != len)
+        return br_fail(c, BOOTREF_E_IMAGE_SIZE, BR_STR("image is shorter than expected"));
     return BOOTREF_OK;
 }
 
 /* condition-image-match (draft-34 section 8.4.9.3): SHA-256 of the component's
- * image, streamed in BOOTREF_IMAGE_CHUNK pieces, and its size if image-size is
- * set. */
+ * image and, if image-size (parameter 14) is set, its size. */
 static bootref_err_t cond_image_match(bootref_ctx_t *c, unsigned comp)
 {
     const bootref_port_t *port = c->port;
@@ -133,9 +165,7 @@ static bootref_err_t cond_image_match(bootref_ctx_t *c, unsigned comp)
     cbor_dec_t d;
     const uint8_t *want;
     uint8_t got_digest[32];
-    uint64_t off = 0, size = 0;
     int has_size, absent = 0;
-    size_t got;
     bootref_err_t e;
 
     if ((e = param_get(c, comp, P_DIGEST, &dig)) != BOOTREF_OK)
@@ -147,96 +177,46 @@ static bootref_err_t cond_image_match(bootref_ctx_t *c, unsigned comp)
     if ((e = br_parse_digest(&d, &want)) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("image-digest"));
     has_size = c->comp[comp].param[P_SIZE].p != NULL;
-    if (has_size) {
-        if ((e = param_get(c, comp, P_SIZE, &sz)) != BOOTREF_OK)
-            return e;
-        size = sz.val;
-    }
+    sz.val = 0;
+    if (has_size && (e = param_get(c, comp, P_SIZE, &sz)) != BOOTREF_OK)
+        return e;
 
     if (port->sha256_init(port->ctx) != BOOTREF_PORT_OK)
         return br_fail(c, BOOTREF_E_PORT, BR_STR("sha256 failed in the port"));
-    for (;;) {
-        size_t want_n = BOOTREF_IMAGE_CHUNK;
-        if (has_size) {
-            if (off == size)
-                break;
-            if (size - off < want_n)
-                want_n = (size_t)(size - off);
-        }
-        if ((e = read_chunk(c, comp, off, want_n, &got, &absent)) != BOOTREF_OK)
-            return e;
-        if (absent) {
-            (void)port->sha256_final(port->ctx, got_digest);
-            return unavailable(c, what, (int)comp, BOOTREF_E_IMAGE_DIGEST,
-                               BR_STR("no image for this component"));
-        }
-        if (got == 0u)
-            break;
-        if (port->sha256_update(port->ctx, c->chunk, got) != BOOTREF_PORT_OK)
-            return br_fail(c, BOOTREF_E_PORT, BR_STR("sha256 failed in the port"));
-        off += got;
-    }
-    if (port->sha256_final(port->ctx, got_digest) != BOOTREF_PORT_OK)
-        return br_fail(c, BOOTREF_E_PORT, BR_STR("sha256 failed in the port"));
-    if (has_size && off != size) {
-        br_report(c, what, BR_STR("image shorter than image-size"), (int)comp, 0, BOOTREF_EV_FAILED);
-        return br_fail(c, BOOTREF_E_IMAGE_SIZE, BR_STR("image is shorter than image-size"));
-    }
-    if (has_size && port->image_exact) {
-        /* the port knows where the image ends: a longer image is not this one */
-        if ((e = read_chunk(c, comp, off, 1u, &got, &absent)) != BOOTREF_OK)
-            return e;
-        if (got != 0u) {
-            br_report(c, what, BR_STR("image longer than image-size"), (int)comp, 0, BOOTREF_EV_FAILED);
-            return br_fail(c, BOOTREF_E_IMAGE_SIZE, BR_STR("image is longer than image-size"));
-        }
-    }
-    if (!br_digest_equal(got_digest, want)) {
-        br_report(c, what, BR_STR("digest differs"), (int)comp, 0, BOOTREF_EV_FAILED);
-        return br_fail(c, BOOTREF_E_IMAGE_DIGEST, BR_STR("image SHA-256 differs from image-digest"));
-    }
-    br_report(c, what, BR_STR("digest and size match"), (int)comp, 0, BOOTREF_EV_OK);
-    return BOOTREF_OK;
+    e = stream(c, comp, sz.val, has_size, NULL, &absent);
+    /* always finish the hash so the port's hash state is left idle */
+    if (port->sha256_final(port->ctx, got_digest) != BOOTREF_PORT_OK && e == BOOTREF_OK)
+        e = br_fail(c, BOOTREF_E_PORT, BR_STR("sha256 failed in the port"));
+    if (e == BOOTREF_OK && absent)
+        return unavailable(c, what, (int)comp, BOOTREF_E_IMAGE_DIGEST,
+                           BR_STR("no image for this component"));
+    if (e == BOOTREF_OK && !br_digest_equal(got_digest, want))
+        e = br_fail(c, BOOTREF_E_IMAGE_DIGEST, BR_STR("image SHA-256 differs from image-digest"));
+    br_report(c, what, e == BOOTREF_OK ? BR_STR("digest and size match") : c->detail, (int)comp, 0,
+              e == BOOTREF_OK ? BOOTREF_EV_OK : BOOTREF_EV_FAILED);
+    return e;
 }
 
 /* condition-check-content (draft-34 section 8.4.9.6): the component holds
- * exactly the bytes of parameter content. */
+ * exactly the bytes of parameter content (18). */
 static bootref_err_t cond_check_content(bootref_ctx_t *c, unsigned comp)
 {
     const char *what = BR_STR("condition check-content");
     cbor_item_t ct;
-    uint64_t off = 0;
-    size_t got, want_n;
     int absent = 0;
     bootref_err_t e;
 
     if ((e = param_get(c, comp, P_CONTENT, &ct)) != BOOTREF_OK)
         return e;
-    for (;;) {
-        want_n = BOOTREF_IMAGE_CHUNK;
-        if (ct.val - off < want_n)
-            want_n = (size_t)(ct.val - off);
-        if (want_n == 0u) {
-            if (!c->port->image_exact)
-                break;
-            want_n = 1u; /* probe: nothing may follow the content */
-        }
-        if ((e = read_chunk(c, comp, off, want_n, &got, &absent)) != BOOTREF_OK)
-            return e;
-        if (absent)
-            return unavailable(c, what, (int)comp, BOOTREF_E_IMAGE_CONTENT,
-                               BR_STR("no content for this component"));
-        if (got == 0u) {
-            if (off == ct.val)
-                break;
-            return br_fail(c, BOOTREF_E_IMAGE_CONTENT, BR_STR("component content is shorter"));
-        }
-        if (off == ct.val || memcmp(c->chunk, ct.str + off, got) != 0)
-            return br_fail(c, BOOTREF_E_IMAGE_CONTENT, BR_STR("component content differs"));
-        off += got;
-    }
-    br_report(c, what, BR_STR("content matches"), (int)comp, 0, BOOTREF_EV_OK);
-    return BOOTREF_OK;
+    e = stream(c, comp, ct.val, 1, ct.str, &absent);
+    if (e == BOOTREF_OK && absent)
+        return unavailable(c, what, (int)comp, BOOTREF_E_IMAGE_CONTENT,
+                           BR_STR("no content for this component"));
+    if (e == BOOTREF_E_IMAGE_SIZE)
+        e = br_fail(c, BOOTREF_E_IMAGE_CONTENT, BR_STR("component content has a different length"));
+    br_report(c, what, e == BOOTREF_OK ? BR_STR("content matches") : c->detail, (int)comp, 0,
+              e == BOOTREF_OK ? BOOTREF_EV_OK : BOOTREF_EV_FAILED);
+    return e;
 }
 
 static bootref_err_t cond_slot(bootref_ctx_t *c, unsigned comp)
@@ -320,7 +300,7 @@ static bootref_err_t set_index(bootref_ctx_t *c, cbor_dec_t *d)
     if ((e = cbor_head(d, &it)) != BOOTREF_OK)
         return e;
     if (it.major == CBOR_SIMPLE && it.val == CBOR_TRUE) {
-        mask = (uint32_t)((1ull << c->n_components) - 1u);
+        mask = 0xffffffffu >> (32u - c->n_components); /* 1 <= n_components <= 32 */
     } else if (it.major == CBOR_UINT) {
         if (it.val >= c->n_components)
             return br_fail(c, BOOTREF_E_COMPONENT_INDEX, BR_STR("component index out of range"));

@@ -1,0 +1,67 @@
+#!/bin/sh
+# make size: cross-build the core (no crypto, no port) for Cortex-M0+, M4 and M33
+# with arm-none-eabi-gcc -Os -ffunction-sections -fdata-sections, link with
+# --gc-sections from a bootloader-like entry point, NDEBUG, and print flash/RAM
+# and the worst-case stack from -fstack-usage / -fcallgraph-info.
+set -eu
+cd "$(dirname "$0")/.."
+CC=${ARM_CC:-arm-none-eabi-gcc}
+
+if ! command -v "$CC" >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "make size: $CC not found; installing gcc-arm-none-eabi (running as root)"
+        apt-get update
+        apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi
+    else
+        echo "make size: $CC not found. Install the Arm GNU toolchain, e.g." >&2
+        echo "  sudo apt-get install -y gcc-arm-none-eabi libnewlib-arm-none-eabi" >&2
+        echo "or set ARM_CC to its gcc." >&2
+        exit 1
+    fi
+fi
+command -v python3 >/dev/null 2>&1 || { echo "make size: python3 is needed for the stack report" >&2; exit 1; }
+
+SIZE=${CC%gcc}size
+OUT=build/size
+rm -rf "$OUT"
+mkdir -p "$OUT"
+NEST=$(printf '#include "bootref_config.h"\nBOOTREF_MAX_SEQ_NESTING\n' | "$CC" -E -P -Iinclude - | tail -1 | tr -d 'u ')
+SRCS="src/cbor.c src/envelope.c src/interp.c src/errors.c scripts/size_entry.c"
+
+echo "$($CC --version | head -1)"
+echo "flags: -mthumb -Os -ffunction-sections -fdata-sections -DNDEBUG, --gc-sections; crypto and port excluded"
+echo "bss includes one static bootref_ctx_t; stack excludes the port's own functions"
+echo
+printf '%-8s %-8s %7s %6s %6s %6s %6s\n' core config core total data bss stack
+for cpu in cortex-m0plus cortex-m4 cortex-m33; do
+    for cfg in default lean; do
+        d="$OUT/$cpu-$cfg"
+        mkdir -p "$d"
+        extra=""
+        [ "$cfg" = lean ] && extra="-DBOOTREF_DETAIL_STRINGS=0"
+        objs=""
+        for s in $SRCS; do
+            o="$d/$(basename "$s" .c).o"
+            "$CC" -mcpu=$cpu -mthumb -Os -ffunction-sections -fdata-sections -DNDEBUG $extra \
+                -std=c99 -Wall -Wextra -Wpedantic -Werror -Iinclude -Isrc \
+                -fstack-usage -fcallgraph-info=su -c "$s" -o "$o"
+            objs="$objs $o"
+        done
+        "$CC" -mcpu=$cpu -mthumb -Os -nostdlib -Wl,--gc-sections -Wl,-e,bootref_size_entry \
+            -Wl,-Map,"$d/map.txt" -o "$d/core.elf" $objs -lc_nano -lgcc
+        set -- $("$SIZE" -B "$d/core.elf" | tail -1)
+        text=$1 data=$2 bss=$3
+        # flash of libc/libgcc helpers pulled in (memcpy, memset, memcmp, ...)
+        lib=$("${CC%gcc}nm" -S -t d --size-sort "$d/core.elf" | awk '$4 ~ /^(bootref_size_entry|mem|__aeabi|__gnu|__udiv|__div|__ctz|__clz)/ {s += $2} END {print s+0}')
+        stack=$(python3 scripts/stack_report.py "$NEST" 32 bootref_verify_envelope,bootref_run "$d"/*.ci)
+        printf '%-8s %-8s %7s %6s %6s %6s %6s\n' "${cpu#cortex-}" "$cfg" "$((text - lib))" "$text" "$data" "$bss" "${stack%% *}"
+        echo "$stack" > "$d/stack.txt"
+    done
+done
+echo
+echo "core = flash of the verifier's own code and constants; total = plus the libc helpers it"
+echo "links (memcpy, memset, memcmp), which a bootloader normally has already."
+echo "default = diagnostics on (BOOTREF_DETAIL_STRINGS=1), lean = off (device configuration)."
+echo "stack = deepest call chain from bootref_verify_envelope/bootref_run, with try-each/run-sequence"
+echo "recursion counted BOOTREF_MAX_SEQ_NESTING=$NEST extra times and 32 B for each libc leaf call."
+echo "Deepest chain (m4, default): $(cat $OUT/cortex-m4-default/stack.txt | cut -d' ' -f2-)"
