@@ -76,7 +76,7 @@ def machine_info() -> dict[str, Any]:
             name: _version(name)
             for name in ("fwsign", "cryptography", "pynacl", "cbor2", "imgtool", "typer", "click", "matplotlib")
         },
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
 
 
