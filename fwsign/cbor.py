@@ -143,7 +143,7 @@ class Decoder:
     # -- generic items ----------------------------------------------------------------
 
     def item(self, path: str = "", depth: int = 0, string_limit: int | None = None) -> CBORValue:
-        """Decode one complete item of any type."""
+        """Decode one complete item of any type; ``string_limit`` applies to nested strings too."""
         if depth > self.limits.max_depth:
             raise LimitError(f"nesting deeper than {self.limits.max_depth}", path=path)
         max_str = self.limits.max_string_bytes if string_limit is None else string_limit
@@ -164,11 +164,11 @@ class Decoder:
             n = self._length(arg, self.limits.max_container_items, "array length", path)
             if n > len(self.data) - self.pos:
                 raise TruncatedError(f"array of {n} items cannot fit in the bytes left", path=path)
-            return tuple(self.item(f"{path}[{i}]", depth + 1) for i in range(n))
+            return tuple(self.item(f"{path}[{i}]", depth + 1, string_limit) for i in range(n))
         if major == MT_MAP:
-            return self._map(arg, path, depth)
+            return self._map(arg, path, depth, string_limit)
         if major == MT_TAG:
-            return Tag(arg, self.item(f"{path}<tag {arg}>", depth + 1))
+            return Tag(arg, self.item(f"{path}<tag {arg}>", depth + 1, string_limit))
         # Major type 7.
         if ai == 20:
             return False
@@ -180,7 +180,7 @@ class Decoder:
             raise DecodeError("floating-point values are not allowed", path=path)
         raise DecodeError(f"simple value {arg} is not allowed", path=path)
 
-    def _map(self, arg: int, path: str, depth: int) -> FrozenMap:
+    def _map(self, arg: int, path: str, depth: int, string_limit: int | None) -> FrozenMap:
         n = self._length(arg, self.limits.max_container_items, "map size", path)
         if 2 * n > len(self.data) - self.pos:
             raise TruncatedError(f"map of {n} entries cannot fit in the bytes left", path=path)
@@ -200,7 +200,7 @@ class Decoder:
                 )
             seen.add(kraw)
             previous = kraw
-            out[key] = self.item(f"{path}{{{key!r}}}", depth + 1)
+            out[key] = self.item(f"{path}{{{key!r}}}", depth + 1, string_limit)
         return FrozenMap(out)
 
     def at_end(self) -> bool:

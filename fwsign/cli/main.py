@@ -272,8 +272,9 @@ def sign(
         spec = ManifestSpec(seqnum, (comp,), reference_uri=reference_uri, description=text, sever=sever)
     manifest, severed = builder.build_manifest(spec)
     data = builder.assemble_envelope(manifest, signers, severed=severed, payloads=payloads)
+    summary = _summary(output, data)  # decodes the result strictly before anything is written
     _write(output, data)
-    _audit_summary(output, data, json_out)
+    _print_summary(summary, json_out)
 
 
 def _component_id(text: str) -> tuple[bytes, ...]:
@@ -285,11 +286,11 @@ def _component_id(text: str) -> tuple[bytes, ...]:
         raise UsageError(f"--component-id must be hex parts separated by '/', got {text!r}") from None
 
 
-def _audit_summary(output: Path, data: bytes, json_out: bool) -> None:
+def _summary(output: Path, data: bytes) -> dict[str, object]:
     from ..suit.decode import decode_envelope
 
     env = decode_envelope(data)
-    summary = {
+    return {
         "envelope": str(output),
         "bytes": len(data),
         "sequence_number": env.manifest.sequence_number,
@@ -297,11 +298,15 @@ def _audit_summary(output: Path, data: bytes, json_out: bool) -> None:
         "signatures": len(env.auth.blocks),
         "components": len(env.manifest.common.components),
     }
+
+
+def _print_summary(summary: dict[str, object], json_out: bool) -> None:
+    output = summary["envelope"]
     if json_out:
         _emit_json(summary)
     else:
         typer.echo(
-            f"wrote {output} ({len(data)} bytes): sequence {summary['sequence_number']}, "
+            f"wrote {output} ({summary['bytes']} bytes): sequence {summary['sequence_number']}, "
             f"{summary['signatures']} signature(s), manifest digest {summary['manifest_digest']}"
         )
 

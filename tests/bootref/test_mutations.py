@@ -19,7 +19,7 @@ def sweep(bootref, tmp_path: Path, variants: dict[str, bytes]) -> None:
         p.write_bytes(data)
         paths[name] = p
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        results = dict(zip(paths, pool.map(lambda p: bootref(p), paths.values())))
+        results = dict(zip(paths, pool.map(lambda p: bootref(p), paths.values()), strict=False))
     bad = {n: r for n, r in results.items()
            if r.code != 1 or not r.verdict.startswith("REJECTED: ") or "Sanitizer" in r.err
            or "runtime error" in r.err}

@@ -1,0 +1,101 @@
+"""The strict CBOR layer: what it refuses, and that encode/decode round-trip."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fwsign.cbor import FrozenMap, Tag, dumps, encode_head, loads
+from fwsign.errors import DecodeError, LimitError, TruncatedError
+from fwsign.limits import Limits
+
+
+@pytest.mark.parametrize(
+    ("hexdata", "error", "fragment"),
+    [
+        ("1817", DecodeError, "non-shortest"),          # 23 in a 1-byte argument
+        ("190017", DecodeError, "non-shortest"),        # 23 in a 2-byte argument
+        ("1a000000ff", DecodeError, "non-shortest"),
+        ("5f4101ff", DecodeError, "indefinite"),        # indefinite bstr
+        ("9fff", DecodeError, "indefinite"),
+        ("bf01f5ff", DecodeError, "indefinite"),
+        ("a2010201 03", DecodeError, "duplicate"),      # {1: 2, 1: 3}
+        ("a202010102", DecodeError, "canonical order"),  # {2: 1, 1: 2}
+        ("0102", DecodeError, "trailing"),
+        ("43 0102", TruncatedError, "needs 3 bytes"),
+        ("83 01 02", TruncatedError, "cannot fit"),
+        ("f93c00", DecodeError, "floating-point"),
+        ("f7", DecodeError, "simple value"),            # undefined
+        ("1c", DecodeError, "reserved"),
+        ("62 c328", DecodeError, "UTF-8"),
+        ("a1 f5 01", DecodeError, "not allowed"),       # bool key
+    ],
+)
+def test_strict_decoder_refuses_ambiguous_or_broken_encodings(hexdata: str, error: type, fragment: str) -> None:
+    with pytest.raises(error, match=fragment):
+        loads(bytes.fromhex(hexdata.replace(" ", "")))
+
+
+def test_length_is_checked_against_limit_before_allocation() -> None:
+    # A header announcing 4 GiB must fail on the limit, not on a memory allocation.
+    with pytest.raises(LimitError):
+        loads(bytes.fromhex("5affffffff"), Limits(max_string_bytes=1024))
+    with pytest.raises(LimitError):
+        loads(bytes.fromhex("9bffffffffffffffff"))
+
+
+def test_container_count_cannot_exceed_remaining_bytes() -> None:
+    with pytest.raises(TruncatedError):
+        loads(bytes.fromhex("98ff01"))
+
+
+def test_nesting_depth_is_limited() -> None:
+    deep = bytes([0x81] * 40) + b"\x00"
+    with pytest.raises(LimitError, match="nesting"):
+        loads(deep, Limits(max_depth=16))
+
+
+def test_error_carries_the_path() -> None:
+    with pytest.raises(DecodeError) as info:
+        loads(bytes.fromhex("a101 82 01 f9 3c00"), path="x")
+    assert "x{1}[1]" in info.value.describe()
+
+
+def test_head_encoding_is_shortest() -> None:
+    assert encode_head(0, 23) == b"\x17"
+    assert encode_head(0, 24) == b"\x18\x18"
+    assert encode_head(0, 256) == b"\x19\x01\x00"
+    assert encode_head(0, 2**32) == b"\x1b\x00\x00\x00\x01\x00\x00\x00\x00"
+
+
+def test_map_keys_are_sorted_by_encoded_bytes() -> None:
+    assert dumps({-1: 0, 24: 0, 1: 0, "a": 0}) == bytes.fromhex("a4" "0100" "181800" "2000" "616100")
+
+
+cbor_values = st.recursive(
+    st.integers(min_value=-(2**64), max_value=2**64 - 1)
+    | st.binary(max_size=40)
+    | st.text(max_size=20)
+    | st.booleans()
+    | st.none(),
+    lambda children: st.lists(children, max_size=5).map(tuple)
+    | st.dictionaries(st.integers(-30, 30) | st.text(max_size=5), children, max_size=5).map(FrozenMap)
+    | st.builds(Tag, st.integers(0, 2000), children),
+    max_leaves=30,
+)
+
+
+@given(cbor_values)
+def test_encode_then_decode_is_identity(value: object) -> None:
+    data = dumps(value)
+    assert loads(data) == value
+    assert dumps(loads(data)) == data
+
+
+@given(st.binary(max_size=200))
+def test_random_bytes_raise_only_typed_errors(data: bytes) -> None:
+    with contextlib.suppress(DecodeError):
+        loads(data)
