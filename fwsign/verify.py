@@ -225,13 +225,15 @@ def verify_envelope(
             run.skip(step, "no expected vendor id given")
         else:
             run.ok(step, check_identity(analysis, Command.CONDITION_VENDOR_IDENTIFIER,
-                                        Parameter.VENDOR_IDENTIFIER, policy.vendor_id, "vendor-mismatch"))
+                                        Parameter.VENDOR_IDENTIFIER, policy.vendor_id, "vendor-mismatch",
+                                        policy.component))
         step = "class-id"
         if policy.class_id is None:
             run.skip(step, "no expected class id given")
         else:
             run.ok(step, check_identity(analysis, Command.CONDITION_CLASS_IDENTIFIER,
-                                        Parameter.CLASS_IDENTIFIER, policy.class_id, "class-mismatch"))
+                                        Parameter.CLASS_IDENTIFIER, policy.class_id, "class-mismatch",
+                                        policy.component))
 
         step = "sequence-number"
         seq = env.manifest.sequence_number
@@ -377,12 +379,20 @@ def _severed_sequences(env: Envelope, limits: Limits) -> dict[int, CommandSequen
     return out
 
 
-def check_identity(analysis: Analysis, cond: Command, param: Parameter, expected: bytes, reason: str) -> str:
-    seen = analysis.identifiers(cond, param)
+def check_identity(
+    analysis: Analysis, cond: Command, param: Parameter, expected: bytes, reason: str, component: int = 0
+) -> str:
+    """Every identity condition run for ``component`` must compare the expected id.
+
+    Other components may belong to other classes (e.g. a radio co-processor); each is
+    checked when it is the component being verified.
+    """
+    seen = [s for s in analysis.identifiers(cond, param) if s[0] == component]
     label = "vendor" if param == Parameter.VENDOR_IDENTIFIER else "class"
     if not seen:
-        raise IdentityMismatch(f"the manifest has no {display(cond)} to compare a {label} id with",
-                               reason=reason)
+        raise IdentityMismatch(
+            f"the manifest has no {display(cond)} for component {component} to compare a {label} id with",
+            reason=reason)
     for _component, value, where in seen:
         if value is None:
             raise IdentityMismatch(f"{display(cond)} runs without a {label} id parameter", path=where,

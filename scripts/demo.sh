@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The fwsign demo on built-in defaults: generate keys, sign a sample firmware image into
+# a SUIT envelope, verify it, show tampered and rolled-back copies being refused, show
+# a two-signature release ceremony, and print the inspect view. Artifacts: demo-out/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FWSIGN=.venv/bin/fwsign
+OUT=demo-out
+rm -rf "$OUT"
+mkdir -p "$OUT"
+step() { printf '\n== %s\n' "$*"; }
+expect_reject() {  # run a command that must be refused with exit code 1
+  set +e; "$@"; local rc=$?; set -e
+  if [ "$rc" -ne 1 ]; then echo "demo: expected a rejection (exit 1), got exit $rc" >&2; exit 1; fi
+  echo "   -> refused as expected (exit 1)"
+}
+
+step "1. Release keys (Ed25519 and P-256); private keys are written 0600"
+$FWSIGN keygen --alg ed25519 -o "$OUT/release-ed25519"
+$FWSIGN keygen --alg p256 -o "$OUT/release-p256"
+
+step "2. A sample firmware image (256 KiB, deterministic)"
+python3 -c "import hashlib,sys; sys.stdout.buffer.write(b''.join(hashlib.sha256(i.to_bytes(4,'big')).digest() for i in range(8192)))" > "$OUT/firmware.bin"
+ls -l "$OUT/firmware.bin"
+
+step "3. Sign it into a SUIT envelope (sequence 3, download-and-install + secure boot)"
+$FWSIGN sign "$OUT/firmware.bin" -k "$OUT/release-ed25519.pem" --sequence 3 \
+  --vendor-domain example.com --class-name infusion-pump-v3 \
+  --uri https://fw.example.com/pump/firmware-3.bin --text "Release 3" --version 3.0.0 \
+  -o "$OUT/firmware.suit"
+
+step "4. Verify envelope and image as a device or gateway would"
+$FWSIGN verify "$OUT/firmware.suit" -k "$OUT/release-ed25519.pub.pem" \
+  --vendor-domain example.com --class-name infusion-pump-v3 --min-sequence 2 --image "$OUT/firmware.bin"
+
+step "5. A tampered image is refused"
+python3 -c "import sys; d=bytearray(open(sys.argv[1],'rb').read()); d[4096]^=1; open(sys.argv[2],'wb').write(d)" \
+  "$OUT/firmware.bin" "$OUT/tampered.bin"
+expect_reject $FWSIGN verify "$OUT/firmware.suit" -k "$OUT/release-ed25519.pub.pem" --image "$OUT/tampered.bin"
+
+step "6. A tampered envelope is refused"
+python3 -c "import sys; d=bytearray(open(sys.argv[1],'rb').read()); d[-5]^=1; open(sys.argv[2],'wb').write(d)" \
+  "$OUT/firmware.suit" "$OUT/tampered.suit"
+expect_reject $FWSIGN verify "$OUT/tampered.suit" -k "$OUT/release-ed25519.pub.pem"
+
+step "7. A device already at sequence 4 refuses this release (anti-rollback)"
+expect_reject $FWSIGN verify "$OUT/firmware.suit" -k "$OUT/release-ed25519.pub.pem" --min-sequence 4
+
+step "8. Dual control: an unsigned release needs two signatures (one via tbs + attach)"
+$FWSIGN sign "$OUT/firmware.bin" --unsigned --sequence 4 --vendor-domain example.com \
+  --class-name infusion-pump-v3 -o "$OUT/release-4.suit"
+$FWSIGN sign-envelope "$OUT/release-4.suit" -k "$OUT/release-ed25519.pem"
+$FWSIGN tbs "$OUT/release-4.suit" -k "$OUT/release-p256.pub.pem" -o "$OUT/release-4.tbs"
+# Stand-in for an offline signer: any tool that makes an ECDSA P-256/SHA-256 signature.
+python3 - "$OUT" <<'PY'
+import sys
+from pathlib import Path
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+out = Path(sys.argv[1])
+key = serialization.load_pem_private_key((out / "release-p256.pem").read_bytes(), None)
+(out / "release-4.sig").write_bytes(key.sign((out / "release-4.tbs").read_bytes(), ec.ECDSA(hashes.SHA256())))
+PY
+$FWSIGN attach "$OUT/release-4.suit" --signature "$OUT/release-4.sig" -k "$OUT/release-p256.pub.pem"
+$FWSIGN verify "$OUT/release-4.suit" -k "$OUT/release-ed25519.pub.pem" -k "$OUT/release-p256.pub.pem" --threshold 2
+
+step "9. The six SUIT specification examples verify with the spec's test key"
+for n in 0 1 2 3 4 5; do
+  $FWSIGN verify "tests/vectors/suit-spec/example$n.signed.hex" \
+    -k tests/vectors/suit-spec/spec-test-key.public.pem --vendor-domain arm.com --json \
+    | python3 -c "import json,sys; r=json.load(sys.stdin); print(f'   example $n: valid={r[\"valid\"]} sequence={r[\"sequence_number\"]}')"
+done
+
+step "10. What was signed (fwsign inspect)"
+$FWSIGN inspect "$OUT/firmware.suit"
+
+step "Done. Artifacts are in $OUT/ (envelopes, keys, images)."
