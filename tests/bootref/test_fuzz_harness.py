@@ -23,9 +23,9 @@ def test_mutated_manifests_through_interpreter_never_crash(built, tmp_path):
         env = example(name)
         manifest = envelope_map(env)[3]
         inputs.append(b"\x00" + env)
-        for k in range(250):
+        for _ in range(250):
             m = bytearray(manifest)
-            for _ in range(rng.randint(1, 3)):
+            for _op in range(rng.randint(1, 3)):
                 op = rng.randrange(3)
                 pos = rng.randrange(len(m))
                 if op == 0:
