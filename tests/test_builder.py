@@ -148,3 +148,17 @@ def test_bad_release_file_is_rejected_with_a_clear_message(tmp_path: Path, body:
     path.write_text(body)
     with pytest.raises(UsageError, match=re.escape(message)):
         load_release(path)
+
+
+def test_identity_is_checked_on_the_verified_component_of_a_multi_class_release() -> None:
+    radio_class = class_uuid(VID, "radio")
+    comps = (
+        ComponentSpec((b"\x00",), (ImageSpec(DIGEST_A, 1),), VID, CID),
+        ComponentSpec((b"\x01",), (ImageSpec(DIGEST_B, 2),), VID, radio_class, invoke=False),
+    )
+    manifest, _ = build_manifest(ManifestSpec(1, comps))
+    data = assemble_envelope(manifest, [KEYS["ed25519"].signer()])
+    trusted = (KEYS["ed25519"].trusted,)
+    assert verify_envelope(data, Policy(keys=trusted, class_id=CID, component=0)).valid
+    assert verify_envelope(data, Policy(keys=trusted, class_id=radio_class, component=1)).valid
+    assert verify_envelope(data, Policy(keys=trusted, class_id=radio_class, component=0)).reason == "class-mismatch"
