@@ -127,7 +127,8 @@ static bootref_err_t stream(bootref_ctx_t *c, unsigned comp, uint64_t len, int b
             if (want == 0u) {
                 if (!port->image_exact || probe)
                     break;
-                probe = want = 1u; /* nothing may follow the image */
+                want = 1u; /* probe: nothing may follow the image */
+                probe = 1;
             }
         }
         got = 0;
@@ -304,7 +305,7 @@ static bootref_err_t set_index(bootref_ctx_t *c, cbor_dec_t *d)
     } else if (it.major == CBOR_UINT) {
         if (it.val >= c->n_components)
             return br_fail(c, BOOTREF_E_COMPONENT_INDEX, BR_STR("component index out of range"));
-        mask = 1ul << it.val;
+        mask = (uint32_t)1u << it.val;
     } else if (it.major == CBOR_ARRAY) {
         n = (size_t)it.val;
         if (n == 0u)
@@ -315,7 +316,7 @@ static bootref_err_t set_index(bootref_ctx_t *c, cbor_dec_t *d)
                 return e;
             if (v >= c->n_components)
                 return br_fail(c, BOOTREF_E_COMPONENT_INDEX, BR_STR("component index out of range"));
-            mask |= 1ul << v;
+            mask |= (uint32_t)1u << v;
         }
     } else {
         return br_fail(c, BOOTREF_E_TYPE, BR_STR("component index must be uint, true or array"));
@@ -359,7 +360,7 @@ static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft)
             return br_fail(c, BOOTREF_E_TYPE, BR_STR("parameter has the wrong type"));
         v.n = (size_t)(d->buf + d->pos - v.p); /* scalars and strings: head + content */
         for (comp = 0; comp < c->n_components; comp++)
-            if (c->selected & (1ul << comp))
+            if (c->selected & ((uint32_t)1u << comp))
                 c->comp[comp].param[k] = v;
     }
     return BOOTREF_OK;
@@ -383,9 +384,9 @@ static bootref_err_t nested(bootref_ctx_t *c, cbor_dec_t *d, int32_t label, unsi
     end = d->pos;
 
     for (comp = 0; comp < c->n_components; comp++) {
-        if (!(saved & (1ul << comp)))
+        if (!(saved & ((uint32_t)1u << comp)))
             continue;
-        c->selected = 1ul << comp;
+        c->selected = (uint32_t)1u << comp;
         cbor_init(&a, d->buf, end);
         a.pos = arg;
         if (label == CMD_RUN_SEQUENCE) {
@@ -419,7 +420,7 @@ static bootref_err_t nested(bootref_ctx_t *c, cbor_dec_t *d, int32_t label, unsi
                     return br_fail(c, BOOTREF_E_TYPE, BR_STR("try-each option must be a bstr"));
                 if (done)
                     continue; /* remaining options are only type-checked */
-                c->selected = 1ul << comp; /* a failed option must not leak its index */
+                c->selected = (uint32_t)1u << comp; /* a failed option must not leak its index */
                 s.p = it.str;
                 s.n = (size_t)it.val;
                 e = run_seq(c, &s, depth + 1u, &soft);
@@ -485,7 +486,7 @@ static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsign
             if ((e = cbor_uint(&d, &policy)) != BOOTREF_OK)
                 return br_fail(c, e, BR_STR("command argument must be a reporting policy (uint)"));
             for (comp = 0; comp < c->n_components && e == BOOTREF_OK; comp++) {
-                if (!(c->selected & (1ul << comp)))
+                if (!(c->selected & ((uint32_t)1u << comp)))
                     continue;
                 c->err_component = (int)comp;
                 if (label == CMD_ABORT) {
