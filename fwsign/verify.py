@@ -212,7 +212,7 @@ def verify_envelope(
                + ", ".join(signers))
 
         step = "severed-members"
-        severed = check_severed(env, policy.limits)
+        severed = check_severed(env)
         if severed:
             run.ok(step, severed)
         else:
@@ -220,20 +220,17 @@ def verify_envelope(
 
         analysis = analyze(env.manifest, _severed_sequences(env, policy.limits))
 
-        step = "vendor-id"
-        if policy.vendor_id is None:
-            run.skip(step, "no expected vendor id given")
-        else:
-            run.ok(step, check_identity(analysis, Command.CONDITION_VENDOR_IDENTIFIER,
-                                        Parameter.VENDOR_IDENTIFIER, policy.vendor_id, "vendor-mismatch",
-                                        policy.component))
-        step = "class-id"
-        if policy.class_id is None:
-            run.skip(step, "no expected class id given")
-        else:
-            run.ok(step, check_identity(analysis, Command.CONDITION_CLASS_IDENTIFIER,
-                                        Parameter.CLASS_IDENTIFIER, policy.class_id, "class-mismatch",
-                                        policy.component))
+        identity_checks = (
+            ("vendor-id", policy.vendor_id, Command.CONDITION_VENDOR_IDENTIFIER,
+             Parameter.VENDOR_IDENTIFIER, "vendor-mismatch"),
+            ("class-id", policy.class_id, Command.CONDITION_CLASS_IDENTIFIER,
+             Parameter.CLASS_IDENTIFIER, "class-mismatch"),
+        )
+        for step, expected, cond, param, reason in identity_checks:
+            if expected is None:
+                run.skip(step, f"no expected {step.replace('-', ' ')} given")
+            else:
+                run.ok(step, check_identity(analysis, cond, param, expected, reason, policy.component))
 
         step = "sequence-number"
         seq = env.manifest.sequence_number
@@ -346,7 +343,7 @@ def _digest_encoding(d: Digest) -> bytes:
     return encode_digest(d)
 
 
-def check_severed(env: Envelope, limits: Limits) -> str:
+def check_severed(env: Envelope) -> str:
     """Each severable member present in the envelope must match its manifest digest."""
     digests = env.manifest.severed_digests()
     present = dict(env.severed)
