@@ -18,7 +18,6 @@ An integrated payload is fetched from the envelope itself with a ``#name`` uri.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,8 @@ from ..errors import UsageError
 from ..keys import Signer
 from .codepoints import Command, DigestAlg, Parameter, TextComponentKey, TextKey
 from .encode import encode_digest, encode_envelope, encode_manifest, encode_sequence, encode_text
+from .ids import class_uuid as class_uuid
+from .ids import vendor_uuid as vendor_uuid
 from .model import (
     AuthBlock,
     AuthWrapper,
@@ -48,16 +49,6 @@ from .model import (
 
 REP_CHECK = 15  # record and report success and failure, with system info (spec examples)
 REP_ACTION = 2  # record failure (spec examples' fetch/copy/invoke)
-
-
-def vendor_uuid(domain: str) -> bytes:
-    """vendor-id = UUIDv5(DNS namespace, vendor domain), as SUIT and imgtool derive it."""
-    return uuid.uuid5(uuid.NAMESPACE_DNS, domain).bytes
-
-
-def class_uuid(vendor_id: bytes, class_name: str) -> bytes:
-    """class-id = UUIDv5(vendor-id, model or class name)."""
-    return uuid.uuid5(uuid.UUID(bytes=vendor_id), class_name).bytes
 
 
 def hash_stream(chunks: Iterable[bytes]) -> tuple[Digest, int]:

@@ -1,0 +1,291 @@
+"""Signing commands: sign, sign-envelope, and the ceremony helpers tbs, attach, sever."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .common import add_command, add_identity_options, echo, emit_json, identity, load_envelope, signers, write
+
+ALG_HELP = "Algorithm: ed25519 (eddsa), esp256 (es256), esp384 (es384), hmac256; default: the key's own."
+
+
+def register(sub: Any) -> None:
+    p = add_command(sub, "sign", cmd_sign, "Sign a firmware image (or a release description) into a SUIT envelope.")
+    p.add_argument("firmware", nargs="?", type=Path, metavar="FIRMWARE", help="Firmware image to sign.")
+    p.add_argument("-k", "--key", action="append", type=Path, metavar="PEM", help="Private key (PEM); repeat for several signers.")
+    p.add_argument("-o", "--output", type=Path, metavar="ENVELOPE", help="Envelope file to write.")
+    p.add_argument("--alg", help=ALG_HELP)
+    p.add_argument("--sequence", metavar="N", help="Sequence number (anti-rollback), or 'auto' for UTC seconds.")
+    add_identity_options(p, expected=False)
+    p.add_argument("--component-id", default="00", metavar="HEX[/HEX...]",
+                   help="Component id as hex parts separated by '/', e.g. 00 or 00/6170 (default 00).")
+    p.add_argument("--uri", help="Where the device fetches the image (adds an install sequence).")
+    p.add_argument("--embed", action="store_true", help="Integrate the image into the envelope as '#firmware'.")
+    p.add_argument("--text", help="Manifest description (text member).")
+    p.add_argument("--version", dest="fw_version", metavar="VERSION", help="Component version string (text member).")
+    p.add_argument("--sever", action="store_true", help="Sever install and text: the manifest keeps their digests.")
+    p.add_argument("--slot", type=int, help="The image is for this slot (component-slot check).")
+    p.add_argument("--slot-image", action="append", default=[], metavar="SLOT=FILE", help="Repeat for A/B images (try-each).")
+    p.add_argument("--slot-uri", action="append", default=[], metavar="SLOT=URI", help="The download location per slot.")
+    p.add_argument("--no-invoke", dest="invoke", action="store_false", help="Leave out the invoke sequence (secure boot).")
+    p.add_argument("--reference-uri", help="Where the full manifest can be found.")
+    p.add_argument("--release", type=Path, metavar="TOML", help="Release description for multi-component manifests.")
+    p.add_argument("--no-kid", dest="kid", action="store_false", help="Leave the key id out of the protected header.")
+    p.add_argument("--unsigned", action="store_true", help="Write an envelope with no signature, for signing ceremonies.")
+    p.add_argument("--json", dest="json_out", action="store_true", help="Print a JSON summary.")
+
+    p = add_command(sub, "sign-envelope", cmd_sign_envelope,
+                    "Add a signature to an existing envelope (several signers, or an algorithm migration).")
+    p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="Unsigned or signed envelope.")
+    p.add_argument("-k", "--key", action="append", type=Path, metavar="PEM", help="Private key (PEM); repeatable.")
+    p.add_argument("--alg", help=ALG_HELP)
+    p.add_argument("-o", "--output", type=Path, help="Output (default: overwrite ENVELOPE atomically).")
+    p.add_argument("--no-kid", dest="kid", action="store_false", help="Leave the key id out of the protected header.")
+
+    p = add_command(sub, "tbs", cmd_tbs, "Write the exact bytes an external signer (HSM, air-gapped machine) must sign.")
+    p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="Envelope to be signed.")
+    p.add_argument("-k", "--key", type=Path, required=True, metavar="PUB", help="Public key of the signer (sets alg default and kid).")
+    p.add_argument("-o", "--output", type=Path, required=True, help="Where to write the to-be-signed bytes.")
+    p.add_argument("--alg", help=ALG_HELP)
+    p.add_argument("--no-kid", dest="kid", action="store_false", help="Do not protect the key id (must match attach).")
+
+    p = add_command(sub, "attach", cmd_attach, "Attach an externally made signature after checking it against the public key.")
+    p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="Envelope the signature belongs to.")
+    p.add_argument("--signature", type=Path, required=True, metavar="FILE", help="Signature: raw (r||s or Ed25519) or DER ECDSA.")
+    p.add_argument("-k", "--key", type=Path, required=True, metavar="PUB", help="Public key that made the signature.")
+    p.add_argument("-o", "--output", type=Path, help="Output (default: overwrite ENVELOPE atomically).")
+    p.add_argument("--alg", help="Algorithm used with tbs.")
+    p.add_argument("--no-kid", dest="kid", action="store_false", help="The key id was not protected in tbs.")
+
+    p = add_command(sub, "sever", cmd_sever, "Remove severable members (install, text ...) while keeping the signatures valid.")
+    p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="Envelope with severable members.")
+    p.add_argument("-o", "--output", type=Path, required=True, help="Envelope without them.")
+
+
+# -- sign ------------------------------------------------------------------------------
+
+
+def _parse_slot_pairs(values: list[str], what: str) -> dict[int, str]:
+    from ..errors import UsageError
+
+    out: dict[int, str] = {}
+    for v in values:
+        slot, sep, rest = v.partition("=")
+        if not sep or not slot.isdigit() or not rest:
+            raise UsageError(f"{what} takes SLOT=VALUE (e.g. 1=build/slot-b.bin), got {v!r}")
+        if int(slot) in out:
+            raise UsageError(f"{what}: slot {slot} given twice")
+        out[int(slot)] = rest
+    return out
+
+
+def _sequence_arg(value: str | None) -> int:
+    import time
+
+    from ..errors import UsageError
+
+    if value is None:
+        raise UsageError("give --sequence N (anti-rollback counter) or --sequence auto (UTC seconds)")
+    if value == "auto":
+        return int(time.time())
+    if not value.isdigit():
+        raise UsageError(f"--sequence must be a non-negative integer or 'auto', got {value!r}")
+    return int(value)
+
+
+def _component_id(text: str) -> tuple[bytes, ...]:
+    from ..errors import UsageError
+
+    try:
+        return tuple(bytes.fromhex(p) for p in text.split("/")) if text else ()
+    except ValueError:
+        raise UsageError(f"--component-id must be hex parts separated by '/', got {text!r}") from None
+
+
+def cmd_sign(a: argparse.Namespace) -> None:
+    from ..errors import UsageError
+    from ..suit import builder
+    from ..suit.builder import ComponentSpec, ImageSpec, ManifestSpec
+
+    if a.output is None:
+        raise UsageError("give the envelope to write with -o/--output")
+    keys = [] if a.unsigned else signers(a.key, a.alg, a.kid)
+    payloads: list[tuple[str, bytes]] = []
+    if a.release is not None:
+        if a.firmware is not None or a.slot_image:
+            raise UsageError("--release describes the images; do not give FIRMWARE or --slot-image too")
+        from ..release import load_release
+
+        spec = load_release(a.release, sequence_override=a.sequence)
+        payloads = list(spec.payloads)
+    else:
+        vid, cid = identity(a, required=True)
+        assert vid is not None and cid is not None
+        seqnum = _sequence_arg(a.sequence)
+        images: list[ImageSpec] = []
+        if a.slot_image:
+            if a.firmware is not None or a.slot is not None or a.uri is not None or a.embed:
+                raise UsageError("with --slot-image give neither FIRMWARE, --slot, --uri nor --embed")
+            uris = _parse_slot_pairs(a.slot_uri, "--slot-uri")
+            files = _parse_slot_pairs(a.slot_image, "--slot-image")
+            if len(files) < 2:
+                raise UsageError("A/B signing needs two or more --slot-image SLOT=FILE")
+            if uris and set(uris) != set(files):
+                raise UsageError("--slot-uri must name the same slots as --slot-image")
+            for s, f in sorted(files.items()):
+                digest, size = builder.hash_file(Path(f))
+                images.append(ImageSpec(digest, size, s, uris.get(s)))
+        else:
+            firmware: Path | None = a.firmware
+            if firmware is None:
+                raise UsageError("give the FIRMWARE image to sign (or --slot-image / --release)")
+            if a.slot_uri:
+                raise UsageError("--slot-uri goes with --slot-image")
+            if a.embed and a.uri:
+                raise UsageError("--embed fetches the image from the envelope; do not give --uri too")
+            digest, size = builder.hash_file(firmware)
+            img_uri = "#firmware" if a.embed else a.uri
+            if a.embed:
+                payloads.append(("#firmware", firmware.read_bytes()))
+            images.append(ImageSpec(digest, size, a.slot, img_uri))
+        comp = ComponentSpec(
+            component_id=_component_id(a.component_id),
+            images=tuple(images),
+            vendor_id=vid,
+            class_id=cid,
+            invoke=a.invoke,
+            text=builder.component_text(vendor_domain=a.vendor_domain, model_name=a.class_name, version=a.fw_version),
+        )
+        spec = ManifestSpec(seqnum, (comp,), reference_uri=a.reference_uri, description=a.text, sever=a.sever)
+    manifest, severed = builder.build_manifest(spec)
+    data = builder.assemble_envelope(manifest, keys, severed=severed, payloads=payloads)
+    summary = _summary(a.output, data)  # decodes the result strictly before anything is written
+    write(a.output, data)
+    if a.json_out:
+        emit_json(summary)
+    else:
+        echo(
+            f"wrote {a.output} ({summary['bytes']} bytes): sequence {summary['sequence_number']}, "
+            f"{summary['signatures']} signature(s), manifest digest {summary['manifest_digest']}"
+        )
+
+
+def _summary(output: Path, data: bytes) -> dict[str, object]:
+    from ..suit.decode import decode_envelope
+
+    env = decode_envelope(data)
+    return {
+        "envelope": str(output),
+        "bytes": len(data),
+        "sequence_number": env.manifest.sequence_number,
+        "manifest_digest": env.auth.digest.value.hex(),
+        "signatures": len(env.auth.blocks),
+        "components": len(env.manifest.common.components),
+    }
+
+
+# -- signing ceremony: sign-envelope, tbs, attach, sever -------------------------------
+
+
+def _refuse_duplicate_kid(blocks: Any, kid: bytes | None) -> None:
+    from ..errors import UsageError
+
+    if kid is not None and any(b.message.kid == kid for b in blocks):
+        raise UsageError(f"the envelope already carries a signature by key {kid.hex()}")
+
+
+def cmd_sign_envelope(a: argparse.Namespace) -> None:
+    from .. import cose
+    from ..suit import builder
+    from ..suit.decode import decode_envelope
+    from ..suit.encode import encode_digest
+
+    env = load_envelope(a.envelope)
+    data = b""
+    for signer in signers(a.key, a.alg, a.kid):
+        _refuse_duplicate_kid(env.auth.blocks, signer.kid)
+        data = builder.add_block(env, cose.build(signer, encode_digest(env.auth.digest)))
+        env = decode_envelope(data)
+    target = a.output or a.envelope
+    write(target, data)
+    echo(f"wrote {target}: {len(env.auth.blocks)} authentication block(s)")
+
+
+def _signing_setup(a: argparse.Namespace) -> tuple[Any, str, int, bytes | None, bytes]:
+    """Public key, its kind, the algorithm, the kid and the protected header tbs/attach share."""
+    from .. import cose
+    from ..keys import KIND_ALGS, check_alg, key_id, key_kind, load_public
+    from .common import alg_arg
+
+    pub = load_public(a.key)
+    kind = key_kind(pub)
+    chosen = alg_arg(a.alg) or KIND_ALGS[kind][0]
+    check_alg(kind, chosen)
+    kid = key_id(pub) if a.kid else None
+    return pub, kind, chosen, kid, cose.protected_header(chosen, kid)
+
+
+def cmd_tbs(a: argparse.Namespace) -> None:
+    from .. import cose
+    from ..suit.encode import encode_digest
+
+    env = load_envelope(a.envelope)
+    _pub, kind, chosen, _kid, protected = _signing_setup(a)
+    tag = 17 if kind == "hmac" else 18
+    write(a.output, cose.to_be_signed(tag, protected, encode_digest(env.auth.digest)))
+    hash_name = "SHA-384" if chosen in (-51, -35) else "SHA-256"
+    echo(f"wrote {a.output}: sign these bytes with {kind} ({hash_name} for ECDSA), then run fwsign attach")
+
+
+def cmd_attach(a: argparse.Namespace) -> None:
+    from .. import cose
+    from ..errors import SignatureInvalid, UsageError
+    from ..keys import verify_raw
+    from ..suit import builder
+    from ..suit.encode import encode_digest
+
+    env = load_envelope(a.envelope)
+    pub, kind, chosen, kid, protected = _signing_setup(a)
+    try:
+        sig = a.signature.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read signature {a.signature}: {exc.strerror}") from None
+    sig = _normalise_signature(sig, kind)
+    _refuse_duplicate_kid(env.auth.blocks, kid)
+    tag = 17 if kind == "hmac" else 18
+    tbs_bytes = cose.to_be_signed(tag, protected, encode_digest(env.auth.digest))
+    if not verify_raw(pub, chosen, tbs_bytes, sig):
+        raise SignatureInvalid(
+            f"the signature in {a.signature} does not verify with {a.key} over this envelope's to-be-signed bytes"
+        )
+    data = builder.add_block(env, cose.assemble(tag, protected, sig))
+    target = a.output or a.envelope
+    write(target, data)
+    echo(f"signature verified and attached: wrote {target}")
+
+
+def _normalise_signature(sig: bytes, kind: str) -> bytes:
+    """Accept raw r||s or DER (as openssl and PKCS#11 tools emit) for ECDSA."""
+    from ..errors import UsageError
+
+    size = {"p256": 32, "p384": 48}.get(kind)
+    if size is None or len(sig) == 2 * size:
+        return sig
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    try:
+        r, s = decode_dss_signature(sig)
+        return r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    except (ValueError, OverflowError):
+        raise UsageError(f"signature is neither {2 * size}-byte raw r||s nor DER ECDSA") from None
+
+
+def cmd_sever(a: argparse.Namespace) -> None:
+    from ..suit import builder
+
+    env = load_envelope(a.envelope)
+    data = builder.strip_severable(env)
+    write(a.output, data)
+    echo(f"wrote {a.output} ({len(data)} bytes, {len(env.raw) - len(data)} bytes severed)")

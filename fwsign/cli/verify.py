@@ -1,0 +1,88 @@
+"""Reading commands: verify and inspect."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .common import (
+    CliExit,
+    add_command,
+    add_identity_options,
+    echo,
+    emit_json,
+    identity,
+    non_negative,
+    read_envelope,
+    trusted,
+)
+
+
+def register(sub: Any) -> None:
+    p = add_command(sub, "verify", cmd_verify,
+                    "Verify an envelope: structure, digest, signatures, severed members, policy, image.")
+    p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="Envelope to verify (binary or hex text).")
+    p.add_argument("-k", "--key", action="append", type=Path, metavar="KEY",
+                   help="Trusted key: public PEM, COSE_Key, or HMAC key; repeatable.")
+    p.add_argument("--threshold", type=non_negative, default=1, metavar="N",
+                   help="How many distinct trusted keys must have signed (default 1).")
+    add_identity_options(p, expected=True)
+    p.add_argument("--min-sequence", type=non_negative, metavar="N", help="Reject sequence numbers below this (anti-rollback).")
+    p.add_argument("--image", type=Path, metavar="FILE", help="Image to check against image-digest and image-size.")
+    p.add_argument("--component", type=non_negative, default=0, metavar="INDEX", help="Component the image belongs to (default 0).")
+    p.add_argument("--json", dest="json_out", action="store_true", help="Print the report as JSON.")
+
+    p = add_command(sub, "inspect", cmd_inspect, "Show an envelope's contents. Does not verify signatures (use fwsign verify).")
+    p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="Envelope to show (binary or hex text).")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", dest="json_out", action="store_true", help="Machine-readable form.")
+    form.add_argument("--diag", action="store_true", help="CBOR diagnostic notation, annotated with SUIT names.")
+    form.add_argument("--explain", action="store_true",
+                      help="Print the digest input, the SUIT_Digest and each to-be-signed structure.")
+
+
+def cmd_verify(a: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from ..verify import Policy, read_chunks, verify_envelope
+
+    if not a.key:
+        raise UsageError("give at least one trusted --key")
+    vid, cid = identity(a, required=False)
+    policy = Policy(
+        keys=tuple(trusted(a.key)), threshold=a.threshold, vendor_id=vid, class_id=cid,
+        min_sequence=a.min_sequence, component=a.component,
+    )
+    data = read_envelope(a.envelope)
+    image: Path | None = a.image
+    if image is not None and not image.is_file():
+        raise UsageError(f"cannot read image {image}: no such file")
+    report = verify_envelope(data, policy, read_chunks(image) if image is not None else None)
+    if a.json_out:
+        emit_json(report.as_dict())
+    else:
+        echo("\n".join(
+            f"  {'skip' if c.ok is None else ('pass' if c.ok else 'FAIL'):4}  {c.name:16} {c.detail}" for c in report.checks
+        ))
+    if report.error is not None:
+        if not a.json_out:
+            echo(f"rejected: {report.error.describe()}", err=True)
+        raise CliExit(report.error.exit_code)
+    if not a.json_out:
+        echo(f"valid: {a.envelope}")
+    return 0
+
+
+def cmd_inspect(a: argparse.Namespace) -> None:
+    from ..suit import render
+    from ..suit.decode import decode_envelope
+
+    env = decode_envelope(read_envelope(a.envelope))
+    if a.json_out:
+        emit_json(render.to_json(env))
+    elif a.diag:
+        echo(render.diag(env))
+    elif a.explain:
+        echo(render.explain(env))
+    else:
+        echo(render.tree(env))
