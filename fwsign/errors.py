@@ -131,3 +131,74 @@ REASONS: dict[str, str] = {
     "key-invalid": "a key could not be loaded or does not fit the algorithm",
     "usage": "bad arguments or unreadable input",
 }
+
+
+# --- TUF repository and update client -------------------------------------------------
+
+
+class RepoError(FwsignError):
+    """The TUF repository is missing, inconsistent, or the request does not fit it."""
+
+    reason = "repo-invalid"
+    exit_code = 2
+
+
+class ThresholdNotMet(RepoError):
+    """A role version lacks signatures; it stays pending until key holders sign it."""
+
+    reason = "threshold-not-met"
+    exit_code = 1
+
+
+class MetadataTooLarge(RepoError):
+    """A metadata file would exceed what a default TUF client accepts."""
+
+    reason = "metadata-too-large"
+    exit_code = 1
+
+
+class TufRejected(VerificationError):
+    """The TUF client refused repository metadata or a target (the reason names the check)."""
+
+    reason = "tuf-rejected"
+
+
+class NetworkError(FwsignError):
+    """The repository could not be reached or a file could not be fetched."""
+
+    reason = "network"
+    exit_code = 2
+
+
+REASONS.update({
+    "repo-invalid": "the TUF repository is missing or inconsistent, or the request does not fit it",
+    "threshold-not-met": "a role version is pending: fewer key holders signed it than its threshold",
+    "metadata-too-large": "a metadata file would exceed a default TUF client's size limit",
+    "tuf-rejected": "the TUF client refused repository metadata or a target",
+    "tuf-signature": "metadata is not signed by a threshold of the keys trusted for its role",
+    "tuf-expired": "metadata has expired (indefinite freeze protection)",
+    "tuf-rollback": "metadata version is lower than one already trusted (rollback protection)",
+    "tuf-hash-mismatch": "a file does not match the length or hashes its signed metadata gives",
+    "tuf-too-large": "a download exceeded the length its metadata or the client limits allow",
+    "tuf-not-found": "the repository holds no release for this device class",
+    "network": "the repository could not be reached or a file could not be fetched",
+})
+
+
+# --- Simulated device and the C reference verifier ---------------------------------------
+
+
+class PowerCutError(FwsignError):
+    """Power was cut (injected) before the device finished; the next boot shows what survived."""
+
+    reason = "power-cut"
+    exit_code = 1
+
+
+REASONS.update({
+    "device-mismatch": "device identifier differs from the device's own",
+    "abort": "the manifest ran condition-abort",
+    "port-error": "the device's hardware port reported a fault (flash, payload source)",
+    "no-bootable-image": "no slot holds an image that verifies: the device stays in its bootloader",
+    "power-cut": "power was cut before the operation finished (simulated device)",
+})

@@ -1,0 +1,401 @@
+"""TUF repository commands (``fwsign repo ...``) and the update client (``fwsign update``).
+
+Exit codes: 0 done, 1 rejected (an invalid envelope, a refused update, a role short of
+signatures), 2 usage or unreadable input or network error, 3 nothing to do (``update``:
+already up to date).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .common import EXIT_UP_TO_DATE, add_command, add_identity_options, echo, emit_json, identity, non_negative, trusted
+
+if TYPE_CHECKING:
+    from ..repo.repository import PublishResult
+    from ..repo.signing import KeyRef
+
+TOP_ROLES = ("root", "targets", "snapshot", "timestamp")
+
+
+def register(sub: Any) -> None:
+    grp = add_command(sub, "repo", _no_subcommand, "TUF repository: init, add, publish, status, serve, delegate, sign, rotate.")
+    rs = grp.add_subparsers(title="commands", metavar="COMMAND", parser_class=type(grp))
+
+    p = add_command(rs, "init", cmd_init, "Create a repository: keys, root v1, targets, snapshot, timestamp (consistent snapshots).")
+    p.add_argument("dir", type=Path, metavar="DIR")
+    for role in TOP_ROLES:
+        p.add_argument(f"--{role}-key", action="append", default=[], metavar="SPEC",
+                       help=f"{role} key: 'generate', a private PEM, URI@PUBLIC.pem, or a public PEM (offline); repeatable.")
+        p.add_argument(f"--{role}-keys", type=non_negative, metavar="N",
+                       help=f"Number of {role} keys; missing ones are generated into DIR/keys/ (default 1).")
+        p.add_argument(f"--{role}-threshold", type=non_negative, default=1, metavar="N", help=f"Signatures {role} needs (default 1).")
+    p.add_argument("--expiry", action="append", default=[], metavar="ROLE=DAYS",
+                   help="Expiry period: root, targets, snapshot, timestamp or delegated (defaults 365/365/1/1/365).")
+    _bins_options(p)
+    p.add_argument("--bins-key", action="append", default=[], metavar="SPEC", help="Key of the hash bins (online; default generated).")
+    p.add_argument("--json", dest="json_out", action="store_true")
+
+    p = add_command(rs, "add", cmd_add, "Verify a SUIT envelope, then stage it and its payload as targets.")
+    p.add_argument("dir", type=Path, metavar="DIR")
+    p.add_argument("envelope", type=Path, metavar="ENVELOPE")
+    p.add_argument("--payload", type=Path, metavar="FILE", help="Image the envelope describes (checked against its digest).")
+    p.add_argument("--suit-key", action="append", type=Path, required=True, metavar="PUB",
+                   help="Key the envelope must be signed with; repeatable.")
+    p.add_argument("--suit-threshold", type=non_negative, default=1, metavar="N")
+    p.add_argument("--publish", action="store_true", help="Publish right after adding.")
+    p.add_argument("--json", dest="json_out", action="store_true")
+
+    p = add_command(rs, "publish", cmd_publish, "Sign staged roles; write targets/bins, snapshot, timestamp after a client check.")
+    p.add_argument("dir", type=Path, metavar="DIR")
+    p.add_argument("--json", dest="json_out", action="store_true")
+
+    p = add_command(rs, "refresh", cmd_refresh, "Re-sign snapshot and timestamp (and roles expiring soon) for a cron job.")
+    p.add_argument("dir", type=Path, metavar="DIR")
+    p.add_argument("--within", type=non_negative, default=7, metavar="DAYS",
+                   help="Also re-sign targets roles expiring within DAYS when their keys are online (default 7).")
+    p.add_argument("--json", dest="json_out", action="store_true")
+
+    p = add_command(rs, "status", cmd_status, "Versions, expiry, keys and thresholds per role; warnings.")
+    p.add_argument("dir", type=Path, metavar="DIR")
+    p.add_argument("--warn-days", type=non_negative, default=7, metavar="DAYS")
+    p.add_argument("--json", dest="json_out", action="store_true")
+
+    p = add_command(rs, "serve", cmd_serve, "Serve DIR's metadata/ and targets/ over HTTP on loopback (development).")
+    p.add_argument("dir", type=Path, metavar="DIR")
+    p.add_argument("--port", type=non_negative, default=8000, metavar="N")
+
+    p = add_command(rs, "delegate", cmd_delegate, "Delegate one device class to a role signed by its product team.")
+    p.add_argument("dir", type=Path, metavar="DIR")
+    add_identity_options(p, expected=False)
+    p.add_argument("--role", metavar="NAME", help="Role name (default: the class name).")
+    p.add_argument("--key", action="append", default=[], metavar="SPEC", help="Key of the class role; repeatable (default generated).")
+    p.add_argument("--threshold", type=non_negative, default=1, metavar="N")
+    _bins_options(p)
+
+    p = add_command(rs, "sign", cmd_sign, "Add a signature to the pending version of a role; publishes when thresholds are met.")
+    p.add_argument("dir", type=Path, metavar="DIR")
+    p.add_argument("role", metavar="ROLE")
+    p.add_argument("--key", required=True, metavar="SPEC", help="Private PEM or URI@PUBLIC.pem.")
+    p.add_argument("--no-publish", action="store_true", help="Only sign; do not publish when thresholds are met.")
+
+    p = add_command(rs, "rotate", cmd_rotate, "Stage a new root: add/remove keys of a top-level role or change its threshold.")
+    p.add_argument("dir", type=Path, metavar="DIR")
+    p.add_argument("role", choices=TOP_ROLES, metavar="ROLE")
+    p.add_argument("--add-key", action="append", default=[], metavar="SPEC")
+    p.add_argument("--remove-key", action="append", default=[], metavar="KEYID", help="Key id (or a unique prefix).")
+    p.add_argument("--threshold", type=non_negative, metavar="N")
+
+    p = add_command(rs, "remove", cmd_remove, "Remove a target (a release's envelope also takes its payload; latest moves back).")
+    p.add_argument("dir", type=Path, metavar="DIR")
+    p.add_argument("target", metavar="TARGET", help="Target path, e.g. <class-id>/42.suit")
+    p.add_argument("--keep-payload", action="store_true")
+
+    p = add_command(rs, "revoke", cmd_revoke, "Publish a revocation floor: devices of the class refuse releases below N.")
+    p.add_argument("dir", type=Path, metavar="DIR")
+    add_identity_options(p, expected=False)
+    p.add_argument("--below", type=non_negative, required=True, metavar="N")
+
+    p = add_command(sub, "update", cmd_update,
+                    "Fetch the newest release for a device class over TUF, verify it as SUIT, write it to --out.",
+                    description="Exit 0 updated, 3 already up to date, 1 rejected, 2 usage or network error.")
+    p.add_argument("--repo", required=True, metavar="URL", help="Repository base URL (serves metadata/ and targets/).")
+    p.add_argument("--trusted-root", required=True, type=Path, metavar="ROOT.json", help="Bootstrap root embedded in the device.")
+    add_identity_options(p, expected=True)
+    p.add_argument("--current-sequence", type=non_negative, required=True, metavar="N", help="Sequence of the installed firmware.")
+    p.add_argument("--suit-key", action="append", type=Path, required=True, metavar="PUB")
+    p.add_argument("--suit-threshold", type=non_negative, default=1, metavar="N")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.add_argument("--cache", type=Path, metavar="DIR", help="Keep the TUF metadata cache here between runs.")
+    p.add_argument("--now", metavar="ISO8601", help="Reference time for expiry checks (devices with a trusted time source).")
+    p.add_argument("--no-progress", action="store_true", help="No progress bar on stderr.")
+    p.add_argument("--json", dest="json_out", action="store_true")
+
+
+def _bins_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bins", metavar="auto|N", default="0",
+                   help="Succinct hash bins (TAP 15): a power of two, or auto from --expected-targets (default none).")
+    p.add_argument("--expected-targets", type=non_negative, default=10_000, metavar="N",
+                   help="Targets expected, for --bins auto (default 10000).")
+
+
+def _no_subcommand(a: argparse.Namespace) -> int:
+    from ..errors import UsageError
+
+    raise UsageError("give a sub-command (fwsign repo --help)")
+
+
+def _bin_bits(a: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from ..repo.layout import bin_bits_for, bits_of_count
+
+    if a.bins == "auto":
+        return bin_bits_for(a.expected_targets)
+    if not a.bins.isdigit():
+        raise UsageError(f"--bins must be 'auto' or a number, got {a.bins!r}")
+    if int(a.bins) == 0:
+        return 0
+    try:
+        return bits_of_count(int(a.bins))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _key_refs(specs: list[str], count: int | None, repo_dir: Path, role: str) -> list[KeyRef]:
+    from ..repo.signing import parse_key_spec
+
+    want = max(count or 0, len(specs), 1)
+    specs = [*specs, *["generate"] * (want - len(specs))]
+    return [parse_key_spec(s, repo_dir, f"{role}-{i + 1}") for i, s in enumerate(specs)]
+
+
+def _print_publish(res: PublishResult, json_out: bool) -> None:
+    if json_out:
+        emit_json(res.as_dict())
+        return
+    for w in res.warnings:
+        echo(f"warning: {w}", err=True)
+    if res.published:
+        echo("published: " + ", ".join(f"{r} v{v}" for r, v in res.versions.items()))
+    else:
+        echo("nothing staged to publish")
+
+
+def cmd_init(a: argparse.Namespace) -> int:
+    from ..errors import ThresholdNotMet, UsageError
+    from ..repo.repository import Repository
+
+    expiry: dict[str, int] = {}
+    for item in a.expiry:
+        role, _, days = item.partition("=")
+        if role not in (*TOP_ROLES, "delegated") or not days.isdigit():
+            raise UsageError(f"--expiry takes ROLE=DAYS with ROLE one of root, targets, snapshot, timestamp, delegated; got {item!r}")
+        expiry[role] = int(days)
+    bits = _bin_bits(a)
+    repo_dir: Path = a.dir
+    if (repo_dir / "repo.json").exists():
+        raise UsageError(f"{repo_dir} already holds a repository")
+    repo_dir.mkdir(parents=True, exist_ok=True)
+    keys = {role: _key_refs(getattr(a, f"{role}_key"), getattr(a, f"{role}_keys"), repo_dir, role) for role in TOP_ROLES}
+    thresholds = {role: getattr(a, f"{role}_threshold") for role in TOP_ROLES}
+    bin_keys = _key_refs(a.bins_key, None, repo_dir, "bins") if bits else []
+    repo = Repository.create(repo_dir, keys, thresholds, expiry_days=expiry, bin_bits=bits, bin_keys=bin_keys)
+    try:
+        res = repo.publish()
+    except ThresholdNotMet as exc:
+        echo(f"created {repo_dir}; root v1 is pending: {exc.message}", err=True)
+        return 1
+    if a.json_out:
+        emit_json({**res.as_dict(), "trusted_root": str(repo.layout.trusted_root)})
+    else:
+        _print_publish(res, False)
+        echo(f"trusted root for clients: {repo.layout.trusted_root}")
+    return 0
+
+
+def cmd_add(a: argparse.Namespace) -> int:
+    from ..repo.releases import add_release
+    from ..repo.repository import Repository
+    from .common import read_envelope
+
+    repo = Repository(a.dir)
+    res = add_release(repo, read_envelope(a.envelope), trusted(a.suit_key), payload=a.payload, threshold=a.suit_threshold)
+    repo.save()
+    out: dict[str, object] = res.as_dict()
+    if a.publish:
+        out["publish"] = repo.publish().as_dict()
+    if a.json_out:
+        emit_json(out)
+    else:
+        echo(f"staged release {res.sequence} of class {res.class_id}: {res.envelope_path}"
+             + (f" + {res.payload_path}" if res.payload_path else "") + (" (latest)" if res.latest else ""))
+        if a.publish:
+            echo("published")
+        else:
+            echo(f"run: fwsign repo publish {a.dir}")
+    return 0
+
+
+def cmd_publish(a: argparse.Namespace) -> int:
+    from ..repo.repository import Repository
+
+    res = Repository(a.dir).publish(resign_online=False)
+    _print_publish(res, a.json_out)
+    return 0
+
+
+def cmd_refresh(a: argparse.Namespace) -> int:
+    from ..repo.repository import Repository
+
+    res = Repository(a.dir).refresh(within_days=a.within)
+    _print_publish(res, a.json_out)
+    return 0
+
+
+def cmd_status(a: argparse.Namespace) -> int:
+    from ..repo.repository import Repository
+
+    st = Repository(a.dir).status(warn_days=a.warn_days)
+    if a.json_out:
+        emit_json(st)
+        return 0
+    for r in st["roles"]:
+        if not r.get("version"):
+            echo(f"{r['role']:<20} not published")
+            continue
+        extra = f"  {r['targets']} targets" if "targets" in r else ""
+        extra += f"  {r['bins']} bins" if "bins" in r else ""
+        keys = ", ".join(f"{k['keyid'][:10]}({k['signer']})" for k in r["keys"])
+        echo(f"{r['role']:<20} v{r['version']:<5} expires {r['expires']} ({r['expires_in_days']} d)  "
+             f"{r['threshold']}-of-{len(r['keys'])}: {keys}{extra}")
+    if st["pending"]:
+        echo("pending: " + ", ".join(st["pending"]))
+    for w in st["warnings"]:
+        echo(f"warning: {w}", err=True)
+    return 0
+
+
+def cmd_serve(a: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from ..repo.serve import make_server
+
+    if not (a.dir / "metadata").is_dir():
+        raise UsageError(f"{a.dir} has no metadata/ directory")
+    server = make_server(a.dir, a.port, verbose=True)
+    host, port = server.server_address[:2]
+    echo(f"serving {a.dir} at http://{host!s}:{port}/ (metadata/ and targets/ only; Ctrl-C stops)")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
+def cmd_delegate(a: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from ..repo.repository import Repository
+
+    _, cid = identity(a, required=False)
+    if cid is None:
+        raise UsageError("give the class: --class-name with --vendor-domain/--vendor-id, or --class-id")
+    name = a.role or a.class_name
+    if not name:
+        raise UsageError("give --role NAME (the class is given by id)")
+    repo = Repository(a.dir)
+    keys = _key_refs(a.key, None, a.dir, name)
+    repo.delegate_class(name, cid, keys, a.threshold, _bin_bits(a))
+    repo.save()
+    echo(f"staged class role {name}; run: fwsign repo publish {a.dir}")
+    return 0
+
+
+def cmd_sign(a: argparse.Namespace) -> int:
+    from ..errors import ThresholdNotMet
+    from ..repo.repository import Repository
+    from ..repo.signing import signer_from_spec
+
+    repo = Repository(a.dir)
+    repo.sign(a.role, signer_from_spec(a.key, a.dir))
+    echo(f"signed pending {a.role}")
+    if a.no_publish:
+        return 0
+    try:
+        res = Repository(a.dir).publish()
+    except ThresholdNotMet as exc:
+        echo(f"still pending: {exc.message}")
+        return 0
+    _print_publish(res, False)
+    return 0
+
+
+def cmd_rotate(a: argparse.Namespace) -> int:
+    from ..repo.repository import Repository
+
+    repo = Repository(a.dir)
+    adds = [_key_refs([s], None, a.dir, f"{a.role}-{_suffix()}")[0] for s in a.add_key]
+    root = repo.rotate(a.role, add=adds, remove=a.remove_key, threshold=a.threshold)
+    r = root.roles[a.role]
+    echo(f"staged root v{root.version}: {a.role} {r.threshold}-of-{len(r.keyids)}; "
+         f"publish needs the old and the new root thresholds (fwsign repo publish / sign)")
+    return 0
+
+
+def _suffix() -> str:
+    import secrets
+
+    return secrets.token_hex(3)
+
+
+def cmd_remove(a: argparse.Namespace) -> int:
+    from ..repo.releases import remove_target
+    from ..repo.repository import Repository
+
+    repo = Repository(a.dir)
+    removed = remove_target(repo, a.target, keep_payload=a.keep_payload)
+    repo.save()
+    echo("staged removal of " + ", ".join(removed) + f"; run: fwsign repo publish {a.dir}")
+    return 0
+
+
+def cmd_revoke(a: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from ..repo.releases import set_floor
+    from ..repo.repository import Repository
+
+    _, cid = identity(a, required=False)
+    if cid is None:
+        raise UsageError("give the class: --class-name with --vendor-domain/--vendor-id, or --class-id")
+    repo = Repository(a.dir)
+    set_floor(repo, cid, a.below)
+    repo.save()
+    echo(f"staged revocation floor {a.below}; run: fwsign repo publish {a.dir}")
+    return 0
+
+
+def _progress_bar(done: int, total: int) -> None:
+    if total <= 0:
+        return
+    width = 30
+    filled = width * done // total
+    sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} bytes")
+    if done >= total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def cmd_update(a: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from ..client import fetch_update
+    from ..errors import UsageError
+
+    vid, cid = identity(a, required=True)
+    assert vid is not None and cid is not None
+    try:
+        root = a.trusted_root.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read trusted root {a.trusted_root}: {exc.strerror}") from None
+    now = None
+    if a.now:
+        try:
+            now = dt.datetime.fromisoformat(a.now)
+        except ValueError:
+            raise UsageError(f"--now must be an ISO 8601 time, got {a.now!r}") from None
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=dt.UTC)
+    show = not a.no_progress and not a.json_out and sys.stderr.isatty()
+    res = fetch_update(a.repo, root, vid, cid, a.current_sequence, trusted(a.suit_key), a.out, cache_dir=a.cache,
+                       suit_threshold=a.suit_threshold, now=now, progress=_progress_bar if show else None)
+    if a.json_out:
+        emit_json(res.as_dict())
+    else:
+        echo(res.message)
+        if res.updated:
+            echo(f"envelope: {res.envelope_path}")
+            if res.payload_path:
+                echo(f"payload:  {res.payload_path}")
+    return 0 if res.updated else EXIT_UP_TO_DATE

@@ -1,0 +1,679 @@
+"""The TUF repository engine behind ``fwsign repo``.
+
+Built on python-tuf's Metadata API (``tuf.api.metadata``) and securesystemslib signers;
+``tuf.repository.Repository`` is deliberately not used (it is not a stable API and its
+model has no place for a pending version signed by several key holders in turn).
+
+Model: the published state is what ``metadata/`` holds (timestamp -> snapshot -> the
+targets roles, and the highest ``N.root.json``). Every change is first *staged*: the role
+is copied with its version bumped and expiry set to now + its period, edited, and kept
+in ``staged/<role>.json``. :meth:`Repository.publish` signs the staged roles with every
+key the repository can use, and when each meets its threshold writes them (root first,
+then targets and bins, then snapshot, then timestamp: a client that reads timestamp
+always finds everything it points to), after a python-tuf client has refreshed against
+the new state in memory. A role short of signatures stays staged until holders of
+offline keys add theirs with :meth:`Repository.sign`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from securesystemslib.signer import Key, Signer  # type: ignore[attr-defined]
+from tuf.api.metadata import (  # type: ignore[attr-defined]
+    DelegatedRole,
+    Delegations,
+    Metadata,
+    MetaFile,
+    Root,
+    Snapshot,
+    SuccinctRoles,
+    TargetFile,
+    Targets,
+    Timestamp,
+)
+from tuf.api.serialization.json import JSONSerializer
+
+from ..errors import MetadataTooLarge, RepoError, ThresholdNotMet, UsageError
+from ..keys import write_atomic
+from . import layout as L
+from .signing import KeyRef, load_signer
+
+Clock = Callable[[], dt.datetime]
+SERIALIZER = JSONSerializer(compact=True)
+ROLE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+CONFIG_FORMAT = 1
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+@dataclass
+class Config:
+    """``repo.json``: what the metadata does not say (signer URIs, periods, bin owners)."""
+
+    expiry_days: dict[str, int] = field(default_factory=lambda: dict(L.DEFAULT_EXPIRY_DAYS))
+    signers: dict[str, str] = field(default_factory=dict)  # keyid -> signer URI
+    parents: dict[str, str] = field(default_factory=dict)  # delegated role -> delegating role
+    bins: dict[str, str] = field(default_factory=dict)  # bin name prefix -> owner role
+    classes: dict[str, str] = field(default_factory=dict)  # class role -> class-id (UUID)
+
+    def to_json(self) -> bytes:
+        obj = {"format": CONFIG_FORMAT, "expiry_days": self.expiry_days, "signers": self.signers,
+               "parents": self.parents, "bins": self.bins, "classes": self.classes}
+        return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+
+    @staticmethod
+    def from_json(data: bytes) -> Config:
+        try:
+            obj = json.loads(data)
+            if obj.get("format") != CONFIG_FORMAT:
+                raise RepoError(f"repo.json has format {obj.get('format')!r}; this fwsign reads format {CONFIG_FORMAT}")
+            return Config(dict(obj["expiry_days"]), dict(obj["signers"]), dict(obj["parents"]),
+                          dict(obj["bins"]), dict(obj["classes"]))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise RepoError(f"repo.json is malformed: {exc}") from None
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    published: bool
+    written: tuple[str, ...] = ()
+    pending: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    versions: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"published": self.published, "written": list(self.written), "pending": list(self.pending),
+                "warnings": list(self.warnings), "versions": self.versions}
+
+
+def role_type(name: str) -> str:
+    return name if name in L.ROLES_TOP else "targets"
+
+
+class Repository:
+    """A TUF repository in a directory (see :mod:`fwsign.repo.layout`)."""
+
+    def __init__(self, directory: Path, *, now: Clock = utcnow) -> None:
+        self.layout = L.Layout(Path(directory))
+        self.now = now
+        if not self.layout.config.is_file():
+            raise RepoError(f"{directory} is not an fwsign repository (no repo.json); run fwsign repo init")
+        self.config = Config.from_json(self.layout.config.read_bytes())
+        self._published: dict[str, Metadata[Any]] = {}
+        self._staged: dict[str, Metadata[Any]] = {}
+        self._dirty: set[str] = set()
+
+    # -- creation ------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        directory: Path,
+        keys: dict[str, list[KeyRef]],
+        thresholds: dict[str, int],
+        *,
+        expiry_days: dict[str, int] | None = None,
+        bin_bits: int = 0,
+        bin_keys: Sequence[KeyRef] = (),
+        now: Clock = utcnow,
+    ) -> Repository:
+        """Lay out a new repository and stage root v1, targets (and bins); publish separately."""
+        lay = L.Layout(Path(directory))
+        if lay.config.exists() or (lay.metadata.is_dir() and any(lay.metadata.iterdir())):
+            raise RepoError(f"{directory} already holds a repository")
+        for role in L.ROLES_TOP:
+            if not keys.get(role):
+                raise UsageError(f"role {role} needs at least one key")
+            t = thresholds.get(role, 1)
+            if not 1 <= t <= len(keys[role]):
+                raise UsageError(f"{role} threshold {t} must be between 1 and its {len(keys[role])} key(s)")
+        if bin_bits and not bin_keys:
+            raise UsageError("hash bins need at least one bins key")
+        config = Config()
+        config.expiry_days.update(expiry_days or {})
+        for role, days in config.expiry_days.items():
+            if days < 1:
+                raise UsageError(f"expiry period of {role} must be at least one day")
+        for ref in [*(k for ks in keys.values() for k in ks), *bin_keys]:
+            if ref.uri:
+                config.signers[ref.keyid] = ref.uri
+        for d in (lay.metadata, lay.targets, lay.staged):
+            d.mkdir(parents=True, exist_ok=True)
+        write_atomic(lay.config, config.to_json())
+        repo = cls(lay.root, now=now)
+        root = Root(version=1, expires=repo._expiry("root"), consistent_snapshot=True)
+        for role in L.ROLES_TOP:
+            for ref in keys[role]:
+                root.add_key(ref.key, role)
+            root.roles[role].threshold = thresholds.get(role, 1)
+        repo._stage_new("root", Metadata(root))
+        targets = Targets(version=1, expires=repo._expiry("targets"))
+        repo._stage_new("targets", Metadata(targets))
+        if bin_bits:
+            repo._make_bins("targets", "bins", list(bin_keys), 1, bin_bits)
+        repo.save()
+        return repo
+
+    # -- loading -------------------------------------------------------------------------
+
+    def _load_file(self, path: Path) -> Metadata[Any]:
+        try:
+            return Metadata.from_bytes(path.read_bytes())
+        except OSError as exc:
+            raise RepoError(f"cannot read {path}: {exc.strerror}") from None
+        except Exception as exc:  # tuf's DeserializationError and friends
+            raise RepoError(f"{path} is not valid TUF metadata: {exc}") from None
+
+    def root_versions(self) -> list[int]:
+        out = []
+        for p in self.layout.metadata.glob("*.root.json"):
+            head = p.name.split(".", 1)[0]
+            if head.isdigit():
+                out.append(int(head))
+        return sorted(out)
+
+    def published(self, role: str) -> Metadata[Any] | None:
+        """The published version of ``role``, or None before its first publication."""
+        if role in self._published:
+            return self._published[role]
+        md: Metadata[Any] | None = None
+        if role == "root":
+            versions = self.root_versions()
+            md = self._load_file(self.layout.versioned("root", versions[-1])) if versions else None
+        elif role == "timestamp":
+            p = self.layout.metadata / "timestamp.json"
+            md = self._load_file(p) if p.is_file() else None
+        elif role == "snapshot":
+            ts = self.published("timestamp")
+            if ts is not None:
+                md = self._load_file(self.layout.versioned("snapshot", ts.signed.snapshot_meta.version))
+        else:
+            snap = self.published("snapshot")
+            if snap is not None:
+                meta = snap.signed.meta.get(f"{role}.json")
+                if meta is not None:
+                    md = self._load_file(self.layout.versioned(role, meta.version))
+        if md is not None:
+            self._published[role] = md
+        return md
+
+    def staged_roles(self) -> list[str]:
+        names = {p.name[: -len(".json")] for p in self.layout.staged.glob("*.json")} if self.layout.staged.is_dir() else set()
+        return sorted(names | set(self._staged))
+
+    def current(self, role: str) -> Metadata[Any]:
+        """The staged version of ``role`` if there is one, else the published one."""
+        if role in self._staged:
+            return self._staged[role]
+        p = self.layout.staged_role(role)
+        if p.is_file():
+            md = self._load_file(p)
+            self._staged[role] = md
+            return md
+        md2 = self.published(role)
+        if md2 is None:
+            raise RepoError(f"role {role} does not exist in this repository")
+        return md2
+
+    def _expiry(self, role: str) -> dt.datetime:
+        days = self.config.expiry_days.get(role_type(role) if role in L.ROLES_TOP else "delegated")
+        if days is None:
+            days = self.config.expiry_days.get("delegated", L.DEFAULT_EXPIRY_DAYS["delegated"])
+        return self.now() + dt.timedelta(days=days)
+
+    def _period(self, role: str) -> dt.timedelta:
+        return self._expiry(role) - self.now()
+
+    def edit(self, role: str) -> Metadata[Any]:
+        """Stage ``role`` for change: next version, fresh expiry, signatures dropped."""
+        if role in self._staged or self.layout.staged_role(role).is_file():
+            md = self.current(role)
+        else:
+            pub = self.published(role)
+            if pub is None:
+                raise RepoError(f"role {role} does not exist in this repository")
+            md = Metadata.from_bytes(pub.to_bytes(SERIALIZER))
+            md.signed.version += 1
+            self._staged[role] = md
+        md.signed.expires = self._expiry(role)
+        md.signatures.clear()
+        self._dirty.add(role)
+        return md
+
+    def _stage_new(self, role: str, md: Metadata[Any]) -> None:
+        self._staged[role] = md
+        self._dirty.add(role)
+
+    def save(self) -> None:
+        """Write every role changed in this session to ``staged/``."""
+        self.layout.staged.mkdir(parents=True, exist_ok=True)
+        for role in sorted(self._dirty):
+            write_atomic(self.layout.staged_role(role), self._staged[role].to_bytes(SERIALIZER))
+        self._dirty.clear()
+
+    def _save_config(self) -> None:
+        write_atomic(self.layout.config, self.config.to_json())
+
+    # -- delegation structure ---------------------------------------------------------
+
+    def parent_of(self, role: str) -> str:
+        if role in L.ROLES_TOP:
+            return "root"
+        if role in self.config.parents:
+            return self.config.parents[role]
+        for prefix, owner in self.config.bins.items():
+            if role.startswith(prefix + "-"):
+                return owner
+        raise RepoError(f"role {role} is not delegated in this repository")
+
+    def targets_roles(self) -> list[str]:
+        """Every targets-type role: targets, class roles and all bins."""
+        out = ["targets", *self.config.parents]
+        for prefix, owner in self.config.bins.items():
+            d = self.current(owner).signed.delegations
+            if d is not None and d.succinct_roles is not None and d.succinct_roles.name_prefix == prefix:
+                out.extend(d.succinct_roles.get_roles())
+        return out
+
+    def owner_of(self, path: str) -> str:
+        """The role that signs ``path``, following class delegations and hash bins."""
+        role = "targets"
+        for _ in range(4):
+            d = self.current(role).signed.delegations
+            if d is None:
+                return role
+            if d.succinct_roles is not None:
+                return str(d.succinct_roles.get_role_for_target(path))
+            nxt = next((r.name for r in (d.roles or {}).values() if r.is_delegated_path(path)), None)
+            if nxt is None:
+                return role
+            role = nxt
+        raise RepoError(f"delegation chain for {path} is deeper than fwsign builds")
+
+    def _make_bins(self, owner: str, prefix: str, keys: list[KeyRef], threshold: int, bits: int) -> None:
+        md = self.current(owner) if owner in self._staged else self.edit(owner)
+        if md.signed.delegations is not None and md.signed.delegations.roles:
+            raise RepoError(f"{owner} already delegates to named roles; hash bins go under a class role "
+                            "(fwsign repo delegate --bins)")
+        succinct = SuccinctRoles([k.keyid for k in keys], threshold, bits, prefix)
+        md.signed.delegations = Delegations(keys={k.keyid: k.key for k in keys}, roles=None, succinct_roles=succinct)
+        existing = dict(md.signed.targets)
+        md.signed.targets = {}
+        self.config.bins[prefix] = owner
+        for k in keys:
+            if k.uri:
+                self.config.signers[k.keyid] = k.uri
+        self._save_config()
+        for name in succinct.get_roles():
+            self._stage_new(name, Metadata(Targets(version=1, expires=self._expiry(name))))
+        for path, tf in existing.items():
+            self._staged[succinct.get_role_for_target(path)].signed.targets[path] = tf
+
+    def delegate_class(self, name: str, class_id: bytes, keys: list[KeyRef], threshold: int = 1, bin_bits: int = 0) -> None:
+        """Delegate every target under ``<class-id>/`` to a new role ``name`` (terminating)."""
+        if not ROLE_NAME.match(name) or name in L.ROLES_TOP or name == "bins" or name in self.config.parents:
+            raise UsageError(f"{name!r} cannot name a class role (lower-case letters, digits, '-', '_'; not a top-level "
+                             "role name; not already delegated)")
+        if not keys or not 1 <= threshold <= len(keys):
+            raise UsageError(f"class role {name} needs keys and a threshold between 1 and {len(keys)}")
+        top = self.edit("targets")
+        d = top.signed.delegations
+        if d is not None and d.succinct_roles is not None:
+            raise RepoError("top-level targets uses hash bins; class delegations need a repository created without "
+                            "--bins (give the class role its own bins: fwsign repo delegate --bins)")
+        if d is None:
+            d = top.signed.delegations = Delegations(keys={}, roles={})
+        assert d.roles is not None
+        pattern = L.class_pattern(class_id)
+        if any(pattern in (r.paths or []) for r in d.roles.values()):
+            raise RepoError(f"class {L.class_dir(class_id)} is already delegated")
+        d.roles[name] = DelegatedRole(name, [k.keyid for k in keys], threshold, True, paths=[pattern])
+        for k in keys:
+            d.keys[k.keyid] = k.key
+            if k.uri:
+                self.config.signers[k.keyid] = k.uri
+        self.config.parents[name] = "targets"
+        self.config.classes[name] = L.class_dir(class_id)
+        self._save_config()
+        role = Metadata(Targets(version=1, expires=self._expiry(name)))
+        moved = {p: tf for p, tf in top.signed.targets.items() if p.startswith(L.class_dir(class_id) + "/")}
+        for p in moved:
+            del top.signed.targets[p]
+        role.signed.targets.update(moved)
+        self._stage_new(name, role)
+        if bin_bits:
+            self._make_bins(name, f"{name}-bins", keys, threshold, bin_bits)
+
+    # -- targets -----------------------------------------------------------------------
+
+    def get_target(self, path: str) -> TargetFile | None:
+        return cast("TargetFile | None", self.current(self.owner_of(path)).signed.targets.get(path))
+
+    def set_target(self, tf: TargetFile) -> str:
+        """Add or replace one target entry in the role that owns its path; returns the role."""
+        owner = self.owner_of(tf.path)
+        md = self.current(owner) if owner in self._dirty else self.edit(owner)
+        md.signed.targets[tf.path] = tf
+        return owner
+
+    def delete_target(self, path: str) -> str:
+        owner = self.owner_of(path)
+        md = self.current(owner)
+        if path not in md.signed.targets:
+            raise RepoError(f"target {path} is not in the repository")
+        md = md if owner in self._dirty else self.edit(owner)
+        del md.signed.targets[path]
+        return owner
+
+    def store_file(self, path: str, data: bytes | None = None, source: Path | None = None,
+                   custom: dict[str, Any] | None = None) -> TargetFile:
+        """Copy a target's bytes into ``targets/`` under its hash-prefixed name and stage its entry."""
+        if data is not None:
+            tf = TargetFile.from_data(path, data, ["sha256"])
+        elif source is not None:
+            tf = TargetFile.from_file(path, str(source), ["sha256"])
+        else:
+            raise UsageError("store_file needs data or a source file")
+        dest = self.layout.target_file(path, tf.hashes["sha256"])
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.exists():
+            if data is not None:
+                write_atomic(dest, data)
+            else:
+                assert source is not None
+                _copy_atomic(source, dest)
+        if custom:
+            tf.unrecognized_fields["custom"] = custom
+        self.set_target(tf)
+        return tf
+
+    def target_bytes(self, tf: TargetFile) -> bytes:
+        return self.layout.target_file(tf.path, tf.hashes["sha256"]).read_bytes()
+
+    # -- signing and publishing ----------------------------------------------------------
+
+    def _role_keys(self, role: str, root: Root) -> tuple[dict[str, Key], int]:
+        parent = self.parent_of(role)
+        if parent == "root":
+            r = root.roles[role]
+            return {k: root.keys[k] for k in r.keyids}, r.threshold
+        d = self.current(parent).signed.delegations
+        if d is None:
+            raise RepoError(f"{parent} does not delegate {role}")
+        dr = d.succinct_roles if d.succinct_roles is not None and d.succinct_roles.is_delegated_role(role) else (d.roles or {}).get(role)
+        if dr is None:
+            raise RepoError(f"{parent} does not delegate {role}")
+        return {k: d.keys[k] for k in dr.keyids}, dr.threshold
+
+    def _signable_keys(self, role: str, root: Root, prev_root: Root | None) -> dict[str, Key]:
+        keys, _ = self._role_keys(role, root)
+        if role == "root" and prev_root is not None:
+            old = prev_root.roles["root"]
+            keys = {**{k: prev_root.keys[k] for k in old.keyids}, **keys}
+        return keys
+
+    def _sign_available(self, role: str, md: Metadata[Any], root: Root, prev_root: Root | None) -> None:
+        for keyid, key in self._signable_keys(role, root, prev_root).items():
+            uri = self.config.signers.get(keyid)
+            if uri and keyid not in md.signatures:
+                md.sign(load_signer(uri, key, self.layout.root), append=True)
+
+    def _verified(self, role: str, md: Metadata[Any], root: Root, prev_root: Root | None) -> tuple[bool, str]:
+        payload = md.signed_bytes
+        if role == "root":
+            res = root.get_root_verification_result(prev_root, payload, md.signatures)
+            missing = res.first.missing + res.second.missing
+            return res.verified, f"root v{md.signed.version}: {missing} more signature(s) needed (old and new root thresholds)"
+        parent = self.parent_of(role)
+        delegator: Root | Targets = root if parent == "root" else self.current(parent).signed
+        vres = delegator.get_verification_result(role, payload, md.signatures)
+        return vres.verified, f"{role} v{md.signed.version}: {vres.missing} more signature(s) needed of {vres.threshold}"
+
+    def sign(self, role: str, signer: Signer) -> None:
+        """Add one key holder's signature to the pending version of ``role``."""
+        if not self.layout.staged_role(role).is_file():
+            raise RepoError(f"no pending version of {role}; stage a change first (add, delegate, rotate, publish)")
+        md = self.current(role)
+        root_md = self.current("root")
+        prev = self.published("root") if role == "root" and "root" in self.staged_roles() else None
+        keys = self._signable_keys(role, root_md.signed, prev.signed if prev else None)
+        keyid = signer.public_key.keyid
+        if keyid not in keys:
+            raise RepoError(f"key {keyid[:12]} is not a key of role {role}")
+        md.sign(signer, append=True)
+        self._dirty.add(role)
+        self.save()
+
+    def publish(self, *, check: bool = True, resign_online: bool = True) -> PublishResult:
+        """Sign staged roles, then write them with a new snapshot and timestamp."""
+        prev_root_md = self.published("root")
+        staged = self.staged_roles()
+        for role in staged:
+            self.current(role)
+        root_md = self.current("root")
+        root = root_md.signed
+        prev_root = prev_root_md.signed if prev_root_md is not None and "root" in staged else None
+        if prev_root is not None:
+            # A role whose keys or threshold changed is re-signed under the new root.
+            old_t, new_t = prev_root.roles["targets"], root.roles["targets"]
+            if (old_t.keyids, old_t.threshold) != (new_t.keyids, new_t.threshold) and "targets" not in self._staged:
+                self.edit("targets")
+            staged = self.staged_roles()
+        pending: list[str] = []
+        for role in staged:
+            md = self._staged[role]
+            if not md.signatures:
+                md.signed.expires = self._expiry(role)
+            self._sign_available(role, md, root, prev_root)
+            ok, note = self._verified(role, md, root, prev_root)
+            self._dirty.add(role)
+            if not ok:
+                pending.append(note)
+        self.save()
+        if pending:
+            raise ThresholdNotMet("not published, pending signatures: " + "; ".join(pending)
+                                  + " (run fwsign repo sign DIR ROLE --key ...)")
+        if not staged and not resign_online:
+            return PublishResult(False)
+        now = self.now()
+        files: dict[str, bytes] = {}
+        versions: dict[str, int] = {}
+        warnings: list[str] = []
+        for role in staged:
+            md = self._staged[role]
+            data = md.to_bytes(SERIALIZER)
+            self._check_size(role, data, warnings)
+            files[f"{md.signed.version}.{role}.json"] = data
+            versions[role] = md.signed.version
+        # Snapshot: next version, every targets role at its (new) version.
+        old_snap = self.published("snapshot")
+        snap: Snapshot = Snapshot(version=1, expires=now, meta={})
+        if old_snap is not None:
+            snap = Metadata[Snapshot].from_bytes(old_snap.to_bytes(SERIALIZER)).signed
+            snap.version += 1
+        for role in staged:
+            if role_type(role) == "targets":
+                snap.meta[f"{role}.json"] = MetaFile(version=self._staged[role].signed.version)
+        snap.expires = self._expiry("snapshot")
+        snap_md = Metadata(snap)
+        self._sign_online("snapshot", snap_md, root)
+        snap_bytes = snap_md.to_bytes(SERIALIZER)
+        self._check_size("snapshot", snap_bytes, warnings)
+        files[f"{snap.version}.snapshot.json"] = snap_bytes
+        old_ts = self.published("timestamp")
+        ts_version = 1 if old_ts is None else old_ts.signed.version + 1
+        ts = Timestamp(version=ts_version, expires=self._expiry("timestamp"),
+                       snapshot_meta=MetaFile(version=snap.version, length=len(snap_bytes),
+                                              hashes={"sha256": _sha256(snap_bytes)}))
+        ts_md = Metadata(ts)
+        self._sign_online("timestamp", ts_md, root)
+        ts_bytes = ts_md.to_bytes(SERIALIZER)
+        self._check_size("timestamp", ts_bytes, warnings)
+        files["timestamp.json"] = ts_bytes
+        versions["snapshot"], versions["timestamp"] = snap.version, ts_version
+        if check:
+            self._client_check(files, [r for r in staged if role_type(r) == "targets"])
+        # Write order: root, targets roles, snapshot, timestamp.
+        order = sorted(files, key=lambda n: (_write_rank(n), n))
+        self.layout.metadata.mkdir(parents=True, exist_ok=True)
+        for name in order:
+            write_atomic(self.layout.metadata / name, files[name])
+        if "root" in staged:
+            write_atomic(self.layout.trusted_root, files[f"{root.version}.root.json"])
+        for role in staged:
+            self.layout.staged_role(role).unlink(missing_ok=True)
+        self._staged.clear()
+        self._published.clear()
+        return PublishResult(True, tuple(order), (), tuple(warnings), versions)
+
+    def _sign_online(self, role: str, md: Metadata[Any], root: Root) -> None:
+        self._sign_available(role, md, root, None)
+        ok, note = self._verified(role, md, root, None)
+        if not ok:
+            raise ThresholdNotMet(f"{note}: {role} is an online role; repo.json needs signer URIs for its keys")
+
+    def _check_size(self, role: str, data: bytes, warnings: list[str]) -> None:
+        kind = role_type(role)
+        limit = L.limit_for(kind)
+        if len(data) > limit:
+            raise MetadataTooLarge(f"{role} metadata would be {len(data)} bytes, over the default python-tuf client "
+                                   f"limit of {limit} bytes; use hash bins (fwsign repo init/delegate --bins auto)")
+        w = L.size_warning(role, kind, len(data))
+        if w:
+            warnings.append(w)
+
+    def _client_check(self, files: dict[str, bytes], changed: Iterable[str]) -> None:
+        """Refresh a python-tuf client against the new state (in memory) before writing it."""
+        from .check import client_check
+
+        sample: list[str] = []
+        for role in changed:
+            targets = self._staged[role].signed.targets
+            if targets:
+                sample.append(next(iter(targets)))
+        client_check(self.layout, files, sample)
+
+    def refresh(self, *, within_days: int = 7) -> PublishResult:
+        """Re-sign snapshot and timestamp, and any role the repository can sign expiring within ``within_days``."""
+        limit = self.now() + dt.timedelta(days=within_days)
+        notes: list[str] = []
+        for role in ["targets", *self.targets_roles()[1:]]:
+            md = self.current(role)
+            if md.signed.expires <= limit and role not in self.staged_roles():
+                keys, threshold = self._role_keys(role, self.current("root").signed)
+                if sum(1 for k in keys if k in self.config.signers) >= threshold:
+                    self.edit(role)
+                else:
+                    notes.append(f"{role} expires {md.signed.expires:%Y-%m-%d} and needs offline keys: stage and sign it")
+        self.save()
+        res = self.publish()
+        return PublishResult(res.published, res.written, res.pending, (*res.warnings, *notes), res.versions)
+
+    # -- root rotation ----------------------------------------------------------------
+
+    def rotate(self, role: str, *, add: Sequence[KeyRef] = (), remove: Sequence[str] = (), threshold: int | None = None) -> Root:
+        """Stage a new root with ``role``'s keys or threshold changed (root, targets, snapshot or timestamp)."""
+        if role not in L.ROLES_TOP:
+            raise UsageError(f"rotate changes a top-level role (root, targets, snapshot, timestamp), not {role!r}; "
+                             "for class roles use repo delegate")
+        md = self.current("root") if "root" in self.staged_roles() else self.edit("root")
+        root: Root = md.signed
+        for keyid in remove:
+            matches = [k for k in root.roles[role].keyids if k.startswith(keyid)]
+            if len(matches) != 1:
+                raise UsageError(f"key id {keyid!r} matches {len(matches)} key(s) of {role}")
+            root.revoke_key(matches[0], role)
+        for ref in add:
+            root.add_key(ref.key, role)
+            if ref.uri:
+                self.config.signers[ref.keyid] = ref.uri
+        if threshold is not None:
+            root.roles[role].threshold = threshold
+        r = root.roles[role]
+        if not r.keyids or not 1 <= r.threshold <= len(r.keyids):
+            raise UsageError(f"{role} would have {len(r.keyids)} key(s) and threshold {r.threshold}")
+        md.signatures.clear()
+        self._dirty.add("root")
+        self._save_config()
+        self.save()
+        return root
+
+    # -- reporting -----------------------------------------------------------------------
+
+    def status(self, *, warn_days: int = 7) -> dict[str, Any]:
+        now = self.now()
+        root = self.current("root").signed
+        roles: list[dict[str, Any]] = []
+        warnings: list[str] = []
+        names = [*L.ROLES_TOP, *self.config.parents]
+        for name in names:
+            md = self.published(name)
+            if md is None:
+                roles.append({"role": name, "published": False})
+                continue
+            keys, threshold = self._role_keys(name, root)
+            left = md.signed.expires - now
+            entry: dict[str, Any] = {
+                "role": name, "version": md.signed.version, "expires": md.signed.expires.isoformat(),
+                "expires_in_days": round(left.total_seconds() / 86400, 2), "threshold": threshold,
+                "keys": [{"keyid": k, "scheme": v.scheme, "signer": "online" if k in self.config.signers else "offline"}
+                         for k, v in keys.items()],
+            }
+            if isinstance(md.signed, Targets):
+                entry["targets"] = len(md.signed.targets)
+                d = md.signed.delegations
+                if d is not None and d.succinct_roles is not None:
+                    entry["bins"] = d.succinct_roles.number_of_bins
+            if name in self.config.classes:
+                entry["class_id"] = self.config.classes[name]
+            roles.append(entry)
+            if left <= dt.timedelta(0):
+                warnings.append(f"{name} EXPIRED at {md.signed.expires:%Y-%m-%d %H:%M} UTC")
+            elif left <= min(dt.timedelta(days=warn_days), self._period(name) / 2):
+                warnings.append(f"{name} expires within {warn_days} days ({md.signed.expires:%Y-%m-%d %H:%M} UTC)")
+            p = self.layout.metadata / "timestamp.json" if name == "timestamp" else self.layout.versioned(name, md.signed.version)
+            w = L.size_warning(name, role_type(name), p.stat().st_size)
+            if w:
+                warnings.append(w)
+        return {"directory": str(self.layout.root), "now": now.isoformat(), "roles": roles,
+                "root_versions": self.root_versions(), "pending": self.staged_roles(), "warnings": warnings}
+
+
+def _write_rank(name: str) -> int:
+    """Root first, then targets roles, then snapshot, timestamp last."""
+    if name.endswith(".root.json"):
+        return 0
+    if name.endswith(".snapshot.json"):
+        return 2
+    if name == "timestamp.json":
+        return 3
+    return 1
+
+
+def _sha256(data: bytes) -> str:
+    import hashlib
+
+    return hashlib.sha256(data).hexdigest()
+
+
+def _copy_atomic(src: Path, dest: Path) -> None:
+    tmp = tempfile.NamedTemporaryFile(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp", delete=False)  # noqa: SIM115
+    try:
+        with tmp, open(src, "rb") as fh:
+            shutil.copyfileobj(fh, tmp, 1 << 20)
+        Path(tmp.name).chmod(0o644)
+        Path(tmp.name).replace(dest)
+    except BaseException:
+        Path(tmp.name).unlink(missing_ok=True)
+        raise
