@@ -31,8 +31,9 @@ extern "C" {
 typedef enum bootref_err {
     BOOTREF_OK = 0,
 
-    /* reason "malformed": the bytes are not the strict structure required */
-    BOOTREF_E_CBOR_TRUNCATED = 1,     /* input ends inside an item */
+    /* reason "malformed" (CBOR_TRUNCATED: "truncated"): the bytes are not the
+     * strict structure required */
+    BOOTREF_E_CBOR_TRUNCATED = 1,     /* input ends inside an item ("truncated") */
     BOOTREF_E_CBOR_NON_SHORTEST = 2,  /* head not in shortest form (RFC 8949 s4.2.1) */
     BOOTREF_E_CBOR_INDEFINITE = 3,    /* indefinite length or break */
     BOOTREF_E_CBOR_DUP_KEY = 4,       /* duplicate map key (same encoded bytes) */
@@ -55,7 +56,7 @@ typedef enum bootref_err {
     BOOTREF_E_DIGEST_MISMATCH = 30,        /* "digest-mismatch" */
     BOOTREF_E_SIGNATURE_INVALID = 31,      /* "signature-invalid" */
     BOOTREF_E_NO_TRUSTED_KEY = 32,         /* "no-trusted-key" */
-    BOOTREF_E_UNSUPPORTED_ALG = 33,        /* "unsupported-algorithm" */
+    BOOTREF_E_UNSUPPORTED_ALG = 33,        /* "unsupported" (algorithm) */
     BOOTREF_E_VENDOR_MISMATCH = 34,        /* "vendor-mismatch" */
     BOOTREF_E_CLASS_MISMATCH = 35,         /* "class-mismatch" */
     BOOTREF_E_DEVICE_MISMATCH = 36,        /* "device-mismatch" */
@@ -66,11 +67,12 @@ typedef enum bootref_err {
     BOOTREF_E_SLOT_MISMATCH = 41,          /* "image-mismatch" (component-slot) */
     BOOTREF_E_SEVERED_DIGEST = 42,         /* "severed-digest-mismatch" */
     BOOTREF_E_SEVERED_MISSING = 43,        /* "severed-member-missing" */
-    BOOTREF_E_UNSUPPORTED_COMMAND = 44,    /* "unsupported-command" */
-    BOOTREF_E_UNSUPPORTED_PARAMETER = 45,  /* "unsupported-command" */
+    BOOTREF_E_UNSUPPORTED_COMMAND = 44,    /* "unsupported" (command) */
+    BOOTREF_E_UNSUPPORTED_PARAMETER = 45,  /* "unsupported" (parameter) */
     BOOTREF_E_ABORT = 46,                  /* "abort" */
     BOOTREF_E_PORT = 47,                   /* "port-error": port reported a fault */
-    BOOTREF_E_USAGE = 48                   /* "usage": API misuse (NULL, wrong order) */
+    BOOTREF_E_USAGE = 48,                  /* "usage": API misuse (NULL, wrong order) */
+    BOOTREF_E_NO_IMAGE = 49                /* "no-bootable-image": boot flow found nothing that verifies */
 } bootref_err_t;
 
 /* Reason class, e.g. "malformed", "signature-invalid". Never NULL. */

@@ -81,7 +81,7 @@ def test_unknown_cose_algorithm_rejected_as_unsupported(bootref, write):
     d = manifest_digest(EX0_MANIFEST)
     blk = sign1(d, -35, spec_private_key(), protected={1: -35})  # ES384 id, not supported here
     r = bootref(write("e", envelope(EX0_MANIFEST, [blk])))
-    assert (r.code, r.reason) == (1, "unsupported-algorithm")
+    assert (r.code, r.reason) == (1, "unsupported")
 
 
 def test_manifest_swapped_under_valid_signature_rejected_as_digest_mismatch(bootref, write):

@@ -36,4 +36,4 @@ def test_soft_port_signature_stub_never_accepts(built, write):
     assert hashlib.sha256(m).digest()  # manifest is present
     r = soft(write("e", example("example0.signed")), write("k", os.urandom(32)))
     assert r.returncode == 1
-    assert "unsupported-algorithm" in r.stdout
+    assert "unsupported" in r.stdout

@@ -69,7 +69,7 @@ def test_oversized_envelope_rejected_as_limit(bootref, write):
 
 def test_length_beyond_buffer_rejected(bootref, write):
     r = bootref(write("e", b"\xd8\x6b\xa1\x02\x5a\xff\xff\xff\xff"))
-    assert (r.code, r.reason) == (1, "malformed")
+    assert (r.code, r.reason) == (1, "truncated")
 
 
 # --- envelope rules (draft-34 section 8) --------------------------------------------
@@ -150,17 +150,17 @@ def run_validate(bootref, write, validate, **kw):
 
 def test_unsupported_command_fails_closed(bootref, write):
     r = run_validate(bootref, write, [29, 15])  # directive-wait (update management): not implemented
-    assert (r.code, r.reason) == (1, "unsupported-command")
+    assert (r.code, r.reason) == (1, "unsupported")
 
 
 def test_custom_negative_command_fails_closed(bootref, write):
     r = run_validate(bootref, write, [-5, 0])
-    assert (r.code, r.reason) == (1, "unsupported-command")
+    assert (r.code, r.reason) == (1, "unsupported")
 
 
 def test_unsupported_parameter_fails_closed(bootref, write):
     r = run_validate(bootref, write, [20, {19: b"\x00"}])  # encryption-info: would install ciphertext
-    assert (r.code, r.reason) == (1, "unsupported-command")
+    assert (r.code, r.reason) == (1, "unsupported")
 
 
 def test_abort_condition_rejects(bootref, write):
@@ -183,7 +183,7 @@ def test_try_each_trailing_nil_accepts_no_match(bootref, write):
 
 def test_try_each_does_not_swallow_unsupported_command(bootref, write):
     r = run_validate(bootref, write, [15, [seq_bytes([29, 15]), seq_bytes([])]])
-    assert (r.code, r.reason) == (1, "unsupported-command")
+    assert (r.code, r.reason) == (1, "unsupported")
 
 
 def test_run_sequence_soft_failure_ends_sequence_without_error(bootref, write):

@@ -12,6 +12,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include "bootref_boot.h"
 #include "bootref_host.h"
 
 static void set_err(char *err, size_t errlen, const char *msg, const char *path)
@@ -300,4 +301,28 @@ const bootref_port_t *bootref_host_port(const bootref_host_t *h)
 size_t bootref_ctx_size(void)
 {
     return sizeof(bootref_ctx_t);
+}
+
+size_t bootref_boot_size(void)
+{
+    return sizeof(bootref_boot_t);
+}
+
+int bootref_boot_slot_info(const void *boot, unsigned slot, uint8_t *state, uint64_t *sequence,
+                           uint32_t *env_len, uint32_t *img_len)
+{
+    const bootref_boot_t *b = boot;
+    if (b == NULL || slot > 1u)
+        return -1;
+    *state = b->slot[slot].state;
+    *sequence = b->slot[slot].sequence;
+    *env_len = b->slot[slot].env_len;
+    *img_len = b->slot[slot].img_len;
+    return 0;
+}
+
+const char *bootref_boot_detail(const void *boot)
+{
+    const bootref_boot_t *b = boot;
+    return b != NULL && b->ctx.detail != NULL ? b->ctx.detail : "";
 }

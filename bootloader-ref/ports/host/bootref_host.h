@@ -49,4 +49,12 @@ const bootref_port_t *bootref_host_port(const bootref_host_t *h);
 /* Sizes for foreign-function callers that allocate the context themselves. */
 size_t bootref_ctx_size(void);
 
+/* Boot flow (bootref_boot.h) for foreign-function callers: the size of a
+ * bootref_boot_t, and one slot's state as last scanned. */
+size_t bootref_boot_size(void);
+int bootref_boot_slot_info(const void *boot, unsigned slot, uint8_t *state, uint64_t *sequence,
+                           uint32_t *env_len, uint32_t *img_len);
+/* Detail of the boot flow's last verifier error ("" if none). */
+const char *bootref_boot_detail(const void *boot);
+
 #endif /* BOOTREF_HOST_H */

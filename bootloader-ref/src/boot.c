@@ -1,0 +1,537 @@
+/*
+ * boot.c - A/B boot flow over the port's flash: install, secure boot,
+ * test-then-confirm, revert. The state machine and trailer layout are
+ * documented in include/bootref_boot.h.
+ */
+#include <string.h>
+
+#include "bootref_boot.h"
+
+#define REC_MAGIC 0x31495242u /* "BRI1" little-endian */
+#define OFF_IMAGE 0u
+#define OFF_TRIED 32u
+#define OFF_CONFIRMED 64u
+#define OFF_BAD 96u
+
+enum { MODE_IDLE = 0, MODE_INSTALL = 1, MODE_BOOT = 2 };
+
+/* ---- little-endian helpers and CRC-32 (IEEE 802.3, reflected) ---------- */
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static uint32_t crc32(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    size_t i;
+    unsigned k;
+    for (i = 0; i < n; i++) {
+        c ^= p[i];
+        for (k = 0; k < 8u; k++)
+            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+/* Record a diagnostic for a boot-flow failure (compiled out when lean). */
+static bootref_err_t bfail(bootref_boot_t *b, bootref_err_t e, const char *detail)
+{
+#if BOOTREF_DETAIL_STRINGS
+    b->ctx.detail = detail;
+#else
+    (void)b;
+    (void)detail;
+#endif
+    return e;
+}
+
+/* ---- geometry ------------------------------------------------------------ */
+
+static uint32_t trailer_addr(const bootref_boot_t *b, unsigned s)
+{
+    return b->bp->slot_addr[s] + b->bp->slot_size - b->bp->sector_size;
+}
+
+static uint32_t image_addr(const bootref_boot_t *b, unsigned s)
+{
+    return b->bp->slot_addr[s] + b->env_sectors * b->bp->sector_size;
+}
+
+static uint32_t image_capacity(const bootref_boot_t *b)
+{
+    return b->bp->slot_size - (b->env_sectors + 1u) * b->bp->sector_size;
+}
+
+/* ---- flash primitives ---------------------------------------------------- */
+
+static bootref_err_t fl_read(bootref_boot_t *b, uint32_t addr, uint8_t *buf, size_t len)
+{
+    return b->bp->flash_read(b->bp->ctx, addr, buf, len) == BOOTREF_PORT_OK ? BOOTREF_OK
+                                                                            : BOOTREF_E_PORT;
+}
+
+static bootref_err_t fl_erase(bootref_boot_t *b, uint32_t addr)
+{
+    return b->bp->flash_erase(b->bp->ctx, addr) == BOOTREF_PORT_OK ? BOOTREF_OK : BOOTREF_E_PORT;
+}
+
+/* Program len bytes at an aligned address; the tail is padded with 0xFF up
+ * to the write size. */
+static bootref_err_t fl_prog(bootref_boot_t *b, uint32_t addr, const uint8_t *p, size_t len)
+{
+    uint8_t tail[32];
+    size_t ws = b->bp->write_size, body = len - len % ws;
+    if (body > 0u && b->bp->flash_write(b->bp->ctx, addr, p, body) != BOOTREF_PORT_OK)
+        return BOOTREF_E_PORT;
+    if (body < len) {
+        memset(tail, 0xff, sizeof tail);
+        memcpy(tail, p + body, len - body);
+        if (b->bp->flash_write(b->bp->ctx, addr + (uint32_t)body, tail, ws) != BOOTREF_PORT_OK)
+            return BOOTREF_E_PORT;
+    }
+    return BOOTREF_OK;
+}
+
+static bootref_err_t set_flag(bootref_boot_t *b, unsigned s, uint32_t off)
+{
+    uint8_t rec[BOOTREF_TRAILER_RECORD];
+    memset(rec, 0, sizeof rec);
+    put32(rec, REC_MAGIC + off);
+    return fl_prog(b, trailer_addr(b, s) + off, rec, sizeof rec);
+}
+
+static int is_erased(const uint8_t *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (p[i] != 0xffu)
+            return 0;
+    return 1;
+}
+
+/* ---- trailer scan -------------------------------------------------------- */
+
+static bootref_err_t scan_slot(bootref_boot_t *b, unsigned s)
+{
+    uint8_t t[4u * BOOTREF_TRAILER_RECORD];
+    bootref_slot_info_t *si = &b->slot[s];
+    bootref_err_t e;
+
+    memset(si, 0, sizeof *si);
+    if ((e = fl_read(b, trailer_addr(b, s), t, sizeof t)) != BOOTREF_OK)
+        return e;
+    if (get32(t) != REC_MAGIC || get32(t + 24) != crc32(t, 24u))
+        return BOOTREF_OK; /* EMPTY: erased, torn or foreign */
+    si->env_len = get32(t + 4);
+    si->img_len = get32(t + 8);
+    si->sequence = (uint64_t)get32(t + 16) | ((uint64_t)get32(t + 20) << 32);
+    if (si->env_len == 0u || si->env_len > BOOTREF_MAX_ENVELOPE_SIZE ||
+        si->img_len > image_capacity(b))
+        si->state = BOOTREF_SLOT_BAD;
+    else if (!is_erased(t + OFF_BAD, BOOTREF_TRAILER_RECORD))
+        si->state = BOOTREF_SLOT_BAD;
+    else if (!is_erased(t + OFF_CONFIRMED, BOOTREF_TRAILER_RECORD))
+        si->state = BOOTREF_SLOT_CONFIRMED;
+    else if (!is_erased(t + OFF_TRIED, BOOTREF_TRAILER_RECORD))
+        si->state = BOOTREF_SLOT_TRIAL;
+    else
+        si->state = BOOTREF_SLOT_PENDING;
+    return BOOTREF_OK;
+}
+
+bootref_err_t bootref_boot_scan(bootref_boot_t *b)
+{
+    bootref_err_t e;
+    if (b == NULL || b->bp == NULL)
+        return BOOTREF_E_USAGE;
+    if ((e = scan_slot(b, 0)) != BOOTREF_OK)
+        return e;
+    return scan_slot(b, 1);
+}
+
+/* ---- the verifier port, routed through the slots ------------------------- */
+
+static int w_sha_init(void *ctx)
+{
+    const bootref_port_t *p = ((bootref_boot_t *)ctx)->base;
+    return p->sha256_init(p->ctx);
+}
+
+static int w_sha_update(void *ctx, const uint8_t *d, size_t n)
+{
+    const bootref_port_t *p = ((bootref_boot_t *)ctx)->base;
+    return p->sha256_update(p->ctx, d, n);
+}
+
+static int w_sha_final(void *ctx, uint8_t out[32])
+{
+    const bootref_port_t *p = ((bootref_boot_t *)ctx)->base;
+    return p->sha256_final(p->ctx, out);
+}
+
+static int w_sig(void *ctx, int32_t alg, const bootref_key_t *k, const uint8_t *m, size_t ml,
+                 const uint8_t *s, size_t sl)
+{
+    const bootref_port_t *p = ((bootref_boot_t *)ctx)->base;
+    return p->sig_verify(p->ctx, alg, k, m, ml, s, sl);
+}
+
+static int w_mac(void *ctx, int32_t alg, const bootref_key_t *k, const uint8_t *m, size_t ml,
+                 const uint8_t *t, size_t tl)
+{
+    const bootref_port_t *p = ((bootref_boot_t *)ctx)->base;
+    if (p->mac_verify == NULL)
+        return BOOTREF_PORT_UNSUPPORTED;
+    return p->mac_verify(p->ctx, alg, k, m, ml, t, tl);
+}
+
+static int w_identity(void *ctx, bootref_identity_t *id)
+{
+    const bootref_port_t *p = ((bootref_boot_t *)ctx)->base;
+    return p->identity(p->ctx, id);
+}
+
+static int w_counter(void *ctx, uint64_t *v)
+{
+    const bootref_boot_port_t *bp = ((bootref_boot_t *)ctx)->bp;
+    return bp->counter_read(bp->ctx, v);
+}
+
+/* Component 0 is the slot's image; the device has no other component. */
+static int w_read_image(void *ctx, uint8_t comp, uint64_t off, uint8_t *buf, size_t len,
+                        size_t *got)
+{
+    bootref_boot_t *b = ctx;
+    *got = 0;
+    if (comp != 0u || (b->mode == MODE_INSTALL && !b->fetched))
+        return BOOTREF_PORT_UNAVAILABLE;
+    if (off >= b->img_len)
+        return BOOTREF_PORT_OK;
+    if (len > b->img_len - off)
+        len = (size_t)(b->img_len - off);
+    if (fl_read(b, image_addr(b, b->cur) + (uint32_t)off, buf, len) != BOOTREF_OK)
+        return BOOTREF_PORT_ERROR;
+    *got = len;
+    return BOOTREF_PORT_OK;
+}
+
+static int w_slot(void *ctx, uint8_t comp, uint64_t *slot)
+{
+    bootref_boot_t *b = ctx;
+    if (comp != 0u)
+        return BOOTREF_PORT_UNAVAILABLE;
+    *slot = b->cur;
+    return BOOTREF_PORT_OK;
+}
+
+/* Stream a payload from the port's source into the image area of `cur`,
+ * erasing each sector just before its first write. */
+static int do_fetch(bootref_boot_t *b, const uint8_t *uri, size_t uri_len)
+{
+    const bootref_boot_port_t *bp = b->bp;
+    uint32_t base = image_addr(b, b->cur), cap = image_capacity(b), off = 0;
+    size_t n, got;
+
+    if (b->fetched)
+        return BOOTREF_PORT_ERROR; /* one image per install */
+    for (;;) {
+        n = 0;
+        while (n < sizeof b->buf) {
+            got = 0;
+            if (bp->fetch(bp->ctx, uri, uri_len, (uint64_t)off + n, b->buf + n, sizeof b->buf - n,
+                          &got) != BOOTREF_PORT_OK || got > sizeof b->buf - n)
+                return BOOTREF_PORT_ERROR;
+            if (got == 0u)
+                break;
+            n += got;
+        }
+        if (n == 0u)
+            break;
+        if (n > cap - off)
+            return BOOTREF_PORT_ERROR; /* larger than the slot */
+        while (b->erased < off + n) {
+            if (fl_erase(b, base + b->erased) != BOOTREF_OK)
+                return BOOTREF_PORT_ERROR;
+            b->erased += bp->sector_size;
+        }
+        if (fl_prog(b, base + off, b->buf, n) != BOOTREF_OK)
+            return BOOTREF_PORT_ERROR;
+        off += (uint32_t)n;
+        if (n < sizeof b->buf)
+            break;
+    }
+    b->img_len = off;
+    b->fetched = 1;
+    return BOOTREF_PORT_OK;
+}
+
+static int w_action(void *ctx, const bootref_action_t *a)
+{
+    bootref_boot_t *b = ctx;
+    if (a->component != 0u)
+        return BOOTREF_PORT_UNSUPPORTED;
+    if (a->command == 23u) { /* invoke: recorded; the caller starts the image */
+        b->invoked = 1;
+        return BOOTREF_PORT_OK;
+    }
+    if (a->command == 21u && b->mode == MODE_INSTALL)
+        return do_fetch(b, a->uri, a->uri_len);
+    return BOOTREF_PORT_UNSUPPORTED; /* copy, swap, write: not on this device */
+}
+
+bootref_err_t bootref_boot_init(bootref_boot_t *b, const bootref_port_t *verifier,
+                                const bootref_boot_port_t *bp)
+{
+    uint32_t ss;
+    if (b == NULL || verifier == NULL || bp == NULL || bp->flash_read == NULL ||
+        bp->flash_write == NULL || bp->flash_erase == NULL || bp->counter_read == NULL ||
+        bp->counter_advance == NULL || bp->fetch == NULL || verifier->identity == NULL)
+        return BOOTREF_E_USAGE;
+    ss = bp->sector_size;
+    if (ss < 4u * BOOTREF_TRAILER_RECORD || ss % 32u != 0u || bp->write_size == 0u ||
+        bp->write_size > 32u || 32u % bp->write_size != 0u || bp->slot_size % ss != 0u ||
+        bp->slot_addr[0] % ss != 0u || bp->slot_addr[1] % ss != 0u)
+        return BOOTREF_E_USAGE;
+    memset(b, 0, sizeof *b);
+    b->env_sectors = (BOOTREF_MAX_ENVELOPE_SIZE + ss - 1u) / ss;
+    if (bp->slot_size / ss < b->env_sectors + 2u)
+        return BOOTREF_E_USAGE;
+    if ((bp->slot_addr[0] < bp->slot_addr[1] && bp->slot_addr[0] + bp->slot_size > bp->slot_addr[1]) ||
+        (bp->slot_addr[1] <= bp->slot_addr[0] && bp->slot_addr[1] + bp->slot_size > bp->slot_addr[0]))
+        return BOOTREF_E_USAGE; /* overlapping slots */
+    b->bp = bp;
+    b->base = verifier;
+    b->port = *verifier;
+    b->port.ctx = b;
+    b->port.sha256_init = w_sha_init;
+    b->port.sha256_update = w_sha_update;
+    b->port.sha256_final = w_sha_final;
+    b->port.sig_verify = w_sig;
+    b->port.mac_verify = w_mac;
+    b->port.identity = w_identity;
+    b->port.counter_read = w_counter;
+    b->port.read_image = w_read_image;
+    b->port.image_exact = 1; /* the trailer records the image length */
+    b->port.component_slot = w_slot;
+    b->port.action = w_action;
+    return BOOTREF_OK;
+}
+
+/* Newest CONFIRMED slot, or -1. */
+static int newest_confirmed(const bootref_boot_t *b)
+{
+    int best = -1;
+    unsigned s;
+    for (s = 0; s < 2u; s++)
+        if (b->slot[s].state == BOOTREF_SLOT_CONFIRMED &&
+            (best < 0 || b->slot[s].sequence > b->slot[best].sequence))
+            best = (int)s;
+    return best;
+}
+
+/* Secure boot of slot s: the stored envelope, copied to RAM, verified, then
+ * validate, load and invoke against the slot's image. */
+static bootref_err_t verify_slot(bootref_boot_t *b, unsigned s)
+{
+    const bootref_slot_info_t *si = &b->slot[s];
+    bootref_err_t e;
+
+    b->mode = MODE_BOOT;
+    b->cur = (uint8_t)s;
+    b->img_len = si->img_len;
+    b->invoked = 0;
+    if ((e = fl_read(b, b->bp->slot_addr[s], b->env, si->env_len)) != BOOTREF_OK)
+        return e;
+    e = bootref_verify_envelope(&b->ctx, &b->port, b->env, si->env_len, 0);
+    if (e == BOOTREF_OK && b->ctx.sequence_number != si->sequence)
+        e = BOOTREF_E_STRUCTURE; /* trailer and envelope disagree */
+    if (e == BOOTREF_OK)
+        e = bootref_run(&b->ctx, BOOTREF_SEQ_VALIDATE | BOOTREF_SEQ_LOAD | BOOTREF_SEQ_INVOKE);
+    return e;
+}
+
+bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t env_len,
+                                   uint8_t *slot)
+{
+    uint8_t rec[BOOTREF_TRAILER_RECORD];
+    uint64_t counter = 0;
+    unsigned t, i;
+    int run;
+    bootref_err_t e;
+
+    if (b == NULL || b->bp == NULL || env == NULL)
+        return BOOTREF_E_USAGE;
+    if (env_len > BOOTREF_MAX_ENVELOPE_SIZE)
+        return BOOTREF_E_LIMIT_SIZE;
+    b->ctx.detail = NULL;
+    if ((e = bootref_boot_scan(b)) != BOOTREF_OK)
+        return e;
+    run = newest_confirmed(b);
+    if (run >= 0)
+        t = (unsigned)run ^ 1u;
+    else
+        t = b->slot[0].state == BOOTREF_SLOT_PENDING || b->slot[0].state == BOOTREF_SLOT_TRIAL ? 1u : 0u;
+
+    /* 1. verify in RAM: authenticity, identity, rollback. Nothing is written yet. */
+    memcpy(b->env, env, env_len);
+    b->mode = MODE_INSTALL;
+    b->cur = (uint8_t)t;
+    b->fetched = 0;
+    b->img_len = 0;
+    b->erased = 0;
+    if ((e = bootref_verify_envelope(&b->ctx, &b->port, b->env, env_len, 0)) != BOOTREF_OK)
+        goto out;
+    if (b->bp->counter_read(b->bp->ctx, &counter) != BOOTREF_PORT_OK) {
+        e = BOOTREF_E_PORT;
+        goto out;
+    }
+    if (b->ctx.sequence_number < counter ||
+        (run >= 0 && b->ctx.sequence_number <= b->slot[run].sequence)) {
+        /* an update must be newer than what runs */
+        e = bfail(b, BOOTREF_E_ROLLBACK, "sequence number is not newer than the running image");
+        goto out;
+    }
+
+    /* 2. invalidate the target, then write the envelope */
+    if ((e = fl_erase(b, trailer_addr(b, t))) != BOOTREF_OK)
+        goto out;
+    for (i = 0; i < b->env_sectors; i++)
+        if ((e = fl_erase(b, b->bp->slot_addr[t] + i * b->bp->sector_size)) != BOOTREF_OK)
+            goto out;
+    if ((e = fl_prog(b, b->bp->slot_addr[t], b->env, env_len)) != BOOTREF_OK)
+        goto out;
+
+    /* 3. fetch the payload into the slot, as the manifest says */
+    if ((e = bootref_run(&b->ctx, BOOTREF_SEQ_PAYLOAD_FETCH | BOOTREF_SEQ_INSTALL)) != BOOTREF_OK)
+        goto out;
+    if (!b->fetched && do_fetch(b, NULL, 0) != BOOTREF_PORT_OK) {
+        e = bfail(b, BOOTREF_E_PORT, "payload could not be fetched into the slot");
+        goto out;
+    }
+
+    /* 4. verify what is now in flash, as the boot will */
+    if ((e = bootref_run(&b->ctx, BOOTREF_SEQ_VALIDATE | BOOTREF_SEQ_LOAD | BOOTREF_SEQ_INVOKE)) !=
+        BOOTREF_OK)
+        goto out;
+
+    /* 5. commit: the image record makes the slot PENDING */
+    memset(rec, 0, sizeof rec);
+    put32(rec, REC_MAGIC);
+    put32(rec + 4, (uint32_t)env_len);
+    put32(rec + 8, b->img_len);
+    put32(rec + 16, (uint32_t)b->ctx.sequence_number);
+    put32(rec + 20, (uint32_t)(b->ctx.sequence_number >> 32));
+    put32(rec + 24, crc32(rec, 24u));
+    e = fl_prog(b, trailer_addr(b, t) + OFF_IMAGE, rec, sizeof rec);
+out:
+    b->mode = MODE_IDLE;
+    if (slot != NULL)
+        *slot = (uint8_t)t;
+    if (e == BOOTREF_OK)
+        e = bootref_boot_scan(b);
+    return e;
+}
+
+bootref_err_t bootref_boot_select(bootref_boot_t *b, bootref_boot_result_t *r)
+{
+    uint64_t counter = 0;
+    unsigned s;
+    int best, pend = -1;
+    bootref_err_t e;
+
+    if (b == NULL || b->bp == NULL || r == NULL)
+        return BOOTREF_E_USAGE;
+    memset(r, 0, sizeof *r);
+    b->ctx.detail = NULL;
+    if ((e = bootref_boot_scan(b)) != BOOTREF_OK)
+        return e;
+    /* 1. a trial that was not confirmed: revert */
+    for (s = 0; s < 2u; s++) {
+        if (b->slot[s].state == BOOTREF_SLOT_TRIAL) {
+            if ((e = set_flag(b, s, OFF_BAD)) != BOOTREF_OK)
+                return e;
+            b->slot[s].state = BOOTREF_SLOT_BAD;
+        }
+        if (b->slot[s].state == BOOTREF_SLOT_PENDING &&
+            (pend < 0 || b->slot[s].sequence > b->slot[pend].sequence))
+            pend = (int)s;
+    }
+    /* 2. a staged update: verify again, then start it on trial */
+    if (pend >= 0) {
+        e = verify_slot(b, (unsigned)pend);
+        b->mode = MODE_IDLE;
+        if (e == BOOTREF_E_PORT)
+            return e;
+        if (e == BOOTREF_OK) {
+            if ((e = set_flag(b, (unsigned)pend, OFF_TRIED)) != BOOTREF_OK)
+                return e;
+            b->slot[pend].state = BOOTREF_SLOT_TRIAL;
+            r->slot = (uint8_t)pend;
+            r->trial = 1;
+            r->invoke = b->invoked;
+            r->sequence = b->slot[pend].sequence;
+            return BOOTREF_OK;
+        }
+        if ((e = set_flag(b, (unsigned)pend, OFF_BAD)) != BOOTREF_OK)
+            return e;
+        b->slot[pend].state = BOOTREF_SLOT_BAD;
+    }
+    /* 3. confirmed images, newest first */
+    for (s = 0; s < 2u; s++) {
+        if ((best = newest_confirmed(b)) < 0)
+            break;
+        e = verify_slot(b, (unsigned)best);
+        b->mode = MODE_IDLE;
+        if (e == BOOTREF_E_PORT)
+            return e;
+        if (e == BOOTREF_OK) {
+            if (b->bp->counter_read(b->bp->ctx, &counter) != BOOTREF_PORT_OK)
+                return BOOTREF_E_PORT;
+            if (b->slot[best].sequence > counter &&
+                b->bp->counter_advance(b->bp->ctx, b->slot[best].sequence) != BOOTREF_PORT_OK)
+                return BOOTREF_E_PORT;
+            r->slot = (uint8_t)best;
+            r->invoke = b->invoked;
+            r->sequence = b->slot[best].sequence;
+            return BOOTREF_OK;
+        }
+        /* does not verify (e.g. superseded by the counter): skip it this boot */
+        b->slot[best].state = BOOTREF_SLOT_BAD;
+    }
+    return bfail(b, BOOTREF_E_NO_IMAGE, "no slot holds an image that verifies");
+}
+
+bootref_err_t bootref_boot_confirm(bootref_boot_t *b)
+{
+    uint64_t counter = 0;
+    unsigned s;
+    bootref_err_t e;
+
+    if (b == NULL || b->bp == NULL)
+        return BOOTREF_E_USAGE;
+    if ((e = bootref_boot_scan(b)) != BOOTREF_OK)
+        return e;
+    for (s = 0; s < 2u; s++) {
+        if (b->slot[s].state != BOOTREF_SLOT_TRIAL)
+            continue;
+        if ((e = set_flag(b, s, OFF_CONFIRMED)) != BOOTREF_OK)
+            return e;
+        b->slot[s].state = BOOTREF_SLOT_CONFIRMED;
+        if (b->bp->counter_read(b->bp->ctx, &counter) != BOOTREF_PORT_OK)
+            return BOOTREF_E_PORT;
+        if (b->slot[s].sequence > counter &&
+            b->bp->counter_advance(b->bp->ctx, b->slot[s].sequence) != BOOTREF_PORT_OK)
+            return BOOTREF_E_PORT;
+    }
+    return BOOTREF_OK;
+}
