@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fwsign.cli.sign",
     "fwsign.cli.verify",
     "fwsign.cli.keys",
+    "fwsign.cli.device",
     "fwsign.cli.repo",
 )
 

@@ -1,0 +1,163 @@
+"""Simulated device commands: create, install, boot, status (the C boot flow over modelled flash)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from .common import CliExit, add_command, add_identity_options, echo, emit_json, identity, non_negative
+
+
+def register(sub: Any) -> None:
+    dev = sub.add_parser("device", help="Simulated device running the C reference boot flow (see docs/device.md).",
+                         description="A simulated device: two flash slots, a monotonic counter and the C "
+                                     "reference verifier's boot flow, with power-fail injection.")
+    dsub = dev.add_subparsers(title="device commands", metavar="COMMAND", parser_class=type(dev))
+
+    p = add_command(dsub, "create", cmd_create, "Provision a new device in DIR (erased flash, counter 0).")
+    p.add_argument("dir", type=Path, metavar="DIR", help="Directory that will hold the device state.")
+    p.add_argument("--trust", action="append", type=Path, metavar="KEY", required=True,
+                   help="Trust anchor: P-256 or Ed25519 public key, or HMAC key; repeatable (up to 8).")
+    add_identity_options(p, expected=False)
+    p.add_argument("--device-id", metavar="UUID", help="This device's own identifier (for condition device-identifier).")
+    p.add_argument("--sector-size", type=non_negative, default=4096, metavar="BYTES", help="Flash erase unit (default 4096).")
+    p.add_argument("--write-size", type=non_negative, default=8, metavar="BYTES", help="Flash write unit (default 8).")
+    p.add_argument("--slot-sectors", type=non_negative, default=16, metavar="N", help="Sectors per slot (default 16).")
+
+    p = add_command(dsub, "install", cmd_install, "Verify an envelope and stage it in the inactive slot.")
+    p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
+    p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="SUIT envelope (binary or hex text).")
+    p.add_argument("--payload", type=Path, metavar="FILE",
+                   help="The firmware image the envelope describes (what directive-fetch downloads).")
+    _power_options(p)
+
+    p = add_command(dsub, "boot", cmd_boot, "Power the device on: verify and start an image; a new image confirms itself.")
+    p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
+    p.add_argument("--no-confirm", action="store_true",
+                   help="The started image fails its health check and does not confirm (the next boot reverts).")
+    _power_options(p)
+
+    p = add_command(dsub, "status", cmd_status, "Show slots, counter, last boot and flash wear.")
+    p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
+    p.add_argument("--json", dest="json_out", action="store_true", help="Machine-readable form.")
+
+
+def _power_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cut-after", type=non_negative, metavar="N",
+                   help="Cut power after the Nth flash operation (fault injection).")
+    p.add_argument("--torn", action="store_true", help="With --cut-after: leave the interrupted operation half done.")
+    p.add_argument("--json", dest="json_out", action="store_true", help="Print the result as JSON.")
+
+
+def cmd_create(a: argparse.Namespace) -> None:
+    from ..device import Geometry, create
+    from .common import uuid_arg
+
+    vid, cid = identity(a, required=True)
+    assert vid is not None and cid is not None
+    did = uuid_arg(a.device_id, "--device-id") if a.device_id else None
+    dev = create(a.dir, a.trust, vid, cid, did, Geometry(a.sector_size, a.write_size, a.slot_sectors))
+    g = dev.config.geometry
+    echo(f"created device in {a.dir}: 2 slots of {g.slot_size} bytes (image up to {g.image_capacity}), "
+         f"{len(dev.config.trust)} trust anchor(s), counter 0")
+
+
+def _arm(dev: Any, a: argparse.Namespace) -> None:
+    from ..errors import UsageError
+
+    if a.torn and a.cut_after is None:
+        raise UsageError("--torn needs --cut-after")
+    if a.cut_after is not None:
+        dev.flash.cut_after = dev.flash.ops + a.cut_after
+        dev.flash.torn = a.torn
+
+
+def _report(a: argparse.Namespace, ok: bool, text: str, data: dict[str, Any]) -> None:
+    if a.json_out:
+        emit_json({"ok": ok, **data})
+    else:
+        echo(text, err=not ok)
+
+
+def cmd_install(a: argparse.Namespace) -> int:
+    from ..device import open_device, save
+    from ..errors import FwsignError, UsageError
+    from .common import read_envelope
+
+    dev = open_device(a.dir)
+    env = read_envelope(a.envelope)
+    payload: bytes | None = None
+    if a.payload is not None:
+        try:
+            payload = a.payload.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read payload {a.payload}: {exc.strerror}") from None
+    payloads = _integrated(env)
+    _arm(dev, a)
+    try:
+        slot = dev.install(env, payload, payloads)
+    except FwsignError as err:
+        save(dev, a.dir)
+        _report(a, False, f"refused: {err.describe()}", {"reason": err.reason, "error": err.describe()})
+        raise CliExit(err.exit_code) from None
+    save(dev, a.dir)
+    _report(a, True, f"staged in slot {slot}; it is verified again and started on trial at the next boot",
+            {"slot": slot})
+    return 0
+
+
+def _integrated(env: bytes) -> dict[str, bytes]:
+    """Integrated payloads (text keys of the envelope), for fetches with a '#name' uri."""
+    from ..errors import FwsignError
+    from ..suit.decode import decode_envelope
+
+    try:
+        decoded = decode_envelope(env)
+    except FwsignError:
+        return {}  # the C verifier gives the reason
+    return {f"#{name}" if not name.startswith("#") else name: data for name, data in decoded.payloads}
+
+
+def cmd_boot(a: argparse.Namespace) -> int:
+    from ..device import open_device, save
+    from ..errors import FwsignError
+
+    dev = open_device(a.dir)
+    _arm(dev, a)
+    try:
+        out = dev.boot(confirm=not a.no_confirm)
+    except FwsignError as err:
+        save(dev, a.dir)
+        _report(a, False, f"boot failed: {err.describe()}", {"reason": err.reason, "error": err.describe()})
+        raise CliExit(err.exit_code) from None
+    save(dev, a.dir)
+    kind = "trial of a new image, " + ("confirmed" if out.confirmed else "NOT confirmed (next boot reverts)") \
+        if out.trial else "confirmed image"
+    _report(a, True, f"booted slot {out.slot}: sequence {out.sequence}, {kind}; image sha256 {out.image_digest[:16]}...",
+            out.as_dict())
+    return 0
+
+
+def cmd_status(a: argparse.Namespace) -> None:
+    from ..device import open_device
+
+    st = open_device(a.dir).status()
+    if a.json_out:
+        emit_json(st)
+        return
+    echo(f"vendor-id {st['vendor_id']}  class-id {st['class_id']}")
+    echo(f"counter   {st['counter']}")
+    for s in st["slots"]:
+        extra = "" if s["sequence"] is None else f"  sequence {s['sequence']}, {s['image_size']} bytes"
+        echo(f"slot {s['slot']}    {s['state']}{extra}")
+    lb = st["last_boot"]
+    if lb is None:
+        echo("last boot never")
+    elif lb.get("ok"):
+        echo(f"last boot slot {lb['slot']}, sequence {lb['sequence']}{' (trial)' if lb['trial'] else ''}")
+    else:
+        echo(f"last boot FAILED: {lb.get('reason')}")
+    f = st["flash"]
+    echo(f"flash     {f['size']} bytes, {f['sector_size']}-byte sectors, {f['write_size']}-byte writes; "
+         f"{f['operations']} operations, {f['erases_total']} erases (max {f['erases_max_sector']} per sector)")

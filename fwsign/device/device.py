@@ -1,0 +1,423 @@
+"""The simulated device: flash with two slots, a monotonic counter, and the C boot flow.
+
+A :class:`Device` binds a :class:`~fwsign.device.flash.Flash` and a
+:class:`~fwsign.device.flash.Counter` to ``bootref_boot_*`` through ctypes: the C code
+decides everything (what to verify, where to write, what to boot); Python only models the
+hardware. :func:`create` and :func:`open_device` keep the state in a directory:
+
+``device.json``  identity, geometry, trust anchor file names (written once)
+``state.bin``    one file, replaced atomically: a JSON header (counter, wear per sector,
+                 operation count, last boot), the flash contents, and which write units
+                 are programmed
+``trust/``       the trust anchors as the C host port loads them (PEM, raw HMAC 0600)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import FwsignError, PowerCutError, UsageError, VerificationError
+from . import lib
+from .flash import Counter, Flash, FlashViolation, PowerLost
+
+SLOT_STATES = ("empty", "pending", "trial", "confirmed", "bad")
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Flash layout: two equal slots, slot 0 at address 0, slot 1 right after it."""
+
+    sector_size: int = 4096
+    write_size: int = 8
+    slot_sectors: int = 16
+
+    @property
+    def slot_size(self) -> int:
+        return self.sector_size * self.slot_sectors
+
+    @property
+    def flash_size(self) -> int:
+        return 2 * self.slot_size
+
+    @property
+    def env_sectors(self) -> int:
+        return -(-4096 // self.sector_size)
+
+    @property
+    def image_capacity(self) -> int:
+        return self.slot_size - (self.env_sectors + 1) * self.sector_size
+
+    def check(self) -> None:
+        if self.write_size not in (1, 2, 4, 8, 16, 32):
+            raise UsageError("write size must be 1, 2, 4, 8, 16 or 32 bytes")
+        if self.sector_size < 128 or self.sector_size % 32:
+            raise UsageError("sector size must be a multiple of 32 and at least 128 bytes")
+        if self.slot_sectors < self.env_sectors + 2:
+            raise UsageError(f"a slot needs at least {self.env_sectors + 2} sectors of {self.sector_size} bytes")
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    vendor_id: bytes
+    class_id: bytes
+    device_id: bytes | None = None
+    geometry: Geometry = Geometry()
+    #: Trust anchor files inside ``trust/``: ``*.pem`` public keys, ``*.hmac`` raw MAC keys.
+    trust: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        g = self.geometry
+        return {
+            "format": FORMAT,
+            "vendor_id": self.vendor_id.hex(), "class_id": self.class_id.hex(),
+            "device_id": self.device_id.hex() if self.device_id else None,
+            "geometry": {"sector_size": g.sector_size, "write_size": g.write_size, "slot_sectors": g.slot_sectors},
+            "trust": list(self.trust),
+        }
+
+    @staticmethod
+    def from_dict(d: Mapping[str, Any]) -> DeviceConfig:
+        try:
+            if d.get("format") != FORMAT:
+                raise UsageError(f"device format {d.get('format')!r} is not {FORMAT}")
+            g = d["geometry"]
+            return DeviceConfig(
+                bytes.fromhex(d["vendor_id"]), bytes.fromhex(d["class_id"]),
+                bytes.fromhex(d["device_id"]) if d.get("device_id") else None,
+                Geometry(int(g["sector_size"]), int(g["write_size"]), int(g["slot_sectors"])),
+                tuple(str(t) for t in d["trust"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UsageError(f"device.json is not a device description ({exc})") from None
+
+
+@dataclass(frozen=True)
+class SlotStatus:
+    slot: int
+    state: str
+    sequence: int | None
+    image_size: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"slot": self.slot, "state": self.state, "sequence": self.sequence, "image_size": self.image_size}
+
+
+@dataclass(frozen=True)
+class BootOutcome:
+    """What a power-on did: the slot started, whether it was a trial, and whether it confirmed."""
+
+    slot: int
+    sequence: int
+    trial: bool
+    confirmed: bool
+    image_digest: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"slot": self.slot, "sequence": self.sequence, "trial": self.trial, "confirmed": self.confirmed,
+                "image_sha256": self.image_digest}
+
+
+@dataclass
+class Device:
+    """One simulated device; the C boot flow runs against its flash and counter."""
+
+    config: DeviceConfig
+    flash: Flash
+    counter: Counter
+    trust_dir: Path
+    last_boot: dict[str, Any] | None = None
+    boots: int = 0
+    _payloads: dict[str, bytes] = field(default_factory=dict, repr=False)
+    _payload: bytes | None = field(default=None, repr=False)
+    _fault: BaseException | None = field(default=None, repr=False)
+    _ops_start: int = field(default=0, repr=False)
+
+    # -- C binding -------------------------------------------------------------------
+
+    def _session(self) -> _Session:
+        return _Session(self)
+
+    # -- operations ------------------------------------------------------------------
+
+    def install(self, envelope: bytes, payload: bytes | None = None,
+                payloads: Mapping[str, bytes] | None = None) -> int:
+        """Verify and stage ``envelope``; returns the slot written. Raises on refusal or power cut."""
+        self._payload = payload
+        self._payloads = dict(payloads or {})
+        try:
+            with self._session() as s:
+                slot = ctypes.c_uint8(0)
+                buf = ctypes.create_string_buffer(envelope, len(envelope))
+                code = s.call(s.lib.bootref_boot_install, s.boot, buf, len(envelope), ctypes.byref(slot))
+                if code != 0:
+                    raise self._error(code, "the update", s.detail())
+                return int(slot.value)
+        finally:
+            self._payload, self._payloads = None, {}
+
+    def boot(self, *, confirm: bool = True) -> BootOutcome:
+        """Power on: the boot flow picks and verifies an image; a trial image then confirms
+        itself unless ``confirm`` is False (an image that fails its own health check)."""
+        self.boots += 1
+        with self._session() as s:
+            res = lib.BootResult()
+            code = s.call(s.lib.bootref_boot_select, s.boot, ctypes.byref(res))
+            if code != 0:
+                self.last_boot = {"ok": False, "reason": lib.reason(code)}
+                raise self._error(code, "the boot", s.detail() or "no slot holds an image that verifies")
+            confirmed = not res.trial
+            if res.trial and confirm:
+                code = s.call(s.lib.bootref_boot_confirm, s.boot)
+                if code != 0:
+                    raise self._error(code, "confirming the new image")
+                confirmed = True
+            info = s.slots()[res.slot]
+            outcome = BootOutcome(int(res.slot), int(res.sequence), bool(res.trial), confirmed,
+                                  self._image_digest(res.slot, info.image_size or 0))
+        self.last_boot = {"ok": True, **outcome.as_dict()}
+        return outcome
+
+    def slots(self) -> tuple[SlotStatus, SlotStatus]:
+        with self._session() as s:
+            code = s.call(s.lib.bootref_boot_scan, s.boot)
+            if code != 0:
+                raise self._error(code, "reading the slot trailers")
+            return s.slots()
+
+    def image(self, slot: int, size: int) -> bytes:
+        g = self.config.geometry
+        base = slot * g.slot_size + g.env_sectors * g.sector_size
+        return bytes(self.flash.data[base:base + size])
+
+    def _image_digest(self, slot: int, size: int) -> str:
+        import hashlib
+
+        return hashlib.sha256(self.image(slot, size)).hexdigest()
+
+    def status(self) -> dict[str, Any]:
+        slots = self.slots()
+        wear = self.flash.wear
+        return {
+            "vendor_id": self.config.vendor_id.hex(), "class_id": self.config.class_id.hex(),
+            "counter": self.counter.value,
+            "slots": [s.as_dict() for s in slots],
+            "last_boot": self.last_boot, "boots": self.boots,
+            "flash": {"size": self.flash.size, "sector_size": self.flash.sector_size,
+                      "write_size": self.flash.write_size, "operations": self.flash.ops,
+                      "erases_total": sum(wear), "erases_max_sector": max(wear)},
+        }
+
+    def _error(self, code: int, what: str, detail: str = "") -> FwsignError:
+        if self._fault is not None and isinstance(self._fault, FlashViolation):
+            raise RuntimeError(f"boot flow broke a flash rule: {self._fault}")
+        if not self.flash.powered:
+            done = self.flash.ops - self._ops_start
+            return PowerCutError(f"power was cut after {done} flash operation(s); {what} did not finish")
+        if not detail and isinstance(self._fault, FileNotFoundError):
+            detail = str(self._fault.args[0]) if self._fault.args else "payload not available"
+        detail = detail or ("a flash or payload operation failed" if lib.reason(code) == "port-error" else "refused")
+        err = VerificationError(f"{what}: {detail} [{lib.err_name(code)}]", reason=lib.reason(code))
+        if err.reason == "usage":
+            err.exit_code = 2
+        return err
+
+    # -- callbacks (never raise into C) ----------------------------------------------
+
+    def _guard(self, fn: Callable[[], None]) -> int:
+        try:
+            fn()
+            return lib.PORT_OK
+        except (PowerLost, FlashViolation) as exc:
+            self._fault = self._fault or exc
+            return lib.PORT_ERROR
+        except Exception as exc:  # a bug in the model must not unwind through C
+            self._fault = self._fault or exc
+            return lib.PORT_ERROR
+
+    def fetch_bytes(self, uri: str, offset: int, length: int) -> bytes:
+        data = self._payloads.get(uri) if uri else None
+        if data is None:
+            data = self._payload
+        if data is None:
+            raise FileNotFoundError(f"no payload for {uri or 'this envelope'}")
+        return data[offset:offset + length]
+
+
+class _Session:
+    """The C objects for one operation: host port (keys, identity) and boot state."""
+
+    def __init__(self, dev: Device) -> None:
+        self.dev = dev
+        self.lib = lib.load()
+        self.host = lib.HostPort()
+        try:
+            for name in dev.config.trust:
+                path = dev.trust_dir / name
+                if name.endswith(".hmac"):
+                    self.host.add_hmac_file(path)
+                else:
+                    self.host.add_pem(path)
+            self.host.set_identity(dev.config.vendor_id, dev.config.class_id, dev.config.device_id)
+        except BaseException:
+            self.host.close()
+            raise
+        g = dev.config.geometry
+        f = dev.flash
+        c = dev.counter
+        self._keep: list[object] = []
+
+        def rd(_ctx: int | None, addr: int, buf: Any, n: int) -> int:
+            def op() -> None:
+                ctypes.memmove(buf, f.read(addr, n), n)
+            return dev._guard(op)
+
+        def wr(_ctx: int | None, addr: int, buf: Any, n: int) -> int:
+            return dev._guard(lambda: f.write(addr, ctypes.string_at(buf, n)))
+
+        def er(_ctx: int | None, addr: int) -> int:
+            return dev._guard(lambda: f.erase(addr))
+
+        def cread(_ctx: int | None, out: Any) -> int:
+            def op() -> None:
+                if not f.powered:
+                    raise PowerLost("no power")
+                out[0] = c.value
+            return dev._guard(op)
+
+        def cadv(_ctx: int | None, value: int) -> int:
+            return dev._guard(lambda: c.advance(f, value))
+
+        def fetch(_ctx: int | None, uri: Any, uri_len: int, off: int, buf: Any, n: int, got: Any) -> int:
+            def op() -> None:
+                u = ctypes.string_at(uri, uri_len).decode("utf-8", "replace") if uri_len else ""
+                data = dev.fetch_bytes(u, off, n)
+                ctypes.memmove(buf, data, len(data))
+                got[0] = len(data)
+            return dev._guard(op)
+
+        self.port = lib.BootPort(
+            None, g.sector_size, g.write_size, (ctypes.c_uint32 * 2)(0, g.slot_size), g.slot_size,
+            lib.FlashRead(rd), lib.FlashWrite(wr), lib.FlashErase(er), lib.CounterRead(cread),
+            lib.CounterAdvance(cadv), lib.Fetch(fetch),
+        )
+        self.boot = ctypes.create_string_buffer(int(self.lib.bootref_boot_size()))
+        dev._fault = None
+        dev._ops_start = f.ops
+        code = int(self.lib.bootref_boot_init(self.boot, self.host.port, ctypes.byref(self.port)))
+        if code != 0:
+            self.host.close()
+            raise UsageError(f"the boot flow rejects this flash geometry [{lib.err_name(code)}]")
+
+    def call(self, fn: Callable[..., int], *args: object) -> int:
+        return int(fn(*args))
+
+    def detail(self) -> str:
+        return str(self.lib.bootref_boot_detail(self.boot).decode(errors="replace"))
+
+    def slots(self) -> tuple[SlotStatus, SlotStatus]:
+        out: list[SlotStatus] = []
+        for s in (0, 1):
+            st, seq = ctypes.c_uint8(), ctypes.c_uint64()
+            el, il = ctypes.c_uint32(), ctypes.c_uint32()
+            self.lib.bootref_boot_slot_info(self.boot, s, ctypes.byref(st), ctypes.byref(seq), ctypes.byref(el),
+                                            ctypes.byref(il))
+            state = SLOT_STATES[st.value] if st.value < len(SLOT_STATES) else "unknown"
+            empty = state == "empty"
+            out.append(SlotStatus(s, state, None if empty else int(seq.value), None if empty else int(il.value)))
+        return out[0], out[1]
+
+    def __enter__(self) -> _Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.host.close()
+
+
+# -- persistence ---------------------------------------------------------------------
+
+
+def new_device(config: DeviceConfig, trust_dir: Path) -> Device:
+    """A factory-fresh device in memory (erased flash, counter 0)."""
+    config.geometry.check()
+    g = config.geometry
+    return Device(config, Flash(g.flash_size, g.sector_size, g.write_size), Counter(0), trust_dir)
+
+
+def create(directory: Path, trust: list[Path], vendor_id: bytes, class_id: bytes,
+           device_id: bytes | None = None, geometry: Geometry | None = None) -> Device:
+    """Provision a device in ``directory`` (which must not hold one yet)."""
+    from ..keys import SymmetricKey, key_kind, load_public, public_pem, write_atomic
+
+    directory = Path(directory)
+    if (directory / "device.json").exists():
+        raise UsageError(f"{directory} already holds a device")
+    if not trust:
+        raise UsageError("give at least one --trust key")
+    if len(trust) > 8:
+        raise UsageError("at most 8 trust anchors")
+    geometry = geometry or Geometry()
+    geometry.check()
+    keys = [load_public(p) for p in trust]
+    tdir = directory / "trust"
+    tdir.mkdir(parents=True, exist_ok=True)
+    names: list[str] = []
+    for i, key in enumerate(keys):
+        if isinstance(key, SymmetricKey):
+            name = f"anchor{i}.hmac"
+            write_atomic(tdir / name, key.secret, mode=0o600)
+        else:
+            if key_kind(key) not in ("p256", "ed25519"):
+                raise UsageError(f"{trust[i]}: the device verifies P-256, Ed25519 and HMAC keys, not {key_kind(key)}")
+            name = f"anchor{i}.pem"
+            write_atomic(tdir / name, public_pem(key))
+        names.append(name)
+    config = DeviceConfig(vendor_id, class_id, device_id, geometry, tuple(names))
+    dev = new_device(config, tdir)
+    write_atomic(directory / "device.json", (json.dumps(config.as_dict(), indent=2) + "\n").encode())
+    save(dev, directory)
+    return dev
+
+
+def open_device(directory: Path) -> Device:
+    directory = Path(directory)
+    try:
+        config = DeviceConfig.from_dict(json.loads((directory / "device.json").read_text()))
+        raw = (directory / "state.bin").read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"{directory} holds no device (create one with 'fwsign device create')") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read the device in {directory}: {exc}") from None
+    g = config.geometry
+    n = int.from_bytes(raw[:4], "little")
+    units = g.flash_size // g.write_size
+    if len(raw) != 4 + n + g.flash_size + units:
+        raise UsageError(f"{directory}/state.bin does not match the device geometry")
+    try:
+        state = json.loads(raw[4:4 + n])
+        data = bytearray(raw[4 + n:4 + n + g.flash_size])
+        written = bytearray(raw[4 + n + g.flash_size:])
+        wear = [int(x) for x in state["wear"]]
+        if len(wear) != g.flash_size // g.sector_size:
+            raise ValueError("wear table size")
+        flash = Flash(g.flash_size, g.sector_size, g.write_size, data, wear, written, ops=int(state["operations"]))
+        return Device(config, flash, Counter(int(state["counter"])), directory / "trust",
+                      state.get("last_boot"), int(state.get("boots", 0)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"{directory}/state.bin is damaged ({exc})") from None
+
+
+def save(dev: Device, directory: Path) -> None:
+    """Persist flash, counter and statistics in one atomic replace."""
+    from ..keys import write_atomic
+
+    state = {"counter": dev.counter.value, "wear": dev.flash.wear, "operations": dev.flash.ops,
+             "boots": dev.boots, "last_boot": dev.last_boot}
+    head = json.dumps(state).encode()
+    blob = len(head).to_bytes(4, "little") + head + bytes(dev.flash.data) + bytes(dev.flash.written)
+    write_atomic(Path(directory) / "state.bin", blob)

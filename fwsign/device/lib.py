@@ -1,0 +1,216 @@
+"""ctypes binding to the C reference verifier and boot flow (``bootloader-ref/build/libbootref.so``).
+
+The library is built on demand with ``make -C bootloader-ref`` when it is missing or older
+than its sources; if that is impossible the error names the command to run. Only the
+functions the simulated device and the differential tests need are declared.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import subprocess
+import threading
+from pathlib import Path
+
+from ..errors import UsageError
+
+BOOTREF_DIR = Path(__file__).resolve().parents[2] / "bootloader-ref"
+LIBRARY = BOOTREF_DIR / "build" / "libbootref.so"
+
+PORT_OK, PORT_FAIL, PORT_UNSUPPORTED, PORT_UNAVAILABLE, PORT_ERROR = 0, 1, 2, 3, 4
+F_ALLOW_SKIP = 1
+SEQ_ALL = 0x1F
+
+u8p = ctypes.POINTER(ctypes.c_uint8)
+FlashRead = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, u8p, ctypes.c_size_t)
+FlashWrite = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, u8p, ctypes.c_size_t)
+FlashErase = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32)
+CounterRead = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(ctypes.c_uint64))
+CounterAdvance = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint64)
+Fetch = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, u8p, ctypes.c_size_t, ctypes.c_uint64, u8p,
+                         ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t))
+
+
+class BootPort(ctypes.Structure):
+    """Mirror of ``bootref_boot_port_t`` (include/bootref_boot.h)."""
+
+    _fields_ = [
+        ("ctx", ctypes.c_void_p),
+        ("sector_size", ctypes.c_uint32),
+        ("write_size", ctypes.c_uint32),
+        ("slot_addr", ctypes.c_uint32 * 2),
+        ("slot_size", ctypes.c_uint32),
+        ("flash_read", FlashRead),
+        ("flash_write", FlashWrite),
+        ("flash_erase", FlashErase),
+        ("counter_read", CounterRead),
+        ("counter_advance", CounterAdvance),
+        ("fetch", Fetch),
+    ]
+
+
+class BootResult(ctypes.Structure):
+    """Mirror of ``bootref_boot_result_t``."""
+
+    _fields_ = [
+        ("slot", ctypes.c_uint8),
+        ("trial", ctypes.c_uint8),
+        ("invoke", ctypes.c_uint8),
+        ("sequence", ctypes.c_uint64),
+    ]
+
+
+_lock = threading.Lock()
+_lib: ctypes.CDLL | None = None
+
+
+def _stale() -> bool:
+    if not LIBRARY.exists():
+        return True
+    built = LIBRARY.stat().st_mtime
+    sources = [*BOOTREF_DIR.glob("src/*.[ch]"), *BOOTREF_DIR.glob("include/*.h"), *BOOTREF_DIR.glob("ports/host/*.[ch]")]
+    return any(p.stat().st_mtime > built for p in sources)
+
+
+def build() -> Path:
+    """Build the host library if it is missing or out of date; return its path."""
+    if not BOOTREF_DIR.is_dir():
+        raise UsageError(f"bootloader-ref sources not found at {BOOTREF_DIR}")
+    if _stale():
+        try:
+            proc = subprocess.run(["make", "-s", "-C", str(BOOTREF_DIR), "build/libbootref.so"],
+                                  capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise UsageError(f"cannot build the C verifier ({exc}); run 'make -C bootloader-ref' "
+                             "(needs gcc, make and libssl-dev)") from None
+        if proc.returncode != 0 or not LIBRARY.exists():
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [""]
+            raise UsageError(f"building the C verifier failed: {tail[0]}; run 'make -C bootloader-ref' "
+                             "(needs gcc, make and libssl-dev)")
+    return LIBRARY
+
+
+def load() -> ctypes.CDLL:
+    """The loaded library, built first if needed (once per process)."""
+    global _lib
+    with _lock:
+        if _lib is None:
+            lib = ctypes.CDLL(str(build()))
+            _declare(lib)
+            _lib = lib
+        return _lib
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    vp, sz, c_int, c_char_p = ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_char_p
+    sigs: dict[str, tuple[object, list[object]]] = {
+        "bootref_host_new": (vp, []),
+        "bootref_host_free": (None, [vp]),
+        "bootref_host_add_pem": (c_int, [vp, c_char_p, c_char_p, sz]),
+        "bootref_host_add_hmac_file": (c_int, [vp, c_char_p, c_char_p, sz]),
+        "bootref_host_set_image": (c_int, [vp, c_char_p, c_char_p, sz]),
+        "bootref_host_set_counter": (None, [vp, ctypes.c_uint64]),
+        "bootref_host_set_identity": (None, [vp, c_int, c_char_p]),
+        "bootref_host_port": (vp, [vp]),
+        "bootref_ctx_size": (sz, []),
+        "bootref_verify_envelope": (c_int, [vp, vp, c_char_p, sz, ctypes.c_uint32]),
+        "bootref_run": (c_int, [vp, ctypes.c_uint32]),
+        "bootref_reason": (c_char_p, [c_int]),
+        "bootref_err_name": (c_char_p, [c_int]),
+        "bootref_boot_size": (sz, []),
+        "bootref_boot_init": (c_int, [vp, vp, ctypes.POINTER(BootPort)]),
+        "bootref_boot_scan": (c_int, [vp]),
+        "bootref_boot_install": (c_int, [vp, c_char_p, sz, ctypes.POINTER(ctypes.c_uint8)]),
+        "bootref_boot_select": (c_int, [vp, ctypes.POINTER(BootResult)]),
+        "bootref_boot_confirm": (c_int, [vp]),
+        "bootref_boot_detail": (c_char_p, [vp]),
+        "bootref_boot_slot_info": (c_int, [vp, ctypes.c_uint, ctypes.POINTER(ctypes.c_uint8),
+                                           ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint32),
+                                           ctypes.POINTER(ctypes.c_uint32)]),
+    }
+    for name, (res, args) in sigs.items():
+        fn = getattr(lib, name)
+        fn.restype = res
+        fn.argtypes = args
+
+
+def reason(code: int) -> str:
+    """The reason class of a bootref error code (shared with fwsign.errors.REASONS)."""
+    return str(load().bootref_reason(code).decode())
+
+
+def err_name(code: int) -> str:
+    return str(load().bootref_err_name(code).decode())
+
+
+class HostPort:
+    """The OpenSSL host port: trust anchors, identity, counter (owned; free with close())."""
+
+    def __init__(self) -> None:
+        self.lib = load()
+        handle = self.lib.bootref_host_new()
+        if not handle:
+            raise MemoryError("bootref_host_new failed")
+        self.handle: int = handle
+
+    def close(self) -> None:
+        if self.handle:
+            self.lib.bootref_host_free(self.handle)
+            self.handle = 0
+
+    def __enter__(self) -> HostPort:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check(self, rc: int, err: ctypes.Array[ctypes.c_char]) -> None:
+        if rc != 0:
+            from ..errors import KeyLoadError
+
+            raise KeyLoadError(err.value.decode(errors="replace"))
+
+    def add_pem(self, path: Path) -> None:
+        err = ctypes.create_string_buffer(256)
+        self._check(self.lib.bootref_host_add_pem(self.handle, str(path).encode(), err, 256), err)
+
+    def add_hmac_file(self, path: Path) -> None:
+        err = ctypes.create_string_buffer(256)
+        self._check(self.lib.bootref_host_add_hmac_file(self.handle, str(path).encode(), err, 256), err)
+
+    def set_image(self, path: Path) -> None:
+        err = ctypes.create_string_buffer(256)
+        rc = self.lib.bootref_host_set_image(self.handle, str(path).encode(), err, 256)
+        if rc != 0:
+            raise UsageError(err.value.decode(errors="replace"))
+
+    def set_counter(self, value: int) -> None:
+        self.lib.bootref_host_set_counter(self.handle, value)
+
+    def set_identity(self, vendor: bytes | None = None, class_: bytes | None = None, device: bytes | None = None) -> None:
+        for which, ident in ((1, vendor), (2, class_), (3, device)):
+            if ident is not None:
+                if len(ident) != 16:
+                    raise UsageError("identifiers are 16-byte UUIDs")
+                self.lib.bootref_host_set_identity(self.handle, which, ident)
+
+    @property
+    def port(self) -> int:
+        return int(self.lib.bootref_host_port(self.handle))
+
+
+class Verifier:
+    """In-process equivalent of ``bootref verify``: verify, then run every sequence."""
+
+    def __init__(self, host: HostPort) -> None:
+        self.host = host
+        self.lib = host.lib
+        self.ctx = ctypes.create_string_buffer(int(self.lib.bootref_ctx_size()))
+
+    def check(self, envelope: bytes, flags: int = F_ALLOW_SKIP) -> int:
+        """0 if valid, else the bootref error code."""
+        buf = ctypes.create_string_buffer(envelope, len(envelope))
+        code = int(self.lib.bootref_verify_envelope(self.ctx, self.host.port, buf, len(envelope), flags))
+        if code == 0:
+            code = int(self.lib.bootref_run(self.ctx, SEQ_ALL))
+        return code
