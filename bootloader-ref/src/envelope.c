@@ -624,7 +624,7 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
             continue;
         }
         if (!(c->severed_digest & (1u << i)))
-            return br_fail(c, BOOTREF_E_STRUCTURE,
+            return br_fail(c, BOOTREF_E_SEVERED_DIGEST,
                            BR_STR("severed member present but the manifest holds no digest for it"));
         if ((e = br_sha256(c, sev_w[i].p, sev_w[i].n, got)) != BOOTREF_OK)
             return e;

@@ -121,7 +121,7 @@ class Flash:
     def snapshot(self) -> Flash:
         """An independent copy (same contents, wear and rules), powered, no cut scheduled."""
         return Flash(self.size, self.sector_size, self.write_size, bytearray(self.data), list(self.wear),
-                     bytearray(self.written))
+                     bytearray(self.written), ops=self.ops)
 
 
 @dataclass
