@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fwsign.cli.keys",
     "fwsign.cli.device",
     "fwsign.cli.repo",
+    "fwsign.cli.energy",
 )
 
 
