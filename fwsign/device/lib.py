@@ -1,13 +1,16 @@
 """ctypes binding to the C reference verifier and boot flow (``bootloader-ref/build/libbootref.so``).
 
 The library is built on demand with ``make -C bootloader-ref`` when it is missing or older
-than its sources; if that is impossible the error names the command to run. Only the
-functions the simulated device and the differential tests need are declared.
+than its sources; if that is impossible the error names the command to run. The
+environment variable ``FWSIGN_BOOTREF_LIB`` names another build to load instead (the
+tests load ``build/asan/libbootref.so`` this way, with the sanitizer runtime preloaded).
+Only the functions the simulated device and the differential tests need are declared.
 """
 
 from __future__ import annotations
 
 import ctypes
+import os
 import subprocess
 import threading
 from pathlib import Path
@@ -95,7 +98,12 @@ def load() -> ctypes.CDLL:
     global _lib
     with _lock:
         if _lib is None:
-            lib = ctypes.CDLL(str(build()))
+            override = os.environ.get("FWSIGN_BOOTREF_LIB")
+            path = Path(override) if override else build()
+            try:
+                lib = ctypes.CDLL(str(path))
+            except OSError as exc:
+                raise UsageError(f"cannot load the C verifier {path}: {exc}") from None
             _declare(lib)
             _lib = lib
         return _lib
