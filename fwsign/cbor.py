@@ -19,7 +19,7 @@ values are refused: nothing in SUIT or COSE uses them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Union
 
@@ -45,6 +45,19 @@ class FrozenMap(Mapping[MapKey, CBORValue]):
 
     def __init__(self, items: Mapping[MapKey, CBORValue] | None = None) -> None:
         self._items: dict[MapKey, CBORValue] = dict(items or {})
+
+    @classmethod
+    def _wrap(cls, items: dict[MapKey, CBORValue]) -> FrozenMap:
+        """Take ownership of a freshly built dict without copying it (decoder use only)."""
+        obj = cls.__new__(cls)
+        obj._items = items
+        return obj
+
+    def get(self, key: MapKey, default: CBORValue = None) -> CBORValue:  # type: ignore[override]
+        return self._items.get(key, default)
+
+    def items(self) -> ItemsView[MapKey, CBORValue]:
+        return self._items.items()
 
     def __getitem__(self, key: MapKey) -> CBORValue:
         return self._items[key]
@@ -239,10 +252,168 @@ def loads(
     string_limit: int | None = None,
     require_canonical: bool = True,
 ) -> CBORValue:
-    """Decode exactly one item; trailing bytes are an error."""
+    """Decode exactly one item; trailing bytes are an error.
+
+    Well-formed input takes a fast path (:func:`fast_loads`) that accepts exactly what
+    :class:`Decoder` accepts; anything it refuses is decoded again by :class:`Decoder`,
+    which is the reference and produces the typed error with its offset and path.
+    """
+    if require_canonical:
+        try:
+            return fast_loads(data, limits, string_limit)
+        except _Refused:
+            pass
     dec = Decoder(data, limits, require_canonical=require_canonical)
     value = dec.item(path, 0, string_limit)
     dec.expect_end(path)
+    return value
+
+
+class _Refused(Exception):
+    """Internal: the fast path declines; the reference decoder reports why."""
+
+
+_REFUSED = _Refused()
+
+
+def fast_loads(data: bytes, limits: Limits = DEFAULT_LIMITS, string_limit: int | None = None) -> CBORValue:
+    """Decode one canonical item with the same rules as :class:`Decoder`, or raise ``_Refused``.
+
+    One closure over the buffer with the position in a cell: no per-item objects, no path
+    strings, no slicing except for the strings returned. Map keys must be strictly
+    increasing in bytewise order, which also rules out duplicates. The property tests
+    check that this function and :class:`Decoder` agree on valid and mutated input.
+    """
+    if type(data) is not bytes:
+        data = bytes(data)
+    n = len(data)
+    max_depth = limits.max_depth
+    max_items = limits.max_container_items
+    default_str = limits.max_string_bytes
+    pos = 0
+
+    def item(depth: int, max_str: int) -> CBORValue:
+        nonlocal pos
+        if depth > max_depth or pos >= n:
+            raise _REFUSED
+        ib = data[pos]
+        pos += 1
+        major = ib >> 5
+        arg = ib & 0x1F
+        if arg >= 24:
+            if arg == 24:
+                if pos >= n:
+                    raise _REFUSED
+                arg = data[pos]
+                pos += 1
+                if arg < 24:
+                    raise _REFUSED
+            elif arg == 25:
+                if pos + 2 > n:
+                    raise _REFUSED
+                arg = (data[pos] << 8) | data[pos + 1]
+                pos += 2
+                if arg < 0x100:
+                    raise _REFUSED
+            elif arg == 26 or arg == 27:
+                size = 4 if arg == 26 else 8
+                if pos + size > n:
+                    raise _REFUSED
+                arg = int.from_bytes(data[pos : pos + size], "big")
+                pos += size
+                if arg < (0x10000 if size == 4 else 0x100000000):
+                    raise _REFUSED
+            else:
+                raise _REFUSED
+            if major == MT_SIMPLE:
+                raise _REFUSED  # simple values >= 24 and floats
+        if major == MT_UINT:
+            return arg
+        if major == MT_NINT:
+            return -1 - arg
+        if major in (MT_BSTR, MT_TSTR):
+            end = pos + arg
+            if arg > max_str or end > n:
+                raise _REFUSED
+            raw = data[pos:end]
+            pos = end
+            if major == MT_BSTR:
+                return raw
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _REFUSED from None
+        if major == MT_ARRAY:
+            if arg > max_items or arg > n - pos:
+                raise _REFUSED
+            child = depth + 1
+            if child > max_depth:
+                raise _REFUSED
+            elements: list[CBORValue] = []
+            append = elements.append
+            for _ in range(arg):
+                # Small integers inline: most SUIT array elements are command labels and
+                # reporting policies, and a call per item would dominate.
+                if pos < n:
+                    b = data[pos]
+                    if b < 0x18:
+                        pos += 1
+                        append(b)
+                        continue
+                    if 0x20 <= b < 0x38:
+                        pos += 1
+                        append(0x1F - b)
+                        continue
+                append(item(child, max_str))
+            return tuple(elements)
+        if major == MT_MAP:
+            if arg > max_items or 2 * arg > n - pos:
+                raise _REFUSED
+            child = depth + 1
+            if child > max_depth:
+                raise _REFUSED
+            out: dict[MapKey, CBORValue] = {}
+            previous = b""
+            for _ in range(arg):
+                kstart = pos
+                if pos < n and (data[pos] < 0x18 or 0x20 <= data[pos] < 0x38):
+                    b = data[pos]
+                    pos += 1
+                    key: CBORValue = b if b < 0x18 else 0x1F - b
+                else:
+                    key = item(child, default_str)
+                kraw = data[kstart:pos]
+                if kraw <= previous:
+                    raise _REFUSED  # duplicate or out of canonical order
+                previous = kraw
+                tk = type(key)
+                if tk is not int and tk is not str and tk is not bytes:
+                    if tk is not tuple:
+                        raise _REFUSED  # bool, nil, map and tag keys
+                    try:
+                        key = _as_map_key(key, "")
+                    except DecodeError:
+                        raise _REFUSED from None
+                if pos < n and (data[pos] < 0x18 or 0x20 <= data[pos] < 0x38):
+                    b = data[pos]
+                    pos += 1
+                    out[key] = b if b < 0x18 else 0x1F - b  # type: ignore[index]
+                else:
+                    out[key] = item(child, max_str)  # type: ignore[index]
+            return FrozenMap._wrap(out)
+        if major == MT_TAG:
+            return Tag(arg, item(depth + 1, max_str))
+        if arg == 20:
+            return False
+        if arg == 21:
+            return True
+        if arg == 22:
+            return None
+        raise _REFUSED
+
+    value = item(0, default_str if string_limit is None else string_limit)
+    if pos != n:
+        raise _REFUSED
     return value
 
 

@@ -13,9 +13,12 @@ from __future__ import annotations
 from . import cbor
 from .cbor import Tag
 from .errors import SignatureInvalid, UnsupportedError
-from .keys import ALG_DISPLAY, KIND_ALGS, PublicKey, Signer, key_kind, verify_raw
+from .keys import ALG_DISPLAY, KIND_ALGS, PublicKey, Signer, Verifier, key_kind, verify_raw
 from .suit.codepoints import TAG_COSE_MAC0, TAG_COSE_SIGN1, CoseAlg, CoseHeader
 from .suit.model import CoseMessage
+
+_SIG1_CONTEXT = b"\x84" + cbor.dumps("Signature1")
+_MAC0_CONTEXT = b"\x84" + cbor.dumps("MAC0")
 
 SUPPORTED_ALGS = frozenset(a for algs in KIND_ALGS.values() for a in algs)
 
@@ -30,8 +33,9 @@ def protected_header(alg: int, kid: bytes | None = None, *, kid_protected: bool 
 
 def to_be_signed(cose_tag: int, protected: bytes, detached_payload: bytes) -> bytes:
     """The exact bytes a signer signs (or a MAC covers) for a detached payload."""
-    context = "Signature1" if cose_tag == TAG_COSE_SIGN1 else "MAC0"
-    return cbor.dumps([context, protected, b"", detached_payload])
+    # ["Signature1" / "MAC0", protected, external_aad = h'', payload], encoded directly.
+    context = _SIG1_CONTEXT if cose_tag == TAG_COSE_SIGN1 else _MAC0_CONTEXT
+    return context + cbor.bstr(protected) + b"\x40" + cbor.bstr(detached_payload)
 
 
 def build(signer: Signer, detached_payload: bytes) -> bytes:
@@ -47,8 +51,11 @@ def assemble(cose_tag: int, protected: bytes, signature: bytes, unprotected: dic
     return cbor.dumps(Tag(cose_tag, (protected, cbor.FrozenMap(unprotected or {}), None, signature)))  # type: ignore[arg-type]
 
 
-def verify(message: CoseMessage, key: PublicKey, detached_payload: bytes) -> None:
-    """Raise :class:`SignatureInvalid` unless ``message`` verifies with ``key``."""
+def verify(message: CoseMessage, key: PublicKey, detached_payload: bytes, verifier: Verifier | None = None) -> None:
+    """Raise :class:`SignatureInvalid` unless ``message`` verifies with ``key``.
+
+    ``verifier`` is an optional prepared form of ``key`` (:func:`fwsign.keys.make_verifier`).
+    """
     alg = message.alg
     if alg is None or alg not in SUPPORTED_ALGS:
         raise UnsupportedError(f"COSE algorithm {alg} is not supported")
@@ -58,7 +65,8 @@ def verify(message: CoseMessage, key: PublicKey, detached_payload: bytes) -> Non
             f"algorithm {ALG_DISPLAY.get(alg, alg)} does not fit a COSE message with tag {message.cose_tag}"
         )
     tbs = to_be_signed(message.cose_tag, message.protected, detached_payload)
-    if not verify_raw(key, alg, tbs, message.tag):
+    ok = verifier(alg, tbs, message.tag) if verifier is not None else verify_raw(key, alg, tbs, message.tag)
+    if not ok:
         raise SignatureInvalid(
             f"{ALG_DISPLAY.get(alg, alg)} {'MAC' if is_mac else 'signature'} does not verify "
             f"with the {key_kind(key)} key"

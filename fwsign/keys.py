@@ -17,6 +17,7 @@ import hashlib
 import hmac as _hmac
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, Union
@@ -373,6 +374,37 @@ def verify_raw(key: PublicKey, alg: int, data: bytes, signature: bytes) -> bool:
     assert isinstance(key, SymmetricKey)
     expected = _hmac.new(key.secret, data, hashlib.sha256).digest()
     return _hmac.compare_digest(expected, signature)
+
+
+Verifier = Callable[[int, bytes, bytes], bool]
+
+
+def make_verifier(key: PublicKey) -> Verifier:
+    """A prepared ``verify_raw`` for one key: (alg, data, signature) -> bool.
+
+    For Ed25519 the libsodium key object is built once, so verifying many envelopes with
+    one trusted key does not pay for the key set-up each time.
+    """
+    kind = key_kind(key)
+    if kind != "ed25519":
+        return lambda alg, data, signature: verify_raw(key, alg, data, signature)
+    from nacl.exceptions import BadSignatureError
+    from nacl.signing import VerifyKey
+
+    assert isinstance(key, ed25519.Ed25519PublicKey)
+    verify_key = VerifyKey(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+    allowed = KIND_ALGS["ed25519"]
+
+    def verify(alg: int, data: bytes, signature: bytes) -> bool:
+        if alg not in allowed or len(signature) != 64:
+            return False
+        try:
+            verify_key.verify(data, signature)
+        except (BadSignatureError, ValueError):
+            return False
+        return True
+
+    return verify
 
 
 def _ed25519_verify(public: bytes, data: bytes, signature: bytes) -> bool:

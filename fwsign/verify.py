@@ -36,11 +36,12 @@ from .errors import (
     UsageError,
     VerificationError,
 )
-from .keys import ALG_DISPLAY, KIND_ALGS, PublicKey, key_id, key_kind
+from .keys import ALG_DISPLAY, KIND_ALGS, PublicKey, Verifier, key_id, key_kind, make_verifier
 from .limits import DEFAULT_LIMITS, Limits
 from .suit.codepoints import Command, DigestAlg, EnvelopeKey, ManifestKey, Parameter, display
 from .suit.decode import decode_envelope, decode_severed_sequence
-from .suit.model import CommandSequence, Digest, Envelope
+from .suit.encode import encode_digest
+from .suit.model import CommandSequence, Envelope
 from .suit.semantics import Analysis, ImageCandidate, analyze
 
 CHUNK = 1 << 16
@@ -82,14 +83,18 @@ class TrustedKey:
     key: PublicKey = field(repr=False)
     label: str = ""
     kid: bytes = b""
+    #: Key type ("ed25519", "p256", ...), derived from ``key``.
+    kind: str = field(init=False, compare=False)
+    #: Prepared verification function for ``key`` (see :func:`fwsign.keys.make_verifier`).
+    verifier: Verifier = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", key_kind(self.key))
+        object.__setattr__(self, "verifier", make_verifier(self.key))
 
     @staticmethod
     def of(key: PublicKey, label: str = "") -> TrustedKey:
         return TrustedKey(key, label or key_kind(key), key_id(key))
-
-    @property
-    def kind(self) -> str:
-        return key_kind(self.key)
 
 
 @dataclass(frozen=True)
@@ -267,11 +272,11 @@ def verify_or_raise(data: bytes, policy: Policy, image: Iterable[bytes] | bytes 
 # -- individual checks ----------------------------------------------------------------
 
 
+_DIGEST_NAMES = {int(a): a.name.replace("SHA", "SHA-").replace("SHA-KE", "SHAKE") for a in DigestAlg}
+
+
 def _alg_name(alg: int) -> str:
-    try:
-        return DigestAlg(alg).name.replace("SHA", "SHA-").replace("SHA-KE", "SHAKE")
-    except ValueError:
-        return str(alg)
+    return _DIGEST_NAMES.get(alg, str(alg))
 
 
 def check_manifest_digest(env: Envelope) -> None:
@@ -300,7 +305,7 @@ def check_authentication(env: Envelope, policy: Policy) -> list[str]:
         raise NoTrustedKey("the envelope carries no signature or MAC (digest-only wrapper)",
                            path="authentication-wrapper")
     # The detached payload is the encoded SUIT_Digest; the Sig_structure wraps it in a bstr.
-    payload = _digest_encoding(env.auth.digest)
+    payload = encode_digest(env.auth.digest)
     verified: dict[bytes, str] = {}
     for i, block in enumerate(env.auth.blocks, start=1):
         msg = block.message
@@ -320,7 +325,7 @@ def check_authentication(env: Envelope, policy: Policy) -> list[str]:
         last: FwsignError | None = None
         for k in candidates:
             try:
-                cose.verify(msg, k.key, payload)
+                cose.verify(msg, k.key, payload, k.verifier)
             except SignatureInvalid as exc:
                 last = exc
                 continue
@@ -335,12 +340,6 @@ def check_authentication(env: Envelope, policy: Policy) -> list[str]:
             path="authentication-wrapper",
         )
     return list(verified.values())
-
-
-def _digest_encoding(d: Digest) -> bytes:
-    from .suit.encode import encode_digest
-
-    return encode_digest(d)
 
 
 def check_severed(env: Envelope) -> str:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fwsign.cbor import FrozenMap, Tag, dumps, encode_head, loads
+from fwsign.cbor import Decoder, FrozenMap, Tag, _Refused, dumps, encode_head, fast_loads, loads
 from fwsign.errors import DecodeError, LimitError, TruncatedError
 from fwsign.limits import Limits
 
@@ -99,3 +99,67 @@ def test_encode_then_decode_is_identity(value: object) -> None:
 def test_random_bytes_raise_only_typed_errors(data: bytes) -> None:
     with contextlib.suppress(DecodeError):
         loads(data)
+
+
+# -- the fast path agrees with the reference decoder ------------------------------------
+
+
+def _reference(data: bytes, limits: Limits) -> tuple[str, object]:
+    dec = Decoder(data, limits)
+    try:
+        value = dec.item()
+        dec.expect_end()
+    except DecodeError:
+        return ("refused", None)
+    return ("value", value)
+
+
+def _fast(data: bytes, limits: Limits) -> tuple[str, object]:
+    try:
+        return ("value", fast_loads(data, limits))
+    except _Refused:
+        return ("refused", None)
+
+
+SMALL_LIMITS = Limits(max_depth=4, max_container_items=8, max_string_bytes=16)
+
+
+@given(cbor_values)
+def test_fast_path_decodes_valid_items_exactly_as_the_reference(value: object) -> None:
+    data = dumps(value)
+    assert _fast(data, Limits()) == _reference(data, Limits()) == ("value", loads(data))
+
+
+@given(st.binary(max_size=64))
+def test_fast_path_and_reference_agree_on_random_bytes(data: bytes) -> None:
+    for limits in (Limits(), SMALL_LIMITS):
+        assert _fast(data, limits) == _reference(data, limits)
+
+
+@given(cbor_values, st.data())
+def test_fast_path_and_reference_agree_on_mutated_encodings(value: object, draw: st.DataObject) -> None:
+    data = bytearray(dumps(value))
+    for _ in range(draw.draw(st.integers(1, 3))):
+        op = draw.draw(st.sampled_from(["flip", "insert", "delete"]))
+        at = draw.draw(st.integers(0, len(data)))
+        if op == "insert":
+            data.insert(at, draw.draw(st.integers(0, 255)))
+        elif data and at < len(data):
+            if op == "flip":
+                data[at] = draw.draw(st.integers(0, 255))
+            else:
+                del data[at]
+    for limits in (Limits(), SMALL_LIMITS):
+        assert _fast(bytes(data), limits) == _reference(bytes(data), limits)
+
+
+def test_fast_path_refuses_what_the_reference_refuses_and_loads_reports_it() -> None:
+    # Non-canonical key order, a duplicate key, a float and an over-deep array: the fast
+    # path declines and loads() reports the reference decoder's precise error.
+    for hexdata, fragment in (("01 01", "trailing"), ("a202010101", "canonical"), ("a201010101", "duplicate"),
+                              ("f93c00", "floating"), ("8181818181818181818181818181818181 00", "deeper")):
+        data = bytes.fromhex(hexdata.replace(" ", ""))
+        with pytest.raises(_Refused):
+            fast_loads(data)
+        with pytest.raises(DecodeError, match=fragment):
+            loads(data)

@@ -24,9 +24,16 @@ TAG_PEN = 112
 MANIFEST_VERSION = 1
 
 
+_DISPLAY: dict[str, str] = {}
+
+
 def display(member: IntEnum) -> str:
     """Spec-style name of a code point: ``CONDITION_VENDOR_IDENTIFIER`` -> ``condition-vendor-identifier``."""
-    return member.name.lower().replace("_", "-")
+    name: str = member._name_
+    shown = _DISPLAY.get(name)
+    if shown is None:
+        shown = _DISPLAY[name] = name.lower().replace("_", "-")
+    return shown
 
 
 class EnvelopeKey(IntEnum):
@@ -250,7 +257,7 @@ class ReportingPolicy(IntEnum):
 
 def name_of(enum: type[IntEnum], code: int) -> str:
     """Display name for a code, or ``unknown(N)`` / ``custom(N)``."""
-    try:
-        return display(enum(code))
-    except ValueError:
+    member = enum._value2member_map_.get(code)
+    if member is None or type(code) is bool:
         return f"custom({code})" if code < 0 else f"unknown({code})"
+    return display(member)  # type: ignore[arg-type]

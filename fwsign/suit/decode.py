@@ -9,7 +9,9 @@ processor that skipped them would act on a manifest it does not understand
 
 from __future__ import annotations
 
-from ..cbor import CBORValue, Decoder, FrozenMap, Tag, loads
+from typing import NoReturn
+
+from ..cbor import CBORValue, FrozenMap, Tag, loads
 from ..errors import DecodeError, LimitError, UnsupportedError
 from ..limits import DEFAULT_LIMITS, Limits
 from .codepoints import (
@@ -50,7 +52,7 @@ from .model import (
 )
 
 # Commands whose argument is a SUIT_Rep_Policy (uint bit set).
-_REP_POLICY_COMMANDS = frozenset(
+_REP_POLICY_COMMANDS: frozenset[int] = frozenset(
     {
         Command.CONDITION_VENDOR_IDENTIFIER,
         Command.CONDITION_CLASS_IDENTIFIER,
@@ -78,12 +80,38 @@ _REP_POLICY_COMMANDS = frozenset(
 )
 
 
+# Code point lookups by plain dict (an Enum call costs about a microsecond each).
+_COMMANDS: dict[int, Command] = {int(m): m for m in Command}
+_MANIFEST_KEYS: dict[int, ManifestKey] = {int(m): m for m in ManifestKey}
+_ENVELOPE_KEYS: dict[int, EnvelopeKey] = {int(m): m for m in EnvelopeKey}
+
+
+# How each known parameter's value is checked.
+_P_UUID, _P_DIGEST, _P_UINT, _P_INT, _P_BOOL, _P_BSTR, _P_TSTR, _P_ANY = range(8)
+_PARAM_KINDS: dict[int, int] = {int(m): _P_ANY for m in Parameter}
+_PARAM_KINDS.update({
+    Parameter.VENDOR_IDENTIFIER: _P_UUID, Parameter.CLASS_IDENTIFIER: _P_UUID, Parameter.DEVICE_IDENTIFIER: _P_UUID,
+    Parameter.IMAGE_DIGEST: _P_DIGEST,
+    Parameter.COMPONENT_SLOT: _P_UINT, Parameter.IMAGE_SIZE: _P_UINT, Parameter.SOURCE_COMPONENT: _P_UINT,
+    Parameter.USE_BEFORE: _P_UINT, Parameter.MINIMUM_BATTERY: _P_UINT,
+    Parameter.UPDATE_PRIORITY: _P_INT,
+    Parameter.STRICT_ORDER: _P_BOOL, Parameter.SOFT_FAILURE: _P_BOOL,
+    Parameter.CONTENT: _P_BSTR, Parameter.ENCRYPTION_INFO: _P_BSTR, Parameter.INVOKE_ARGS: _P_BSTR,
+    Parameter.FETCH_ARGUMENTS: _P_BSTR,
+    Parameter.URI: _P_TSTR,
+})
+
+
+def _fail(what: str, value: object, path: str) -> NoReturn:
+    raise DecodeError(f"expected {what}, found {_type_name(value)}", path=path)
+
+
 def _is_uint(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+    return type(v) is int and v >= 0  # type: ignore[operator]
 
 
 def _is_int(v: object) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+    return type(v) is int
 
 
 def _type_name(v: object) -> str:
@@ -142,66 +170,62 @@ def decode_digest(data: bytes, limits: Limits, path: str) -> Digest:
 
 
 def _decode_parameters(value: CBORValue, ctx: _Ctx, path: str) -> Parameters:
-    _expect(isinstance(value, FrozenMap), "SUIT_Parameters map", value, path)
-    assert isinstance(value, FrozenMap)
+    if type(value) is not FrozenMap:
+        _fail("SUIT_Parameters map", value, path)
     items: list[tuple[int, ParamValue]] = []
     for key, v in value.items():
-        if not _is_int(key):
+        if type(key) is not int:
             raise DecodeError(f"parameter key must be an int, found {_type_name(key)}", path=path)
-        assert isinstance(key, int)
-        p = f"{path}.{name_of(Parameter, key)}"
-        items.append((key, _decode_parameter(key, v, ctx, p)))
+        items.append((key, _decode_parameter(key, v, ctx, path)))
     return Parameters(tuple(items))
 
 
+def _param_path(path: str, key: int) -> str:
+    return f"{path}.{name_of(Parameter, key)}"
+
+
 def _decode_parameter(key: int, v: CBORValue, ctx: _Ctx, path: str) -> ParamValue:
+    """Check one parameter value; ``path`` is the parameters map (the member is named on error)."""
     if key < 0:
         return v  # custom parameter: vendor-defined, carried as decoded
-    try:
-        param = Parameter(key)
-    except ValueError:
-        raise UnsupportedError(f"unknown parameter {key}", path=path) from None
-    if param in (Parameter.VENDOR_IDENTIFIER, Parameter.CLASS_IDENTIFIER, Parameter.DEVICE_IDENTIFIER):
-        if isinstance(v, Tag) and param == Parameter.VENDOR_IDENTIFIER:
-            _expect(v.tag == TAG_PEN and isinstance(v.value, bytes), "PEN (tag 112, bstr)", v, path)
+    kind = _PARAM_KINDS.get(key)
+    if kind is None:
+        raise UnsupportedError(f"unknown parameter {key}", path=_param_path(path, key))
+    if kind == _P_UUID:
+        if type(v) is bytes:
+            if len(v) != 16:
+                raise DecodeError(f"identifier must be a 16-byte UUID, is {len(v)} bytes", path=_param_path(path, key))
             return v
-        _expect(isinstance(v, bytes), "UUID (bstr)", v, path)
-        assert isinstance(v, bytes)
-        if len(v) != 16:
-            raise DecodeError(f"identifier must be a 16-byte UUID, is {len(v)} bytes", path=path)
+        if type(v) is Tag and key == Parameter.VENDOR_IDENTIFIER:
+            if v.tag != TAG_PEN or type(v.value) is not bytes:
+                _fail("PEN (tag 112, bstr)", v, _param_path(path, key))
+            return v
+        _fail("UUID (bstr)", v, _param_path(path, key))
+    if kind == _P_DIGEST:
+        if type(v) is not bytes:
+            _fail("bstr-wrapped SUIT_Digest", v, _param_path(path, key))
+        return decode_digest(v, ctx.limits, _param_path(path, key))
+    if kind == _P_UINT:
+        if type(v) is not int or v < 0:
+            _fail("uint", v, _param_path(path, key))
+        if key == Parameter.SOURCE_COMPONENT:
+            _check_index(v, ctx, _param_path(path, key))
         return v
-    if param == Parameter.IMAGE_DIGEST:
-        _expect(isinstance(v, bytes), "bstr-wrapped SUIT_Digest", v, path)
-        assert isinstance(v, bytes)
-        return decode_digest(v, ctx.limits, path)
-    if param in (
-        Parameter.COMPONENT_SLOT,
-        Parameter.IMAGE_SIZE,
-        Parameter.SOURCE_COMPONENT,
-        Parameter.USE_BEFORE,
-        Parameter.MINIMUM_BATTERY,
-    ):
-        _expect(_is_uint(v), "uint", v, path)
-        if param == Parameter.SOURCE_COMPONENT:
-            assert isinstance(v, int)
-            _check_index(v, ctx, path)
+    if kind == _P_INT:
+        if type(v) is not int:
+            _fail("int", v, _param_path(path, key))
         return v
-    if param == Parameter.UPDATE_PRIORITY:
-        _expect(_is_int(v), "int", v, path)
+    if kind == _P_BOOL:
+        if type(v) is not bool:
+            _fail("bool", v, _param_path(path, key))
         return v
-    if param in (Parameter.STRICT_ORDER, Parameter.SOFT_FAILURE):
-        _expect(isinstance(v, bool), "bool", v, path)
+    if kind == _P_BSTR:
+        if type(v) is not bytes:
+            _fail("bstr", v, _param_path(path, key))
         return v
-    if param in (
-        Parameter.CONTENT,
-        Parameter.ENCRYPTION_INFO,
-        Parameter.INVOKE_ARGS,
-        Parameter.FETCH_ARGUMENTS,
-    ):
-        _expect(isinstance(v, bytes), "bstr", v, path)
-        return v
-    if param == Parameter.URI:
-        _expect(isinstance(v, str), "URI (tstr)", v, path)
+    if kind == _P_TSTR:
+        if type(v) is not str:
+            _fail("URI (tstr)", v, _param_path(path, key))
         return v
     # version, wait-info, component-metadata (update-management): structured values
     # this implementation carries without interpreting.
@@ -224,22 +248,27 @@ def decode_sequence(data: bytes, ctx: _Ctx, path: str, depth: int = 0) -> Comman
             f"command sequences nested deeper than {ctx.limits.max_sequence_depth}", path=path
         )
     value = loads(data, ctx.limits, path=path)
-    _expect(isinstance(value, tuple), "command sequence array", value, path)
-    assert isinstance(value, tuple)
-    if len(value) % 2:
+    if type(value) is not tuple:
+        _fail("command sequence array", value, path)
+    n = len(value)
+    if n % 2:
         raise DecodeError("command sequence has an odd number of elements", path=path)
-    if len(value) // 2 > ctx.limits.max_commands:
+    if n // 2 > ctx.limits.max_commands:
         raise LimitError(
-            f"{len(value) // 2} commands exceed the limit of {ctx.limits.max_commands}", path=path
+            f"{n // 2} commands exceed the limit of {ctx.limits.max_commands}", path=path
         )
     cmds: list[Cmd] = []
-    for i in range(0, len(value), 2):
+    for i in range(0, n, 2):
         label, arg = value[i], value[i + 1]
-        if not _is_int(label):
+        if type(label) is not int:
             raise DecodeError(f"command label must be an int, found {_type_name(label)}", path=f"{path}[{i}]")
-        assert isinstance(label, int)
-        p = f"{path}[{i}]"
-        cmds.append(Cmd(label, _decode_command_arg(label, arg, ctx, p, depth)))
+        if label in _REP_POLICY_COMMANDS:
+            # The common case inline: a condition or directive with a reporting policy.
+            if type(arg) is not int or arg < 0:
+                _fail("reporting policy (uint)", arg, f"{path}[{i}]({display(_COMMANDS[label])})")
+            cmds.append(Cmd(label, arg))
+        else:
+            cmds.append(Cmd(label, _decode_command_arg(label, arg, ctx, f"{path}[{i}]", depth)))
     return CommandSequence(tuple(cmds))
 
 
@@ -253,14 +282,10 @@ def _decode_command_arg(label: int, arg: CBORValue, ctx: _Ctx, path: str, depth:
             path,
         )
         return arg
-    try:
-        cmd = Command(label)
-    except ValueError:
-        raise UnsupportedError(f"unknown command {label}", path=path) from None
+    cmd = _COMMANDS.get(label)
+    if cmd is None:
+        raise UnsupportedError(f"unknown command {label}", path=path)
     p = f"{path}({display(cmd)})"
-    if cmd in _REP_POLICY_COMMANDS:
-        _expect(_is_uint(arg), "reporting policy (uint)", arg, p)
-        return arg
     if cmd == Command.DIRECTIVE_SET_COMPONENT_INDEX:
         if arg is True:
             return True
@@ -366,35 +391,34 @@ def _component_id(value: CBORValue, path: str) -> ComponentId:
 
 def _decode_common(data: bytes, ctx: _Ctx, path: str) -> Common:
     value = loads(data, ctx.limits, path=path)
-    _expect(isinstance(value, FrozenMap), "SUIT_Common map", value, path)
-    assert isinstance(value, FrozenMap)
+    if type(value) is not FrozenMap:
+        _fail("SUIT_Common map", value, path)
     for key in value:
-        if key not in (CommonKey.COMPONENTS, CommonKey.SHARED_SEQUENCE):
+        if key != CommonKey.COMPONENTS and key != CommonKey.SHARED_SEQUENCE:
             if key == CommonKey.DEPENDENCIES:
                 raise UnsupportedError(
                     "dependencies (trust domains) are not supported", path=f"{path}.dependencies"
                 )
             raise UnsupportedError(f"unknown common member {key!r}", path=path)
     comps = value.get(CommonKey.COMPONENTS)
-    cpath = f"{path}.components"
     if comps is None:
-        raise DecodeError("common has no components", path=cpath)
-    _expect(isinstance(comps, tuple) and len(comps) > 0, "non-empty components array", comps, cpath)
-    assert isinstance(comps, tuple)
+        raise DecodeError("common has no components", path=f"{path}.components")
+    if type(comps) is not tuple or not comps:
+        _fail("non-empty components array", comps, f"{path}.components")
     if len(comps) > ctx.limits.max_components:
         raise LimitError(
-            f"{len(comps)} components exceed the limit of {ctx.limits.max_components}", path=cpath
+            f"{len(comps)} components exceed the limit of {ctx.limits.max_components}", path=f"{path}.components"
         )
-    components = tuple(_component_id(c, f"{cpath}[{i}]") for i, c in enumerate(comps))
+    components = tuple(_component_id(c, f"{path}.components[{i}]") for i, c in enumerate(comps))
     if len(set(components)) != len(components):
-        raise DecodeError("duplicate component identifier", path=cpath)
+        raise DecodeError("duplicate component identifier", path=f"{path}.components")
     ctx.n_components = len(components)
     shared = value.get(CommonKey.SHARED_SEQUENCE)
-    sp = f"{path}.shared-sequence"
     seq = None
     if shared is not None:
-        _expect(isinstance(shared, bytes), "bstr-wrapped command sequence", shared, sp)
-        assert isinstance(shared, bytes)
+        sp = f"{path}.shared-sequence"
+        if type(shared) is not bytes:
+            _fail("bstr-wrapped command sequence", shared, sp)
         seq = decode_sequence(shared, ctx, sp)
     return Common(components, seq)
 
@@ -407,104 +431,107 @@ def _severable(value: CBORValue, ctx: _Ctx, path: str) -> Severable:
     return decode_sequence(value, ctx, path)
 
 
+#: Manifest members whose value is a bstr-wrapped command sequence, never severed.
+_SEQUENCE_MEMBERS = (ManifestKey.VALIDATE, ManifestKey.LOAD, ManifestKey.INVOKE)
+_MANIFEST_PATHS: dict[int, str] = {int(m): f"manifest.{display(m)}" for m in ManifestKey}
+
+
 def decode_manifest(data: bytes, limits: Limits = DEFAULT_LIMITS, path: str = "manifest") -> Manifest:
     """Decode the content of the envelope's manifest bstr."""
     ctx = _Ctx(limits)
     value = loads(data, limits, path=path)
-    _expect(isinstance(value, FrozenMap), "SUIT_Manifest map", value, path)
-    assert isinstance(value, FrozenMap)
+    if type(value) is not FrozenMap:
+        _fail("SUIT_Manifest map", value, path)
     for key in value:
-        if not _is_int(key):
+        if type(key) is not int:
             raise DecodeError(f"manifest key must be an int, found {key!r}", path=path)
-        assert isinstance(key, int)
-        try:
-            ManifestKey(key)
-        except ValueError:
-            raise UnsupportedError(f"unknown manifest member {key}", path=path) from None
+        if key not in _MANIFEST_KEYS:
+            raise UnsupportedError(f"unknown manifest member {key}", path=path)
 
-    def p(key: ManifestKey) -> str:
-        return f"{path}.{display(key)}"
+    if path == "manifest":
+        paths = _MANIFEST_PATHS
+    else:
+        paths = {int(m): f"{path}.{display(m)}" for m in ManifestKey}
 
     version = value.get(ManifestKey.ENCODING_VERSION)
-    if version != MANIFEST_VERSION or isinstance(version, bool):
+    if version != MANIFEST_VERSION or type(version) is not int:
         raise DecodeError(
             f"manifest version must be {MANIFEST_VERSION}, found {version!r}",
-            path=p(ManifestKey.ENCODING_VERSION),
+            path=paths[ManifestKey.ENCODING_VERSION],
         )
     seqnum = value.get(ManifestKey.SEQUENCE_NUMBER)
-    _expect(_is_uint(seqnum), "sequence number (uint)", seqnum, p(ManifestKey.SEQUENCE_NUMBER))
-    assert isinstance(seqnum, int)
+    if type(seqnum) is not int or seqnum < 0:
+        _fail("sequence number (uint)", seqnum, paths[ManifestKey.SEQUENCE_NUMBER])
     common_raw = value.get(ManifestKey.COMMON)
-    _expect(isinstance(common_raw, bytes), "bstr-wrapped SUIT_Common", common_raw, p(ManifestKey.COMMON))
-    assert isinstance(common_raw, bytes)
-    common = _decode_common(common_raw, ctx, p(ManifestKey.COMMON))
+    if type(common_raw) is not bytes:
+        _fail("bstr-wrapped SUIT_Common", common_raw, paths[ManifestKey.COMMON])
+    common = _decode_common(common_raw, ctx, paths[ManifestKey.COMMON])
 
     ref = value.get(ManifestKey.REFERENCE_URI)
-    if ref is not None:
-        _expect(isinstance(ref, str), "reference URI (tstr)", ref, p(ManifestKey.REFERENCE_URI))
-        assert isinstance(ref, str)
+    if ref is not None and type(ref) is not str:
+        _fail("reference URI (tstr)", ref, paths[ManifestKey.REFERENCE_URI])
 
-    def seq(key: ManifestKey) -> CommandSequence | None:
+    sequences: dict[int, CommandSequence] = {}
+    for key in _SEQUENCE_MEMBERS:
         raw = value.get(key)
-        if raw is None:
-            return None
-        _expect(isinstance(raw, bytes), "bstr-wrapped command sequence", raw, p(key))
-        assert isinstance(raw, bytes)
-        return decode_sequence(raw, ctx, p(key))
-
-    def sev(key: ManifestKey) -> Severable | None:
-        raw = value.get(key)
-        return None if raw is None else _severable(raw, ctx, p(key))
+        if raw is not None:
+            if type(raw) is not bytes:
+                _fail("bstr-wrapped command sequence", raw, paths[key])
+            sequences[key] = decode_sequence(raw, ctx, paths[key])
+    fetch_raw = value.get(ManifestKey.PAYLOAD_FETCH)
+    install_raw = value.get(ManifestKey.INSTALL)
+    payload_fetch = None if fetch_raw is None else _severable(fetch_raw, ctx, paths[ManifestKey.PAYLOAD_FETCH])
+    install = None if install_raw is None else _severable(install_raw, ctx, paths[ManifestKey.INSTALL])
 
     text_raw = value.get(ManifestKey.TEXT)
     text: TextMap | Digest | None = None
     if isinstance(text_raw, tuple):
-        text = decode_digest_value(text_raw, p(ManifestKey.TEXT))
+        text = decode_digest_value(text_raw, paths[ManifestKey.TEXT])
     elif text_raw is not None:
-        _expect(isinstance(text_raw, bytes), "bstr-wrapped text map or SUIT_Digest", text_raw, p(ManifestKey.TEXT))
-        assert isinstance(text_raw, bytes)
-        text = decode_text(text_raw, ctx, p(ManifestKey.TEXT))
+        if type(text_raw) is not bytes:
+            _fail("bstr-wrapped text map or SUIT_Digest", text_raw, paths[ManifestKey.TEXT])
+        text = decode_text(text_raw, ctx, paths[ManifestKey.TEXT])
 
     extensions: list[tuple[int, CBORValue]] = []
     for key, raw in value.items():
-        assert isinstance(key, int)
-        mk = ManifestKey(key)
-        if mk == ManifestKey.MANIFEST_COMPONENT_ID:
-            _component_id(raw, p(mk))
-        elif mk in (
-            ManifestKey.DEPENDENCY_RESOLUTION,
-            ManifestKey.CANDIDATE_VERIFICATION,
-            ManifestKey.UNINSTALL,
-        ):
-            # Trust-domains sequences: checked for well-formedness, kept as decoded.
-            if mk == ManifestKey.UNINSTALL:
-                _expect(isinstance(raw, bytes), "bstr-wrapped command sequence", raw, p(mk))
-                assert isinstance(raw, bytes)
-                decode_sequence(raw, ctx, p(mk))
-            else:
-                _severable(raw, ctx, p(mk))
-        elif mk == ManifestKey.COSWID:
-            if isinstance(raw, tuple):
-                decode_digest_value(raw, p(mk))
-            else:
-                _expect(isinstance(raw, bytes), "bstr-wrapped CoSWID or SUIT_Digest", raw, p(mk))
-        else:
+        if key not in _EXTENSION_MEMBERS:
             continue
+        assert isinstance(key, int)
+        mk = _MANIFEST_KEYS[key]
+        if mk == ManifestKey.MANIFEST_COMPONENT_ID:
+            _component_id(raw, paths[mk])
+        elif mk == ManifestKey.UNINSTALL:
+            # Trust-domains sequences: checked for well-formedness, kept as decoded.
+            _expect(isinstance(raw, bytes), "bstr-wrapped command sequence", raw, paths[mk])
+            assert isinstance(raw, bytes)
+            decode_sequence(raw, ctx, paths[mk])
+        elif mk in (ManifestKey.DEPENDENCY_RESOLUTION, ManifestKey.CANDIDATE_VERIFICATION):
+            _severable(raw, ctx, paths[mk])
+        elif isinstance(raw, tuple):  # COSWID as a digest
+            decode_digest_value(raw, paths[mk])
+        else:
+            _expect(isinstance(raw, bytes), "bstr-wrapped CoSWID or SUIT_Digest", raw, paths[mk])
         extensions.append((key, raw))
 
     return Manifest(
         sequence_number=seqnum,
         common=common,
         reference_uri=ref,
-        validate=seq(ManifestKey.VALIDATE),
-        load=seq(ManifestKey.LOAD),
-        invoke=seq(ManifestKey.INVOKE),
-        payload_fetch=sev(ManifestKey.PAYLOAD_FETCH),
-        install=sev(ManifestKey.INSTALL),
+        validate=sequences.get(ManifestKey.VALIDATE),
+        load=sequences.get(ManifestKey.LOAD),
+        invoke=sequences.get(ManifestKey.INVOKE),
+        payload_fetch=payload_fetch,
+        install=install,
         text=text,
         extensions=tuple(extensions),
         version=MANIFEST_VERSION,
     )
+
+
+_EXTENSION_MEMBERS = frozenset({
+    ManifestKey.MANIFEST_COMPONENT_ID, ManifestKey.DEPENDENCY_RESOLUTION, ManifestKey.CANDIDATE_VERIFICATION,
+    ManifestKey.UNINSTALL, ManifestKey.COSWID,
+})
 
 
 # -- COSE ----------------------------------------------------------------------------
@@ -605,11 +632,8 @@ def decode_envelope(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Envelope:
         )
     if not data:
         raise DecodeError("empty input", path="envelope")
-    dec = Decoder(data, limits)
-    top = dec.item(
-        "envelope", 0, string_limit=max(limits.max_string_bytes, limits.max_integrated_payload_bytes)
-    )
-    dec.expect_end("envelope")
+    top = loads(data, limits, path="envelope",
+                string_limit=max(limits.max_string_bytes, limits.max_integrated_payload_bytes))
     tagged = False
     if isinstance(top, Tag):
         if top.tag != TAG_ENVELOPE:
@@ -643,10 +667,9 @@ def decode_envelope(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Envelope:
         if not _is_int(key):
             raise DecodeError(f"envelope key must be an int or tstr, found {_type_name(key)}", path="envelope")
         assert isinstance(key, int)
-        try:
-            ek = EnvelopeKey(key)
-        except ValueError:
-            raise UnsupportedError(f"unknown envelope member {key}", path="envelope") from None
+        ek = _ENVELOPE_KEYS.get(key)
+        if ek is None:
+            raise UnsupportedError(f"unknown envelope member {key}", path="envelope")
         p = display(ek)
         if ek == EnvelopeKey.DELEGATION:
             _expect(isinstance(value, tuple), "delegation chain array", value, p)

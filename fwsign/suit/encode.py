@@ -7,7 +7,7 @@ Decoding then encoding any canonical envelope gives its bytes back.
 
 from __future__ import annotations
 
-from ..cbor import CBORValue, Tag, bstr, dumps
+from ..cbor import CBORValue, Tag, bstr, dumps, encode_head
 from .codepoints import TAG_ENVELOPE, Command, CommonKey, EnvelopeKey, ManifestKey, Parameter
 from .model import (
     AuthWrapper,
@@ -27,7 +27,10 @@ def digest_value(d: Digest) -> tuple[int, bytes]:
 
 
 def encode_digest(d: Digest) -> bytes:
-    return dumps(digest_value(d))
+    """[algorithm-id, digest-bytes], written directly (it is on every verification's path)."""
+    alg = d.alg
+    head = encode_head(0, alg) if alg >= 0 else encode_head(1, -1 - alg)
+    return b"\x82" + head + encode_head(2, len(d.value)) + d.value
 
 
 def parameters_value(params: Parameters) -> dict[int, object]:
