@@ -74,7 +74,7 @@ def machine_info() -> dict[str, Any]:
         "openssl": _openssl_version(),
         "libraries": {
             name: _version(name)
-            for name in ("fwsign", "cryptography", "pynacl", "cbor2", "imgtool", "typer", "click", "matplotlib")
+            for name in ("fwsign", "cryptography", "pynacl", "cbor2", "imgtool", "click", "matplotlib")
         },
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }

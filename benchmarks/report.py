@@ -234,7 +234,7 @@ def generate(out: Path) -> list[Path]:
     machine = next((d["machine"] for d in docs.values() if d is not None), None)
     if machine is not None:
         libs = ", ".join(f"{k} {v}" for k, v in machine["libraries"].items() if v and k in
-                         ("cryptography", "pynacl", "cbor2", "imgtool", "typer"))
+                         ("cryptography", "pynacl", "cbor2", "imgtool"))
         parts += [f"Measured {machine['date'][:10]} on {machine['cpu_model']} ({machine['cores']} cores), "
                   f"Python {machine['python']}, {libs}. Regenerate with `make bench`.", ""]
     if docs["verify"]:
