@@ -127,6 +127,7 @@ def test_interop_plain_python_tuf_ngclient(tmp_path: Path) -> None:
         assert info.custom["fwsign"]["sequence"] == 12
         path = up.download_target(info)
         assert Path(path).read_bytes() == (tmp_path / "rel/fw-12.suit").read_bytes()
+        assert Repository(repo_dir).owner_of(info.custom["fwsign"]["payload"]).startswith("pump-bins-")
         pinfo = up.get_targetinfo(info.custom["fwsign"]["payload"])
         assert pinfo is not None and Path(up.download_target(pinfo)).read_bytes() == payload_for(12)
 

@@ -159,7 +159,9 @@ def _print_publish(res: PublishResult, json_out: bool) -> None:
     for w in res.warnings:
         echo(f"warning: {w}", err=True)
     if res.published:
-        echo("published: " + ", ".join(f"{r} v{v}" for r, v in res.versions.items()))
+        shown = [f"{r} v{v}" for r, v in res.versions.items() if "-bins-" not in r and not r.startswith("bins-")]
+        bins = len(res.versions) - len(shown)
+        echo("published: " + ", ".join(shown) + (f" and {bins} hash bin(s)" if bins else ""))
     else:
         echo("nothing staged to publish")
 

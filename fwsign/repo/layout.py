@@ -111,22 +111,30 @@ def payload_path(class_id: bytes, sha256: str) -> str:
     return f"{class_dir(class_id)}/{PAYLOADS}/{sha256}"
 
 
-def class_pattern(class_id: bytes) -> str:
-    return f"{class_dir(class_id)}/*"
+def class_patterns(class_id: bytes) -> list[str]:
+    """Delegation path patterns for a class (a TUF ``*`` does not cross ``/``)."""
+    return [f"{class_dir(class_id)}/*", f"{class_dir(class_id)}/{PAYLOADS}/*"]
 
 
 def bin_bits_for(n_targets: int) -> int:
     """Bit length of the succinct bins for about ``n_targets`` targets (TAP 15).
 
     A cold client downloads snapshot (~29 B per bin) plus one bin (~227 B per target in
-    it); the sum N*227/B + 29*B is smallest at B = sqrt(N*227/29). Rounded to a power of
-    two, at least 2 bins.
+    it); the sum N*227/B + 29*B is smallest at B = sqrt(N*227/29). Of the two powers of two
+    around that optimum, the one with the lower cost wins; at least 2 bins.
     """
     if n_targets <= 0:
         return 1
     best = math.sqrt(n_targets * TARGET_ENTRY_BYTES / SNAPSHOT_BIN_BYTES)
-    bits = max(1, round(math.log2(best)))
-    return min(bits, MAX_BIN_BITS)
+    low = max(1, min(MAX_BIN_BITS, math.floor(math.log2(best)) if best >= 2 else 1))
+    high = min(MAX_BIN_BITS, low + 1)
+    return min((low, high), key=lambda bits: cold_client_bytes(n_targets, bits))
+
+
+def cold_client_bytes(n_targets: int, bits: int) -> float:
+    """Modelled snapshot + one bin bytes a cold client downloads (REFERENCE.md section 2)."""
+    bins = 1 << bits
+    return n_targets * TARGET_ENTRY_BYTES / bins + SNAPSHOT_BIN_BYTES * bins
 
 
 def bits_of_count(count: int) -> int:

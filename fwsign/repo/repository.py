@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -113,6 +114,7 @@ class Repository:
         self._published: dict[str, Metadata[Any]] = {}
         self._staged: dict[str, Metadata[Any]] = {}
         self._dirty: set[str] = set()
+        self._signers: dict[str, Signer] = {}
 
     # -- creation ------------------------------------------------------------------------
 
@@ -259,7 +261,7 @@ class Repository:
         """Write every role changed in this session to ``staged/``."""
         self.layout.staged.mkdir(parents=True, exist_ok=True)
         for role in sorted(self._dirty):
-            write_atomic(self.layout.staged_role(role), self._staged[role].to_bytes(SERIALIZER))
+            _write_fast(self.layout.staged_role(role), self._staged[role].to_bytes(SERIALIZER))
         self._dirty.clear()
 
     def _save_config(self) -> None:
@@ -335,10 +337,10 @@ class Repository:
         if d is None:
             d = top.signed.delegations = Delegations(keys={}, roles={})
         assert d.roles is not None
-        pattern = L.class_pattern(class_id)
-        if any(pattern in (r.paths or []) for r in d.roles.values()):
+        patterns = L.class_patterns(class_id)
+        if any(patterns[0] in (r.paths or []) for r in d.roles.values()):
             raise RepoError(f"class {L.class_dir(class_id)} is already delegated")
-        d.roles[name] = DelegatedRole(name, [k.keyid for k in keys], threshold, True, paths=[pattern])
+        d.roles[name] = DelegatedRole(name, [k.keyid for k in keys], threshold, True, paths=patterns)
         for k in keys:
             d.keys[k.keyid] = k.key
             if k.uri:
@@ -427,7 +429,10 @@ class Repository:
         for keyid, key in self._signable_keys(role, root, prev_root).items():
             uri = self.config.signers.get(keyid)
             if uri and keyid not in md.signatures:
-                md.sign(load_signer(uri, key, self.layout.root), append=True)
+                signer = self._signers.get(keyid)
+                if signer is None:
+                    signer = self._signers[keyid] = load_signer(uri, key, self.layout.root)
+                md.sign(signer, append=True)
 
     def _verified(self, role: str, md: Metadata[Any], root: Root, prev_root: Root | None) -> tuple[bool, str]:
         payload = md.signed_bytes
@@ -477,11 +482,12 @@ class Repository:
                 md.signed.expires = self._expiry(role)
             self._sign_available(role, md, root, prev_root)
             ok, note = self._verified(role, md, root, prev_root)
-            self._dirty.add(role)
             if not ok:
                 pending.append(note)
-        self.save()
+        self._check_children(staged, root)
         if pending:
+            self._dirty.update(staged)
+            self.save()
             raise ThresholdNotMet("not published, pending signatures: " + "; ".join(pending)
                                   + " (run fwsign repo sign DIR ROLE --key ...)")
         if not staged and not resign_online:
@@ -527,8 +533,12 @@ class Repository:
         # Write order: root, targets roles, snapshot, timestamp.
         order = sorted(files, key=lambda n: (_write_rank(n), n))
         self.layout.metadata.mkdir(parents=True, exist_ok=True)
-        for name in order:
-            write_atomic(self.layout.metadata / name, files[name])
+        # Everything but timestamp goes down first and is flushed once; then timestamp,
+        # the only file that makes the new state visible, is written and synced.
+        for name in order[:-1]:
+            _write_fast(self.layout.metadata / name, files[name])
+        os.sync()
+        write_atomic(self.layout.metadata / order[-1], files[order[-1]])
         if "root" in staged:
             write_atomic(self.layout.trusted_root, files[f"{root.version}.root.json"])
         for role in staged:
@@ -536,6 +546,22 @@ class Repository:
         self._staged.clear()
         self._published.clear()
         return PublishResult(True, tuple(order), (), tuple(warnings), versions)
+
+    def _check_children(self, staged: Sequence[str], root: Root) -> None:
+        """Every role delegated by a changed delegator must still verify under it."""
+        for role in staged:
+            signed = self._staged[role].signed
+            if not isinstance(signed, Targets) or signed.delegations is None:
+                continue
+            d = signed.delegations
+            children = list(d.succinct_roles.get_roles()) if d.succinct_roles is not None else list(d.roles or {})
+            for child in children:
+                md = self._staged.get(child) or self.published(child)
+                if md is None or (child in self._staged and not md.signatures):
+                    continue
+                if not signed.get_verification_result(child, md.signed_bytes, md.signatures).verified:
+                    raise RepoError(f"{child} would no longer verify under the new {role} delegation; "
+                                    f"stage and re-sign {child} too (not published)")
 
     def _sign_online(self, role: str, md: Metadata[Any], root: Root) -> None:
         self._sign_available(role, md, root, None)
@@ -648,6 +674,17 @@ class Repository:
                 warnings.append(w)
         return {"directory": str(self.layout.root), "now": now.isoformat(), "roles": roles,
                 "root_versions": self.root_versions(), "pending": self.staged_roles(), "warnings": warnings}
+
+
+def _write_fast(path: Path, data: bytes) -> None:
+    """Temporary file + rename without a per-file fsync (the caller syncs once)."""
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _write_rank(name: str) -> int:

@@ -56,6 +56,6 @@ def make_server(directory: Path, port: int = 0, host: str = "127.0.0.1", *, verb
 def serve_in_thread(directory: Path, port: int = 0) -> tuple[ThreadingHTTPServer, str]:
     """Start a server in a daemon thread; returns it and its base URL. Stop with ``server.shutdown()``."""
     server = make_server(directory, port)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     host, real_port = server.server_address[:2]
     return server, f"http://{host!s}:{real_port}/"
