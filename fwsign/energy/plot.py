@@ -64,20 +64,29 @@ def plot_breakdown(costs: Sequence[UpdateCost], out: Path, title: str, labels: S
     return out
 
 
-def plot_verify_time(series: dict[str, Sequence[tuple[int, float]]], out: Path, title: str) -> Path:
-    """Verification time (ms, log) against image size (KiB, log), one line per device/algorithm."""
+def plot_verify_time(panels: dict[str, dict[str, Sequence[tuple[int, float]]]], out: Path, title: str) -> Path:
+    """Verification time (ms, log) against image size (KiB, log): one panel per device, one line per algorithm/library."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 5.0))
-    for label, pts in series.items():
-        style = "--" if "ed25519" in label else "-"
-        ax.plot([s / 1024 for s, _ in pts], [t * 1e3 for _, t in pts], style, marker="o", markersize=3, label=label)
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("image size (KiB)")
-    ax.set_ylabel("one verification (ms, estimate)")
-    ax.set_title(title, fontsize=9)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    n = len(panels)
+    cols = 2 if n > 1 else 1
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(6.0 * cols, 3.6 * rows), sharex=True, sharey=True, squeeze=False)
+    for ax, (device, series) in zip(axes.flat, panels.items(), strict=False):
+        for label, pts in series.items():
+            style = "--" if "ed25519" in label else "-"
+            ax.plot([s / 1024 for s, _ in pts], [t * 1e3 for _, t in pts], style, marker="o", markersize=3, label=label)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_title(device, fontsize=9)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel("image size (KiB)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("one verification (ms)")
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=120)
