@@ -56,8 +56,24 @@ for cpu in cortex-m0plus cortex-m4 cortex-m33; do
         stack=$(python3 scripts/stack_report.py "$NEST" 32 bootref_verify_envelope,bootref_run "$d"/*.ci)
         printf '%-8s %-8s %7s %6s %6s %6s %6s\n' "${cpu#cortex-}" "$cfg" "$((text - lib))" "$text" "$data" "$bss" "${stack%% *}"
         echo "$stack" > "$d/stack.txt"
+        # the boot flow: a separate object on top of the core (src/boot.c)
+        mkdir -p "$d/boot"
+        "$CC" -mcpu=$cpu -mthumb -Os -ffunction-sections -fdata-sections -DNDEBUG $extra \
+            -std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wconversion \
+            -Iinclude -Isrc -fstack-usage -fcallgraph-info=su -c src/boot.c -o "$d/boot/boot.o"
+        btext=$("$SIZE" -B "$d/boot/boot.o" | tail -1 | awk '{print $1}')
+        bstack=$(python3 scripts/stack_report.py "$NEST" 32 bootref_boot_install,bootref_boot_select,bootref_boot_confirm "$d"/*.ci "$d"/boot/*.ci)
+        echo "${cpu#cortex-} $cfg $btext ${bstack%% *}" >> "$OUT/boot.txt"
+        echo "$bstack" > "$d/boot/stack.txt"
     done
 done
+echo
+echo "boot flow (src/boot.c, A/B slots, trailer, confirm/revert) on top of the core:"
+printf '%-8s %-8s %7s %6s\n' core config flash stack
+while read -r c cfg t st; do printf '%-8s %-8s %7s %6s\n' "$c" "$cfg" "$t" "$st"; done < "$OUT/boot.txt"
+echo "boot flash = the object's own code and constants; its RAM is one static bootref_boot_t"
+echo "(the core context plus a RAM copy of the envelope); stack = deepest chain from"
+echo "bootref_boot_install/select/confirm, through the core, port functions excluded."
 echo
 echo "core = flash of the verifier's own code and constants; total = plus the libc helpers it"
 echo "links (memcpy, memset, memcmp), which a bootloader normally has already."
