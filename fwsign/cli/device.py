@@ -24,6 +24,8 @@ def register(sub: Any) -> None:
     p.add_argument("--sector-size", type=non_negative, default=4096, metavar="BYTES", help="Flash erase unit (default 4096).")
     p.add_argument("--write-size", type=non_negative, default=8, metavar="BYTES", help="Flash write unit (default 8).")
     p.add_argument("--slot-sectors", type=non_negative, default=16, metavar="N", help="Sectors per slot (default 16).")
+    p.add_argument("--trusted-root", type=Path, metavar="ROOT_JSON",
+                   help="TUF root metadata to embed, for 'fwsign device update' (can also be given there).")
 
     p = add_command(dsub, "install", cmd_install, "Verify an envelope and stage it in the inactive slot.")
     p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
@@ -36,6 +38,16 @@ def register(sub: Any) -> None:
     p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
     p.add_argument("--no-confirm", action="store_true",
                    help="The started image fails its health check and does not confirm (the next boot reverts).")
+    _power_options(p)
+
+    p = add_command(dsub, "update", cmd_update,
+                    "Fetch the newest release from a TUF repository (fwsign.client) and install it.")
+    p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
+    p.add_argument("--repo", required=True, metavar="URL", help="Repository base URL (serving metadata/ and targets/).")
+    p.add_argument("--trusted-root", type=Path, metavar="ROOT_JSON",
+                   help="Bootstrap TUF root (default: the one embedded with 'device create --trusted-root').")
+    p.add_argument("--now", metavar="ISO8601", help="Reference time for metadata expiry (default: the clock).")
+    p.add_argument("--boot", action="store_true", help="Power-cycle after a successful install (boot and confirm).")
     _power_options(p)
 
     p = add_command(dsub, "status", cmd_status, "Show slots, counter, last boot and flash wear.")
@@ -57,10 +69,26 @@ def cmd_create(a: argparse.Namespace) -> None:
     vid, cid = identity(a, required=True)
     assert vid is not None and cid is not None
     did = uuid_arg(a.device_id, "--device-id") if a.device_id else None
+    root: bytes | None = None
+    if a.trusted_root is not None:
+        root = _read(a.trusted_root, "trusted root")
     dev = create(a.dir, a.trust, vid, cid, did, Geometry(a.sector_size, a.write_size, a.slot_sectors))
+    if root is not None:
+        from ..keys import write_atomic
+
+        write_atomic(a.dir / "tuf-root.json", root)
     g = dev.config.geometry
     echo(f"created device in {a.dir}: 2 slots of {g.slot_size} bytes (image up to {g.image_capacity}), "
          f"{len(dev.config.trust)} trust anchor(s), counter 0")
+
+
+def _read(path: Path, what: str) -> bytes:
+    from ..errors import UsageError
+
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {what} {path}: {exc.strerror}") from None
 
 
 def _arm(dev: Any, a: argparse.Namespace) -> None:
@@ -117,6 +145,51 @@ def _integrated(env: bytes) -> dict[str, bytes]:
     except FwsignError:
         return {}  # the C verifier gives the reason
     return {f"#{name}" if not name.startswith("#") else name: data for name, data in decoded.payloads}
+
+
+def cmd_update(a: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from ..client import fetch_update
+    from ..device import open_device, save
+    from ..errors import FwsignError, UsageError
+    from .common import EXIT_UP_TO_DATE
+
+    dev = open_device(a.dir)
+    root_file = a.trusted_root or a.dir / "tuf-root.json"
+    if not root_file.exists():
+        raise UsageError("give --trusted-root (the device has no embedded TUF root)")
+    root = _read(root_file, "trusted root")
+    now = None
+    if a.now:
+        try:
+            now = dt.datetime.fromisoformat(a.now)
+        except ValueError:
+            raise UsageError(f"--now must be an ISO 8601 time, got {a.now!r}") from None
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=dt.UTC)
+    running = max([dev.counter.value, *[s.sequence for s in dev.slots() if s.state == "confirmed" and s.sequence]])
+    res = fetch_update(a.repo, root, dev.config.vendor_id, dev.config.class_id, running, dev.suit_keys(),
+                       a.dir / "downloads", cache_dir=a.dir / "tuf-cache", now=now)
+    if not res.updated:
+        _report(a, True, res.message, {"updated": False, "sequence": res.sequence})
+        return EXIT_UP_TO_DATE
+    payload = res.payload_path.read_bytes() if res.payload_path is not None else None
+    _arm(dev, a)
+    try:
+        slot = dev.install(res.envelope, payload)
+        out = dev.boot() if a.boot else None
+    except FwsignError as err:
+        save(dev, a.dir)
+        _report(a, False, f"refused: {err.describe()}", {"reason": err.reason, "error": err.describe()})
+        raise CliExit(err.exit_code) from None
+    save(dev, a.dir)
+    text = f"fetched release {res.sequence} and staged it in slot {slot}"
+    if out is not None:
+        text += f"; booted slot {out.slot}, sequence {out.sequence}{' (confirmed)' if out.confirmed else ''}"
+    _report(a, True, text, {"updated": True, "sequence": res.sequence, "slot": slot,
+                            "boot": out.as_dict() if out is not None else None})
+    return 0
 
 
 def cmd_boot(a: argparse.Namespace) -> int:

@@ -190,6 +190,18 @@ class Device:
                 raise self._error(code, "reading the slot trailers")
             return s.slots()
 
+    def suit_keys(self) -> list[Any]:
+        """The trust anchors as fwsign.verify.TrustedKey objects (for the update client)."""
+        from ..keys import SymmetricKey, load_public
+        from ..verify import TrustedKey
+
+        out = []
+        for name in self.config.trust:
+            path = self.trust_dir / name
+            key = SymmetricKey(path.read_bytes()) if name.endswith(".hmac") else load_public(path)
+            out.append(TrustedKey.of(key, name))
+        return out
+
     def image(self, slot: int, size: int) -> bytes:
         g = self.config.geometry
         base = slot * g.slot_size + g.env_sectors * g.sector_size
