@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fwsign.energy import (
     MODES,
@@ -16,6 +18,7 @@ from fwsign.energy import (
     TufRepo,
     check_alg,
     cpu_energy,
+    format_size,
     load_catalog,
     load_measured,
     parse_device,
@@ -304,3 +307,11 @@ def test_algorithm_names() -> None:
     assert check_alg("EdDSA") == "ed25519"
     with pytest.raises(ProfileError):
         check_alg("rsa")
+
+
+@given(st.integers(min_value=1, max_value=1 << 30))
+def test_parse_size_round_trips_plain_and_binary_units(n: int) -> None:
+    assert parse_size(str(n)) == n
+    assert parse_size(format_size(n)) == n
+    if n <= 1 << 20:
+        assert parse_size(f"{n}KiB") == n * 1024

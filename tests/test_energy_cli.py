@@ -115,3 +115,10 @@ def test_profile_constant_without_source_is_one_line_exit_2(cli: Cli, tmp_path: 
     cut = line[: line.index(", source")] if ", source" in line else line
     (d / "nrf.toml").write_text(text[:start] + cut + text[end:])
     _one_line_usage_error(cli("energy", "--list", "--profiles", tmp_path / "p"), "no source")
+
+
+def test_plot_into_missing_directory_is_one_line_exit_2(cli: Cli, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    r = cli("energy", "--device", "nrf52840", "--link", "ble-1m", "--plot", tmp_path / "no" / "such" / "e.png")
+    _one_line_usage_error(r, "cannot write plot")
+    assert not (tmp_path / "no").exists()

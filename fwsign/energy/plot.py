@@ -38,6 +38,21 @@ def _pyplot() -> Any:
     return plt
 
 
+def _save(fig: Any, out: Path) -> Path:
+    """PNG bytes rendered in memory, then written by temp file + rename (never a partial file)."""
+    import io
+
+    from ..keys import write_atomic
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
+    try:
+        write_atomic(out, buf.getvalue())
+    except OSError as exc:
+        raise UsageError(f"cannot write plot {out}: {exc.strerror or exc}") from None
+    return out
+
+
 def plot_breakdown(costs: Sequence[UpdateCost], out: Path, title: str, labels: Sequence[str] | None = None) -> Path:
     """Stacked bars of energy per phase (mJ), one bar per cost; security share printed on top."""
     plt = _pyplot()
@@ -58,10 +73,10 @@ def plot_breakdown(costs: Sequence[UpdateCost], out: Path, title: str, labels: S
     ax.set_title(title + f"\n(text: security overhead vs unavoidable cost; target {OVERHEAD_TARGET:.0%})", fontsize=9)
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    try:
+        return _save(fig, out)
+    finally:
+        plt.close(fig)
 
 
 def plot_verify_time(panels: dict[str, dict[str, Sequence[tuple[int, float]]]], out: Path, title: str) -> Path:
@@ -88,7 +103,7 @@ def plot_verify_time(panels: dict[str, dict[str, Sequence[tuple[int, float]]]], 
         ax.set_visible(False)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
-    return out
+    try:
+        return _save(fig, out)
+    finally:
+        plt.close(fig)
