@@ -4,7 +4,7 @@ count the instructions it executes under the unicorn emulator, per phase.
 Counting: a basic-block hook adds the number of Thumb instructions in each translated
 block as it starts (16- and 32-bit encodings told apart by the first halfword, ARM
 ARM A6.1), so the count is exact for code that runs to the end of its blocks. The
-driver writes phase markers to an unmapped-to-memory address (0x40000000); a write
+driver writes phase markers to an address the emulator watches (0x40000000); a write
 hook records the running count at each marker. A marker costs at most a few
 instructions of attribution error (the rest of its block), and each wrapped port
 call adds ~10 instructions of wrapper code; both are small next to what is measured.

@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 import emu  # noqa: E402
 
-from fwsign.keys import load_private, make_signer  # noqa: E402
+from fwsign.keys import load_private, make_signer, write_atomic  # noqa: E402
 from fwsign.suit import builder  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -234,7 +234,7 @@ def main() -> None:
     data = data_file(m, img, date)
     data_path = out / "device_counts.json" if args.quick else DATA_FILE
     data_path.parent.mkdir(parents=True, exist_ok=True)
-    data_path.write_text(json.dumps(data, indent=2) + "\n")
+    write_atomic(data_path, (json.dumps(data, indent=2) + "\n").encode())
     emulation = {"benchmark": "device_emulation", "date": date, "quick": args.quick,
                  "units": {"*_instr": "instructions (exact, this build)", "*_cpb*": "cycles per byte (estimate)"},
                  "flags": " ".join(emu.CFLAGS), **m, "imgtool": img}
