@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FUZZ_SECONDS ?= 120
 
-.PHONY: all demo test lint typecheck unit bench fuzz clean venv sysdeps
+.PHONY: all demo test lint typecheck unit bench bench-device fuzz clean venv sysdeps
 
 all: test
 
@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check fwsign tests benchmarks
+	$(BIN)/ruff check fwsign tests benchmarks scripts
 	$(BIN)/mypy
 
 typecheck: lint
@@ -42,6 +42,11 @@ demo: $(STAMP) sysdeps
 
 bench: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/run.py
+
+# Emulated instruction counts of bootloader-ref on Cortex-M0+/M4/M33 and the energy figures
+# built on them (needs the Arm cross compiler, which sysdeps installs).
+bench-device: $(STAMP) sysdeps
+	$(BIN)/python benchmarks/emu/run.py
 
 # Long fuzz run of the Python parsers (the unit tests run a short, fixed-seed one).
 fuzz: $(STAMP)

@@ -130,6 +130,7 @@ REASONS: dict[str, str] = {
     "image-missing": "an image check was asked for but no image was given",
     "key-invalid": "a key could not be loaded or does not fit the algorithm",
     "usage": "bad arguments or unreadable input",
+    "profile-invalid": "a device or link profile of the energy model is unknown or malformed",
 }
 
 
