@@ -188,7 +188,7 @@ def cmd_init(a: argparse.Namespace) -> int:
     try:
         res = repo.publish()
     except ThresholdNotMet as exc:
-        echo(f"created {repo_dir}; root v1 is pending: {exc.message}", err=True)
+        echo(f"created {repo_dir}, not published yet: {exc.message}", err=True)
         return 1
     if a.json_out:
         emit_json({**res.as_dict(), "trusted_root": str(repo.layout.trusted_root)})
