@@ -3,6 +3,7 @@ the ``fwsign device`` commands."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -162,3 +163,21 @@ def test_device_hmac_trust_anchor_is_private(tmp_path: Path) -> None:
     fw = sample.firmware(3, 1000)
     dev.install(sample.envelope(fw, 1, [KEYS["hmac"].signer()], VID, CID), fw)
     assert dev.boot().sequence == 1
+
+
+def test_device_ab_release_takes_the_image_for_its_slot(cli: Callable[..., Result], tmp_path: Path,
+                                                        files: dict[str, Path]) -> None:
+    d = tmp_path / "dev"
+    assert cli("device", "create", d, "--trust", files["pub"], *IDENT, *SMALL).code == 0
+    imgs = [sample.firmware(40, 1200), sample.firmware(41, 1300)]
+    for i, img in enumerate(imgs):
+        (tmp_path / f"s{i}.bin").write_bytes(img)
+    slots = ["--slot-payload", f"0={tmp_path / 's0.bin'}", "--slot-payload", f"1={tmp_path / 's1.bin'}"]
+    for seq, slot in ((1, 0), (2, 1)):
+        env = tmp_path / f"ab{seq}.suit"
+        env.write_bytes(sample.envelope(b"", seq, [KEYS["p256"].signer()], VID, CID, slot_images=imgs))
+        r = cli("device", "install", d, env, *slots)
+        assert r.code == 0 and f"slot {slot}" in r.out, r.err
+        out = json.loads(cli("device", "boot", d, "--json").out)
+        assert out["slot"] == slot and out["image_sha256"] == hashlib.sha256(imgs[slot]).hexdigest()
+    assert cli("device", "install", d, env, "--slot-payload", "0=x").code == 2  # nothing for the target slot

@@ -169,6 +169,10 @@ bootref_err_t bootref_boot_scan(bootref_boot_t *b);
 bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t env_len,
                                    uint8_t *slot);
 
+/* The slot the next bootref_boot_install() would write (for an updater that must
+ * fetch the image built for that slot). */
+bootref_err_t bootref_boot_target(bootref_boot_t *b, uint8_t *slot);
+
 /* Decide what to boot (see BOOT DECISION above). BOOTREF_E_NO_IMAGE if nothing
  * verifies: stay in the bootloader (recovery), never start an unverified image. */
 bootref_err_t bootref_boot_select(bootref_boot_t *b, bootref_boot_result_t *r);

@@ -360,6 +360,26 @@ static bootref_err_t verify_slot(bootref_boot_t *b, unsigned s)
     return e;
 }
 
+/* The slot an install writes: not the one holding the newest confirmed image;
+ * on a device without one, not a slot that is pending or on trial. */
+static unsigned target_slot(const bootref_boot_t *b, int run)
+{
+    if (run >= 0)
+        return (unsigned)run ^ 1u;
+    return b->slot[0].state == BOOTREF_SLOT_PENDING || b->slot[0].state == BOOTREF_SLOT_TRIAL ? 1u : 0u;
+}
+
+bootref_err_t bootref_boot_target(bootref_boot_t *b, uint8_t *slot)
+{
+    bootref_err_t e;
+    if (b == NULL || b->bp == NULL || slot == NULL)
+        return BOOTREF_E_USAGE;
+    if ((e = bootref_boot_scan(b)) != BOOTREF_OK)
+        return e;
+    *slot = (uint8_t)target_slot(b, newest_confirmed(b));
+    return BOOTREF_OK;
+}
+
 bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t env_len,
                                    uint8_t *slot)
 {
@@ -377,10 +397,7 @@ bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t
     if ((e = bootref_boot_scan(b)) != BOOTREF_OK)
         return e;
     run = newest_confirmed(b);
-    if (run >= 0)
-        t = (unsigned)run ^ 1u;
-    else
-        t = b->slot[0].state == BOOTREF_SLOT_PENDING || b->slot[0].state == BOOTREF_SLOT_TRIAL ? 1u : 0u;
+    t = target_slot(b, run);
 
     /* 1. verify in RAM: authenticity, identity, rollback. Nothing is written yet. */
     memcpy(b->env, env, env_len);

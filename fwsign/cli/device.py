@@ -32,6 +32,9 @@ def register(sub: Any) -> None:
     p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="SUIT envelope (binary or hex text).")
     p.add_argument("--payload", type=Path, metavar="FILE",
                    help="The firmware image the envelope describes (what directive-fetch downloads).")
+    p.add_argument("--slot-payload", action="append", metavar="SLOT=FILE", default=[],
+                   help="A/B releases: the image built for SLOT; the device takes the one for the slot it "
+                        "installs into. Repeatable.")
     _power_options(p)
 
     p = add_command(dsub, "boot", cmd_boot, "Power the device on: verify and start an image; a new image confirms itself.")
@@ -117,11 +120,15 @@ def cmd_install(a: argparse.Namespace) -> int:
     env = read_envelope(a.envelope)
     payload: bytes | None = None
     if a.payload is not None:
-        try:
-            payload = a.payload.read_bytes()
-        except OSError as exc:
-            raise UsageError(f"cannot read payload {a.payload}: {exc.strerror}") from None
+        payload = _read(a.payload, "payload")
     payloads = _integrated(env)
+    if a.slot_payload:
+        if payload is not None:
+            raise UsageError("give --payload or --slot-payload, not both")
+        chosen = _slot_payloads(a.slot_payload).get(dev.install_target())
+        if chosen is None:
+            raise UsageError(f"no --slot-payload for slot {dev.install_target()}, the slot this install writes")
+        payload = _read(chosen, "payload")
     _arm(dev, a)
     try:
         slot = dev.install(env, payload, payloads)
@@ -133,6 +140,18 @@ def cmd_install(a: argparse.Namespace) -> int:
     _report(a, True, f"staged in slot {slot}; it is verified again and started on trial at the next boot",
             {"slot": slot})
     return 0
+
+
+def _slot_payloads(items: list[str]) -> dict[int, Path]:
+    from ..errors import UsageError
+
+    out: dict[int, Path] = {}
+    for item in items:
+        slot, sep, file = item.partition("=")
+        if not sep or not slot.isdigit() or not file:
+            raise UsageError(f"--slot-payload wants SLOT=FILE, got {item!r}")
+        out[int(slot)] = Path(file)
+    return out
 
 
 def _integrated(env: bytes) -> dict[str, bytes]:

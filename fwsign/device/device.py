@@ -183,6 +183,15 @@ class Device:
         self.last_boot = {"ok": True, **outcome.as_dict()}
         return outcome
 
+    def install_target(self) -> int:
+        """The slot the next install writes (the one without the newest confirmed image)."""
+        with self._session() as s:
+            slot = ctypes.c_uint8(0)
+            code = s.call(s.lib.bootref_boot_target, s.boot, ctypes.byref(slot))
+            if code != 0:
+                raise self._error(code, "reading the slot trailers")
+            return int(slot.value)
+
     def slots(self) -> tuple[SlotStatus, SlotStatus]:
         with self._session() as s:
             code = s.call(s.lib.bootref_boot_scan, s.boot)

@@ -131,6 +131,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bootref_boot_install": (c_int, [vp, c_char_p, sz, ctypes.POINTER(ctypes.c_uint8)]),
         "bootref_boot_select": (c_int, [vp, ctypes.POINTER(BootResult)]),
         "bootref_boot_confirm": (c_int, [vp]),
+        "bootref_boot_target": (c_int, [vp, ctypes.POINTER(ctypes.c_uint8)]),
         "bootref_boot_detail": (c_char_p, [vp]),
         "bootref_boot_slot_info": (c_int, [vp, ctypes.c_uint, ctypes.POINTER(ctypes.c_uint8),
                                            ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint32),
