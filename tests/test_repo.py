@@ -314,3 +314,40 @@ def test_repo_usage_errors(tmp_path: Path) -> None:
     r = fwsign("repo", "init", tmp_path / "r", "--targets-threshold", "2")
     assert r.code == 2 and "threshold" in r.err
     assert T0.year == 2030
+
+
+def test_offline_class_key_signs_pending_release(tmp_path: Path) -> None:
+    """The product team's key is offline: releases of its class wait for `repo sign` by the team."""
+    repo_dir = tmp_path / "r"
+    assert fwsign("repo", "init", repo_dir).code == 0
+    team_priv, team_pub = tmp_path / "team.pem", tmp_path / "team.pub.pem"
+    team_priv.write_bytes(private_pem(KEYS["p256"].private))  # type: ignore[arg-type]
+    team_pub.write_bytes(public_pem(KEYS["p256"].trusted.key))
+    assert fwsign("repo", "delegate", repo_dir, *IDENTITY, "--role", "pump", "--key", team_pub).code == 0
+    r = fwsign("repo", "publish", repo_dir)
+    assert r.code == 1 and "pump v1" in r.err
+    r = fwsign("repo", "sign", repo_dir, "pump", "--key", team_priv)
+    assert r.code == 0 and "published" in r.out and "pump v1" in r.out
+    rel = write_release(tmp_path / "rel", 8)
+    r = fwsign("repo", "add", repo_dir, rel.envelope, "--payload", rel.payload, "--suit-key", suit_pub(tmp_path), "--publish")
+    assert r.code == 1 and "pump v2" in r.err
+    r = fwsign("repo", "sign", repo_dir, "pump", "--key", team_priv)
+    assert r.code == 0 and "published" in r.out, r.out + r.err
+    st = json.loads(fwsign("repo", "status", repo_dir, "--json").out)
+    pump = next(x for x in st["roles"] if x["role"] == "pump")
+    assert pump["version"] == 2 and pump["keys"][0]["signer"] == "offline" and pump["targets"] == 3
+    r = fwsign("repo", "refresh", repo_dir, "--json")
+    assert r.code == 0 and set(json.loads(r.out)["versions"]) == {"snapshot", "timestamp"}
+
+
+def test_update_json_and_one_line_error_on_rejection(tmp_path: Path) -> None:
+    clock = Clock()
+    repo_dir = tmp_path / "r"
+    new_repo(repo_dir, clock)
+    add_and_publish(repo_dir, clock, write_release(tmp_path / "rel", 3))
+    with served(repo_dir) as url:
+        r = fwsign(*update_args(url, repo_dir, tmp_path, 1, now=T0 + dt.timedelta(days=3)), "--json")
+    assert r.code == 1 and r.out == "" and r.err.startswith("fwsign: tuf-expired: ")
+    with served(repo_dir) as url:
+        r = fwsign(*update_args(url, repo_dir, tmp_path, 3), "--json")
+    assert r.code == 3 and json.loads(r.out)["status"] == "up-to-date"
