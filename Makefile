@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FUZZ_SECONDS ?= 120
 
-.PHONY: all demo test lint typecheck unit bench bench-device fuzz clean venv sysdeps
+.PHONY: all demo test lint typecheck unit bench bench-host bench-repo bench-device fuzz clean venv sysdeps
 
 all: test
 
@@ -40,8 +40,16 @@ test: lint unit
 demo: $(STAMP) sysdeps
 	@./scripts/demo.sh
 
-bench: $(STAMP) sysdeps
+# All benchmarks (under 10 minutes on 2 cores); each part also runs on its own.
+bench: bench-host bench-repo bench-device
+
+# Host verification and signing: in-process vs the floor, CLI vs imgtool, gateway, sizes.
+bench-host: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/run.py
+
+# TUF repository scale: publish time, metadata sizes, client downloads (1k-100k targets).
+bench-repo: $(STAMP)
+	$(BIN)/python benchmarks/bench_repo.py
 
 # Emulated instruction counts of bootloader-ref on Cortex-M0+/M4/M33 and the energy figures
 # built on them (needs the Arm cross compiler, which sysdeps installs).
