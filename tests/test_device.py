@@ -181,3 +181,17 @@ def test_device_ab_release_takes_the_image_for_its_slot(cli: Callable[..., Resul
         out = json.loads(cli("device", "boot", d, "--json").out)
         assert out["slot"] == slot and out["image_sha256"] == hashlib.sha256(imgs[slot]).hexdigest()
     assert cli("device", "install", d, env, "--slot-payload", "0=x").code == 2  # nothing for the target slot
+
+
+def test_install_refused_while_an_image_is_on_trial(tmp_path: Path, files: dict[str, Path]) -> None:
+    """The image on trial may be running from the slot an install would erase."""
+    from fwsign.device import create
+
+    dev = create(tmp_path / "dev", [files["pub"]], VID, CID)
+    dev.install(files["env1"].read_bytes(), files["fw1"].read_bytes())
+    assert dev.boot(confirm=False).trial
+    before = bytes(dev.flash.data)
+    with pytest.raises(UsageError) as exc:
+        dev.install(files["env2"].read_bytes(), files["fw2"].read_bytes())
+    assert "on trial" in exc.value.message
+    assert bytes(dev.flash.data) == before  # nothing was erased or written

@@ -69,7 +69,8 @@
  *                                           4. nothing verifies: no-bootable-image.
  *
  * INSTALL (bootref_boot_install): the target is the slot that does not hold
- * the newest confirmed image. The envelope is verified in RAM first (rollback:
+ * the newest confirmed image. While an image is on trial (TRIAL) install is
+ * refused (BOOTREF_E_USAGE): confirm it, or reset to revert, first. The envelope is verified in RAM first (rollback:
  * its sequence number must be >= the counter and > the running image's); a
  * rejected envelope costs no flash operation. Then: erase the target's trailer
  * (the slot is EMPTY from here on), erase and write the envelope area, run

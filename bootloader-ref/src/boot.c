@@ -398,6 +398,9 @@ bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t
         return e;
     run = newest_confirmed(b);
     t = target_slot(b, run);
+    if (b->slot[0].state == BOOTREF_SLOT_TRIAL || b->slot[1].state == BOOTREF_SLOT_TRIAL)
+        /* the image on trial may be the one running: never erase it under itself */
+        return bfail(b, BOOTREF_E_USAGE, "an image is on trial: confirm it (or reset to revert) first");
 
     /* 1. verify in RAM: authenticity, identity, rollback. Nothing is written yet. */
     memcpy(b->env, env, env_len);

@@ -243,10 +243,10 @@ class Device:
         if not detail and isinstance(self._fault, FileNotFoundError):
             detail = str(self._fault.args[0]) if self._fault.args else "payload not available"
         detail = detail or ("a flash or payload operation failed" if lib.reason(code) == "port-error" else "refused")
-        err = VerificationError(f"{what}: {detail} [{lib.err_name(code)}]", reason=lib.reason(code))
-        if err.reason == "usage":
-            err.exit_code = 2
-        return err
+        text = f"{what}: {detail} [{lib.err_name(code)}]"
+        if lib.reason(code) == "usage":
+            return UsageError(text)
+        return VerificationError(text, reason=lib.reason(code))
 
     # -- callbacks (never raise into C) ----------------------------------------------
 
