@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fwsign.device import Flash, FlashViolation, PowerLost, lib, open_device, sample
-from fwsign.errors import UsageError
+from fwsign.errors import FwsignError, UsageError
 from fwsign.keys import private_pem, public_pem
 from fwsign.suit.ids import class_uuid, vendor_uuid
 
@@ -195,3 +195,13 @@ def test_install_refused_while_an_image_is_on_trial(tmp_path: Path, files: dict[
         dev.install(files["env2"].read_bytes(), files["fw2"].read_bytes())
     assert "on trial" in exc.value.message
     assert bytes(dev.flash.data) == before  # nothing was erased or written
+
+
+def test_payload_larger_than_the_slot_is_refused(tmp_path: Path, files: dict[str, Path]) -> None:
+    from fwsign.device import Geometry, create
+
+    dev = create(tmp_path / "dev", [files["pub"]], VID, CID, geometry=Geometry(1024, 8, 6))
+    big = sample.firmware(9, 2 * 1024)  # the image area is 1 sector
+    with pytest.raises(FwsignError) as exc:
+        dev.install(sample.envelope(big, 1, [KEYS["p256"].signer()], VID, CID), big)
+    assert exc.value.reason == "limit-exceeded" and "larger than the slot" in exc.value.message

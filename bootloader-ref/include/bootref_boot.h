@@ -147,6 +147,7 @@ typedef struct bootref_boot {
     uint32_t img_len;                /* image bytes in slot `cur` */
     uint32_t erased;                 /* install: image-area bytes erased so far */
     uint32_t env_sectors;
+    bootref_err_t fetch_err;         /* why the last payload fetch failed */
     uint8_t buf[BOOTREF_BOOT_CHUNK];
     uint8_t env[BOOTREF_MAX_ENVELOPE_SIZE];
 } bootref_boot_t;

@@ -257,8 +257,10 @@ static int do_fetch(bootref_boot_t *b, const uint8_t *uri, size_t uri_len)
         }
         if (n == 0u)
             break;
-        if (n > cap - off)
-            return BOOTREF_PORT_ERROR; /* larger than the slot */
+        if (n > cap - off) {
+            b->fetch_err = bfail(b, BOOTREF_E_LIMIT_SIZE, "payload is larger than the slot's image area");
+            return BOOTREF_PORT_ERROR;
+        }
         while (b->erased < off + n) {
             if (fl_erase(b, base + b->erased) != BOOTREF_OK)
                 return BOOTREF_PORT_ERROR;
@@ -432,12 +434,14 @@ bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t
         goto out;
 
     /* 3. fetch the payload into the slot, as the manifest says */
-    if ((e = bootref_run(&b->ctx, BOOTREF_SEQ_PAYLOAD_FETCH | BOOTREF_SEQ_INSTALL)) != BOOTREF_OK)
-        goto out;
-    if (!b->fetched && do_fetch(b, NULL, 0) != BOOTREF_PORT_OK) {
+    b->fetch_err = BOOTREF_OK;
+    e = bootref_run(&b->ctx, BOOTREF_SEQ_PAYLOAD_FETCH | BOOTREF_SEQ_INSTALL);
+    if (e == BOOTREF_OK && !b->fetched && do_fetch(b, NULL, 0) != BOOTREF_PORT_OK)
         e = bfail(b, BOOTREF_E_PORT, "payload could not be fetched into the slot");
+    if (e != BOOTREF_OK && b->fetch_err != BOOTREF_OK)
+        e = bfail(b, b->fetch_err, "payload is larger than the slot's image area");
+    if (e != BOOTREF_OK)
         goto out;
-    }
 
     /* 4. verify what is now in flash, as the boot will */
     if ((e = bootref_run(&b->ctx, BOOTREF_SEQ_VALIDATE | BOOTREF_SEQ_LOAD | BOOTREF_SEQ_INVOKE)) !=

@@ -23,7 +23,8 @@ def register(sub: Any) -> None:
     p.add_argument("--device-id", metavar="UUID", help="This device's own identifier (for condition device-identifier).")
     p.add_argument("--sector-size", type=non_negative, default=4096, metavar="BYTES", help="Flash erase unit (default 4096).")
     p.add_argument("--write-size", type=non_negative, default=8, metavar="BYTES", help="Flash write unit (default 8).")
-    p.add_argument("--slot-sectors", type=non_negative, default=16, metavar="N", help="Sectors per slot (default 16).")
+    p.add_argument("--slot-sectors", type=non_negative, default=32, metavar="N",
+                   help="Sectors per slot (default 32: 128 KiB slots, images up to 120 KiB).")
     p.add_argument("--trusted-root", type=Path, metavar="ROOT_JSON",
                    help="TUF root metadata to embed, for 'fwsign device update' (can also be given there).")
 

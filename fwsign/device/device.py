@@ -35,7 +35,7 @@ class Geometry:
 
     sector_size: int = 4096
     write_size: int = 8
-    slot_sectors: int = 16
+    slot_sectors: int = 32
 
     @property
     def slot_size(self) -> int:
