@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FUZZ_SECONDS ?= 120
 
-.PHONY: all demo test lint typecheck unit bench bench-host bench-repo bench-device fuzz clean venv sysdeps
+.PHONY: all demo test lint typecheck unit bench bench-host bench-repo bench-device fuzz fuzz-c size clean venv sysdeps
 
 all: test
 
@@ -59,6 +59,14 @@ bench-device: $(STAMP) sysdeps
 # Long fuzz run of the Python parsers (the unit tests run a short, fixed-seed one).
 fuzz: $(STAMP)
 	FWSIGN_FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python scripts/fuzz.py
+
+# libFuzzer runs of bootloader-ref's envelope processing and boot flow (clang).
+fuzz-c: sysdeps
+	$(MAKE) -C bootloader-ref fuzz fuzz-boot FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+# Flash and stack of the C verifier cross-built for Cortex-M0+, M4 and M33.
+size: sysdeps
+	$(MAKE) -C bootloader-ref size
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis demo-out

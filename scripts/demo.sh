@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The fwsign demo on built-in defaults: generate keys, sign a sample firmware image into
-# a SUIT envelope, verify it, show tampered and rolled-back copies being refused, show
-# a two-signature release ceremony, and print the inspect view. Artifacts: demo-out/.
+# The fwsign demo on built-in defaults, release to device: generate keys, sign a sample
+# firmware image into a SUIT envelope, verify it, show tampered and rolled-back copies
+# being refused, a two-signature release ceremony and the inspect view; then publish two
+# releases to a local TUF repository, serve it on loopback and update a fleet of simulated
+# devices running the C reference boot flow (one loses power mid-install, one is offered
+# a rolled-back release, one a tampered image); finally the energy one update costs on a
+# real microcontroller class. Artifacts: demo-out/. The server is always stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FWSIGN=.venv/bin/fwsign
@@ -74,4 +78,10 @@ done
 step "10. What was signed (fwsign inspect)"
 $FWSIGN inspect "$OUT/firmware.suit"
 
-step "Done. Artifacts are in $OUT/ (envelopes, keys, images)."
+# 11-19: TUF repository, loopback server, simulated fleet (scripts/demo_fleet.py).
+.venv/bin/python scripts/demo_fleet.py "$OUT" "$OUT/release-ed25519"
+
+step "20. What one update costs a battery-powered device (nRF52840 over BLE, 256 KiB image)"
+$FWSIGN energy --device nrf52840 --link ble-1m --image-size 256KiB --alg ed25519 --mode all
+
+step "Done. Artifacts are in $OUT/ (keys, envelopes, the TUF repository in $OUT/repo, devices in $OUT/fleet)."
