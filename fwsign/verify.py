@@ -83,6 +83,8 @@ class TrustedKey:
     key: PublicKey = field(repr=False)
     label: str = ""
     kid: bytes = b""
+    #: Prepare for many verifications in this process (see :func:`fwsign.keys.make_verifier`).
+    bulk: bool = field(default=True, compare=False, repr=False)
     #: Key type ("ed25519", "p256", ...), derived from ``key``.
     kind: str = field(init=False, compare=False)
     #: Prepared verification function for ``key`` (see :func:`fwsign.keys.make_verifier`).
@@ -90,11 +92,11 @@ class TrustedKey:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", key_kind(self.key))
-        object.__setattr__(self, "verifier", make_verifier(self.key))
+        object.__setattr__(self, "verifier", make_verifier(self.key, bulk=self.bulk))
 
     @staticmethod
-    def of(key: PublicKey, label: str = "") -> TrustedKey:
-        return TrustedKey(key, label or key_kind(key), key_id(key))
+    def of(key: PublicKey, label: str = "", *, bulk: bool = True) -> TrustedKey:
+        return TrustedKey(key, label or key_kind(key), key_id(key), bulk)
 
 
 @dataclass(frozen=True)

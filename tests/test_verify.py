@@ -188,6 +188,19 @@ def test_tampered_signature_rejected() -> None:
     assert verify_envelope(bytes(data), _policy(KEYS["ed25519"])).reason == "signature-invalid"
 
 
+@pytest.mark.parametrize("bulk", [True, False], ids=["libsodium", "openssl"])
+@pytest.mark.parametrize("alg", [CoseAlg.ED25519, CoseAlg.EDDSA])
+def test_both_ed25519_verifiers_accept_valid_and_refuse_tampered_signatures(bulk: bool, alg: int) -> None:
+    key = KEYS["ed25519"]
+    policy = Policy(keys=(TrustedKey.of(key.trusted.key, bulk=bulk),))
+    data = bytearray(_envelope([key.signer(alg)]))
+    assert verify_envelope(bytes(data), policy).valid
+    sig = decode_envelope(bytes(data)).auth.blocks[0].message.tag
+    i = bytes(data).index(sig)
+    data[i + 40] ^= 0x01
+    assert verify_envelope(bytes(data), policy).reason == "signature-invalid"
+
+
 def test_wrong_key_of_same_algorithm_without_kid_rejected_as_signature_invalid() -> None:
     from cryptography.hazmat.primitives.asymmetric import ed25519
 

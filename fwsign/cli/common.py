@@ -171,7 +171,8 @@ def trusted(keys: list[Path]) -> list[TrustedKey]:
     from ..keys import load_public
     from ..verify import TrustedKey
 
-    return [TrustedKey.of(load_public(k), k.name) for k in keys]
+    # One verification per process: no need to load the bulk (libsodium) verifier.
+    return [TrustedKey.of(load_public(k), k.name, bulk=False) for k in keys]
 
 
 def write(path: Path, data: bytes, mode: int = 0o644) -> None:
