@@ -17,9 +17,8 @@ against image-digest and image-size.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from . import cose
@@ -38,13 +37,13 @@ from .errors import (
 )
 from .keys import ALG_DISPLAY, KIND_ALGS, PublicKey, Verifier, key_id, key_kind, make_verifier
 from .limits import DEFAULT_LIMITS, Limits
+from .streams import CHUNK as CHUNK
+from .streams import read_chunks as read_chunks
 from .suit.codepoints import Command, DigestAlg, EnvelopeKey, ManifestKey, Parameter, display
 from .suit.decode import decode_envelope, decode_severed_sequence
 from .suit.encode import encode_digest
 from .suit.model import CommandSequence, Envelope
 from .suit.semantics import Analysis, ImageCandidate, analyze
-
-CHUNK = 1 << 16
 
 
 def digest_bytes(alg: int, data: bytes) -> bytes:
@@ -441,17 +440,3 @@ def check_image(analysis: Analysis, component: int, image: Iterable[bytes] | byt
 
 def _image_ok(c: ImageCandidate, size: int, where: str) -> str:
     return f"{where}: {size} bytes, {_alg_name(c.digest.alg)} matches"
-
-
-def read_chunks(path: Path, chunk_size: int = CHUNK) -> Iterator[bytes]:
-    """Stream a file in chunks (never the whole image in memory)."""
-    try:
-        fh = open(path, "rb")  # noqa: SIM115 - generator owns the handle
-    except OSError as exc:
-        raise UsageError(f"cannot read image {path}: {exc.strerror}") from None
-    with fh:
-        while True:
-            chunk = fh.read(chunk_size)
-            if not chunk:
-                return
-            yield chunk

@@ -190,3 +190,20 @@ def test_embed_sever_slots_and_release(cli: Run, firmware: Path, tmp_path: Path)
     assert cli("sign", "--release", "release.toml", "-k", "rel.pem", "-o", "multi.suit").code == 0
     r = cli("verify", "multi.suit", "-k", "rel.pub.pem", *IDENTITY, "--component", "1", "--image", b)
     assert r.code == 0, r.out + r.err
+
+
+def test_command_table_matches_what_each_module_registers() -> None:
+    # A run builds only its command's module; the table saying which module that is
+    # must list exactly the commands the modules register.
+    import argparse
+    import importlib
+
+    from fwsign.cli.main import COMMAND_MODULES, COMMANDS
+
+    registered: dict[str, str] = {}
+    for module in COMMAND_MODULES:
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        importlib.import_module(module).register(sub)
+        registered.update({name: module for name in sub.choices})
+    assert registered == COMMANDS

@@ -29,6 +29,20 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fwsign.cli.energy",
 )
 
+#: Which module registers each top-level command. A run builds the parser of its own
+#: command's module only (building every option of every command costs more than the
+#: verification itself); ``fwsign --help`` and unknown commands build them all. A test
+#: checks this table against what the modules register.
+COMMANDS: dict[str, str] = {
+    "sign": "fwsign.cli.sign", "sign-envelope": "fwsign.cli.sign", "tbs": "fwsign.cli.sign",
+    "attach": "fwsign.cli.sign", "sever": "fwsign.cli.sign",
+    "verify": "fwsign.cli.verify", "inspect": "fwsign.cli.verify",
+    "keygen": "fwsign.cli.keys", "key": "fwsign.cli.keys",
+    "device": "fwsign.cli.device",
+    "repo": "fwsign.cli.repo", "update": "fwsign.cli.repo",
+    "energy": "fwsign.cli.energy",
+}
+
 
 class Parser(argparse.ArgumentParser):
     """argparse with fwsign's one-line usage errors and exit code 2."""
@@ -38,7 +52,10 @@ class Parser(argparse.ArgumentParser):
         raise CliExit(EXIT_USAGE)
 
 
-def build_parser() -> Parser:
+def build_parser(argv: Sequence[str] | None = None) -> Parser:
+    """The parser for ``argv``: only its command's module, or every module when unclear."""
+    command = next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), None)
+    modules = (COMMANDS[command],) if command in COMMANDS else COMMAND_MODULES
     parser = Parser(
         prog="fwsign",
         description="Sign, inspect and verify IETF SUIT firmware manifests (CBOR/COSE).",
@@ -48,7 +65,7 @@ def build_parser() -> Parser:
 
     parser.add_argument("--version", action="version", version=f"fwsign {__version__}")
     sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=Parser)
-    for name in COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
@@ -58,7 +75,7 @@ def run(argv: Sequence[str] | None = None) -> int:
     from ..errors import FwsignError
 
     try:
-        parser = build_parser()
+        parser = build_parser(argv)
         args = parser.parse_args(argv)
         handler = getattr(args, "handler", None)
         if handler is None:

@@ -62,7 +62,7 @@ def hash_stream(chunks: Iterable[bytes]) -> tuple[Digest, int]:
 
 def hash_file(path: Path) -> tuple[Digest, int]:
     """SHA-256 and size of a file, streamed in 64 KiB chunks."""
-    from ..verify import read_chunks
+    from ..streams import read_chunks
 
     return hash_stream(read_chunks(path))
 
