@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -179,3 +180,16 @@ def write(path: Path, data: bytes, mode: int = 0o644) -> None:
     from ..keys import write_atomic
 
     write_atomic(path, data, mode=mode)
+
+
+def parse_now(text: str | None) -> datetime | None:
+    """``--now ISO8601`` (a reference time for metadata expiry); naive times are UTC."""
+    if not text:
+        return None
+    from ..errors import UsageError
+
+    try:
+        now = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--now must be an ISO 8601 time, got {text!r}") from None
+    return now if now.tzinfo is not None else now.replace(tzinfo=UTC)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .common import CliExit, add_command, add_identity_options, echo, emit_json, identity, non_negative
+from .common import CliExit, add_command, add_identity_options, echo, emit_json, identity, non_negative, parse_now
 
 
 def register(sub: Any) -> None:
@@ -168,8 +168,6 @@ def _integrated(env: bytes) -> dict[str, bytes]:
 
 
 def cmd_update(a: argparse.Namespace) -> int:
-    import datetime as dt
-
     from ..client import fetch_update
     from ..device import open_device, save
     from ..errors import FwsignError, UsageError
@@ -180,14 +178,7 @@ def cmd_update(a: argparse.Namespace) -> int:
     if not root_file.exists():
         raise UsageError("give --trusted-root (the device has no embedded TUF root)")
     root = _read(root_file, "trusted root")
-    now = None
-    if a.now:
-        try:
-            now = dt.datetime.fromisoformat(a.now)
-        except ValueError:
-            raise UsageError(f"--now must be an ISO 8601 time, got {a.now!r}") from None
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=dt.UTC)
+    now = parse_now(a.now)
     running = max([dev.counter.value, *[s.sequence for s in dev.slots() if s.state == "confirmed" and s.sequence]])
     res = fetch_update(a.repo, root, dev.config.vendor_id, dev.config.class_id, running, dev.suit_keys(),
                        a.dir / "downloads", cache_dir=a.dir / "tuf-cache", now=now)

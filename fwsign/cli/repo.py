@@ -12,7 +12,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .common import EXIT_UP_TO_DATE, add_command, add_identity_options, echo, emit_json, identity, non_negative, trusted
+from .common import (
+    EXIT_UP_TO_DATE,
+    add_command,
+    add_identity_options,
+    echo,
+    emit_json,
+    identity,
+    non_negative,
+    parse_now,
+    trusted,
+)
 
 if TYPE_CHECKING:
     from ..repo.repository import PublishResult
@@ -370,8 +380,6 @@ def _progress_bar(done: int, total: int) -> None:
 
 
 def cmd_update(a: argparse.Namespace) -> int:
-    import datetime as dt
-
     from ..client import fetch_update
     from ..errors import UsageError
 
@@ -381,14 +389,7 @@ def cmd_update(a: argparse.Namespace) -> int:
         root = a.trusted_root.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read trusted root {a.trusted_root}: {exc.strerror}") from None
-    now = None
-    if a.now:
-        try:
-            now = dt.datetime.fromisoformat(a.now)
-        except ValueError:
-            raise UsageError(f"--now must be an ISO 8601 time, got {a.now!r}") from None
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=dt.UTC)
+    now = parse_now(a.now)
     show = not a.no_progress and not a.json_out and sys.stderr.isatty()
     res = fetch_update(a.repo, root, vid, cid, a.current_sequence, trusted(a.suit_key), a.out, cache_dir=a.cache,
                        suit_threshold=a.suit_threshold, now=now, progress=_progress_bar if show else None)
