@@ -203,3 +203,45 @@ REASONS.update({
     "no-bootable-image": "no slot holds an image that verifies: the device stays in its bootloader",
     "power-cut": "power was cut before the operation finished (simulated device)",
 })
+
+
+# --- Encrypted payloads (draft-ietf-suit-firmware-encryption) --------------------------
+
+
+class EncryptionInfoError(DecodeError):
+    """The encryption info (parameter 19) is not a COSE_Encrypt as SUIT uses it."""
+
+    reason = "encryption-info-invalid"
+
+
+class NoRecipient(VerificationError):
+    """No recipient of the encryption info is addressed to the decryption keys given."""
+
+    reason = "no-recipient"
+
+
+class KeyUnwrapError(VerificationError):
+    """The wrapped content-encryption key does not unwrap (wrong key or tampered)."""
+
+    reason = "key-unwrap-failed"
+
+
+class DecryptionError(VerificationError):
+    """The ciphertext does not authenticate (tampered or truncated) or cannot be decrypted."""
+
+    reason = "decryption-failed"
+
+
+class NonceReuse(VerificationError):
+    """An IV/nonce would be used a second time with the same content-encryption key."""
+
+    reason = "nonce-reuse"
+
+
+REASONS.update({
+    "encryption-info-invalid": "the encryption info is not a well-formed COSE_Encrypt as SUIT payload encryption uses it",
+    "no-recipient": "no recipient of the encryption info is addressed to the decryption key(s) given",
+    "key-unwrap-failed": "the wrapped content-encryption key does not unwrap with the key given (wrong key or tampered)",
+    "decryption-failed": "the encrypted payload does not authenticate (tampered or truncated ciphertext)",
+    "nonce-reuse": "an IV/nonce would be reused with the same content-encryption key",
+})
