@@ -258,15 +258,22 @@ def _parse_symmetric_pem(data: bytes) -> SymmetricKey | None:
         raise KeyLoadError("malformed symmetric key PEM") from None
 
 
-def load_private(path: Path) -> PrivateKey:
-    """Load a private key (PKCS#8/SEC1 PEM or symmetric-key PEM). Never echoes key bytes."""
+def load_private(path: Path, *, passphrase: bytes | None = None) -> PrivateKey:
+    """Load a private key (PKCS#8/SEC1 PEM or symmetric-key PEM). Never echoes key bytes.
+
+    An encrypted PEM takes ``passphrase`` or else ``FWSIGN_KEY_PASSPHRASE``.
+    """
     data = _read(path, "private key")
     sym = _parse_symmetric_pem(data)
     if sym is not None:
         return sym
-    passphrase = os.environ.get("FWSIGN_KEY_PASSPHRASE")
+    if passphrase is None:
+        env = os.environ.get("FWSIGN_KEY_PASSPHRASE")
+        passphrase = env.encode() if env else None
+    if passphrase is not None and b"ENCRYPTED" not in data:
+        passphrase = None  # a passphrase in the environment must not break unencrypted keys
     try:
-        key = serialization.load_pem_private_key(data, password=passphrase.encode() if passphrase else None)
+        key = serialization.load_pem_private_key(data, password=passphrase)
     except TypeError:
         raise KeyLoadError(
             f"{path} is encrypted: set FWSIGN_KEY_PASSPHRASE to its passphrase"

@@ -3,7 +3,8 @@
 #   required  gcc, make, OpenSSL headers (bootloader-ref's host port, the simulated device),
 #             gcc's ASan/UBSan runtimes (make -C bootloader-ref test-asan)
 #   optional  arm-none-eabi-gcc + newlib (make -C bootloader-ref size),
-#             clang with libFuzzer (make -C bootloader-ref fuzz)
+#             clang with libFuzzer (make -C bootloader-ref fuzz),
+#             SoftHSM2 (a software PKCS#11 token: the HSM signer tests skip without it)
 # Installs what is missing with apt-get when running as root; otherwise says exactly what
 # is missing and how to install it. Exit 0 when everything required is there (missing
 # optional tools are reported), 2 when something required is missing.
@@ -61,6 +62,7 @@ if have gcc && ! sanitizers_ok; then
 fi
 if [ "$want_optional" = 1 ]; then
   arm_ok || optional+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
+  have softhsm2-util || optional+=(softhsm2)
   if ! libfuzzer_ok; then
     optional+=(clang)
     # Debian/Ubuntu ship libFuzzer in the versioned compiler-rt package
@@ -86,7 +88,7 @@ if [ "$(id -u)" -eq 0 ] && have apt-get; then
   fi
   if [ ${#optional[@]} -gt 0 ] && ! apt-get install -y -qq "${optional[@]}" >/dev/null; then
     echo "note: optional packages not installed: ${optional[*]}" >&2
-    echo "  (make -C bootloader-ref size / fuzz will say what they need)" >&2
+    echo "  (make -C bootloader-ref size / fuzz will say what they need; without softhsm2 the HSM tests skip)" >&2
   fi
   # clang may have been installed just now without its libFuzzer runtime
   if [ "$want_optional" = 1 ] && have clang && ! libfuzzer_ok; then
@@ -102,7 +104,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install them (e.g. sudo apt-get install ${missing[*]}) and run make again" >&2
 fi
 if [ ${#optional[@]} -gt 0 ]; then
-  echo "optional, for make -C bootloader-ref size / fuzz: ${optional[*]}" >&2
+  echo "optional, for make -C bootloader-ref size / fuzz and the PKCS#11 (SoftHSM2) tests: ${optional[*]}" >&2
   echo "  (e.g. sudo apt-get install ${optional[*]})" >&2
 fi
 [ ${#missing[@]} -eq 0 ] || exit 2

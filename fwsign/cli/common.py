@@ -158,14 +158,15 @@ def alg_arg(alg: str | None) -> int | None:
         raise UsageError(f"unknown algorithm {alg!r}; choose one of {', '.join(ALG_NAMES)}") from None
 
 
-def signers(keys: list[Path] | None, alg: str | None, kid: bool) -> list[Any]:
+def signers(keys: list[Path] | list[str] | None, alg: str | None, kid: bool) -> list[Any]:
+    """Signers for --key values: PEM paths, signer URIs or .uri files (fwsign.signers)."""
     from ..errors import UsageError
-    from ..keys import load_private, make_signer
+    from ..signers import load_signer
 
     if not keys:
         raise UsageError("give at least one --key")
     chosen = alg_arg(alg)
-    return [make_signer(load_private(k), chosen, kid=kid) for k in keys]
+    return [load_signer(k, chosen, kid=kid) for k in keys]
 
 
 def trusted(keys: list[Path]) -> list[TrustedKey]:

@@ -17,6 +17,9 @@ def register(sub: Any) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, metavar="NAME",
                    help="Base name: writes NAME.pem, NAME.pub.pem, NAME.cose.")
     p.add_argument("--force", action="store_true", help="Overwrite existing files.")
+    p.add_argument("--hsm", metavar="PKCS11_URI",
+                   help="Create the key inside a PKCS#11 token (pkcs11:token=T;object=LABEL); writes NAME.pub.pem, "
+                        "NAME.cose and NAME.uri, no private key file.")
 
     key = add_command(sub, "key", _no_subcommand, "Show keys in the forms devices and tools need.")
     key_sub = key.add_subparsers(title="commands", metavar="COMMAND", parser_class=type(key))
@@ -38,6 +41,8 @@ def cmd_keygen(a: argparse.Namespace) -> None:
 
     kind: str = a.alg
     base = str(a.output)
+    if a.hsm:
+        return _keygen_hsm(a, kind, base)
     files = [Path(base + ".pem"), Path(base + ".cose")]
     if kind != "hmac":
         files.insert(1, Path(base + ".pub.pem"))
@@ -54,6 +59,26 @@ def cmd_keygen(a: argparse.Namespace) -> None:
         write(files[1], public_pem(pub))
         write(files[2], encode_cose_key(pub))
     echo(f"{kind} key {key_id(key).hex()}: " + ", ".join(str(f) for f in files))
+
+
+def _keygen_hsm(a: argparse.Namespace, kind: str, base: str) -> None:
+    from ..errors import UsageError
+    from ..keys import encode_cose_key, key_id, public_pem
+    from ..signers import parse_pkcs11_uri, pkcs11_generate, redact_uri
+
+    files = [Path(base + ".pub.pem"), Path(base + ".cose"), Path(base + ".uri")]
+    existing = [str(f) for f in files if f.exists()]
+    if existing and not a.force:
+        raise UsageError(f"refusing to overwrite {', '.join(existing)} (use --force)")
+    if kind not in ("p256", "p384"):
+        raise UsageError("--hsm creates ECDSA keys: give --alg p256 or --alg p384")
+    uri = parse_pkcs11_uri(a.hsm)
+    pub = pkcs11_generate(a.hsm, kind)
+    write(files[0], public_pem(pub))
+    write(files[1], encode_cose_key(pub))
+    # The .uri file names the key, never the PIN (pin-value URIs are refused).
+    write(files[2], (redact_uri(a.hsm) if uri.module_path is None else a.hsm).encode() + b"\n")
+    echo(f"{kind} key {key_id(pub).hex()} created in the token: " + ", ".join(str(f) for f in files))
 
 
 def cmd_key_show(a: argparse.Namespace) -> None:

@@ -14,7 +14,8 @@ ALG_HELP = "Algorithm: ed25519 (eddsa), esp256 (es256), esp384 (es384), hmac256;
 def register(sub: Any) -> None:
     p = add_command(sub, "sign", cmd_sign, "Sign a firmware image (or a release description) into a SUIT envelope.")
     p.add_argument("firmware", nargs="?", type=Path, metavar="FIRMWARE", help="Firmware image to sign.")
-    p.add_argument("-k", "--key", action="append", type=Path, metavar="PEM", help="Private key (PEM); repeat for several signers.")
+    p.add_argument("-k", "--key", action="append", metavar="KEY",
+                   help="Private key: PEM file, signer URI (pkcs11:, awskms:, gcpkms:, azurekms:, hv:) or .uri file; repeatable.")
     p.add_argument("-o", "--output", type=Path, metavar="ENVELOPE", help="Envelope file to write.")
     p.add_argument("--alg", help=ALG_HELP)
     p.add_argument("--sequence", metavar="N", help="Sequence number (anti-rollback), or 'auto' for UTC seconds.")
@@ -39,7 +40,7 @@ def register(sub: Any) -> None:
     p = add_command(sub, "sign-envelope", cmd_sign_envelope,
                     "Add a signature to an existing envelope (several signers, or an algorithm migration).")
     p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="Unsigned or signed envelope.")
-    p.add_argument("-k", "--key", action="append", type=Path, metavar="PEM", help="Private key (PEM); repeatable.")
+    p.add_argument("-k", "--key", action="append", metavar="KEY", help="Private key: PEM, signer URI or .uri file; repeatable.")
     p.add_argument("--alg", help=ALG_HELP)
     p.add_argument("-o", "--output", type=Path, help="Output (default: overwrite ENVELOPE atomically).")
     p.add_argument("--no-kid", dest="kid", action="store_false", help="Leave the key id out of the protected header.")

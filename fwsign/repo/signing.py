@@ -20,7 +20,7 @@ from pathlib import Path
 
 from securesystemslib.signer import CryptoSigner, Key, Signer, SSlibKey  # type: ignore[attr-defined]
 
-from ..errors import KeyLoadError, UsageError
+from ..errors import FwsignError, KeyLoadError, UsageError
 from ..keys import write_atomic
 
 
@@ -83,6 +83,9 @@ def parse_key_spec(spec: str, repo_dir: Path, name: str) -> KeyRef:
     """Turn one key spec (see module docstring) into a :class:`KeyRef`."""
     if spec == "generate":
         return generate_key(repo_dir, name)
+    uri_ref = _uri_spec(spec)
+    if uri_ref is not None:
+        return uri_ref
     if "@" in spec and ":" in spec.split("@", 1)[0]:
         uri, pub = spec.rsplit("@", 1)
         return KeyRef(_load_pem_public(Path(pub)), uri)
@@ -98,6 +101,26 @@ def parse_key_spec(spec: str, repo_dir: Path, name: str) -> KeyRef:
     raise KeyLoadError(f"{spec} is neither a PEM key file nor URI@PUBLIC.pem")
 
 
+def _uri_spec(spec: str) -> KeyRef | None:
+    """A bare signer URI, ``URI@PUBLIC.pem`` or a ``.uri`` file (see :mod:`fwsign.signers`)."""
+    from ..signers import PKCS11_SCHEME, is_uri, parse_spec, pkcs11_public_key
+
+    if not (is_uri(spec) or spec.endswith(".uri")):
+        return None
+    ks = parse_spec(spec)
+    assert ks.uri is not None
+    if ks.public is not None:
+        return KeyRef(_load_pem_public(ks.public), ks.uri)
+    if ks.uri.startswith(PKCS11_SCHEME + ":"):
+        try:
+            return KeyRef(SSlibKey.from_crypto(pkcs11_public_key(ks.uri)), ks.uri)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise KeyLoadError(f"unsupported token key for TUF: {exc}") from None
+    from ..signers import kms_signer
+
+    return KeyRef(SSlibKey.from_crypto(kms_signer(ks).public), ks.uri)  # type: ignore[arg-type]
+
+
 def resolve_uri(uri: str, repo_dir: Path) -> str:
     if uri.startswith("file2:"):
         p = Path(uri[len("file2:"):])
@@ -107,16 +130,26 @@ def resolve_uri(uri: str, repo_dir: Path) -> str:
 
 
 def load_signer(uri: str, key: Key, repo_dir: Path) -> Signer:
+    if uri.startswith("pkcs11:"):
+        from ..signers import register_sslib_pkcs11
+
+        register_sslib_pkcs11()
     try:
         return Signer.from_priv_key_uri(resolve_uri(uri, repo_dir), key)
     except OSError as exc:
         raise UsageError(f"cannot read the private key for {key.keyid[:12]} ({uri}): {exc.strerror}") from None
+    except FwsignError:
+        raise
     except Exception as exc:  # securesystemslib raises several unrelated types here
-        raise KeyLoadError(f"cannot load signer {uri} for key {key.keyid[:12]}: {exc}") from None
+        raise KeyLoadError(f"cannot load signer {uri.split('?', 1)[0]} for key {key.keyid[:12]}: {exc}") from None
 
 
 def signer_from_spec(spec: str, repo_dir: Path) -> Signer:
-    """A signer for ``repo sign``: a private PEM path or ``URI@PUBLIC.pem``."""
+    """A signer for ``repo sign``: a private PEM path, a signer URI, ``URI@PUBLIC.pem`` or a ``.uri`` file."""
+    ref = _uri_spec(spec)
+    if ref is not None:
+        assert ref.uri is not None
+        return load_signer(ref.uri, ref.key, repo_dir)
     if "@" in spec and ":" in spec.split("@", 1)[0]:
         uri, pub = spec.rsplit("@", 1)
         return load_signer(uri, _load_pem_public(Path(pub)), repo_dir)
