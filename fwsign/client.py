@@ -37,7 +37,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +174,7 @@ def fetch_update(
     fetcher: Any | None = None,
     progress: Progress | None = None,
     max_payload: int = DEFAULT_MAX_PAYLOAD,
+    suit_policy: Policy | None = None,
 ) -> UpdateResult:
     """Fetch, check and store the newest release for one device class (see the module docstring).
 
@@ -188,6 +189,8 @@ def fetch_update(
         now: reference time for expiry checks (tests; default the system clock).
         fetcher: a ``tuf.ngclient.FetcherInterface`` (default urllib3).
         progress: called with (bytes so far, expected bytes) while the payload downloads.
+        suit_policy: the release policy's rule for this class (keys, threshold, algorithms);
+            replaces ``suit_keys``/``suit_threshold`` when given.
 
     Returns an :class:`UpdateResult`; raises :class:`fwsign.errors.FwsignError` on rejection.
     """
@@ -197,7 +200,7 @@ def fetch_update(
         raise UsageError("vendor and class ids must be 16-byte UUIDs")
     if current_sequence < 0:
         raise UsageError("current sequence must be non-negative")
-    if not suit_keys:
+    if not suit_keys and suit_policy is None:
         raise UsageError("give at least one SUIT key to verify the envelope with")
     base = repo_url if repo_url.endswith("/") else repo_url + "/"
     counting = fetcher if isinstance(fetcher, CountingFetcher) else CountingFetcher(fetcher)
@@ -263,6 +266,8 @@ def fetch_update(
             raise _tuf_error(exc) from None
         policy = Policy(keys=tuple(suit_keys), threshold=suit_threshold, vendor_id=vendor_id, class_id=class_id,
                         min_sequence=max(current_sequence + 1, floor))
+        if suit_policy is not None:
+            policy = replace(suit_policy, vendor_id=vendor_id, class_id=class_id, min_sequence=policy.min_sequence)
         report = verify_envelope(envelope, policy, read_chunks(pay_file) if pay_file is not None else None)
         if report.error is not None:
             raise report.error

@@ -245,3 +245,35 @@ REASONS.update({
     "decryption-failed": "the encrypted payload does not authenticate (tampered or truncated ciphertext)",
     "nonce-reuse": "an IV/nonce would be reused with the same content-encryption key",
 })
+
+
+# --- Release policy, delegation and audit log ---------------------------------------------
+
+
+class PolicyFileError(UsageError):
+    """A release policy file is unreadable or malformed."""
+
+    reason = "policy-invalid"
+
+
+class DelegationError(VerificationError):
+    """A trust-domains delegation chain does not verify back to a trusted anchor."""
+
+    reason = "delegation-invalid"
+
+
+class AuditLogError(FwsignError):
+    """An audit log is malformed, or a record was edited, removed or reordered."""
+
+    reason = "audit-log-invalid"
+    exit_code = 1
+
+
+REASONS.update({
+    "policy-invalid": "a release policy file is unreadable or malformed",
+    "policy-no-rule": "the release policy has no rule for the envelope's device class",
+    "delegation-invalid": "a delegation chain (CWT) is malformed, not signed by a trusted issuer, or too long",
+    "delegation-expired": "a delegation in the chain has expired or is not yet valid",
+    "delegation-scope": "the manifest's vendor or class is outside the scope a delegation grants",
+    "audit-log-invalid": "an audit log record was edited, removed or reordered, or its signed head does not verify",
+})

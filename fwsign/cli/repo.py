@@ -53,9 +53,12 @@ def register(sub: Any) -> None:
     p.add_argument("dir", type=Path, metavar="DIR")
     p.add_argument("envelope", type=Path, metavar="ENVELOPE")
     p.add_argument("--payload", type=Path, metavar="FILE", help="Image the envelope describes (checked against its digest).")
-    p.add_argument("--suit-key", action="append", type=Path, required=True, metavar="PUB",
-                   help="Key the envelope must be signed with; repeatable.")
+    p.add_argument("--suit-key", action="append", type=Path, metavar="PUB",
+                   help="Key the envelope must be signed with; repeatable (or give --policy).")
     p.add_argument("--suit-threshold", type=non_negative, default=1, metavar="N")
+    p.add_argument("--policy", type=Path, metavar="FILE",
+                   help="Release policy (TOML): refuse the release until its class rule's signers and threshold are met.")
+    p.add_argument("--reason", help="Why (recorded in DIR/audit.log).")
     p.add_argument("--publish", action="store_true", help="Publish right after adding.")
     p.add_argument("--json", dest="json_out", action="store_true")
 
@@ -116,8 +119,9 @@ def register(sub: Any) -> None:
     p.add_argument("--trusted-root", required=True, type=Path, metavar="ROOT.json", help="Bootstrap root embedded in the device.")
     add_identity_options(p, expected=True)
     p.add_argument("--current-sequence", type=non_negative, required=True, metavar="N", help="Sequence of the installed firmware.")
-    p.add_argument("--suit-key", action="append", type=Path, required=True, metavar="PUB")
+    p.add_argument("--suit-key", action="append", type=Path, metavar="PUB", help="SUIT key; repeatable (or give --policy).")
     p.add_argument("--suit-threshold", type=non_negative, default=1, metavar="N")
+    p.add_argument("--policy", type=Path, metavar="FILE", help="Release policy (TOML): the class rule's signers, threshold, algorithms.")
     p.add_argument("--out", type=Path, required=True, metavar="DIR")
     p.add_argument("--cache", type=Path, metavar="DIR", help="Keep the TUF metadata cache here between runs.")
     p.add_argument("--now", metavar="ISO8601", help="Reference time for expiry checks (devices with a trusted time source).")
@@ -209,12 +213,21 @@ def cmd_init(a: argparse.Namespace) -> int:
 
 
 def cmd_add(a: argparse.Namespace) -> int:
+    from ..errors import UsageError
     from ..repo.releases import add_release
     from ..repo.repository import Repository
     from .common import read_envelope
 
     repo = Repository(a.dir)
-    res = add_release(repo, read_envelope(a.envelope), trusted(a.suit_key), payload=a.payload, threshold=a.suit_threshold)
+    data = read_envelope(a.envelope)
+    policy = None
+    if a.policy is not None:
+        from ..policy import load_policy
+
+        _rule, policy = load_policy(a.policy).policy_for_envelope(data, trusted(a.suit_key or []))
+    elif not a.suit_key:
+        raise UsageError("give the SUIT verification key(s) with --suit-key, or a release --policy")
+    res = add_release(repo, data, trusted(a.suit_key or []), payload=a.payload, threshold=a.suit_threshold, policy=policy)
     repo.save()
     out: dict[str, object] = res.as_dict()
     if a.publish:
@@ -391,8 +404,17 @@ def cmd_update(a: argparse.Namespace) -> int:
         raise UsageError(f"cannot read trusted root {a.trusted_root}: {exc.strerror}") from None
     now = parse_now(a.now)
     show = not a.no_progress and not a.json_out and sys.stderr.isatty()
-    res = fetch_update(a.repo, root, vid, cid, a.current_sequence, trusted(a.suit_key), a.out, cache_dir=a.cache,
-                       suit_threshold=a.suit_threshold, now=now, progress=_progress_bar if show else None)
+    suit_policy = None
+    if a.policy is not None:
+        from ..policy import load_policy
+
+        rp = load_policy(a.policy)
+        suit_policy = rp.verify_policy(rp.rule_for(vid, cid), trusted(a.suit_key or []))
+    elif not a.suit_key:
+        raise UsageError("give the SUIT verification key(s) with --suit-key, or a release --policy")
+    res = fetch_update(a.repo, root, vid, cid, a.current_sequence, trusted(a.suit_key or []), a.out, cache_dir=a.cache,
+                       suit_threshold=a.suit_threshold, now=now, progress=_progress_bar if show else None,
+                       suit_policy=suit_policy)
     if a.json_out:
         emit_json(res.as_dict())
     else:

@@ -27,6 +27,8 @@ def register(sub: Any) -> None:
                    help="Trusted key: public PEM, COSE_Key, or HMAC key; repeatable.")
     p.add_argument("--threshold", type=non_negative, default=1, metavar="N",
                    help="How many distinct trusted keys must have signed (default 1).")
+    p.add_argument("--policy", type=Path, metavar="FILE",
+                   help="Release policy (TOML): signers, threshold and algorithms per device class; -k adds keys it names by kid.")
     add_identity_options(p, expected=True)
     p.add_argument("--min-sequence", type=non_negative, metavar="N", help="Reject sequence numbers below this (anti-rollback).")
     p.add_argument("--image", type=Path, metavar="FILE", help="Image to check against image-digest and image-size.")
@@ -46,14 +48,24 @@ def cmd_verify(a: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..verify import Policy, read_chunks, verify_envelope
 
-    if not a.key:
-        raise UsageError("give at least one trusted --key")
+    if not a.key and a.policy is None:
+        raise UsageError("give at least one trusted --key (or a --policy)")
     vid, cid = identity(a, required=False)
-    policy = Policy(
-        keys=tuple(trusted(a.key)), threshold=a.threshold, vendor_id=vid, class_id=cid,
-        min_sequence=a.min_sequence, component=a.component,
-    )
     data = read_envelope(a.envelope)
+    if a.policy is not None:
+        from ..policy import load_policy
+
+        if a.threshold != 1:
+            raise UsageError("with --policy the threshold comes from the policy; leave out --threshold")
+        base = Policy(keys=(), vendor_id=vid, class_id=cid, min_sequence=a.min_sequence, component=a.component)
+        rule, policy = load_policy(a.policy).policy_for_envelope(data, trusted(a.key or []), base)
+        if not a.json_out:
+            echo(f"  policy {a.policy}: {rule.name}, {rule.threshold} of {len(rule.signers)} signer(s)")
+    else:
+        policy = Policy(
+            keys=tuple(trusted(a.key)), threshold=a.threshold, vendor_id=vid, class_id=cid,
+            min_sequence=a.min_sequence, component=a.component,
+        )
     image: Path | None = a.image
     if image is not None and not image.is_file():
         raise UsageError(f"cannot read image {image}: no such file")

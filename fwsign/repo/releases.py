@@ -72,13 +72,17 @@ def _identity(report: Report, cond: Command, param: Parameter, what: str) -> byt
 
 
 def add_release(repo: Repository, envelope: bytes, suit_keys: Sequence[TrustedKey], *, payload: Path | None = None,
-                threshold: int = 1) -> AddResult:
-    """Verify ``envelope`` (and ``payload``) and stage them as targets; call ``repo.save()`` after."""
-    if not suit_keys:
+                threshold: int = 1, policy: Policy | None = None) -> AddResult:
+    """Verify ``envelope`` (and ``payload``) and stage them as targets; call ``repo.save()`` after.
+
+    ``policy`` (from a release policy file) replaces ``suit_keys``/``threshold``: the release
+    is refused until the signatures its rule requires are on the envelope.
+    """
+    if not suit_keys and policy is None:
         raise UsageError("give the SUIT verification key(s) (--suit-key) the repository checks releases with")
     if payload is not None and not payload.is_file():
         raise UsageError(f"cannot read payload {payload}: no such file")
-    report = verify_envelope(envelope, Policy(keys=tuple(suit_keys), threshold=threshold),
+    report = verify_envelope(envelope, policy or Policy(keys=tuple(suit_keys), threshold=threshold),
                              read_chunks(payload) if payload is not None else None)
     if report.error is not None:
         raise report.error
