@@ -17,7 +17,7 @@ against image-digest and image-size.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,8 +196,16 @@ def verify_envelope(
     data: bytes,
     policy: Policy,
     image: Iterable[bytes] | bytes | None = None,
+    *,
+    decryption: Sequence[Any] = (),
 ) -> Report:
-    """Verify envelope bytes under ``policy``; never raises for a rejected envelope."""
+    """Verify envelope bytes under ``policy``; never raises for a rejected envelope.
+
+    ``decryption``: :class:`fwsign.encryption.DecryptionKey` objects. When the manifest
+    gives the component's payload an encryption-info, the image (given or integrated) is
+    the ciphertext: it is decrypted while it streams and the plaintext is checked against
+    image-digest and image-size. Without a decryption key an encrypted image is skipped.
+    """
     run = _Run()
     env: Envelope | None = None
     analysis: Analysis | None = None
@@ -253,9 +261,19 @@ def verify_envelope(
         where = "--image"
         if source is None:
             source, where = _integrated_payload(env, analysis, policy.component)
+        encrypted = _encryption_info(analysis, policy.component)
         if source is None:
             run.skip(step, "no image given")
+        elif encrypted is not None and not decryption:
+            run.skip(step, f"{where} is encrypted (encryption-info at {encrypted[1]}); "
+                     "give a decryption key to check its plaintext")
         else:
+            if encrypted is not None:
+                from .encryption import decrypt_chunks
+
+                chunks: Iterable[bytes] = (source,) if isinstance(source, (bytes, bytearray)) else source
+                source = decrypt_chunks(encrypted[0], decryption, chunks, path=encrypted[1])
+                where = f"{where} decrypted"
             run.ok(step, check_image(analysis, policy.component, source, where))
     except FwsignError as err:
         failure = run.fail(step, err)
@@ -263,9 +281,10 @@ def verify_envelope(
     return Report(tuple(run.checks), env, analysis, None)
 
 
-def verify_or_raise(data: bytes, policy: Policy, image: Iterable[bytes] | bytes | None = None) -> Report:
+def verify_or_raise(data: bytes, policy: Policy, image: Iterable[bytes] | bytes | None = None, *,
+                    decryption: Sequence[Any] = ()) -> Report:
     """Fail-closed form: returns the report of a valid envelope, raises otherwise."""
-    report = verify_envelope(data, policy, image)
+    report = verify_envelope(data, policy, image, decryption=decryption)
     report.raise_for_failure()
     return report
 
@@ -399,6 +418,21 @@ def check_identity(
             raise IdentityMismatch(f"{label} id {shown} differs from the expected {expected.hex()}",
                                    path=where, reason=reason)
     return f"{label} id {expected.hex()} checked by {len(seen)} condition(s)"
+
+
+def _encryption_info(analysis: Analysis, component: int) -> tuple[bytes, str] | None:
+    """The encryption-info (parameter 19) a fetch, copy or write of ``component`` consumes."""
+    found: dict[bytes, str] = {}
+    for o in analysis.observations:
+        if o.component == component and o.code in (Command.DIRECTIVE_FETCH, Command.DIRECTIVE_COPY,
+                                                   Command.DIRECTIVE_WRITE):
+            info = o.param(Parameter.ENCRYPTION_INFO)
+            if isinstance(info, bytes):
+                found.setdefault(info, o.where)
+    if len(found) > 1:
+        raise UnsupportedError(f"component {component} has {len(found)} different encryption infos "
+                               "(one per slot image); verify the image of each slot on its own")
+    return next(iter(found.items()), None)
 
 
 def _integrated_payload(env: Envelope, analysis: Analysis, component: int) -> tuple[bytes | None, str]:

@@ -9,11 +9,14 @@ from typing import Any
 from .common import add_command, echo, emit_json, write
 
 KEY_KINDS = ("ed25519", "p256", "p384", "hmac")
+#: Payload-encryption keys (docs/encryption.md): device key agreement and pre-shared KEKs.
+ENCRYPTION_KINDS = ("x25519", "p256-kex", "a128kw", "a256kw")
 
 
 def register(sub: Any) -> None:
     p = add_command(sub, "keygen", cmd_keygen, "Generate a key pair: NAME.pem (private, 0600), NAME.pub.pem and NAME.cose.")
-    p.add_argument("--alg", default="ed25519", type=str.lower, choices=KEY_KINDS, help="Key type (default ed25519).")
+    p.add_argument("--alg", default="ed25519", type=str.lower, choices=KEY_KINDS + ENCRYPTION_KINDS,
+                   help="Key type (default ed25519); x25519/p256-kex: device decryption keys; a128kw/a256kw: pre-shared KEKs.")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="NAME",
                    help="Base name: writes NAME.pem, NAME.pub.pem, NAME.cose.")
     p.add_argument("--force", action="store_true", help="Overwrite existing files.")
@@ -41,6 +44,12 @@ def cmd_keygen(a: argparse.Namespace) -> None:
 
     kind: str = a.alg
     base = str(a.output)
+    if kind in ENCRYPTION_KINDS:
+        from ..encryption.keys import keygen_files
+
+        kid, written = keygen_files(kind, base, force=a.force)
+        echo(f"{kind} key {kid.hex()}: " + ", ".join(str(f) for f in written))
+        return
     if a.hsm:
         return _keygen_hsm(a, kind, base)
     files = [Path(base + ".pem"), Path(base + ".cose")]

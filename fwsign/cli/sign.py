@@ -36,6 +36,16 @@ def register(sub: Any) -> None:
     p.add_argument("--no-kid", dest="kid", action="store_false", help="Leave the key id out of the protected header.")
     p.add_argument("--unsigned", action="store_true", help="Write an envelope with no signature, for signing ceremonies.")
     p.add_argument("--json", dest="json_out", action="store_true", help="Print a JSON summary.")
+    _audit_options(p)
+    enc = p.add_argument_group("payload encryption (docs/encryption.md)")
+    enc.add_argument("--encrypt-for", action="append", default=[], type=Path, metavar="PUB",
+                     help="Encrypt the image for this device (or device-class) X25519/P-256 public key (ECDH-ES+A128KW); repeatable.")
+    enc.add_argument("--encrypt-kek", action="append", default=[], type=Path, metavar="KEY",
+                     help="Encrypt the image for holders of this pre-shared key-encryption key (A128KW/A256KW); repeatable.")
+    enc.add_argument("--content-alg", type=str.lower, metavar="ALG",
+                     help="Content encryption: a128gcm (default), a256gcm, chacha20-poly1305, a128ctr, a256ctr.")
+    enc.add_argument("--encrypted-payload", type=Path, metavar="OUT",
+                     help="Write the detached ciphertext here (the file to publish at --uri); or use --embed.")
 
     p = add_command(sub, "sign-envelope", cmd_sign_envelope,
                     "Add a signature to an existing envelope (several signers, or an algorithm migration).")
@@ -44,6 +54,7 @@ def register(sub: Any) -> None:
     p.add_argument("--alg", help=ALG_HELP)
     p.add_argument("-o", "--output", type=Path, help="Output (default: overwrite ENVELOPE atomically).")
     p.add_argument("--no-kid", dest="kid", action="store_false", help="Leave the key id out of the protected header.")
+    _audit_options(p)
 
     p = add_command(sub, "tbs", cmd_tbs, "Write the exact bytes an external signer (HSM, air-gapped machine) must sign.")
     p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="Envelope to be signed.")
@@ -59,10 +70,34 @@ def register(sub: Any) -> None:
     p.add_argument("-o", "--output", type=Path, help="Output (default: overwrite ENVELOPE atomically).")
     p.add_argument("--alg", help="Algorithm used with tbs.")
     p.add_argument("--no-kid", dest="kid", action="store_false", help="The key id was not protected in tbs.")
+    _audit_options(p)
 
     p = add_command(sub, "sever", cmd_sever, "Remove severable members (install, text ...) while keeping the signatures valid.")
     p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="Envelope with severable members.")
     p.add_argument("-o", "--output", type=Path, required=True, help="Envelope without them.")
+
+
+def _audit_options(p: Any) -> None:
+    p.add_argument("--audit-log", type=Path, metavar="FILE",
+                   help="Append a hash-chained record of this signing to FILE (default: $FWSIGN_AUDIT_LOG, if set).")
+    p.add_argument("--reason", help="Why this was signed (one line, recorded in the audit log).")
+
+
+def _audit(a: argparse.Namespace, action: str, output: Path, data: bytes, signers_used: list[Any]) -> None:
+    """Record a completed signing when --audit-log or FWSIGN_AUDIT_LOG names a log."""
+    import os
+
+    target = a.audit_log or (Path(os.environ["FWSIGN_AUDIT_LOG"]) if os.environ.get("FWSIGN_AUDIT_LOG") else None)
+    if target is None:
+        return
+    from ..audit import append
+    from ..signers import signer_kind
+    from ..suit.decode import decode_envelope
+
+    env = decode_envelope(data)
+    append(target, action, artifact=str(output), artifact_bytes=data, manifest_digest=env.auth.digest.value.hex(),
+           key_ids=[(s.kid or b"").hex() for s in signers_used], signers=[signer_kind(s) for s in signers_used],
+           reason=a.reason, details={"sequence": env.manifest.sequence_number, "signatures": len(env.auth.blocks)})
 
 
 # -- sign ------------------------------------------------------------------------------
@@ -114,6 +149,8 @@ def cmd_sign(a: argparse.Namespace) -> None:
         raise UsageError("give the envelope to write with -o/--output")
     keys = [] if a.unsigned else signers(a.key, a.alg, a.kid)
     payloads: list[tuple[str, bytes]] = []
+    encrypting = _check_encryption_args(a)
+    encrypted: Any = None
     if a.release is not None:
         if a.firmware is not None or a.slot_image:
             raise UsageError("--release describes the images; do not give FIRMWARE or --slot-image too")
@@ -148,9 +185,11 @@ def cmd_sign(a: argparse.Namespace) -> None:
                 raise UsageError("--embed fetches the image from the envelope; do not give --uri too")
             digest, size = builder.hash_file(firmware)
             img_uri = "#firmware" if a.embed else a.uri
+            if encrypting:
+                encrypted = _encrypt(a, firmware)
             if a.embed:
-                payloads.append(("#firmware", firmware.read_bytes()))
-            images.append(ImageSpec(digest, size, a.slot, img_uri))
+                payloads.append(("#firmware", encrypted.embedded if encrypted is not None else firmware.read_bytes()))
+            images.append(ImageSpec(digest, size, a.slot, img_uri, encrypted.info if encrypted is not None else None))
         comp = ComponentSpec(
             component_id=_component_id(a.component_id),
             images=tuple(images),
@@ -160,10 +199,27 @@ def cmd_sign(a: argparse.Namespace) -> None:
             text=builder.component_text(vendor_domain=a.vendor_domain, model_name=a.class_name, version=a.fw_version),
         )
         spec = ManifestSpec(seqnum, (comp,), reference_uri=a.reference_uri, description=a.text, sever=a.sever)
-    manifest, severed = builder.build_manifest(spec)
-    data = builder.assemble_envelope(manifest, keys, severed=severed, payloads=payloads)
-    summary = _summary(a.output, data)  # decodes the result strictly before anything is written
-    write(a.output, data)
+    pending = encrypted.pending if encrypted is not None else None
+    try:
+        manifest, severed = builder.build_manifest(spec)
+        data = builder.assemble_envelope(manifest, keys, severed=severed, payloads=payloads)
+        summary = _summary(a.output, data)  # decodes the result strictly before anything is written
+    except BaseException:
+        if pending is not None:
+            pending.discard()
+        raise
+    if pending is not None:
+        # Ciphertext first, then the envelope that names it; a failed envelope write takes it back.
+        pending.commit()
+        try:
+            write(a.output, data)
+        except BaseException:
+            pending.path.unlink(missing_ok=True)
+            raise
+        summary["encrypted_payload"] = str(pending.path)
+    else:
+        write(a.output, data)
+    _audit(a, "sign-unsigned" if a.unsigned else "sign", a.output, data, keys)
     if a.json_out:
         emit_json(summary)
     else:
@@ -171,6 +227,38 @@ def cmd_sign(a: argparse.Namespace) -> None:
             f"wrote {a.output} ({summary['bytes']} bytes): sequence {summary['sequence_number']}, "
             f"{summary['signatures']} signature(s), manifest digest {summary['manifest_digest']}"
         )
+
+
+def _check_encryption_args(a: argparse.Namespace) -> bool:
+    from ..errors import UsageError
+
+    encrypting = bool(a.encrypt_for or a.encrypt_kek)
+    if not encrypting:
+        if a.content_alg or a.encrypted_payload:
+            raise UsageError("--content-alg and --encrypted-payload need a recipient: --encrypt-for or --encrypt-kek")
+        return False
+    if a.release is not None or a.slot_image:
+        raise UsageError("encryption applies to a single FIRMWARE image (not --release or --slot-image)")
+    if a.embed == (a.encrypted_payload is not None):
+        raise UsageError("an encrypted image goes either to --encrypted-payload OUT (with --uri) or into the envelope (--embed)")
+    if a.encrypted_payload is not None and not a.uri:
+        raise UsageError("--encrypted-payload needs --uri: where the device fetches the ciphertext")
+    if a.encrypted_payload is not None and a.output is not None and a.encrypted_payload.resolve() == a.output.resolve():
+        raise UsageError("--encrypted-payload and -o must be different files")
+    return True
+
+
+def _encrypt(a: argparse.Namespace, firmware: Path) -> Any:
+    from ..encryption import CONTENT_NAMES
+    from ..encryption.files import encrypt_file
+    from ..errors import UsageError
+
+    name = a.content_alg or "a128gcm"
+    if name not in CONTENT_NAMES:
+        raise UsageError(f"--content-alg must be one of {', '.join(CONTENT_NAMES)}, got {name!r}")
+    if not firmware.is_file():
+        raise UsageError(f"cannot read image {firmware}: no such file")
+    return encrypt_file(firmware, a.encrypt_for, a.encrypt_kek, CONTENT_NAMES[name], a.encrypted_payload)
 
 
 def _summary(output: Path, data: bytes) -> dict[str, object]:
@@ -205,12 +293,14 @@ def cmd_sign_envelope(a: argparse.Namespace) -> None:
 
     env = load_envelope(a.envelope)
     data = b""
-    for signer in signers(a.key, a.alg, a.kid):
+    used = signers(a.key, a.alg, a.kid)
+    for signer in used:
         _refuse_duplicate_kid(env.auth.blocks, signer.kid)
         data = builder.add_block(env, cose.build(signer, encode_digest(env.auth.digest)))
         env = decode_envelope(data)
     target = a.output or a.envelope
     write(target, data)
+    _audit(a, "sign-envelope", target, data, used)
     echo(f"wrote {target}: {len(env.auth.blocks)} authentication block(s)")
 
 
@@ -243,7 +333,7 @@ def cmd_tbs(a: argparse.Namespace) -> None:
 def cmd_attach(a: argparse.Namespace) -> None:
     from .. import cose
     from ..errors import SignatureInvalid, UsageError
-    from ..keys import verify_raw
+    from ..keys import key_id, verify_raw
     from ..suit import builder
     from ..suit.encode import encode_digest
 
@@ -264,6 +354,9 @@ def cmd_attach(a: argparse.Namespace) -> None:
     data = builder.add_block(env, cose.assemble(tag, protected, sig))
     target = a.output or a.envelope
     write(target, data)
+    from types import SimpleNamespace
+
+    _audit(a, "attach", target, data, [SimpleNamespace(kid=key_id(pub), kind_name="external")])
     echo(f"signature verified and attached: wrote {target}")
 
 

@@ -33,6 +33,8 @@ def register(sub: Any) -> None:
     p.add_argument("--min-sequence", type=non_negative, metavar="N", help="Reject sequence numbers below this (anti-rollback).")
     p.add_argument("--image", type=Path, metavar="FILE", help="Image to check against image-digest and image-size.")
     p.add_argument("--component", type=non_negative, default=0, metavar="INDEX", help="Component the image belongs to (default 0).")
+    p.add_argument("--decrypt-key", action="append", default=[], type=Path, metavar="KEY",
+                   help="Device private key (X25519/P-256) or KEK: an encrypted --image is decrypted while it is checked.")
     p.add_argument("--json", dest="json_out", action="store_true", help="Print the report as JSON.")
 
     p = add_command(sub, "inspect", cmd_inspect, "Show an envelope's contents. Does not verify signatures (use fwsign verify).")
@@ -69,7 +71,12 @@ def cmd_verify(a: argparse.Namespace) -> int:
     image: Path | None = a.image
     if image is not None and not image.is_file():
         raise UsageError(f"cannot read image {image}: no such file")
-    report = verify_envelope(data, policy, read_chunks(image) if image is not None else None)
+    decryption = []
+    if a.decrypt_key:
+        from ..encryption import load_decryption_key
+
+        decryption = [load_decryption_key(k) for k in a.decrypt_key]
+    report = verify_envelope(data, policy, read_chunks(image) if image is not None else None, decryption=decryption)
     if a.json_out:
         emit_json(report.as_dict())
     else:

@@ -73,6 +73,9 @@ class ImageSpec:
     size: int
     slot: int | None = None
     uri: str | None = None
+    #: SUIT_Encryption_Info (parameter 19, draft-ietf-suit-firmware-encryption): the payload
+    #: fetched from ``uri`` is the ciphertext; ``digest`` and ``size`` stay the plaintext's.
+    encryption_info: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ class ComponentSpec:
         slots = [i.slot for i in self.images]
         if len(self.images) > 1 and (None in slots or len(set(slots)) != len(slots)):
             raise UsageError("several images for one component need distinct slots")
+        if any(i.encryption_info is not None and not i.uri for i in self.images):
+            raise UsageError("an encrypted image needs a uri (or an integrated payload): its fetch decrypts it")
         for ident, what in ((self.vendor_id, "vendor-id"), (self.class_id, "class-id")):
             if len(ident) != 16:
                 raise UsageError(f"{what} must be a 16-byte UUID")
@@ -171,11 +176,10 @@ def build_manifest(spec: ManifestSpec) -> tuple[Manifest, dict[int, bytes]]:
                 raise UsageError("give a uri for every slot image of a component, or none")
             _index(install, i, n)
             if len(comp.images) == 1:
-                install.append(_c(Command.DIRECTIVE_OVERRIDE_PARAMETERS,
-                                  _params({Parameter.URI: comp.images[0].uri or ""})))
+                install.append(_c(Command.DIRECTIVE_OVERRIDE_PARAMETERS, _params(_fetch_params(comp.images[0]))))
             else:
                 install.append(_c(Command.DIRECTIVE_TRY_EACH, TryEach(tuple(
-                    _slot_branch(img.slot or 0, {Parameter.URI: img.uri or ""}) for img in comp.images
+                    _slot_branch(img.slot or 0, _fetch_params(img)) for img in comp.images
                 ))))
             install.append(_c(Command.DIRECTIVE_FETCH, REP_ACTION))
             install.append(_c(Command.CONDITION_IMAGE_MATCH, REP_CHECK))
@@ -211,6 +215,14 @@ def build_manifest(spec: ManifestSpec) -> tuple[Manifest, dict[int, bytes]]:
         text=text_member,
     )
     return manifest, severed
+
+
+def _fetch_params(img: ImageSpec) -> dict[int, ParamValue]:
+    # The fetch that follows consumes encryption-info and decrypts while it writes.
+    params: dict[int, ParamValue] = {Parameter.URI: img.uri or ""}
+    if img.encryption_info is not None:
+        params[Parameter.ENCRYPTION_INFO] = img.encryption_info
+    return params
 
 
 def _digest_of_member(raw: bytes) -> Digest:
