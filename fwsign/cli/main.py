@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fwsign.cli.device",
     "fwsign.cli.repo",
     "fwsign.cli.energy",
+    "fwsign.cli.log",
 )
 
 #: Which module registers each top-level command. A run builds the parser of its own
@@ -41,6 +42,7 @@ COMMANDS: dict[str, str] = {
     "device": "fwsign.cli.device",
     "repo": "fwsign.cli.repo", "update": "fwsign.cli.repo",
     "energy": "fwsign.cli.energy",
+    "log": "fwsign.cli.log",
 }
 
 

@@ -227,7 +227,8 @@ def cmd_add(a: argparse.Namespace) -> int:
         _rule, policy = load_policy(a.policy).policy_for_envelope(data, trusted(a.suit_key or []))
     elif not a.suit_key:
         raise UsageError("give the SUIT verification key(s) with --suit-key, or a release --policy")
-    res = add_release(repo, data, trusted(a.suit_key or []), payload=a.payload, threshold=a.suit_threshold, policy=policy)
+    res = add_release(repo, data, trusted(a.suit_key or []), payload=a.payload, threshold=a.suit_threshold, policy=policy,
+                      reason=a.reason)
     repo.save()
     out: dict[str, object] = res.as_dict()
     if a.publish:
@@ -314,6 +315,9 @@ def cmd_delegate(a: argparse.Namespace) -> int:
     keys = _key_refs(a.key, None, a.dir, name)
     repo.delegate_class(name, cid, keys, a.threshold, _bin_bits(a))
     repo.save()
+    repo.audit("repo-delegate", artifact=name, key_ids=[k.keyid for k in keys],
+               signers=[k.uri.split(":", 1)[0] if k.uri else "offline" for k in keys],
+               details={"class-id": _uuid_text(cid), "threshold": a.threshold})
     echo(f"staged class role {name}; run: fwsign repo publish {a.dir}")
     return 0
 
@@ -344,9 +348,17 @@ def cmd_rotate(a: argparse.Namespace) -> int:
     adds = [_key_refs([s], None, a.dir, f"{a.role}-{_suffix()}")[0] for s in a.add_key]
     root = repo.rotate(a.role, add=adds, remove=a.remove_key, threshold=a.threshold)
     r = root.roles[a.role]
+    repo.audit("repo-rotate", artifact=a.role, key_ids=[k.keyid for k in adds], signers=["added"] * len(adds),
+               details={"removed": list(a.remove_key), "threshold": r.threshold, "root-version": root.version})
     echo(f"staged root v{root.version}: {a.role} {r.threshold}-of-{len(r.keyids)}; "
          f"publish needs the old and the new root thresholds (fwsign repo publish / sign)")
     return 0
+
+
+def _uuid_text(value: bytes) -> str:
+    import uuid
+
+    return str(uuid.UUID(bytes=value))
 
 
 def _suffix() -> str:
@@ -362,6 +374,7 @@ def cmd_remove(a: argparse.Namespace) -> int:
     repo = Repository(a.dir)
     removed = remove_target(repo, a.target, keep_payload=a.keep_payload)
     repo.save()
+    repo.audit("repo-remove", artifact=a.target, details={"removed": removed})
     echo("staged removal of " + ", ".join(removed) + f"; run: fwsign repo publish {a.dir}")
     return 0
 
@@ -377,6 +390,7 @@ def cmd_revoke(a: argparse.Namespace) -> int:
     repo = Repository(a.dir)
     set_floor(repo, cid, a.below)
     repo.save()
+    repo.audit("repo-revoke", details={"class-id": _uuid_text(cid), "below": a.below})
     echo(f"staged revocation floor {a.below}; run: fwsign repo publish {a.dir}")
     return 0
 

@@ -72,7 +72,7 @@ def _identity(report: Report, cond: Command, param: Parameter, what: str) -> byt
 
 
 def add_release(repo: Repository, envelope: bytes, suit_keys: Sequence[TrustedKey], *, payload: Path | None = None,
-                threshold: int = 1, policy: Policy | None = None) -> AddResult:
+                threshold: int = 1, policy: Policy | None = None, reason: str | None = None) -> AddResult:
     """Verify ``envelope`` (and ``payload``) and stage them as targets; call ``repo.save()`` after.
 
     ``policy`` (from a release policy file) replaces ``suit_keys``/``threshold``: the release
@@ -137,6 +137,10 @@ def add_release(repo: Repository, envelope: bytes, suit_keys: Sequence[TrustedKe
     else:
         _update_latest_custom(repo, latest_tf, releases=releases)
     roles.append(repo.owner_of(L.latest_path(class_id)))
+    repo.audit("add", artifact=env_path, artifact_bytes=envelope, manifest_digest=digest.value.hex(),
+               key_ids=[b.message.kid.hex() for b in env.auth.blocks if b.message.kid],
+               signers=["suit-verified" for b in env.auth.blocks if b.message.kid],
+               reason=reason, details={"sequence": seq, "class-id": meta["class-id"], "payload": pay_path})
     return AddResult(env_path, pay_path, seq, meta["class-id"], meta["vendor-id"], newest, tuple(dict.fromkeys(roles)), report)
 
 

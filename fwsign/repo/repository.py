@@ -165,7 +165,28 @@ class Repository:
         if bin_bits:
             repo._make_bins("targets", "bins", list(bin_keys), 1, bin_bits)
         repo.save()
+        repo.audit("repo-init", key_ids=[ref.keyid for ks in keys.values() for ref in ks],
+                   signers=[_signer_kind(ref.uri) for ks in keys.values() for ref in ks],
+                   details={"thresholds": {r: thresholds.get(r, 1) for r in L.ROLES_TOP}})
         return repo
+
+    # -- audit log -----------------------------------------------------------------------
+
+    @property
+    def audit_log(self) -> Path:
+        """``DIR/audit.log``: every repository action appends a record (see :mod:`fwsign.audit`)."""
+        return self.layout.root / "audit.log"
+
+    def audit(self, action: str, **fields: Any) -> None:
+        """Append a record for a completed action; the head is signed with ``DIR/keys/audit-log.pem``."""
+        from ..audit import append
+        from ..keys import generate, private_pem
+
+        key = self.layout.root / "keys" / "audit-log.pem"
+        if not key.exists():
+            key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            write_atomic(key, private_pem(generate("ed25519")), mode=0o600)
+        append(self.audit_log, action, key=key, now=self.now, **fields)
 
     # -- loading -------------------------------------------------------------------------
 
@@ -459,6 +480,8 @@ class Repository:
         md.sign(signer, append=True)
         self._dirty.add(role)
         self.save()
+        self.audit("repo-sign", artifact=role, key_ids=[keyid], signers=[_signer_class(signer)],
+                   details={"version": md.signed.version})
 
     def publish(self, *, check: bool = True, resign_online: bool = True) -> PublishResult:
         """Sign staged roles, then write them with a new snapshot and timestamp."""
@@ -545,6 +568,7 @@ class Repository:
             self.layout.staged_role(role).unlink(missing_ok=True)
         self._staged.clear()
         self._published.clear()
+        self.audit("publish", artifact=order[-1], artifact_bytes=files[order[-1]], details={"versions": versions})
         return PublishResult(True, tuple(order), (), tuple(warnings), versions)
 
     def _check_children(self, staged: Sequence[str], root: Root) -> None:
@@ -674,6 +698,16 @@ class Repository:
                 warnings.append(w)
         return {"directory": str(self.layout.root), "now": now.isoformat(), "roles": roles,
                 "root_versions": self.root_versions(), "pending": self.staged_roles(), "warnings": warnings}
+
+
+def _signer_kind(uri: str | None) -> str:
+    """The kind of a role key for the audit log: file, pkcs11, awskms, ... or offline."""
+    return uri.split(":", 1)[0] if uri else "offline"
+
+
+def _signer_class(signer: Signer) -> str:
+    name = type(signer).__name__
+    return {"CryptoSigner": "file", "TufPkcs11Signer": "pkcs11"}.get(name, name)
 
 
 def _write_fast(path: Path, data: bytes) -> None:
