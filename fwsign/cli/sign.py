@@ -36,6 +36,7 @@ def register(sub: Any) -> None:
     p.add_argument("--no-kid", dest="kid", action="store_false", help="Leave the key id out of the protected header.")
     p.add_argument("--unsigned", action="store_true", help="Write an envelope with no signature, for signing ceremonies.")
     p.add_argument("--json", dest="json_out", action="store_true", help="Print a JSON summary.")
+    _audit_options(p)
     enc = p.add_argument_group("payload encryption (docs/encryption.md)")
     enc.add_argument("--encrypt-for", action="append", default=[], type=Path, metavar="PUB",
                      help="Encrypt the image for this device (or device-class) X25519/P-256 public key (ECDH-ES+A128KW); repeatable.")
@@ -53,6 +54,7 @@ def register(sub: Any) -> None:
     p.add_argument("--alg", help=ALG_HELP)
     p.add_argument("-o", "--output", type=Path, help="Output (default: overwrite ENVELOPE atomically).")
     p.add_argument("--no-kid", dest="kid", action="store_false", help="Leave the key id out of the protected header.")
+    _audit_options(p)
 
     p = add_command(sub, "tbs", cmd_tbs, "Write the exact bytes an external signer (HSM, air-gapped machine) must sign.")
     p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="Envelope to be signed.")
@@ -68,10 +70,34 @@ def register(sub: Any) -> None:
     p.add_argument("-o", "--output", type=Path, help="Output (default: overwrite ENVELOPE atomically).")
     p.add_argument("--alg", help="Algorithm used with tbs.")
     p.add_argument("--no-kid", dest="kid", action="store_false", help="The key id was not protected in tbs.")
+    _audit_options(p)
 
     p = add_command(sub, "sever", cmd_sever, "Remove severable members (install, text ...) while keeping the signatures valid.")
     p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="Envelope with severable members.")
     p.add_argument("-o", "--output", type=Path, required=True, help="Envelope without them.")
+
+
+def _audit_options(p: Any) -> None:
+    p.add_argument("--audit-log", type=Path, metavar="FILE",
+                   help="Append a hash-chained record of this signing to FILE (default: $FWSIGN_AUDIT_LOG, if set).")
+    p.add_argument("--reason", help="Why this was signed (one line, recorded in the audit log).")
+
+
+def _audit(a: argparse.Namespace, action: str, output: Path, data: bytes, signers_used: list[Any]) -> None:
+    """Record a completed signing when --audit-log or FWSIGN_AUDIT_LOG names a log."""
+    import os
+
+    target = a.audit_log or (Path(os.environ["FWSIGN_AUDIT_LOG"]) if os.environ.get("FWSIGN_AUDIT_LOG") else None)
+    if target is None:
+        return
+    from ..audit import append
+    from ..signers import signer_kind
+    from ..suit.decode import decode_envelope
+
+    env = decode_envelope(data)
+    append(target, action, artifact=str(output), artifact_bytes=data, manifest_digest=env.auth.digest.value.hex(),
+           key_ids=[(s.kid or b"").hex() for s in signers_used], signers=[signer_kind(s) for s in signers_used],
+           reason=a.reason, details={"sequence": env.manifest.sequence_number, "signatures": len(env.auth.blocks)})
 
 
 # -- sign ------------------------------------------------------------------------------
@@ -193,6 +219,7 @@ def cmd_sign(a: argparse.Namespace) -> None:
         summary["encrypted_payload"] = str(pending.path)
     else:
         write(a.output, data)
+    _audit(a, "sign-unsigned" if a.unsigned else "sign", a.output, data, keys)
     if a.json_out:
         emit_json(summary)
     else:
@@ -273,6 +300,7 @@ def cmd_sign_envelope(a: argparse.Namespace) -> None:
         env = decode_envelope(data)
     target = a.output or a.envelope
     write(target, data)
+    _audit(a, "sign-envelope", target, data, used)
     echo(f"wrote {target}: {len(env.auth.blocks)} authentication block(s)")
 
 
@@ -328,6 +356,7 @@ def cmd_attach(a: argparse.Namespace) -> None:
     write(target, data)
     from types import SimpleNamespace
 
+    _audit(a, "attach", target, data, [SimpleNamespace(kid=key_id(pub), kind_name="external")])
     echo(f"signature verified and attached: wrote {target}")
 
 
