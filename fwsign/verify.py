@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import cose
@@ -114,6 +114,10 @@ class Policy:
     limits: Limits = DEFAULT_LIMITS
     #: Algorithms accepted; None means every supported algorithm.
     allowed_algs: frozenset[int] | None = None
+    #: Verifier's time (seconds since the epoch) for delegation expiry; None: the system clock.
+    now: int | None = None
+    #: Longest delegation chain (draft-ietf-suit-trust-domains) accepted; 0 refuses delegation.
+    max_delegation_chain: int = 3
 
     def __post_init__(self) -> None:
         if self.threshold < 1:
@@ -220,8 +224,23 @@ def verify_envelope(
         check_manifest_digest(env)
         run.ok(step, f"{_alg_name(env.auth.digest.alg)} of the manifest matches the authentication wrapper")
 
+        delegates: list[Any] = []
+        if env.delegation is not None:
+            # Trust-domains delegation: keys the trusted keys vouch for join the candidates;
+            # their scope is checked once the manifest has been analysed below.
+            step = "delegation"
+            from .delegation import resolve
+
+            delegates = resolve(env.delegation, policy.keys, now=policy.now, max_chain=policy.max_delegation_chain)
+            policy = replace(policy, keys=(*policy.keys, *(
+                TrustedKey(d.key, f"{d.anchor_label} delegate {d.kid.hex()}", d.kid, policy.keys[0].bulk if policy.keys else True)
+                for d in delegates)))
+            run.ok(step, f"{len(delegates)} delegated key(s) verified back to trusted anchors")
+
         step = "signature"
         signers = check_authentication(env, policy)
+        if delegates:
+            _count_anchors(delegates, signers, policy.threshold)
         run.ok(step, f"{len(signers)} of {policy.threshold} required trusted key(s) verified: "
                + ", ".join(signers))
 
@@ -233,6 +252,10 @@ def verify_envelope(
             run.skip(step, "no severable members")
 
         analysis = analyze(env.manifest, _severed_sequences(env, policy.limits))
+
+        if delegates:
+            step = "delegation-scope"
+            run.ok(step, _check_delegation_scope(env, analysis, delegates, signers))
 
         identity_checks = (
             ("vendor-id", policy.vendor_id, Command.CONDITION_VENDOR_IDENTIFIER,
@@ -279,6 +302,29 @@ def verify_envelope(
         failure = run.fail(step, err)
         return Report(tuple(run.checks), env, analysis, failure)
     return Report(tuple(run.checks), env, analysis, None)
+
+
+def _count_anchors(delegates: list[Any], signers: list[str], threshold: int) -> None:
+    """A delegate counts for its anchor: one anchor and its delegates are one signer towards k of n."""
+    roots = set()
+    for s in signers:
+        d = next((d for d in delegates if s.startswith(f"{d.anchor_label} delegate {d.kid.hex()} ")), None)
+        roots.add(d.anchor_label if d is not None else s.rsplit(" (", 1)[0])
+    if len(roots) < threshold:
+        raise NoTrustedKey(f"{len(roots)} distinct trust anchor(s) signed directly or through delegates, {threshold} required",
+                           path="authentication-wrapper")
+
+
+def _check_delegation_scope(env: Envelope, analysis: Analysis, delegates: list[Any], signers: list[str]) -> str:
+    """Every delegated key whose signature counted must be scoped to the manifest's vendor and classes."""
+    from .delegation import check_scope
+
+    vendors = [v for _c, v, _w in analysis.identifiers(Command.CONDITION_VENDOR_IDENTIFIER, Parameter.VENDOR_IDENTIFIER)]
+    classes = [v for _c, v, _w in analysis.identifiers(Command.CONDITION_CLASS_IDENTIFIER, Parameter.CLASS_IDENTIFIER)]
+    used = [d for d in delegates if any(s.startswith(f"{d.anchor_label} delegate {d.kid.hex()} ") for s in signers)]
+    for d in used:
+        check_scope(d.scope, vendors, classes, f"delegated key {d.kid.hex()}")
+    return f"{len(used)} delegated signer(s) within their scope" if used else "no delegated key signed"
 
 
 def verify_or_raise(data: bytes, policy: Policy, image: Iterable[bytes] | bytes | None = None, *,

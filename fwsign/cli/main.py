@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fwsign.cli.repo",
     "fwsign.cli.energy",
     "fwsign.cli.log",
+    "fwsign.cli.delegate",
 )
 
 #: Which module registers each top-level command. A run builds the parser of its own
@@ -43,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "repo": "fwsign.cli.repo", "update": "fwsign.cli.repo",
     "energy": "fwsign.cli.energy",
     "log": "fwsign.cli.log",
+    "delegate": "fwsign.cli.delegate",
 }
 
 

@@ -36,6 +36,8 @@ def register(sub: Any) -> None:
     p.add_argument("--no-kid", dest="kid", action="store_false", help="Leave the key id out of the protected header.")
     p.add_argument("--unsigned", action="store_true", help="Write an envelope with no signature, for signing ceremonies.")
     p.add_argument("--json", dest="json_out", action="store_true", help="Print a JSON summary.")
+    p.add_argument("--delegation", action="append", default=[], type=Path, metavar="X.cwt",
+                   help="Delegation CWT (fwsign delegate issue) for the signing key; repeat in chain order, anchor's first.")
     _audit_options(p)
     enc = p.add_argument_group("payload encryption (docs/encryption.md)")
     enc.add_argument("--encrypt-for", action="append", default=[], type=Path, metavar="PUB",
@@ -75,6 +77,20 @@ def register(sub: Any) -> None:
     p = add_command(sub, "sever", cmd_sever, "Remove severable members (install, text ...) while keeping the signatures valid.")
     p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="Envelope with severable members.")
     p.add_argument("-o", "--output", type=Path, required=True, help="Envelope without them.")
+
+
+def _with_delegation(data: bytes, files: list[Path]) -> bytes:
+    """Carry the trust-domains delegation chain (envelope member 1), anchor's CWT first."""
+    from ..delegation import attach
+    from ..errors import UsageError
+
+    chain = []
+    for f in files:
+        try:
+            chain.append(f.read_bytes())
+        except OSError as exc:
+            raise UsageError(f"cannot read delegation {f}: {exc.strerror}") from None
+    return attach(data, [chain])
 
 
 def _audit_options(p: Any) -> None:
@@ -203,6 +219,8 @@ def cmd_sign(a: argparse.Namespace) -> None:
     try:
         manifest, severed = builder.build_manifest(spec)
         data = builder.assemble_envelope(manifest, keys, severed=severed, payloads=payloads)
+        if a.delegation:
+            data = _with_delegation(data, a.delegation)
         summary = _summary(a.output, data)  # decodes the result strictly before anything is written
     except BaseException:
         if pending is not None:
