@@ -72,7 +72,12 @@ typedef enum bootref_err {
     BOOTREF_E_ABORT = 46,                  /* "abort" */
     BOOTREF_E_PORT = 47,                   /* "port-error": port reported a fault */
     BOOTREF_E_USAGE = 48,                  /* "usage": API misuse (NULL, wrong order) */
-    BOOTREF_E_NO_IMAGE = 49                /* "no-bootable-image": boot flow found nothing that verifies */
+    BOOTREF_E_NO_IMAGE = 49,               /* "no-bootable-image": boot flow found nothing that verifies */
+    /* encrypted payloads (bootref_decrypt.h) */
+    BOOTREF_E_ENC_INFO = 50,               /* "encryption-info-invalid" */
+    BOOTREF_E_NO_RECIPIENT = 51,           /* "no-recipient": no recipient for the device's keys */
+    BOOTREF_E_KEY_UNWRAP = 52,             /* "key-unwrap-failed" */
+    BOOTREF_E_DECRYPT = 53                 /* "decryption-failed": AEAD tag, truncated ciphertext */
 } bootref_err_t;
 
 /* Reason class, e.g. "malformed", "signature-invalid". Never NULL. */
@@ -115,7 +120,7 @@ typedef struct bootref_span { const uint8_t *p; size_t n; } bootref_span_t;
 
 /* One component's parameters: encoded CBOR values (head included) that were
  * type-checked when set. Index by the BOOTREF_P_* slot numbers (internal). */
-#define BOOTREF_N_PARAMS 10u
+#define BOOTREF_N_PARAMS 11u
 typedef struct bootref_component {
     bootref_span_t param[BOOTREF_N_PARAMS];
 } bootref_component_t;

@@ -90,6 +90,7 @@
 #include <stdint.h>
 
 #include "bootref.h"
+#include "bootref_decrypt.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -148,6 +149,11 @@ typedef struct bootref_boot {
     uint32_t erased;                 /* install: image-area bytes erased so far */
     uint32_t env_sectors;
     bootref_err_t fetch_err;         /* why the last payload fetch failed */
+    const char *fetch_detail;
+    bootref_decrypt_t dec;           /* encrypted payload: decrypted while written */
+    uint32_t stage_n;                /* plaintext bytes staged in dbuf */
+    uint32_t woff;                   /* plaintext bytes written to the image area */
+    uint8_t dbuf[BOOTREF_BOOT_CHUNK];
     uint8_t buf[BOOTREF_BOOT_CHUNK];
     uint8_t env[BOOTREF_MAX_ENVELOPE_SIZE];
 } bootref_boot_t;

@@ -139,7 +139,11 @@ typedef struct bootref_action {
     size_t uri_len;
     const uint8_t *content;    /* write: parameter 18 */
     size_t content_len;
+    const uint8_t *enc_info;   /* fetch/copy/write: parameter 19 (encryption-info, bstr content), or NULL */
+    size_t enc_info_len;
 } bootref_action_t;
+
+struct bootref_dec_port; /* bootref_decrypt.h */
 
 typedef struct bootref_port {
     void *ctx; /* passed unchanged to every function */
@@ -167,6 +171,7 @@ typedef struct bootref_port {
 
     int (*component_slot)(void *ctx, uint8_t component, uint64_t *slot); /* optional */
     int (*action)(void *ctx, const bootref_action_t *a);                 /* optional */
+    const struct bootref_dec_port *dec; /* optional: payload decryption (bootref_decrypt.h) */
 } bootref_port_t;
 
 #ifdef __cplusplus

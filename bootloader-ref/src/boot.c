@@ -234,16 +234,71 @@ static int w_slot(void *ctx, uint8_t comp, uint64_t *slot)
     return BOOTREF_PORT_OK;
 }
 
-/* Stream a payload from the port's source into the image area of `cur`,
- * erasing each sector just before its first write. */
-static int do_fetch(bootref_boot_t *b, const uint8_t *uri, size_t uri_len)
+/* Program n bytes at image offset off of `cur`, erasing each sector just before
+ * its first write. */
+static int put(bootref_boot_t *b, uint32_t off, const uint8_t *p, size_t n)
+{
+    uint32_t base = image_addr(b, b->cur);
+    if (n > image_capacity(b) - off) {
+        b->fetch_err = bfail(b, BOOTREF_E_LIMIT_SIZE, "payload is larger than the slot's image area");
+        b->fetch_detail = "payload is larger than the slot's image area";
+        return BOOTREF_PORT_ERROR;
+    }
+    while (b->erased < off + n) {
+        if (fl_erase(b, base + b->erased) != BOOTREF_OK)
+            return BOOTREF_PORT_ERROR;
+        b->erased += b->bp->sector_size;
+    }
+    return fl_prog(b, base + off, p, n) == BOOTREF_OK ? BOOTREF_PORT_OK : BOOTREF_PORT_ERROR;
+}
+
+static int dec_fail(bootref_boot_t *b, bootref_err_t e)
+{
+    b->fetch_err = e;
+    b->fetch_detail = b->dec.detail;
+    return BOOTREF_PORT_ERROR;
+}
+
+/* Decrypt n ciphertext bytes into the staging buffer; program it when full
+ * (full chunks keep every write aligned). */
+static int dec_put(bootref_boot_t *b, const uint8_t *in, size_t n)
+{
+    size_t take, got;
+    bootref_err_t e;
+    while (n > 0u) {
+        take = sizeof b->dbuf - b->stage_n;
+        take = n < take ? n : take; /* plaintext out <= ciphertext in: it fits */
+        if ((e = bootref_decrypt_update(&b->dec, in, take, b->dbuf + b->stage_n, &got)) != BOOTREF_OK)
+            return dec_fail(b, e);
+        b->stage_n += (uint32_t)got;
+        in += take;
+        n -= take;
+        if (b->stage_n == sizeof b->dbuf) {
+            if (put(b, b->woff, b->dbuf, sizeof b->dbuf) != BOOTREF_PORT_OK)
+                return BOOTREF_PORT_ERROR;
+            b->woff += (uint32_t)sizeof b->dbuf;
+            b->stage_n = 0;
+        }
+    }
+    return BOOTREF_PORT_OK;
+}
+
+/* Stream a payload from the port's source into the image area of `cur`; with
+ * an encryption info (parameter 19), decrypt it on the way (bootref_decrypt.h). */
+static int do_fetch(bootref_boot_t *b, const uint8_t *uri, size_t uri_len, const uint8_t *enc,
+                    size_t enc_len)
 {
     const bootref_boot_port_t *bp = b->bp;
-    uint32_t base = image_addr(b, b->cur), cap = image_capacity(b), off = 0;
+    uint32_t off = 0;
     size_t n, got;
+    bootref_err_t e;
 
     if (b->fetched)
         return BOOTREF_PORT_ERROR; /* one image per install */
+    b->stage_n = 0;
+    b->woff = 0;
+    if (enc != NULL && (e = bootref_decrypt_begin(&b->dec, b->base, enc, enc_len)) != BOOTREF_OK)
+        return dec_fail(b, e);
     for (;;) {
         n = 0;
         while (n < sizeof b->buf) {
@@ -257,20 +312,18 @@ static int do_fetch(bootref_boot_t *b, const uint8_t *uri, size_t uri_len)
         }
         if (n == 0u)
             break;
-        if (n > cap - off) {
-            b->fetch_err = bfail(b, BOOTREF_E_LIMIT_SIZE, "payload is larger than the slot's image area");
-            return BOOTREF_PORT_ERROR;
-        }
-        while (b->erased < off + n) {
-            if (fl_erase(b, base + b->erased) != BOOTREF_OK)
-                return BOOTREF_PORT_ERROR;
-            b->erased += bp->sector_size;
-        }
-        if (fl_prog(b, base + off, b->buf, n) != BOOTREF_OK)
+        if ((enc == NULL ? put(b, off, b->buf, n) : dec_put(b, b->buf, n)) != BOOTREF_PORT_OK)
             return BOOTREF_PORT_ERROR;
         off += (uint32_t)n;
         if (n < sizeof b->buf)
             break;
+    }
+    if (enc != NULL) {
+        if ((e = bootref_decrypt_finish(&b->dec)) != BOOTREF_OK)
+            return dec_fail(b, e);
+        if (b->stage_n > 0u && put(b, b->woff, b->dbuf, b->stage_n) != BOOTREF_PORT_OK)
+            return BOOTREF_PORT_ERROR;
+        off = b->woff + b->stage_n;
     }
     b->img_len = off;
     b->fetched = 1;
@@ -287,7 +340,7 @@ static int w_action(void *ctx, const bootref_action_t *a)
         return BOOTREF_PORT_OK;
     }
     if (a->command == 21u && b->mode == MODE_INSTALL)
-        return do_fetch(b, a->uri, a->uri_len);
+        return do_fetch(b, a->uri, a->uri_len, a->enc_info, a->enc_info_len);
     return BOOTREF_PORT_UNSUPPORTED; /* copy, swap, write: not on this device */
 }
 
@@ -435,11 +488,12 @@ bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t
 
     /* 3. fetch the payload into the slot, as the manifest says */
     b->fetch_err = BOOTREF_OK;
+    b->fetch_detail = NULL;
     e = bootref_run(&b->ctx, BOOTREF_SEQ_PAYLOAD_FETCH | BOOTREF_SEQ_INSTALL);
-    if (e == BOOTREF_OK && !b->fetched && do_fetch(b, NULL, 0) != BOOTREF_PORT_OK)
+    if (e == BOOTREF_OK && !b->fetched && do_fetch(b, NULL, 0, NULL, 0) != BOOTREF_PORT_OK)
         e = bfail(b, BOOTREF_E_PORT, "payload could not be fetched into the slot");
     if (e != BOOTREF_OK && b->fetch_err != BOOTREF_OK)
-        e = bfail(b, b->fetch_err, "payload is larger than the slot's image area");
+        e = bfail(b, b->fetch_err, b->fetch_detail);
     if (e != BOOTREF_OK)
         goto out;
 

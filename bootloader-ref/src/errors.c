@@ -13,24 +13,27 @@ static const char *const reasons[] = {
     "no-trusted-key", "unsupported", "vendor-mismatch", "class-mismatch",
     "device-mismatch", "rollback", "image-mismatch", "severed-digest-mismatch",
     "severed-member-missing", "abort", "port-error", "usage", "truncated",
-    "no-bootable-image", "unknown"};
+    "no-bootable-image", "encryption-info-invalid", "no-recipient", "key-unwrap-failed",
+    "decryption-failed", "unknown"};
 enum { R_OK, R_MAL, R_LIM, R_DIG, R_SIG, R_KEY, R_UNS, R_VEN, R_CLS, R_DEV, R_RB, R_IMG,
-       R_SEV, R_SEVM, R_ABORT, R_PORT, R_USAGE, R_TRUNC, R_NOIMG, R_UNKNOWN };
+       R_SEV, R_SEVM, R_ABORT, R_PORT, R_USAGE, R_TRUNC, R_NOIMG, R_ENCI, R_NOREC, R_UNWRAP,
+       R_DECRYPT, R_UNKNOWN };
 
-/* reason class of each error code (codes 0..49, see bootref.h); the names
+/* reason class of each error code (codes 0..53, see bootref.h); the names
  * are the Python verifier's reason codes (fwsign/errors.py REASONS) */
-static const uint8_t reason_of[BOOTREF_E_NO_IMAGE + 1] = {
+static const uint8_t reason_of[BOOTREF_E_DECRYPT + 1] = {
     R_OK, R_TRUNC, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL,    /* 0-9 */
     R_MAL, R_MAL, R_MAL, R_MAL, R_UNKNOWN, R_UNKNOWN, R_UNKNOWN, R_UNKNOWN,   /* 10-17 */
     R_UNKNOWN, R_UNKNOWN, R_LIM, R_LIM, R_LIM, R_LIM, R_UNKNOWN, R_UNKNOWN,   /* 18-25 */
     R_UNKNOWN, R_UNKNOWN, R_UNKNOWN, R_UNKNOWN, R_DIG, R_SIG, R_KEY, R_UNS,   /* 26-33 */
     R_VEN, R_CLS, R_DEV, R_RB, R_IMG, R_IMG, R_IMG, R_IMG, R_SEV, R_SEVM,     /* 34-43 */
-    R_UNS, R_UNS, R_ABORT, R_PORT, R_USAGE, R_NOIMG};                         /* 44-49 */
+    R_UNS, R_UNS, R_ABORT, R_PORT, R_USAGE, R_NOIMG,                          /* 44-49 */
+    R_ENCI, R_NOREC, R_UNWRAP, R_DECRYPT};                                    /* 50-53 */
 
 const char *bootref_reason(bootref_err_t e)
 {
     /* a value outside the table is "unknown", never "ok" */
-    if ((unsigned)e > (unsigned)BOOTREF_E_NO_IMAGE)
+    if ((unsigned)e > (unsigned)BOOTREF_E_DECRYPT)
         return reasons[R_UNKNOWN];
     return reasons[reason_of[e]];
 }
@@ -52,7 +55,8 @@ const char *bootref_err_name(bootref_err_t e)
     N(BOOTREF_E_IMAGE_SIZE) N(BOOTREF_E_IMAGE_CONTENT) N(BOOTREF_E_SLOT_MISMATCH)
     N(BOOTREF_E_SEVERED_DIGEST) N(BOOTREF_E_SEVERED_MISSING) N(BOOTREF_E_UNSUPPORTED_COMMAND)
     N(BOOTREF_E_UNSUPPORTED_PARAMETER) N(BOOTREF_E_ABORT) N(BOOTREF_E_PORT) N(BOOTREF_E_USAGE)
-    N(BOOTREF_E_NO_IMAGE)
+    N(BOOTREF_E_NO_IMAGE) N(BOOTREF_E_ENC_INFO) N(BOOTREF_E_NO_RECIPIENT) N(BOOTREF_E_KEY_UNWRAP)
+    N(BOOTREF_E_DECRYPT)
     }
 #undef N
     return "BOOTREF_E_UNKNOWN";

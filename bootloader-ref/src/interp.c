@@ -28,12 +28,12 @@ enum {
 /* Parameter slots and their SUIT labels / required CBOR types (draft-34
  * section 8.4.8). soft-failure (13) is not stored per component: it belongs to
  * the enclosing try-each / run-sequence. */
-enum { P_VENDOR, P_CLASS, P_DIGEST, P_SLOT, P_STRICT, P_SIZE, P_CONTENT, P_URI, P_SOURCE, P_DEVICE };
+enum { P_VENDOR, P_CLASS, P_DIGEST, P_SLOT, P_STRICT, P_SIZE, P_CONTENT, P_URI, P_SOURCE, P_DEVICE, P_ENC };
 #define PARAM_SOFT_FAILURE 13
-static const uint8_t param_label[BOOTREF_N_PARAMS] = {1, 2, 3, 5, 12, 14, 18, 21, 22, 24};
+static const uint8_t param_label[BOOTREF_N_PARAMS] = {1, 2, 3, 5, 12, 14, 18, 21, 22, 24, 19};
 static const uint8_t param_major[BOOTREF_N_PARAMS] = {
     CBOR_BSTR, CBOR_BSTR, CBOR_BSTR, CBOR_UINT, CBOR_SIMPLE,
-    CBOR_UINT, CBOR_BSTR, CBOR_TSTR, CBOR_UINT, CBOR_BSTR};
+    CBOR_UINT, CBOR_BSTR, CBOR_TSTR, CBOR_UINT, CBOR_BSTR, CBOR_BSTR};
 
 static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsigned depth,
                              uint8_t *soft);
@@ -278,6 +278,13 @@ static bootref_err_t directive(bootref_ctx_t *c, unsigned comp, int32_t label)
             return e;
         a.content = it.str;
         a.content_len = (size_t)it.val;
+    }
+    /* encryption-info (draft-ietf-suit-firmware-encryption): the port decrypts */
+    if (label != CMD_INVOKE && label != CMD_SWAP && c->comp[comp].param[P_ENC].p != NULL) {
+        if ((e = param_get(c, comp, P_ENC, &it)) != BOOTREF_OK)
+            return e;
+        a.enc_info = it.str;
+        a.enc_info_len = (size_t)it.val;
     }
     if (port->action == NULL) {
         br_report(c, what, BR_STR("not executed (verification only)"), (int)comp, 0,

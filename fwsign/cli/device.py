@@ -27,6 +27,8 @@ def register(sub: Any) -> None:
                    help="Sectors per slot (default 32: 128 KiB slots, images up to 120 KiB).")
     p.add_argument("--trusted-root", type=Path, metavar="ROOT_JSON",
                    help="TUF root metadata to embed, for 'fwsign device update' (can also be given there).")
+    p.add_argument("--decrypt-key", action="append", default=[], type=Path, metavar="KEY",
+                   help="Payload decryption key: X25519/P-256 private key or KEK (docs/encryption.md); repeatable.")
 
     p = add_command(dsub, "install", cmd_install, "Verify an envelope and stage it in the inactive slot.")
     p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
@@ -76,14 +78,15 @@ def cmd_create(a: argparse.Namespace) -> None:
     root: bytes | None = None
     if a.trusted_root is not None:
         root = _read(a.trusted_root, "trusted root")
-    dev = create(a.dir, a.trust, vid, cid, did, Geometry(a.sector_size, a.write_size, a.slot_sectors))
+    dev = create(a.dir, a.trust, vid, cid, did, Geometry(a.sector_size, a.write_size, a.slot_sectors),
+                 decrypt=a.decrypt_key)
     if root is not None:
         from ..keys import write_atomic
 
         write_atomic(a.dir / "tuf-root.json", root)
     g = dev.config.geometry
     echo(f"created device in {a.dir}: 2 slots of {g.slot_size} bytes (image up to {g.image_capacity}), "
-         f"{len(dev.config.trust)} trust anchor(s), counter 0")
+         f"{len(dev.config.trust)} trust anchor(s), {len(dev.config.decrypt)} decryption key(s), counter 0")
 
 
 def _read(path: Path, what: str) -> bytes:

@@ -70,6 +70,9 @@ class DeviceConfig:
     geometry: Geometry = Geometry()
     #: Trust anchor files inside ``trust/``: ``*.pem`` public keys, ``*.hmac`` raw MAC keys.
     trust: tuple[str, ...] = ()
+    #: Payload decryption keys inside ``decrypt/`` (file name, kid hex): ``*.pem`` X25519/P-256
+    #: private keys (ECDH-ES+A128KW), ``*.kek`` raw key-encryption keys (A128KW/A256KW).
+    decrypt: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         g = self.geometry
@@ -79,6 +82,7 @@ class DeviceConfig:
             "device_id": self.device_id.hex() if self.device_id else None,
             "geometry": {"sector_size": g.sector_size, "write_size": g.write_size, "slot_sectors": g.slot_sectors},
             "trust": list(self.trust),
+            **({"decrypt": [list(k) for k in self.decrypt]} if self.decrypt else {}),
         }
 
     @staticmethod
@@ -92,6 +96,7 @@ class DeviceConfig:
                 bytes.fromhex(d["device_id"]) if d.get("device_id") else None,
                 Geometry(int(g["sector_size"]), int(g["write_size"]), int(g["slot_sectors"])),
                 tuple(str(t) for t in d["trust"]),
+                tuple((str(n), str(k)) for n, k in d.get("decrypt", [])),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"device.json is not a device description ({exc})") from None
@@ -284,6 +289,8 @@ class _Session:
                     self.host.add_hmac_file(path)
                 else:
                     self.host.add_pem(path)
+            for name, kid in dev.config.decrypt:
+                self.host.add_decrypt_key(dev.trust_dir.parent / "decrypt" / name, bytes.fromhex(kid))
             self.host.set_identity(dev.config.vendor_id, dev.config.class_id, dev.config.device_id)
         except BaseException:
             self.host.close()
@@ -371,7 +378,8 @@ def new_device(config: DeviceConfig, trust_dir: Path) -> Device:
 
 
 def create(directory: Path, trust: list[Path], vendor_id: bytes, class_id: bytes,
-           device_id: bytes | None = None, geometry: Geometry | None = None) -> Device:
+           device_id: bytes | None = None, geometry: Geometry | None = None,
+           decrypt: list[Path] | None = None) -> Device:
     """Provision a device in ``directory`` (which must not hold one yet)."""
     from ..keys import SymmetricKey, key_kind, load_public, public_pem, write_atomic
 
@@ -385,6 +393,7 @@ def create(directory: Path, trust: list[Path], vendor_id: bytes, class_id: bytes
     geometry = geometry or Geometry()
     geometry.check()
     keys = [load_public(p) for p in trust]
+    dkeys = _load_decryption(decrypt or [])  # every key loads before anything is written
     tdir = directory / "trust"
     tdir.mkdir(parents=True, exist_ok=True)
     names: list[str] = []
@@ -398,11 +407,41 @@ def create(directory: Path, trust: list[Path], vendor_id: bytes, class_id: bytes
             name = f"anchor{i}.pem"
             write_atomic(tdir / name, public_pem(key))
         names.append(name)
-    config = DeviceConfig(vendor_id, class_id, device_id, geometry, tuple(names))
+    config = DeviceConfig(vendor_id, class_id, device_id, geometry, tuple(names),
+                          _provision_decryption(directory / "decrypt", dkeys))
     dev = new_device(config, tdir)
     write_atomic(directory / "device.json", (json.dumps(config.as_dict(), indent=2) + "\n").encode())
     save(dev, directory)
     return dev
+
+
+def _load_decryption(paths: list[Path]) -> list[Any]:
+    from ..encryption.keys import load_decryption_key
+
+    if len(paths) > 8:
+        raise UsageError("at most 8 decryption keys")
+    return [load_decryption_key(p) for p in paths]
+
+
+def _provision_decryption(ddir: Path, keys: list[Any]) -> tuple[tuple[str, str], ...]:
+    """Write the device's payload decryption keys into ``decrypt/`` (0600) in the form the C port loads."""
+    from cryptography.hazmat.primitives import serialization
+
+    from ..encryption.keys import Kek
+    from ..keys import write_atomic
+
+    out: list[tuple[str, str]] = []
+    for i, dk in enumerate(keys):
+        ddir.mkdir(parents=True, exist_ok=True)
+        if isinstance(dk.key, Kek):
+            name, data = f"key{i}.kek", dk.key.secret
+        else:
+            name = f"key{i}.pem"
+            data = dk.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                        serialization.NoEncryption())
+        write_atomic(ddir / name, data, mode=0o600)
+        out.append((name, dk.kid.hex()))
+    return tuple(out)
 
 
 def open_device(directory: Path) -> Device:

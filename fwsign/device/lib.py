@@ -116,6 +116,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bootref_host_free": (None, [vp]),
         "bootref_host_add_pem": (c_int, [vp, c_char_p, c_char_p, sz]),
         "bootref_host_add_hmac_file": (c_int, [vp, c_char_p, c_char_p, sz]),
+        "bootref_host_add_decrypt_key": (c_int, [vp, c_char_p, c_char_p, sz, c_char_p, sz]),
         "bootref_host_set_image": (c_int, [vp, c_char_p, c_char_p, sz]),
         "bootref_host_set_counter": (None, [vp, ctypes.c_uint64]),
         "bootref_host_set_identity": (None, [vp, c_int, c_char_p]),
@@ -186,6 +187,12 @@ class HostPort:
     def add_hmac_file(self, path: Path) -> None:
         err = ctypes.create_string_buffer(256)
         self._check(self.lib.bootref_host_add_hmac_file(self.handle, str(path).encode(), err, 256), err)
+
+    def add_decrypt_key(self, path: Path, kid: bytes = b"") -> None:
+        """A payload decryption key: PEM X25519/P-256 private key, or a raw 16/32-byte KEK file."""
+        err = ctypes.create_string_buffer(256)
+        rc = self.lib.bootref_host_add_decrypt_key(self.handle, str(path).encode(), kid or None, len(kid), err, 256)
+        self._check(rc, err)
 
     def set_image(self, path: Path) -> None:
         err = ctypes.create_string_buffer(256)

@@ -160,7 +160,7 @@ def test_custom_negative_command_fails_closed(bootref, write):
 
 
 def test_unsupported_parameter_fails_closed(bootref, write):
-    r = run_validate(bootref, write, [20, {19: b"\x00"}])  # encryption-info: would install ciphertext
+    r = run_validate(bootref, write, [20, {23: b"\x00"}])  # invoke-args: not supported by this verifier
     assert (r.code, r.reason) == (1, "unsupported")
 
 

@@ -179,6 +179,7 @@ void bootref_host_free(bootref_host_t *h)
     for (i = 0; i < BOOTREF_HOST_MAX_KEYS; i++)
         EVP_PKEY_free((EVP_PKEY *)h->pkey[i]);
     OPENSSL_cleanse(h->hmac, sizeof h->hmac);
+    bootref_host_enc_free(h);
     EVP_MD_CTX_free((EVP_MD_CTX *)h->md);
     if (h->image != NULL)
         fclose(h->image);

@@ -32,6 +32,7 @@ typedef struct bootref_host {
     uint64_t counter;
     uint8_t vendor_id[16], class_id[16], device_id[16];
     uint8_t has_vendor, has_class, has_device;
+    void *enc;                                          /* decryption keys and cipher (crypto_enc.c) */
 } bootref_host_t;
 
 /* All functions return 0 on success, -1 on failure (with a message in err
@@ -45,6 +46,12 @@ void bootref_host_set_counter(bootref_host_t *h, uint64_t value);
 /* which: 1 vendor, 2 class, 3 device */
 void bootref_host_set_identity(bootref_host_t *h, int which, const uint8_t id[16]);
 const bootref_port_t *bootref_host_port(const bootref_host_t *h);
+/* Payload decryption (crypto_enc.c): a device decryption key, either a PEM
+ * private key (X25519 or P-256, for ECDH-ES+A128KW) or a file of exactly 16 or
+ * 32 raw bytes (a KEK for A128KW/A256KW); kid may be NULL (matches any). */
+int bootref_host_add_decrypt_key(bootref_host_t *h, const char *path, const uint8_t *kid, size_t kid_len,
+                                 char *err, size_t errlen);
+void bootref_host_enc_free(bootref_host_t *h);
 
 /* Sizes for foreign-function callers that allocate the context themselves. */
 size_t bootref_ctx_size(void);
