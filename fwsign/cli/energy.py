@@ -45,6 +45,10 @@ def register(sub: Any) -> None:
     p.add_argument("--profiles", action="append", type=Path, metavar="DIR",
                    help="Extra profile directory (devices/*.toml, links/*.toml); repeatable; overrides built-ins by name.")
     p.add_argument("--counts", type=Path, metavar="FILE", help="Emulated counts file (default: the one shipped with fwsign).")
+    p.add_argument("--encrypted", metavar="ALG",
+                   help="Encrypted payload: a128gcm, a256gcm, chacha20-poly1305, a128ctr or a256ctr (adds decryption at install).")
+    p.add_argument("--key-exchange", default="x25519", metavar="KX",
+                   help="With --encrypted: x25519 or p256 (ECDH-ES+A128KW), a128kw or a256kw (default x25519).")
     p.add_argument("--json", dest="json_out", action="store_true", help="Machine-readable output.")
     p.add_argument("--plot", type=Path, metavar="OUT.png", help="Also draw the breakdown as stacked bars (needs matplotlib).")
 
@@ -79,6 +83,12 @@ def _list(a: argparse.Namespace) -> None:
         if a.sources:
             for k, v in lk.constants():
                 echo(f"      {k} = {v.value:g} {v.unit} ({v.kind}): {v.source}")
+    if a.sources:
+        from ..energy.decrypt import sources
+
+        echo("payload decryption (--encrypted):")
+        for k, v in sources():
+            echo(f"      {k} = {v.value:g} {v.unit} ({v.kind}): {v.source}")
 
 
 def _cost_json(c: UpdateCost) -> dict[str, Any]:
@@ -141,13 +151,20 @@ def cmd_energy(a: argparse.Namespace) -> int | None:
     dev, link = cat.device(a.device), cat.link(a.link)
     measured = load_measured(a.counts)
     modes = MODES if a.mode == "all" else (a.mode,)
+    encrypted = None
+    if a.encrypted is not None:
+        from ..energy.decrypt import check_content, check_key_exchange
+
+        encrypted = check_content(a.encrypted)
+        check_key_exchange(a.key_exchange)
     try:
         tuf = TufRepo(targets=a.tuf_targets)
     except ValueError as exc:
         raise UsageError(f"--tuf-targets: {exc}") from None
     costs = [update_cost(dev, link, measured, Scenario(
         size, alg=alg, mode=m, library=a.lib, sha=a.sha, boots=a.boots,
-        envelope_bytes=a.envelope_bytes, tuf_bytes=a.tuf_bytes, tuf=tuf)) for m in modes]
+        envelope_bytes=a.envelope_bytes, tuf_bytes=a.tuf_bytes, tuf=tuf, encrypted=encrypted,
+        key_exchange=a.key_exchange)) for m in modes]
     if a.plot is not None:
         from ..energy.plot import plot_breakdown
 

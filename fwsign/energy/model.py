@@ -95,6 +95,10 @@ class Scenario:
     #: Measured override of the TUF metadata bytes per update (tuf); signatures stay 4 + root updates.
     tuf_bytes: int | None = None
     tuf: TufRepo = field(default_factory=TufRepo)
+    #: Encrypted payload: content encryption (fwsign.energy.decrypt.CONTENT_ALGS) or None.
+    encrypted: str | None = None
+    #: How the device gets the content key: x25519, p256 (ECDH-ES+A128KW), a128kw, a256kw.
+    key_exchange: str = "x25519"
 
     def __post_init__(self) -> None:
         if self.image_bytes < 1:
@@ -256,6 +260,9 @@ def update_cost(dev: DeviceProfile, link: LinkProfile, measured: Measured, sc: S
     phases.append(_phase("flash: write image", "flash", False, flash_write_energy(dev, img), f"{img} B"))
     phases.append(_phase("flash: write metadata", "flash", True, flash_write_energy(dev, meta), f"{meta} B"))
 
+    if sc.encrypted is not None:
+        phases.extend(_decryption_phases(dev, link, sc))
+
     boot_cycles = parse_cycles + digest_cycles + sig.cycles.value + hash_cycles
     e1, s1 = cpu_energy(dev, boot_cycles)
     phases.append(Phase("boot: verify", "boot", True, sc.boots * e1, sc.boots * s1,
@@ -267,6 +274,27 @@ def update_cost(dev: DeviceProfile, link: LinkProfile, measured: Measured, sc: S
         signatures_at_install=n_sig + tuf_sigs, phases=tuple(phases), parse_policy_instr=parse_instr,
         parse_policy_cycles=parse_cycles, boot_verify_cycles=boot_cycles, boot_verify_s=s1,
     )
+
+
+def _decryption_phases(dev: DeviceProfile, link: LinkProfile, sc: Scenario) -> list[Phase]:
+    """Encrypted payload: the encryption info and tag on air, key establishment, decryption at install."""
+    from . import decrypt
+
+    assert sc.encrypted is not None
+    alg, kx = decrypt.check_content(sc.encrypted), decrypt.check_key_exchange(sc.key_exchange)
+    extra = decrypt.INFO_BYTES[kx] + decrypt.tag_bytes(alg)
+    e, on_air = radio_energy(link, extra)
+    cpb = decrypt.content_cpb(alg, dev.core)
+    kc = decrypt.key_cycles(kx, dev.core)
+    return [
+        Phase("radio: encryption info and tag", "radio", True, e, 0.0,
+              f"{decrypt.INFO_BYTES[kx]} B encryption info ({kx}) + {decrypt.tag_bytes(alg)} B tag, {on_air} B on air"),
+        _phase("cpu: content key (unwrap)", "cpu", True, cpu_energy(dev, kc),
+               f"{kx}: {kc:,.0f} cycles (ECDH + HKDF + AES key unwrap; see fwsign energy --list --sources)"
+               if kx in ("x25519", "p256") else f"{kx}: {kc:,.0f} cycles (AES key unwrap)"),
+        _phase("cpu: payload decryption", "cpu", True, cpu_energy(dev, sc.image_bytes * cpb),
+               f"{alg} over {sc.image_bytes} B at {cpb:.1f} c/B on {dev.core} (once, at install; boots do not decrypt)"),
+    ]
 
 
 def verify_seconds(dev: DeviceProfile, measured: Measured, image_bytes: int, alg: str,
