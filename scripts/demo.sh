@@ -68,6 +68,21 @@ PY
 $FWSIGN attach "$OUT/release-4.suit" --signature "$OUT/release-4.sig" -k "$OUT/release-p256.pub.pem"
 $FWSIGN verify "$OUT/release-4.suit" -k "$OUT/release-ed25519.pub.pem" -k "$OUT/release-p256.pub.pem" --threshold 2
 
+step "8b. Delegation: the offline anchor key (the one devices trust) lets a CI key sign for one class; an audit log records it"
+$FWSIGN keygen --alg ed25519 -o "$OUT/anchor" >/dev/null
+$FWSIGN keygen --alg p256 -o "$OUT/ci" >/dev/null
+$FWSIGN delegate issue --anchor "$OUT/anchor.pem" --subject "$OUT/ci.pub.pem" --expires 30d \
+  --vendor-domain example.com --class-name infusion-pump-v3 -o "$OUT/ci.cwt"
+$FWSIGN sign "$OUT/firmware.bin" -k "$OUT/ci.pem" --delegation "$OUT/ci.cwt" --sequence 5 \
+  --vendor-domain example.com --class-name infusion-pump-v3 --audit-log "$OUT/release.log" \
+  --reason "release 5, built by CI" -o "$OUT/delegated.suit"
+$FWSIGN verify "$OUT/delegated.suit" -k "$OUT/anchor.pub.pem" --vendor-domain example.com --class-name infusion-pump-v3
+echo "   the same CI key signing for another class is refused:"
+$FWSIGN sign "$OUT/firmware.bin" -k "$OUT/ci.pem" --delegation "$OUT/ci.cwt" --sequence 5 \
+  --vendor-domain example.com --class-name ventilator-v1 -o "$OUT/out-of-scope.suit" >/dev/null
+expect_reject $FWSIGN verify "$OUT/out-of-scope.suit" -k "$OUT/anchor.pub.pem"
+$FWSIGN log verify "$OUT/release.log"
+
 step "9. The six SUIT specification examples verify with the spec's test key"
 for n in 0 1 2 3 4 5; do
   $FWSIGN verify "tests/vectors/suit-spec/example$n.signed.hex" \
@@ -80,6 +95,10 @@ $FWSIGN inspect "$OUT/firmware.suit"
 
 # 11-19: TUF repository, loopback server, simulated fleet (scripts/demo_fleet.py).
 .venv/bin/python scripts/demo_fleet.py "$OUT" "$OUT/release-ed25519"
+
+step "19b. The repository's audit log: every action, hash-chained, head signed"
+$FWSIGN log verify "$OUT/repo/audit.log"
+$FWSIGN log show "$OUT/repo/audit.log" | tail -4
 
 step "20. What one update costs a battery-powered device (nRF52840 over BLE, 256 KiB image)"
 $FWSIGN energy --device nrf52840 --link ble-1m --image-size 256KiB --alg ed25519 --mode all
