@@ -83,6 +83,23 @@ $FWSIGN sign "$OUT/firmware.bin" -k "$OUT/ci.pem" --delegation "$OUT/ci.cwt" --s
 expect_reject $FWSIGN verify "$OUT/out-of-scope.suit" -k "$OUT/anchor.pub.pem"
 $FWSIGN log verify "$OUT/release.log"
 
+step "8c. Confidential firmware: encrypted for one device's X25519 key; the device decrypts while installing"
+$FWSIGN keygen --alg x25519 -o "$OUT/device-kex" >/dev/null
+head -c 65536 "$OUT/firmware.bin" > "$OUT/secret-app.bin"
+$FWSIGN sign "$OUT/secret-app.bin" -k "$OUT/release-ed25519.pem" --sequence 6 \
+  --vendor-domain example.com --class-name infusion-pump-v3 --uri https://fw.example.com/pump/secret-6.enc \
+  --encrypt-for "$OUT/device-kex.pub.pem" --encrypted-payload "$OUT/secret-app.enc" -o "$OUT/secret.suit"
+$FWSIGN verify "$OUT/secret.suit" -k "$OUT/release-ed25519.pub.pem" --image "$OUT/secret-app.enc" \
+  --decrypt-key "$OUT/device-kex.pem" | tail -2
+echo "   another device's key cannot decrypt it:"
+$FWSIGN keygen --alg x25519 -o "$OUT/other-kex" >/dev/null
+expect_reject $FWSIGN verify "$OUT/secret.suit" -k "$OUT/release-ed25519.pub.pem" --image "$OUT/secret-app.enc" \
+  --decrypt-key "$OUT/other-kex.pem"
+$FWSIGN device create "$OUT/secret-device" --trust "$OUT/release-ed25519.pub.pem" --vendor-domain example.com \
+  --class-name infusion-pump-v3 --decrypt-key "$OUT/device-kex.pem" >/dev/null
+$FWSIGN device install "$OUT/secret-device" "$OUT/secret.suit" --payload "$OUT/secret-app.enc"
+$FWSIGN device boot "$OUT/secret-device"
+
 step "9. The six SUIT specification examples verify with the spec's test key"
 for n in 0 1 2 3 4 5; do
   $FWSIGN verify "tests/vectors/suit-spec/example$n.signed.hex" \
