@@ -207,3 +207,19 @@ def test_command_table_matches_what_each_module_registers() -> None:
         importlib.import_module(module).register(sub)
         registered.update({name: module for name in sub.choices})
     assert registered == COMMANDS
+
+
+def test_inspect_shows_encryption_info_without_secrets(cli: Callable[..., Result], tmp_path: Path) -> None:
+    (tmp_path / "fw.bin").write_bytes(bytes(range(256)) * 64)
+    assert cli("keygen", "--alg", "ed25519", "-o", "rel").code == 0
+    assert cli("keygen", "--alg", "x25519", "-o", "dev").code == 0
+    r = cli("sign", "fw.bin", "-k", "rel.pem", "--sequence", "3", *IDENTITY, "--uri", "https://x.example/fw.enc",
+            "--encrypt-for", "dev.pub.pem", "--encrypted-payload", "fw.enc", "-o", "enc.suit")
+    assert r.code == 0, r.err
+    r = cli("inspect", "enc.suit", "--json")
+    assert r.code == 0, r.err
+    text = r.out
+    assert '"content-alg": "A128GCM"' in text and '"alg": "ECDH-ES+A128KW"' in text
+    # The wrapped content key is not shown, and nothing of the device's private key.
+    private = (tmp_path / "dev.pem").read_text()
+    assert "wrapped" not in text and private.split("\n")[1][:20] not in text

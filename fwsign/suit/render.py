@@ -64,9 +64,32 @@ def _plain(value: object) -> object:
     return value
 
 
+def _encryption_info_json(value: bytes) -> object:
+    """Parameter 19 as what it says: content algorithm, IV and recipients (no secrets in it)."""
+    from ..encryption.algs import content_name, key_alg_name
+    from ..encryption.info import parse_info
+    from ..errors import FwsignError
+
+    try:
+        info = parse_info(value)
+    except FwsignError as exc:
+        return {"invalid": exc.describe(), "bytes": value.hex()}
+    return {
+        "content-alg": content_name(info.content_alg),
+        "iv": info.iv.hex(),
+        "recipients": [
+            {"alg": key_alg_name(r.alg), **({"kid": r.kid.hex()} if r.kid is not None else {}),
+             **({"ephemeral-key-curve": r.ephemeral.crv} if r.ephemeral is not None else {})}
+            for r in info.recipients
+        ],
+    }
+
+
 def _param_json(code: int, value: object) -> object:
     if isinstance(value, Digest):
         return _digest_json(value)
+    if code == Parameter.ENCRYPTION_INFO and isinstance(value, bytes):
+        return _encryption_info_json(value)
     if code in _UUID_PARAMS and isinstance(value, bytes) and len(value) == 16:
         return str(uuid.UUID(bytes=value))
     return _plain(value)
