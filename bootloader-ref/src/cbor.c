@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "cbor.h"
+#include "internal.h"
+
 
 void cbor_init(cbor_dec_t *d, const uint8_t *buf, size_t len)
 {
@@ -19,63 +21,89 @@ void cbor_init(cbor_dec_t *d, const uint8_t *buf, size_t len)
     d->pos = 0;
 }
 
-bootref_err_t cbor_head(cbor_dec_t *d, cbor_item_t *it)
+/* A head whose additional information is 24..31 (the caller has checked
+ * that a byte is left): 1, 2, 4 or 8 argument bytes in shortest form
+ * (RFC 8949 s4.2.1, preferred serialization), or an error. Kept apart from
+ * the one-byte heads, which are by far the most common. */
+static BR_NOINLINE bootref_err_t head_long(cbor_dec_t *d, cbor_item_t *it)
 {
-    size_t rem = d->len - d->pos;
-    uint8_t ib, major, ai;
-    uint64_t v;
-    size_t hl, i;
+    /* Minimum value that needs this head width (the 8-byte width: a
+     * non-zero upper half): anything smaller is not shortest form. */
+    static const uint32_t min_for_width[3] = {24u, 0x100u, 0x10000u};
+    const uint8_t *p = d->buf + d->pos;
+    uint8_t major = (uint8_t)(p[0] >> 5), ai = (uint8_t)(p[0] & 0x1fu);
+    uint32_t hi = 0, lo = 0;
+    size_t n, i;
 
-    if (rem == 0)
+    if (ai > 27u) {
+        /* 31: indefinite-length strings/containers and "break" (RFC 8949
+         * s3.2), refused so that every item has one encoding and a known end;
+         * for major types 0, 1 and 6 it is not well-formed at all.
+         * 28..30 are reserved. */
+        if (ai == 31u && major != CBOR_UINT && major != CBOR_NINT && major != CBOR_TAG)
+            return BOOTREF_E_CBOR_INDEFINITE;
+        return BOOTREF_E_CBOR_UNSUPPORTED;
+    }
+    if (major == CBOR_SIMPLE) /* 1-byte simple values and floats */
+        return BOOTREF_E_CBOR_UNSUPPORTED;
+    n = (size_t)1u << (ai - 24u);
+    if (d->len - d->pos - 1u < n)
         return BOOTREF_E_CBOR_TRUNCATED;
-    ib = d->buf[d->pos];
-    major = (uint8_t)(ib >> 5);
-    ai = (uint8_t)(ib & 0x1fu);
+    for (i = 1; i <= n; i++) {
+        hi = (hi << 8) | (lo >> 24);
+        lo = (lo << 8) | p[i];
+    }
+    if (hi == 0u && (ai == 27u || lo < min_for_width[ai - 24u]))
+        return BOOTREF_E_CBOR_NON_SHORTEST;
     it->start = d->pos;
     it->str = NULL;
-
-    if (ai < 24u) {
-        v = ai;
-        hl = 1;
-        /* RFC 8949 s3.3: simple values 20..22 are false/true/null; 0..19 are
-         * unassigned and 23 (undefined) has no meaning in SUIT. */
-        if (major == CBOR_SIMPLE && (ai < CBOR_FALSE || ai > CBOR_NULL))
-            return BOOTREF_E_CBOR_UNSUPPORTED;
-    } else if (ai <= 27u) {
-        size_t n = (size_t)1u << (ai - 24u);
-        /* Minimum value that needs this head width (RFC 8949 s4.2.1,
-         * preferred serialization: anything smaller is not shortest form). */
-        static const uint64_t min_for_width[4] = {24u, 0x100u, 0x10000u, 0x100000000u};
-        if (major == CBOR_SIMPLE) /* 1-byte simple values and floats */
-            return BOOTREF_E_CBOR_UNSUPPORTED;
-        if (rem - 1u < n)
-            return BOOTREF_E_CBOR_TRUNCATED;
-        v = 0;
-        for (i = 0; i < n; i++)
-            v = (v << 8) | d->buf[d->pos + 1u + i];
-        if (v < min_for_width[ai - 24u])
-            return BOOTREF_E_CBOR_NON_SHORTEST;
-        hl = 1u + n;
-    } else if (ai == 31u) {
-        /* Indefinite-length strings/containers and "break" (RFC 8949 s3.2):
-         * refused so that every item has one encoding and a known end. For
-         * major types 0, 1 and 6 value 31 is not well-formed at all. */
-        if (major == CBOR_UINT || major == CBOR_NINT || major == CBOR_TAG)
-            return BOOTREF_E_CBOR_UNSUPPORTED;
-        return BOOTREF_E_CBOR_INDEFINITE;
-    } else {
-        return BOOTREF_E_CBOR_UNSUPPORTED; /* 28..30 reserved */
-    }
-
-    d->pos += hl;
+    it->major = major;
+    it->val = ((uint64_t)hi << 32) | lo;
+    d->pos += 1u + n;
     if (major == CBOR_BSTR || major == CBOR_TSTR) {
-        if (v > (uint64_t)(d->len - d->pos))
+        if (hi != 0u || lo > d->len - d->pos)
             return BOOTREF_E_CBOR_TRUNCATED;
         it->str = d->buf + d->pos;
-        d->pos += (size_t)v;
+        d->pos += lo;
     }
+    return BOOTREF_OK;
+}
+
+/* RFC 8949 s3.3: simple values 20..22 are false/true/null; 0..19 are
+ * unassigned and 23 (undefined) has no meaning in SUIT. */
+#define BAD_SHORT_SIMPLE(major, ai) ((major) == CBOR_SIMPLE && (uint8_t)((ai) - CBOR_FALSE) > 2u)
+
+bootref_err_t cbor_head(cbor_dec_t *d, cbor_item_t *it)
+{
+    size_t pos = d->pos, v;
+    uint8_t major, ai;
+
+    if (pos == d->len)
+        return BOOTREF_E_CBOR_TRUNCATED;
+    major = (uint8_t)(d->buf[pos] >> 5);
+    ai = (uint8_t)(d->buf[pos] & 0x1fu);
+    if (ai < 24u) {
+        if (BAD_SHORT_SIMPLE(major, ai))
+            return BOOTREF_E_CBOR_UNSUPPORTED;
+        v = ai;
+        pos++;
+    } else if (ai == 24u && major != CBOR_SIMPLE && d->len - pos >= 2u && d->buf[pos + 1u] >= 24u) {
+        v = d->buf[pos + 1u]; /* one argument byte, shortest form */
+        pos += 2u;
+    } else {
+        return head_long(d, it); /* longer heads and every error */
+    }
+    it->start = d->pos;
+    it->str = NULL;
     it->major = major;
     it->val = v;
+    if (major == CBOR_BSTR || major == CBOR_TSTR) {
+        if (v > d->len - pos)
+            return BOOTREF_E_CBOR_TRUNCATED;
+        it->str = d->buf + pos;
+        pos += v;
+    }
+    d->pos = pos;
     return BOOTREF_OK;
 }
 
@@ -148,31 +176,6 @@ bootref_err_t cbor_int(cbor_dec_t *d, int64_t *v)
     return BOOTREF_OK;
 }
 
-bootref_err_t cbor_skip(cbor_dec_t *d)
-{
-    uint64_t left = 1;
-    cbor_item_t it;
-    bootref_err_t e;
-
-    while (left > 0u) {
-        left--;
-        e = cbor_head(d, &it);
-        if (e != BOOTREF_OK)
-            return e;
-        if (it.major == CBOR_ARRAY || it.major == CBOR_MAP || it.major == CBOR_TAG) {
-            uint64_t add = it.major == CBOR_TAG ? 1u : it.val;
-            if (add > (uint64_t)(d->len - d->pos))
-                return BOOTREF_E_CBOR_TRUNCATED;
-            if (it.major == CBOR_MAP)
-                add *= 2u; /* cannot overflow: add <= buffer length */
-            left += add;
-            if (left > (uint64_t)(d->len - d->pos) + 1u)
-                return BOOTREF_E_CBOR_TRUNCATED;
-        }
-    }
-    return BOOTREF_OK;
-}
-
 /* Compare the key that occupies [ks, ke) with every earlier key of the map
  * whose first entry starts at map_start. The earlier entries were already
  * checked, so this walk cannot leave [map_start, ks). */
@@ -196,65 +199,142 @@ static bootref_err_t dup_check(const uint8_t *buf, size_t map_start, size_t ks, 
     return BOOTREF_OK;
 }
 
-bootref_err_t cbor_wellformed(const uint8_t *buf, size_t len)
+/* Walk the one item that starts at *at and leave *at at its end. Every head
+ * is checked as cbor_head() checks it, and nesting is bounded by
+ * BOOTREF_CBOR_MAX_DEPTH and map sizes by BOOTREF_CBOR_MAX_MAP_ENTRIES;
+ * with strict, duplicate map keys are refused too. No recursion: a fixed
+ * explicit stack. */
+static bootref_err_t walk(const uint8_t *buf, size_t len, size_t *at, int strict)
 {
     /* Explicit stack: entry 0 is a pseudo-container holding the one top-level
      * item; each open array/map/tag adds one entry. */
-    struct {
+    struct level {
         size_t left;      /* items still to read (maps: keys + values) */
         size_t map_start; /* offset of the map's first key */
         size_t key_start; /* offset of the key being read */
+        uint32_t seen;    /* maps: one bit per hash of each key read so far */
         uint8_t is_map;
-    } st[BOOTREF_CBOR_MAX_DEPTH + 1u];
-    size_t top = 0;
-    cbor_dec_t d;
-    cbor_item_t it;
+    } st[BOOTREF_CBOR_MAX_DEPTH + 1u], *lv = st;
+    size_t pos = *at, n;
+    uint8_t major, ai;
     bootref_err_t e;
 
-    cbor_init(&d, buf, len);
-    st[0].left = 1;
-    st[0].is_map = 0;
-    st[0].map_start = st[0].key_start = 0;
-
+    lv->left = 1;
+    lv->is_map = 0;
     for (;;) {
-        if (st[top].left == 0u) {
-            if (top == 0u)
+        if (lv->left == 0u) {
+            if (lv == st)
                 break;
-            top--;
+            lv--;
             continue;
         }
-        if (st[top].is_map) {
-            if (st[top].left & 1u) {
-                /* a value comes next, so the key just ended at d.pos */
-                e = dup_check(buf, st[top].map_start, st[top].key_start, d.pos);
-                if (e != BOOTREF_OK)
+        if (lv->is_map && strict) {
+            if (lv->left & 1u) {
+                /* A value comes next, so the key just ended at pos. Equal
+                 * keys have equal bytes, hence an equal hash: only a key whose
+                 * hash bit is already set can be a duplicate, and only then
+                 * are the earlier keys compared byte by byte. */
+                size_t ks = lv->key_start, kn = pos - ks;
+                uint32_t bit = (uint32_t)1u << ((buf[ks] + (kn > 1u ? buf[pos - 1u] + kn : 0u)) & 31u);
+                if ((lv->seen & bit) && (e = dup_check(buf, lv->map_start, ks, pos)) != BOOTREF_OK)
                     return e;
+                lv->seen |= bit;
             } else {
-                st[top].key_start = d.pos;
+                lv->key_start = pos;
             }
         }
-        st[top].left--;
-        if ((e = cbor_head(&d, &it)) != BOOTREF_OK)
-            return e;
-        if (it.major == CBOR_ARRAY || it.major == CBOR_MAP || it.major == CBOR_TAG) {
-            uint64_t n = it.major == CBOR_TAG ? 1u : it.val;
-            if (n > (uint64_t)(d.len - d.pos))
-                return BOOTREF_E_CBOR_TRUNCATED;
-            if (it.major == CBOR_MAP) {
-                if (n > BOOTREF_CBOR_MAX_MAP_ENTRIES)
-                    return BOOTREF_E_LIMIT_COUNT;
-                n *= 2u;
+        lv->left--;
+        /* one head, as cbor_head() reads it (one-byte heads inline) */
+        if (pos == len)
+            return BOOTREF_E_CBOR_TRUNCATED;
+        major = (uint8_t)(buf[pos] >> 5);
+        ai = (uint8_t)(buf[pos] & 0x1fu);
+        if (ai < 24u || (ai == 24u && major != CBOR_SIMPLE && len - pos >= 2u && buf[pos + 1u] >= 24u)) {
+            if (ai < 24u) {
+                if (BAD_SHORT_SIMPLE(major, ai))
+                    return BOOTREF_E_CBOR_UNSUPPORTED;
+                n = ai;
+                pos++;
+            } else {
+                n = buf[pos + 1u]; /* one argument byte, shortest form */
+                pos += 2u;
             }
-            if (n == 0u)
+            if (major == CBOR_BSTR || major == CBOR_TSTR) {
+                if (n > len - pos)
+                    return BOOTREF_E_CBOR_TRUNCATED;
+                pos += n;
                 continue;
-            if (top + 1u > BOOTREF_CBOR_MAX_DEPTH)
-                return BOOTREF_E_LIMIT_DEPTH;
-            top++;
-            st[top].left = (size_t)n;
-            st[top].is_map = it.major == CBOR_MAP;
-            st[top].map_start = d.pos;
-            st[top].key_start = d.pos;
+            }
+        } else {
+            cbor_dec_t d;
+            cbor_item_t it;
+            cbor_init(&d, buf, len);
+            d.pos = pos;
+            if ((e = head_long(&d, &it)) != BOOTREF_OK)
+                return e; /* strings: content checked and skipped */
+            pos = d.pos;
+            n = 1; /* a tag */
+            if (major == CBOR_MAP || major == CBOR_ARRAY) {
+                if (it.val > (uint64_t)(len - pos))
+                    return BOOTREF_E_CBOR_TRUNCATED;
+                n = (size_t)it.val;
+            }
         }
+        if (major < CBOR_ARRAY || major == CBOR_SIMPLE)
+            continue;
+        if (major == CBOR_TAG)
+            n = 1;
+        if (n > len - pos)
+            return BOOTREF_E_CBOR_TRUNCATED;
+        if (major == CBOR_MAP) {
+            if (n > BOOTREF_CBOR_MAX_MAP_ENTRIES)
+                return BOOTREF_E_LIMIT_COUNT;
+            n *= 2u;
+        }
+        if (n == 0u)
+            continue;
+        if (lv == &st[BOOTREF_CBOR_MAX_DEPTH])
+            return BOOTREF_E_LIMIT_DEPTH;
+        lv++;
+        lv->left = n;
+        lv->is_map = major == CBOR_MAP;
+        lv->map_start = pos;
+        lv->seen = 0;
     }
-    return d.pos == len ? BOOTREF_OK : BOOTREF_E_CBOR_TRAILING;
+    *at = pos;
+    return BOOTREF_OK;
+}
+
+bootref_err_t cbor_skip(cbor_dec_t *d)
+{
+    return walk(d->buf, d->len, &d->pos, 0);
+}
+
+bootref_err_t cbor_wellformed(const uint8_t *buf, size_t len)
+{
+    size_t pos = 0;
+    bootref_err_t e = walk(buf, len, &pos, 1);
+    if (e != BOOTREF_OK)
+        return e;
+    return pos == len ? BOOTREF_OK : BOOTREF_E_CBOR_TRAILING;
+}
+
+/* Word-wise where the core loads unaligned words (a bytewise compare costs
+ * several times more), bytewise on Armv6-M, which cannot. */
+int br_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    size_t i;
+#if defined(__ARM_ARCH) && !defined(__ARM_FEATURE_UNALIGNED)
+    uint8_t diff = 0;
+    for (i = 0; i < n; i++)
+        diff |= (uint8_t)(a[i] ^ b[i]);
+#else
+    uint32_t x, y, diff = 0;
+    for (i = 0; i < n; i += 4u) {
+        memcpy(&x, a + i, 4u);
+        memcpy(&y, b + i, 4u);
+        diff |= x ^ y;
+    }
+#endif
+    return diff == 0u;
 }

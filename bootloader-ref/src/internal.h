@@ -7,6 +7,15 @@
 #include "bootref.h"
 #include "cbor.h"
 
+/* Keeps a function out of line: gcc -Os inlines every static function with
+ * one caller, which here costs flash (the interpreter's conditions and
+ * directives inlined into one large loop) or slows a hot caller's prologue. */
+#if defined(__GNUC__)
+#define BR_NOINLINE __attribute__((noinline))
+#else
+#define BR_NOINLINE
+#endif
+
 #if BOOTREF_DETAIL_STRINGS
 #define BR_STR(s) (s)
 #else
@@ -63,6 +72,9 @@ static inline void br_report(bootref_ctx_t *c, const char *what, const char *not
 bootref_err_t br_sha256(bootref_ctx_t *c, const uint8_t *p, size_t n, uint8_t out[32]);
 /* Parse a SUIT_Digest ([-16, bstr(32)]) at the decoder's position. */
 bootref_err_t br_parse_digest(cbor_dec_t *d, const uint8_t **digest);
+/* a[0..n) == b[0..n) for n a multiple of 4, in a time that does not depend
+ * on where they differ (src/cbor.c). */
+int br_equal(const uint8_t *a, const uint8_t *b, size_t n);
 /* Constant-time equality of two 32-byte digests. */
 int br_digest_equal(const uint8_t *a, const uint8_t *b);
 

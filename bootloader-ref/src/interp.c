@@ -30,13 +30,18 @@ enum {
  * the enclosing try-each / run-sequence. */
 enum { P_VENDOR, P_CLASS, P_DIGEST, P_SLOT, P_STRICT, P_SIZE, P_CONTENT, P_URI, P_SOURCE, P_DEVICE, P_ENC };
 #define PARAM_SOFT_FAILURE 13
-static const uint8_t param_label[BOOTREF_N_PARAMS] = {1, 2, 3, 5, 12, 14, 18, 21, 22, 24, 19};
-static const uint8_t param_major[BOOTREF_N_PARAMS] = {
-    CBOR_BSTR, CBOR_BSTR, CBOR_BSTR, CBOR_UINT, CBOR_SIMPLE,
-    CBOR_UINT, CBOR_BSTR, CBOR_TSTR, CBOR_UINT, CBOR_BSTR, CBOR_BSTR};
+/* Indexed by the parameter's label: its slot + 1 (low nibble; 0 = not
+ * supported) and the CBOR major type its value must have (high nibble). */
+#define PARAM_MAX_LABEL 24
+#define PS(slot, major) (uint8_t)(((major) << 4) | ((slot) + 1))
+static const uint8_t param_slot[PARAM_MAX_LABEL + 1] = {
+    [1] = PS(P_VENDOR, CBOR_BSTR), [2] = PS(P_CLASS, CBOR_BSTR), [3] = PS(P_DIGEST, CBOR_BSTR),
+    [5] = PS(P_SLOT, CBOR_UINT), [12] = PS(P_STRICT, CBOR_SIMPLE), [14] = PS(P_SIZE, CBOR_UINT),
+    [18] = PS(P_CONTENT, CBOR_BSTR), [19] = PS(P_ENC, CBOR_BSTR), [21] = PS(P_URI, CBOR_TSTR),
+    [22] = PS(P_SOURCE, CBOR_UINT), [24] = PS(P_DEVICE, CBOR_BSTR)};
 
 static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsigned depth,
-                             uint8_t *soft);
+                             uint8_t *soft, int checked);
 
 /* Condition failures are what soft-failure may turn into "try the next
  * option"; parse errors, limits and port faults never are. */
@@ -50,7 +55,7 @@ static int is_condition_failure(bootref_err_t e)
 
 /* A condition whose input the device does not have: skipped in host tools
  * (BOOTREF_F_ALLOW_SKIP), a failure everywhere else. */
-static bootref_err_t unavailable(bootref_ctx_t *c, const char *what, int comp,
+static BR_NOINLINE bootref_err_t unavailable(bootref_ctx_t *c, const char *what, int comp,
                                  bootref_err_t fail, const char *why)
 {
     if (c->flags & BOOTREF_F_ALLOW_SKIP) {
@@ -71,7 +76,7 @@ static bootref_err_t param_get(bootref_ctx_t *c, unsigned comp, unsigned slot, c
     return cbor_head(&d, it);
 }
 
-static bootref_err_t cond_identity(bootref_ctx_t *c, unsigned comp, int32_t label)
+static BR_NOINLINE bootref_err_t cond_identity(bootref_ctx_t *c, unsigned comp, int32_t label)
 {
     const bootref_port_t *port = c->port;
     bootref_identity_t id;
@@ -97,7 +102,7 @@ static bootref_err_t cond_identity(bootref_ctx_t *c, unsigned comp, int32_t labe
     if (r == BOOTREF_PORT_UNAVAILABLE || mine == NULL)
         return unavailable(c, what, (int)comp, fail, BR_STR("identity not provisioned"));
     /* Identifiers are RFC 9562 UUIDs: 16 bytes (draft-34 section 8.4.8.2). */
-    if (it.val != 16u || memcmp(it.str, mine, 16u) != 0) {
+    if (it.val != 16u || !br_equal(it.str, mine, 16u)) {
         br_report(c, what, BR_STR("differs from the device's"), (int)comp, 0, BOOTREF_EV_FAILED);
         return br_fail(c, fail, BR_STR("identifier differs from the device's"));
     }
@@ -158,7 +163,7 @@ static bootref_err_t stream(bootref_ctx_t *c, unsigned comp, uint64_t len, int b
 
 /* condition-image-match (draft-34 section 8.4.9.3): SHA-256 of the component's
  * image and, if image-size (parameter 14) is set, its size. */
-static bootref_err_t cond_image_match(bootref_ctx_t *c, unsigned comp)
+static BR_NOINLINE bootref_err_t cond_image_match(bootref_ctx_t *c, unsigned comp)
 {
     const bootref_port_t *port = c->port;
     const char *what = BR_STR("condition image-match");
@@ -200,7 +205,7 @@ static bootref_err_t cond_image_match(bootref_ctx_t *c, unsigned comp)
 
 /* condition-check-content (draft-34 section 8.4.9.6): the component holds
  * exactly the bytes of parameter content (18). */
-static bootref_err_t cond_check_content(bootref_ctx_t *c, unsigned comp)
+static BR_NOINLINE bootref_err_t cond_check_content(bootref_ctx_t *c, unsigned comp)
 {
     const char *what = BR_STR("condition check-content");
     cbor_item_t ct;
@@ -220,7 +225,7 @@ static bootref_err_t cond_check_content(bootref_ctx_t *c, unsigned comp)
     return e;
 }
 
-static bootref_err_t cond_slot(bootref_ctx_t *c, unsigned comp)
+static BR_NOINLINE bootref_err_t cond_slot(bootref_ctx_t *c, unsigned comp)
 {
     const bootref_port_t *port = c->port;
     const char *what = BR_STR("condition component-slot");
@@ -247,7 +252,7 @@ static bootref_err_t cond_slot(bootref_ctx_t *c, unsigned comp)
 
 /* fetch / copy / write / swap / invoke: check the parameters the directive
  * needs, then hand it to the port (or report it as not executed). */
-static bootref_err_t directive(bootref_ctx_t *c, unsigned comp, int32_t label)
+static BR_NOINLINE bootref_err_t directive(bootref_ctx_t *c, unsigned comp, int32_t label)
 {
     const bootref_port_t *port = c->port;
     bootref_action_t a;
@@ -338,6 +343,7 @@ static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft)
 {
     size_t n, i;
     unsigned k, comp;
+    uint8_t ps;
     int64_t label;
     cbor_item_t it;
     bootref_span_t v;
@@ -357,13 +363,10 @@ static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft)
             *soft = it.val == CBOR_TRUE;
             continue;
         }
-        for (k = 0; k < BOOTREF_N_PARAMS; k++)
-            if ((int64_t)param_label[k] == label)
-                break;
-        if (k == BOOTREF_N_PARAMS)
+        if (label < 0 || label > PARAM_MAX_LABEL || (ps = param_slot[label]) == 0u)
             return br_fail(c, BOOTREF_E_UNSUPPORTED_PARAMETER, BR_STR("parameter not supported"));
-        if (it.major != param_major[k] ||
-            (param_major[k] == CBOR_SIMPLE && it.val == CBOR_NULL))
+        k = (unsigned)(ps & 0x0fu) - 1u;
+        if (it.major != ps >> 4 || (it.major == CBOR_SIMPLE && it.val == CBOR_NULL))
             return br_fail(c, BOOTREF_E_TYPE, BR_STR("parameter has the wrong type"));
         v.n = (size_t)(d->buf + d->pos - v.p); /* scalars and strings: head + content */
         for (comp = 0; comp < c->n_components; comp++)
@@ -402,7 +405,7 @@ static bootref_err_t nested(bootref_ctx_t *c, cbor_dec_t *d, int32_t label, unsi
             uint8_t soft = 0;
             if ((e = cbor_bstr(&a, &s, NULL)) != BOOTREF_OK)
                 return e;
-            e = run_seq(c, &s, depth + 1u, &soft);
+            e = run_seq(c, &s, depth + 1u, &soft, 0);
             if (e != BOOTREF_OK && soft && is_condition_failure(e))
                 e = BOOTREF_OK;
         } else {
@@ -430,7 +433,7 @@ static bootref_err_t nested(bootref_ctx_t *c, cbor_dec_t *d, int32_t label, unsi
                 c->selected = (uint32_t)1u << comp; /* a failed option must not leak its index */
                 s.p = it.str;
                 s.n = (size_t)it.val;
-                e = run_seq(c, &s, depth + 1u, &soft);
+                e = run_seq(c, &s, depth + 1u, &soft, 0);
                 if (e == BOOTREF_OK) {
                     done = 1;
                     continue;
@@ -451,16 +454,19 @@ static bootref_err_t nested(bootref_ctx_t *c, cbor_dec_t *d, int32_t label, unsi
     return BOOTREF_OK;
 }
 
+/* checked: the sequence's bytes already passed cbor_wellformed() during this
+ * bootref_run() call (the shared sequence, run before every sequence). */
 static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsigned depth,
-                             uint8_t *soft)
+                             uint8_t *soft, int checked)
 {
     cbor_dec_t d;
     size_t n, i;
-    int64_t label;
+    int64_t label64;
+    int32_t label;
     unsigned comp;
     bootref_err_t e;
 
-    if ((e = cbor_wellformed(seq->p, seq->n)) != BOOTREF_OK)
+    if (!checked && (e = cbor_wellformed(seq->p, seq->n)) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("command sequence"));
     cbor_init(&d, seq->p, seq->n);
     if ((e = cbor_array(&d, &n)) != BOOTREF_OK)
@@ -471,9 +477,11 @@ static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsign
         return br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("too many commands"));
 
     for (i = 0; i < n; i += 2u) {
-        if ((e = cbor_int(&d, &label)) != BOOTREF_OK)
+        if ((e = cbor_int(&d, &label64)) != BOOTREF_OK)
             return br_fail(c, e, BR_STR("command label"));
-        c->err_command = (int32_t)(label < -0x7fff ? -0x7fff : label > 0x7fff ? 0x7fff : label);
+        /* clamped: every label outside +-0x7fff is unsupported anyway */
+        label = (int32_t)(label64 < -0x7fff ? -0x7fff : label64 > 0x7fff ? 0x7fff : label64);
+        c->err_command = label;
         c->err_component = -1;
         switch (label) {
         case CMD_SET_COMPONENT_INDEX:
@@ -484,7 +492,7 @@ static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsign
             break;
         case CMD_TRY_EACH:
         case CMD_RUN_SEQUENCE:
-            e = nested(c, &d, (int32_t)label, depth);
+            e = nested(c, &d, label, depth);
             break;
         case CMD_VENDOR_ID: case CMD_CLASS_ID: case CMD_DEVICE_ID: case CMD_IMAGE_MATCH:
         case CMD_COMPONENT_SLOT: case CMD_CHECK_CONTENT: case CMD_ABORT:
@@ -500,7 +508,7 @@ static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsign
                     br_report(c, BR_STR("condition abort"), NULL, (int)comp, 0, BOOTREF_EV_FAILED);
                     e = br_fail(c, BOOTREF_E_ABORT, BR_STR("condition abort"));
                 } else if (label == CMD_VENDOR_ID || label == CMD_CLASS_ID || label == CMD_DEVICE_ID)
-                    e = cond_identity(c, comp, (int32_t)label);
+                    e = cond_identity(c, comp, label);
                 else if (label == CMD_IMAGE_MATCH)
                     e = cond_image_match(c, comp);
                 else if (label == CMD_COMPONENT_SLOT)
@@ -508,7 +516,7 @@ static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsign
                 else if (label == CMD_CHECK_CONTENT)
                     e = cond_check_content(c, comp);
                 else
-                    e = directive(c, comp, (int32_t)label);
+                    e = directive(c, comp, label);
             }
             break;
         }
@@ -528,6 +536,7 @@ bootref_err_t bootref_run(bootref_ctx_t *c, uint32_t sequences)
     static const uint8_t keys[5] = {16, 20, 7, 8, 9};
     const bootref_span_t *seqs[5];
     unsigned i;
+    int shared_checked = 0;
     bootref_err_t e;
 
     if (c == NULL)
@@ -558,12 +567,15 @@ bootref_err_t bootref_run(bootref_ctx_t *c, uint32_t sequences)
         }
         /* Each sequence starts from a clean state; the shared sequence runs
          * first and sets the common parameters (draft-34 section 8.4.5). */
-        memset(c->comp, 0, sizeof c->comp);
+        memset(c->comp, 0, c->n_components * sizeof c->comp[0]); /* others are never used */
         c->selected = 1u; /* component index defaults to 0 */
-        if (c->shared.p != NULL && (e = run_seq(c, &c->shared, 0, &soft)) != BOOTREF_OK)
-            return e;
+        if (c->shared.p != NULL) {
+            if ((e = run_seq(c, &c->shared, 0, &soft, shared_checked)) != BOOTREF_OK)
+                return e;
+            shared_checked = 1;
+        }
         c->selected = 1u;
-        if ((e = run_seq(c, seqs[i], 0, &soft)) != BOOTREF_OK)
+        if ((e = run_seq(c, seqs[i], 0, &soft, 0)) != BOOTREF_OK)
             return e;
         br_report(c, BR_STR("sequence"), BR_STR("completed"), -1, keys[i], BOOTREF_EV_OK);
     }
