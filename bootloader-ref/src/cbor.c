@@ -118,9 +118,11 @@ bootref_err_t cbor_expect(cbor_dec_t *d, uint8_t major, cbor_item_t *it)
 static bootref_err_t container(cbor_dec_t *d, uint8_t major, size_t *n)
 {
     cbor_item_t it;
-    bootref_err_t e = cbor_expect(d, major, &it);
+    bootref_err_t e = cbor_head(d, &it);
     if (e != BOOTREF_OK)
         return e;
+    if (it.major != major)
+        return BOOTREF_E_TYPE;
     /* Each entry needs at least one byte: a larger count cannot be real. */
     if (it.val > (uint64_t)(d->len - d->pos))
         return BOOTREF_E_CBOR_TRUNCATED;
@@ -141,9 +143,11 @@ bootref_err_t cbor_map(cbor_dec_t *d, size_t *n)
 bootref_err_t cbor_bstr(cbor_dec_t *d, bootref_span_t *content, bootref_span_t *wrapped)
 {
     cbor_item_t it;
-    bootref_err_t e = cbor_expect(d, CBOR_BSTR, &it);
+    bootref_err_t e = cbor_head(d, &it);
     if (e != BOOTREF_OK)
         return e;
+    if (it.major != CBOR_BSTR)
+        return BOOTREF_E_TYPE;
     content->p = it.str;
     content->n = (size_t)it.val;
     if (wrapped != NULL) {
@@ -156,16 +160,35 @@ bootref_err_t cbor_bstr(cbor_dec_t *d, bootref_span_t *content, bootref_span_t *
 bootref_err_t cbor_uint(cbor_dec_t *d, uint64_t *v)
 {
     cbor_item_t it;
-    bootref_err_t e = cbor_expect(d, CBOR_UINT, &it);
-    if (e == BOOTREF_OK)
-        *v = it.val;
-    return e;
+    bootref_err_t e;
+
+    if (d->pos < d->len && d->buf[d->pos] < 24u) { /* 0..23: one byte, the common case */
+        *v = d->buf[d->pos++];
+        return BOOTREF_OK;
+    }
+    e = cbor_head(d, &it);
+    if (e != BOOTREF_OK)
+        return e;
+    if (it.major != CBOR_UINT)
+        return BOOTREF_E_TYPE;
+    *v = it.val;
+    return BOOTREF_OK;
 }
 
 bootref_err_t cbor_int(cbor_dec_t *d, int64_t *v)
 {
     cbor_item_t it;
-    bootref_err_t e = cbor_head(d, &it);
+    bootref_err_t e;
+
+    if (d->pos < d->len) { /* -24..23: one byte, the common case (labels, keys) */
+        uint8_t b = d->buf[d->pos];
+        if (b < 0x38u && (b & 0x1fu) < 24u) {
+            d->pos++;
+            *v = b < 0x20u ? (int64_t)b : -1 - (int64_t)(b & 0x1fu);
+            return BOOTREF_OK;
+        }
+    }
+    e = cbor_head(d, &it);
     if (e != BOOTREF_OK)
         return e;
     if (it.major != CBOR_UINT && it.major != CBOR_NINT)
@@ -179,7 +202,7 @@ bootref_err_t cbor_int(cbor_dec_t *d, int64_t *v)
 /* Compare the key that occupies [ks, ke) with every earlier key of the map
  * whose first entry starts at map_start. The earlier entries were already
  * checked, so this walk cannot leave [map_start, ks). */
-static bootref_err_t dup_check(const uint8_t *buf, size_t map_start, size_t ks, size_t ke)
+static BR_NOINLINE bootref_err_t dup_check(const uint8_t *buf, size_t map_start, size_t ks, size_t ke)
 {
     cbor_dec_t d;
     size_t k0;
@@ -228,7 +251,7 @@ static bootref_err_t walk(const uint8_t *buf, size_t len, size_t *at, int strict
             lv--;
             continue;
         }
-        if (lv->is_map && strict) {
+        if (lv->is_map) {
             if (lv->left & 1u) {
                 /* A value comes next, so the key just ended at pos. Equal
                  * keys have equal bytes, hence an equal hash: only a key whose
@@ -297,7 +320,7 @@ static bootref_err_t walk(const uint8_t *buf, size_t len, size_t *at, int strict
             return BOOTREF_E_LIMIT_DEPTH;
         lv++;
         lv->left = n;
-        lv->is_map = major == CBOR_MAP;
+        lv->is_map = (uint8_t)(major == CBOR_MAP && strict); /* keys tracked */
         lv->map_start = pos;
         lv->seen = 0;
     }
