@@ -10,6 +10,10 @@
  *         that the manifest parser and the command interpreter are reached
  *         on every input (a fuzzer cannot forge SHA-256 itself).
  * Component 0 holds a small image, the identity is fixed, the slot is 1.
+ * Bit 3 (8) of the mode byte enables delegation (src/delegation.c): the
+ * trust anchors then carry the kid "anchor01" and the clock reads 1.9e9, so a
+ * chain whose first CWT names that kid reaches the chain rules and, with a
+ * block signed by a delegate's kid, the scope walk of the manifest.
  *
  * Build: make fuzz (clang -fsanitize=fuzzer,address,undefined). With
  * -DBOOTREF_FUZZ_STANDALONE it gets a main() that replays files given on
@@ -19,6 +23,7 @@
 #include <string.h>
 
 #include "bootref.h"
+#include "bootref_delegation.h"
 #include "bootref_soft.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -33,6 +38,13 @@ static int accept_sig(void *ctx, int32_t alg, const bootref_key_t *key, const ui
                       size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
     (void)ctx; (void)alg; (void)key; (void)msg; (void)msg_len; (void)sig; (void)sig_len;
+    return BOOTREF_PORT_OK;
+}
+
+static int fixed_time(void *ctx, int64_t *now)
+{
+    (void)ctx;
+    *now = 1900000000;
     return BOOTREF_PORT_OK;
 }
 
@@ -100,13 +112,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static bootref_soft_t port;
     static const bootref_key_t keys[2] = {{BOOTREF_KEY_P256, NULL, 0, NULL},
                                           {BOOTREF_KEY_ED25519, NULL, 0, NULL}};
+    static const bootref_key_t kid_keys[2] = {{BOOTREF_KEY_P256, (const uint8_t *)"anchor01", 8, NULL},
+                                              {BOOTREF_KEY_ED25519, (const uint8_t *)"anchor01", 8, NULL}};
+    static bootref_deleg_state_t deleg_state;
+    static const bootref_deleg_port_t deleg = BOOTREF_DELEG_PORT(&deleg_state);
     const uint8_t *in;
     size_t len;
 
     if (size < 1u || size > BOOTREF_MAX_ENVELOPE_SIZE)
         return 0;
-    bootref_soft_init(&port, keys, 2);
+    bootref_soft_init(&port, (data[0] & 8u) ? kid_keys : keys, 2);
     port.port.sig_verify = accept_sig;
+    if (data[0] & 8u) {
+        port.port.deleg = &deleg;
+        port.port.time_now = fixed_time;
+    }
     port.port.component_slot = slot;
     port.port.action = (data[0] & 2u) ? action : NULL;
     port.image[0].data = image;

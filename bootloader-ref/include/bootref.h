@@ -77,7 +77,11 @@ typedef enum bootref_err {
     BOOTREF_E_ENC_INFO = 50,               /* "encryption-info-invalid" */
     BOOTREF_E_NO_RECIPIENT = 51,           /* "no-recipient": no recipient for the device's keys */
     BOOTREF_E_KEY_UNWRAP = 52,             /* "key-unwrap-failed" */
-    BOOTREF_E_DECRYPT = 53                 /* "decryption-failed": AEAD tag, truncated ciphertext */
+    BOOTREF_E_DECRYPT = 53,                /* "decryption-failed": AEAD tag, truncated ciphertext */
+    /* trust-domains delegation (bootref_delegation.h) */
+    BOOTREF_E_DELEG_INVALID = 54,          /* "delegation-invalid": malformed CWT, wrong issuer, bad signature, chain too long */
+    BOOTREF_E_DELEG_EXPIRED = 55,          /* "delegation-expired": outside nbf..exp, or no time source */
+    BOOTREF_E_DELEG_SCOPE = 56             /* "delegation-scope": scope widened, or manifest outside it */
 } bootref_err_t;
 
 /* Reason class, e.g. "malformed", "signature-invalid". Never NULL. */
@@ -99,7 +103,12 @@ enum {
     /* Conditions whose inputs the port does not have (identity not provisioned,
      * no image, no slot information) are reported as skipped instead of failing.
      * For host-side inspection tools only: a bootloader must not set it. */
-    BOOTREF_F_ALLOW_SKIP = 1u << 0
+    BOOTREF_F_ALLOW_SKIP = 1u << 0,
+    /* The envelope is one this device accepted at install (read back from its
+     * own slot): a delegation chain is verified again (signatures, anchors,
+     * scope) but its exp/nbf are not, so an installed image does not stop
+     * booting when its delegation expires. The boot flow sets it at boot. */
+    BOOTREF_F_INSTALLED = 1u << 1
 };
 
 /* Progress events, one per check, for diagnostics (optional). */
@@ -152,6 +161,13 @@ typedef struct bootref_ctx {
     const char *detail;
     int err_component;
     int32_t err_command;
+
+    /* keys the authentication blocks are checked with: the port's anchors, or
+     * with a delegation (bootref_delegation.h) also the keys it vouches for */
+    const bootref_key_t *keys;
+    size_t n_keys;
+    uint32_t signed_by;            /* bit i: keys[i] verified a block */
+    bootref_span_t deleg;          /* envelope member 1 (encoded), or p == NULL */
 
     uint8_t tbs[BOOTREF_TBS_MAX];          /* Sig_structure / MAC_structure */
     uint8_t chunk[BOOTREF_IMAGE_CHUNK];    /* image streaming buffer */

@@ -76,6 +76,35 @@
 #define BOOTREF_DETAIL_STRINGS 1
 #endif
 
+/* Trust-domains delegation (src/delegation.c, include/bootref_delegation.h), linked
+ * only by devices that accept delegated signing keys. A chain runs from a trust
+ * anchor to the signing key; each link is a CWT. The defaults are the Python
+ * verifier's (fwsign/delegation.py): at most 3 links per chain, 4 chains. */
+#ifndef BOOTREF_DELEG_MAX_CHAIN
+#define BOOTREF_DELEG_MAX_CHAIN 3u
+#endif
+#ifndef BOOTREF_DELEG_MAX_CHAINS
+#define BOOTREF_DELEG_MAX_CHAINS 4u
+#endif
+/* Bytes of one CWT. Its Sig_structure is assembled in the delegation state's
+ * buffer (about this size), so this sets that RAM. fwsign's CWTs with one class
+ * are about 200 bytes; each further class id adds 17. (Python accepts 2048.) */
+#ifndef BOOTREF_DELEG_MAX_CWT
+#define BOOTREF_DELEG_MAX_CWT 1024u
+#endif
+/* Class ids in one scope claim (as fwsign). */
+#ifndef BOOTREF_DELEG_MAX_CLASSES
+#define BOOTREF_DELEG_MAX_CLASSES 64u
+#endif
+/* A device without a trusted clock (the port's time_now is NULL or answers
+ * UNAVAILABLE): 0 (default) refuses every delegation ("delegation-expired"),
+ * because nothing bounds how long a leaked delegated key stays usable; 1 accepts
+ * delegations without checking exp/nbf, for devices that replace expiry with
+ * anti-rollback and re-issuing. A choice for the integrator, never a fallback. */
+#ifndef BOOTREF_DELEG_ALLOW_NO_TIME
+#define BOOTREF_DELEG_ALLOW_NO_TIME 0
+#endif
+
 /* Derived: largest to-be-signed structure built in the context.
  * 0x84 + "Signature1" (11) + protected bstr (3 + max) + h'' (1)
  * + bstr-wrapped SUIT_Digest (2 + 1 + 2 + 1 + 2 + 64 for a SHA-512-sized digest). */

@@ -82,6 +82,11 @@
  *       caller set BOOTREF_F_ALLOW_SKIP (host tools only).
  *
  * Optional:
+ *   time_now(now): trusted current time (seconds since the epoch), for the
+ *       exp/nbf claims of delegations. UNAVAILABLE or NULL = no time source.
+ *   deleg: delegation support (bootref_delegation.h). sig_verify must then also
+ *       accept keys whose type carries BOOTREF_KEY_RAW (a raw public key in
+ *       handle, see below).
  *   component_slot(component, slot): the slot the component currently lives
  *       in, for condition component-slot (A/B images). NULL = unknown.
  *   action(a): perform a directive (fetch, copy, write, swap, invoke) once all
@@ -113,7 +118,12 @@ enum {
 enum {
     BOOTREF_KEY_P256 = 1,        /* ECDSA P-256: COSE alg -7, -9 */
     BOOTREF_KEY_ED25519 = 2,     /* Ed25519: COSE alg -8, -19 */
-    BOOTREF_KEY_HMAC_SHA256 = 3  /* symmetric: COSE alg 5 (COSE_Mac0) */
+    BOOTREF_KEY_HMAC_SHA256 = 3, /* symmetric: COSE alg 5 (COSE_Mac0) */
+    /* Flag on the type of a key the core learnt from a delegation (never on a
+     * trust anchor): handle points to the raw public key, P-256 x||y (64 bytes,
+     * big-endian, not validated: the port must refuse a point off the curve) or
+     * Ed25519 (32 bytes). Only ports that set `deleg` receive such keys. */
+    BOOTREF_KEY_RAW = 0x80
 };
 
 typedef struct bootref_key {
@@ -143,7 +153,8 @@ typedef struct bootref_action {
     size_t enc_info_len;
 } bootref_action_t;
 
-struct bootref_dec_port; /* bootref_decrypt.h */
+struct bootref_dec_port;   /* bootref_decrypt.h */
+struct bootref_deleg_port; /* bootref_delegation.h */
 
 typedef struct bootref_port {
     void *ctx; /* passed unchanged to every function */
@@ -172,6 +183,13 @@ typedef struct bootref_port {
     int (*component_slot)(void *ctx, uint8_t component, uint64_t *slot); /* optional */
     int (*action)(void *ctx, const bootref_action_t *a);                 /* optional */
     const struct bootref_dec_port *dec; /* optional: payload decryption (bootref_decrypt.h) */
+    /* optional: current time in seconds since 1970-01-01 UTC, for the expiry of
+     * delegations. OK with *now set, or UNAVAILABLE: no trusted time source (see
+     * BOOTREF_DELEG_ALLOW_NO_TIME). NULL = no time source. */
+    int (*time_now)(void *ctx, int64_t *now);
+    /* optional: trust-domains delegation (bootref_delegation.h); NULL = an
+     * envelope with a delegation member (key 1) is refused as before. */
+    const struct bootref_deleg_port *deleg;
 } bootref_port_t;
 
 #ifdef __cplusplus

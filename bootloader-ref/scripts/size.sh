@@ -65,12 +65,30 @@ for cpu in cortex-m0plus cortex-m4 cortex-m33; do
         bstack=$(python3 scripts/stack_report.py "$NEST" 32 bootref_boot_install,bootref_boot_select,bootref_boot_confirm "$d"/*.ci "$d"/boot/*.ci)
         echo "${cpu#cortex-} $cfg $btext ${bstack%% *}" >> "$OUT/boot.txt"
         echo "$bstack" > "$d/boot/stack.txt"
+        # trust-domains delegation: a separate object reached through the port (src/delegation.c)
+        mkdir -p "$d/deleg"
+        "$CC" -mcpu=$cpu -mthumb -Os -ffunction-sections -fdata-sections -DNDEBUG $extra \
+            -std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wconversion \
+            -Iinclude -Isrc -fstack-usage -fcallgraph-info=su -c src/delegation.c -o "$d/deleg/delegation.o"
+        dtext=$("$SIZE" -B "$d/deleg/delegation.o" | tail -1 | awk '{print $1}')
+        dstack=$(python3 scripts/stack_report.py "$NEST" 32 bootref_delegation_check "$d"/*.ci "$d"/deleg/*.ci)
+        # called from bootref_verify_envelope through deleg_hook: add their frames
+        caller=$(awk -F'\t' '$1 ~ /:(bootref_verify_envelope|deleg_hook)$/ {s += $2} END {print s+0}' "$d/envelope.su")
+        echo "${cpu#cortex-} $cfg $dtext $((${dstack%% *} + caller))" >> "$OUT/deleg.txt"
+        echo "$dstack (+ $caller B bootref_verify_envelope, deleg_hook)" > "$d/deleg/stack.txt"
     done
 done
 echo
 echo "boot flow (src/boot.c, A/B slots, trailer, confirm/revert) on top of the core:"
 printf '%-8s %-8s %7s %6s\n' core config flash stack
 while read -r c cfg t st; do printf '%-8s %-8s %7s %6s\n' "$c" "$cfg" "$t" "$st"; done < "$OUT/boot.txt"
+echo "delegation (src/delegation.c, trust-domains CWT chains), linked by devices that accept them:"
+printf '%-8s %-8s %7s %6s\n' core config flash stack
+while read -r c cfg t st; do printf '%-8s %-8s %7s %6s\n' "$c" "$cfg" "$t" "$st"; done < "$OUT/deleg.txt"
+echo "delegation stack = bootref_verify_envelope's frame + the deepest chain from bootref_delegation_check"
+echo "(the manifest walk's recursion counted BOOTREF_MAX_SEQ_NESTING=$NEST extra times); RAM: one"
+echo "bootref_deleg_state_t (its size depends on BOOTREF_DELEG_MAX_CWT and the chain limits)."
+echo
 echo "boot flash = the object's own code and constants; its RAM is one static bootref_boot_t"
 echo "(the core context plus a RAM copy of the envelope); stack = deepest chain from"
 echo "bootref_boot_install/select/confirm, through the core, port functions excluded."

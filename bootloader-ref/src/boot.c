@@ -330,6 +330,13 @@ static int do_fetch(bootref_boot_t *b, const uint8_t *uri, size_t uri_len, const
     return BOOTREF_PORT_OK;
 }
 
+/* The delegation's clock is the verifier port's (when it has one). */
+static int w_time(void *ctx, int64_t *now)
+{
+    const bootref_boot_t *b = ctx;
+    return b->base->time_now(b->base->ctx, now);
+}
+
 static int w_action(void *ctx, const bootref_action_t *a)
 {
     bootref_boot_t *b = ctx;
@@ -379,6 +386,7 @@ bootref_err_t bootref_boot_init(bootref_boot_t *b, const bootref_port_t *verifie
     b->port.image_exact = 1; /* the trailer records the image length */
     b->port.component_slot = w_slot;
     b->port.action = w_action;
+    b->port.time_now = verifier->time_now != NULL ? w_time : NULL;
     return BOOTREF_OK;
 }
 
@@ -407,7 +415,9 @@ static bootref_err_t verify_slot(bootref_boot_t *b, unsigned s)
     b->invoked = 0;
     if ((e = fl_read(b, b->bp->slot_addr[s], b->env, si->env_len)) != BOOTREF_OK)
         return e;
-    e = bootref_verify_envelope(&b->ctx, &b->port, b->env, si->env_len, 0);
+    /* a delegation's validity period was checked at install: an installed image
+     * keeps booting after its delegation expires (and without a clock) */
+    e = bootref_verify_envelope(&b->ctx, &b->port, b->env, si->env_len, BOOTREF_F_INSTALLED);
     if (e == BOOTREF_OK && b->ctx.sequence_number != si->sequence)
         e = BOOTREF_E_STRUCTURE; /* trailer and envelope disagree */
     if (e == BOOTREF_OK)

@@ -3,7 +3,7 @@
  *
  *   bootref verify --trust KEY.pem [--trust KEY2.pem] [--hmac-key FILE]
  *                  [--vendor-id UUID --class-id UUID --device-id UUID]
- *                  [--min-sequence N] ENVELOPE [IMAGE]
+ *                  [--min-sequence N] [--now EPOCH|none] ENVELOPE [IMAGE]
  *
  * Prints one line per check, then "OK" or "REJECTED: <reason>: <detail>".
  * Exit status: 0 valid, 1 rejected, 2 usage error or unreadable input.
@@ -21,13 +21,17 @@ static void usage(FILE *f)
 {
     fputs("usage: bootref verify --trust KEY.pem [--trust KEY2.pem] [--hmac-key FILE]\n"
           "                      [--vendor-id UUID] [--class-id UUID] [--device-id UUID]\n"
-          "                      [--min-sequence N] ENVELOPE [IMAGE]\n"
+          "                      [--min-sequence N] [--now EPOCH|none] ENVELOPE [IMAGE]\n"
           "\n"
           "Verifies a binary SUIT envelope (draft-ietf-suit-manifest-34) against the given\n"
           "trust anchors (P-256 or Ed25519 PEM public keys; raw HMAC-SHA256 key files),\n"
           "then runs the manifest's command sequences' conditions. Conditions whose\n"
           "inputs are not given (identity, image, slot) are reported as skipped.\n"
           "IMAGE is component 0's image, checked by image-match (digest and size).\n"
+          "An envelope may carry a delegation chain (trust domains) from a trust anchor to\n"
+          "its signing key; --now gives the time its expiry is checked against (seconds\n"
+          "since the epoch; default: this host's clock; 'none': no time source, which\n"
+          "refuses delegations).\n"
           "Exit status: 0 valid, 1 rejected, 2 usage error or unreadable input.\n",
           f);
 }
@@ -204,6 +208,17 @@ int main(int argc, char **argv)
                 goto out;
             }
             bootref_host_set_counter(h, v);
+            i++;
+        } else if (strcmp(a, "--now") == 0) {
+            uint64_t v;
+            if (has_val && strcmp(argv[i + 1], "none") == 0) {
+                bootref_host_set_time(h, BOOTREF_HOST_TIME_NONE, 0);
+            } else if (!has_val || parse_u64(argv[i + 1], &v) != 0 || v > (uint64_t)INT64_MAX) {
+                rc = usage_error("expected seconds since the epoch or 'none' after", a);
+                goto out;
+            } else {
+                bootref_host_set_time(h, BOOTREF_HOST_TIME_FIXED, (int64_t)v);
+            }
             i++;
         } else if (a[0] == '-' && a[1] != '\0') {
             rc = usage_error("unknown option", a);

@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L /* fseeko */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
@@ -84,12 +85,48 @@ static int verify_ed25519(EVP_PKEY *pk, const uint8_t *msg, size_t msg_len, cons
     return ok ? BOOTREF_PORT_OK : BOOTREF_PORT_FAIL;
 }
 
+/* A delegated key (BOOTREF_KEY_RAW): P-256 x||y or Ed25519 raw bytes. A P-256
+ * point is wrapped in a SubjectPublicKeyInfo, whose decoder checks that it lies
+ * on the curve; a bad point verifies nothing. */
+static int verify_raw_key(int32_t alg, const bootref_key_t *key, const uint8_t *msg, size_t msg_len,
+                          const uint8_t *sig)
+{
+    static const uint8_t spki_p256[27] = {
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+        0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04};
+    uint8_t der[27 + 64];
+    const unsigned char *p = der;
+    EVP_PKEY *pk = NULL;
+    int r;
+    uint8_t type = (uint8_t)(key->type & 0x7fu);
+
+    if ((alg == -7 || alg == -9) && type == BOOTREF_KEY_P256) {
+        memcpy(der, spki_p256, sizeof spki_p256);
+        memcpy(der + sizeof spki_p256, key->handle, 64);
+        pk = d2i_PUBKEY(NULL, &p, (long)sizeof der);
+        if (pk == NULL)
+            return BOOTREF_PORT_FAIL;
+        r = verify_p256(pk, msg, msg_len, sig);
+    } else if ((alg == -8 || alg == -19) && type == BOOTREF_KEY_ED25519) {
+        pk = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, key->handle, 32);
+        if (pk == NULL)
+            return BOOTREF_PORT_FAIL;
+        r = verify_ed25519(pk, msg, msg_len, sig);
+    } else {
+        return BOOTREF_PORT_UNSUPPORTED;
+    }
+    EVP_PKEY_free(pk);
+    return r;
+}
+
 static int h_sig_verify(void *ctx, int32_t alg, const bootref_key_t *key, const uint8_t *msg,
                         size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
     (void)ctx;
     if (sig_len != 64u || key->handle == NULL)
         return BOOTREF_PORT_FAIL;
+    if (key->type & BOOTREF_KEY_RAW)
+        return verify_raw_key(alg, key, msg, msg_len, sig);
     if ((alg == -7 || alg == -9) && key->type == BOOTREF_KEY_P256)
         return verify_p256((EVP_PKEY *)key->handle, msg, msg_len, sig);
     if ((alg == -8 || alg == -19) && key->type == BOOTREF_KEY_ED25519)
@@ -135,6 +172,19 @@ static int h_counter_read(void *ctx, uint64_t *value)
     return BOOTREF_PORT_OK;
 }
 
+static int h_time_now(void *ctx, int64_t *now)
+{
+    bootref_host_t *h = ctx;
+    if (h->time_mode == BOOTREF_HOST_TIME_FIXED) {
+        *now = h->now;
+        return BOOTREF_PORT_OK;
+    }
+    if (h->time_mode == BOOTREF_HOST_TIME_NONE)
+        return BOOTREF_PORT_UNAVAILABLE;
+    *now = (int64_t)time(NULL);
+    return BOOTREF_PORT_OK;
+}
+
 static int h_identity(void *ctx, bootref_identity_t *id)
 {
     bootref_host_t *h = ctx;
@@ -168,6 +218,10 @@ bootref_host_t *bootref_host_new(void)
     h->port.identity = h_identity;
     h->port.component_slot = NULL;
     h->port.action = NULL;
+    h->port.time_now = h_time_now;
+    h->deleg.state = &h->deleg_state;
+    h->deleg.check = bootref_delegation_check;
+    h->port.deleg = &h->deleg;
     return h;
 }
 
@@ -292,6 +346,12 @@ void bootref_host_set_identity(bootref_host_t *h, int which, const uint8_t id[16
         memcpy(h->device_id, id, 16);
         h->has_device = 1;
     }
+}
+
+void bootref_host_set_time(bootref_host_t *h, int mode, int64_t now)
+{
+    h->time_mode = mode;
+    h->now = now;
 }
 
 const bootref_port_t *bootref_host_port(const bootref_host_t *h)

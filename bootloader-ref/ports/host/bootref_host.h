@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "bootref.h"
+#include "bootref_delegation.h"
 
 #define BOOTREF_HOST_MAX_KEYS 8
 #define BOOTREF_HOST_MAX_HMAC_KEY 64
@@ -33,7 +34,18 @@ typedef struct bootref_host {
     uint8_t vendor_id[16], class_id[16], device_id[16];
     uint8_t has_vendor, has_class, has_device;
     void *enc;                                          /* decryption keys and cipher (crypto_enc.c) */
+    /* delegation (trust domains): state, its port, and the time source */
+    bootref_deleg_state_t deleg_state;
+    bootref_deleg_port_t deleg;
+    int64_t now;
+    int time_mode;                                      /* BOOTREF_HOST_TIME_* */
 } bootref_host_t;
+
+enum {
+    BOOTREF_HOST_TIME_CLOCK = 0, /* the host's clock (default) */
+    BOOTREF_HOST_TIME_FIXED = 1, /* the value given to bootref_host_set_time() */
+    BOOTREF_HOST_TIME_NONE = 2   /* no time source (a device without a clock) */
+};
 
 /* All functions return 0 on success, -1 on failure (with a message in err
  * if err != NULL, at most errlen bytes). */
@@ -46,6 +58,8 @@ void bootref_host_set_counter(bootref_host_t *h, uint64_t value);
 /* which: 1 vendor, 2 class, 3 device */
 void bootref_host_set_identity(bootref_host_t *h, int which, const uint8_t id[16]);
 const bootref_port_t *bootref_host_port(const bootref_host_t *h);
+/* Time for the expiry of delegations: mode BOOTREF_HOST_TIME_*, now for _FIXED. */
+void bootref_host_set_time(bootref_host_t *h, int mode, int64_t now);
 /* Payload decryption (crypto_enc.c): a device decryption key, either a PEM
  * private key (X25519 or P-256, for ECDH-ES+A128KW) or a file of exactly 16 or
  * 32 raw bytes (a KEK for A128KW/A256KW); kid may be NULL (matches any). */
