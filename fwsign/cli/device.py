@@ -38,6 +38,9 @@ def register(sub: Any) -> None:
     p.add_argument("--slot-payload", action="append", metavar="SLOT=FILE", default=[],
                    help="A/B releases: the image built for SLOT; the device takes the one for the slot it "
                         "installs into. Repeatable.")
+    p.add_argument("--now", metavar="TIME",
+                   help="The device's clock for delegation expiry: seconds since the epoch or ISO 8601 "
+                        "(default: this host's clock).")
     _power_options(p)
 
     p = add_command(dsub, "boot", cmd_boot, "Power the device on: verify and start an image; a new image confirms itself.")
@@ -52,7 +55,9 @@ def register(sub: Any) -> None:
     p.add_argument("--repo", required=True, metavar="URL", help="Repository base URL (serving metadata/ and targets/).")
     p.add_argument("--trusted-root", type=Path, metavar="ROOT_JSON",
                    help="Bootstrap TUF root (default: the one embedded with 'device create --trusted-root').")
-    p.add_argument("--now", metavar="ISO8601", help="Reference time for metadata expiry (default: the clock).")
+    p.add_argument("--now", metavar="TIME",
+                   help="Reference time for metadata and delegation expiry: ISO 8601 or seconds since the epoch "
+                        "(default: the clock).")
     p.add_argument("--boot", action="store_true", help="Power-cycle after a successful install (boot and confirm).")
     _power_options(p)
 
@@ -89,6 +94,17 @@ def cmd_create(a: argparse.Namespace) -> None:
          f"{len(dev.config.trust)} trust anchor(s), {len(dev.config.decrypt)} decryption key(s), counter 0")
 
 
+def _device_time(text: str | None) -> int | None:
+    """``--now``: seconds since the epoch, or an ISO 8601 time; None: the host's clock."""
+    if text is None:
+        return None
+    if text.isdigit():
+        return int(text)
+    now = parse_now(text)
+    assert now is not None
+    return int(now.timestamp())
+
+
 def _read(path: Path, what: str) -> bytes:
     from ..errors import UsageError
 
@@ -121,6 +137,7 @@ def cmd_install(a: argparse.Namespace) -> int:
     from .common import read_envelope
 
     dev = open_device(a.dir)
+    dev.now = _device_time(a.now)
     env = read_envelope(a.envelope)
     payload: bytes | None = None
     if a.payload is not None:
@@ -171,6 +188,8 @@ def _integrated(env: bytes) -> dict[str, bytes]:
 
 
 def cmd_update(a: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
     from ..client import fetch_update
     from ..device import open_device, save
     from ..errors import FwsignError, UsageError
@@ -181,7 +200,8 @@ def cmd_update(a: argparse.Namespace) -> int:
     if not root_file.exists():
         raise UsageError("give --trusted-root (the device has no embedded TUF root)")
     root = _read(root_file, "trusted root")
-    now = parse_now(a.now)
+    dev.now = _device_time(a.now)
+    now = parse_now(a.now) if dev.now is None else datetime.fromtimestamp(dev.now, UTC)
     running = max([dev.counter.value, *[s.sequence for s in dev.slots() if s.state == "confirmed" and s.sequence]])
     res = fetch_update(a.repo, root, dev.config.vendor_id, dev.config.class_id, running, dev.suit_keys(),
                        a.dir / "downloads", cache_dir=a.dir / "tuf-cache", now=now)

@@ -142,6 +142,9 @@ class Device:
     _payload: bytes | None = field(default=None, repr=False)
     _fault: BaseException | None = field(default=None, repr=False)
     _ops_start: int = field(default=0, repr=False)
+    #: The device's clock for delegations' exp/nbf at install, seconds since the epoch
+    #: (None: the host's clock). Boot does not check expiry (accepted at install).
+    now: int | None = None
 
     # -- C binding -------------------------------------------------------------------
 
@@ -292,6 +295,7 @@ class _Session:
             for name, kid in dev.config.decrypt:
                 self.host.add_decrypt_key(dev.trust_dir.parent / "decrypt" / name, bytes.fromhex(kid))
             self.host.set_identity(dev.config.vendor_id, dev.config.class_id, dev.config.device_id)
+            self.host.set_time(dev.now)
         except BaseException:
             self.host.close()
             raise

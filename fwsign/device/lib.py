@@ -22,6 +22,7 @@ LIBRARY = BOOTREF_DIR / "build" / "libbootref.so"
 
 PORT_OK, PORT_FAIL, PORT_UNSUPPORTED, PORT_UNAVAILABLE, PORT_ERROR = 0, 1, 2, 3, 4
 F_ALLOW_SKIP = 1
+TIME_CLOCK, TIME_FIXED, TIME_NONE = 0, 1, 2
 SEQ_ALL = 0x1F
 
 u8p = ctypes.POINTER(ctypes.c_uint8)
@@ -121,6 +122,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bootref_host_set_counter": (None, [vp, ctypes.c_uint64]),
         "bootref_host_set_identity": (None, [vp, c_int, c_char_p]),
         "bootref_host_port": (vp, [vp]),
+        "bootref_host_set_time": (None, [vp, c_int, ctypes.c_int64]),
         "bootref_ctx_size": (sz, []),
         "bootref_verify_envelope": (c_int, [vp, vp, c_char_p, sz, ctypes.c_uint32]),
         "bootref_run": (c_int, [vp, ctypes.c_uint32]),
@@ -209,6 +211,18 @@ class HostPort:
                 if len(ident) != 16:
                     raise UsageError("identifiers are 16-byte UUIDs")
                 self.lib.bootref_host_set_identity(self.handle, which, ident)
+
+    def set_time(self, now: int | None) -> None:
+        """The time delegations' exp/nbf are checked against: seconds since the epoch,
+        or None for the host's clock."""
+        if now is None:
+            self.lib.bootref_host_set_time(self.handle, TIME_CLOCK, 0)
+        else:
+            self.lib.bootref_host_set_time(self.handle, TIME_FIXED, now)
+
+    def set_no_time(self) -> None:
+        """Model a device without a time source: every delegation is refused."""
+        self.lib.bootref_host_set_time(self.handle, TIME_NONE, 0)
 
     @property
     def port(self) -> int:
