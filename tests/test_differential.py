@@ -202,3 +202,160 @@ def test_mutations_agree(spec_verifier: lib.Verifier) -> None:
     exact = sum(n for (py, c), n in seen.items() if py == c)
     assert exact >= MUTATIONS * 0.8  # most inputs get the very same reason code
     assert seen[("digest-mismatch", "digest-mismatch")] > 0 and seen[("signature-invalid", "signature-invalid")] > 0
+
+
+# -- trust-domains delegation (envelope member 1) -------------------------------------
+
+
+def _delegation_fixtures() -> dict[str, object]:
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+    from fwsign.keys import make_signer, public_of
+    from fwsign.suit.builder import ComponentSpec, ImageSpec, ManifestSpec, assemble_envelope, build_manifest, hash_stream
+
+    vid = vendor_uuid("example.com")
+    pump, meter = class_uuid(vid, "pump"), class_uuid(vid, "meter")
+    anchor = KEYS["ed25519"].private
+    online = ec.derive_private_key(0xABCDEF0123456789, ec.SECP256R1())
+    middle = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(1, 33)))
+    rogue = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(2, 34)))
+
+    def envelope(signer: object, class_id: bytes = pump) -> bytes:
+        digest, size = hash_stream([b"firmware"])
+        comp = ComponentSpec((b"\x00",), (ImageSpec(digest, size, uri="https://fw.example.com/1.bin"),), vid, class_id)
+        manifest, severed = build_manifest(ManifestSpec(5, (comp,)))
+        return assemble_envelope(manifest, [make_signer(signer)], severed=severed)  # type: ignore[arg-type]
+
+    def cwt(issuer: object, subject: object, **kw: object) -> bytes:
+        from fwsign.delegation import Scope, issue
+
+        kw.setdefault("scope", Scope(vid, frozenset({pump})))
+        kw.setdefault("expires", DELEG_NOW + 30 * 86400)
+        return issue(make_signer(issuer), public_of(issuer), public_of(subject), **kw)  # type: ignore[arg-type]
+
+    return {"vid": vid, "pump": pump, "meter": meter, "anchor": anchor, "online": online, "middle": middle,
+            "rogue": rogue, "envelope": envelope, "cwt": cwt}
+
+
+DELEG_NOW = 1_900_000_000
+DELEG_MUTATIONS = 4000
+
+
+def _delegation_cases() -> dict[str, bytes]:
+    from fwsign.delegation import Scope, attach
+
+    f = _delegation_fixtures()
+    env, cwt = f["envelope"], f["cwt"]
+    a, o, m, r = f["anchor"], f["online"], f["middle"], f["rogue"]
+    vid, meter = f["vid"], f["meter"]
+    day = 86400
+    keys = [__import__("cryptography.hazmat.primitives.asymmetric.ed25519", fromlist=["x"]).Ed25519PrivateKey
+            .from_private_bytes(bytes([i]) * 32) for i in range(3, 6)]
+    long_chain, issuer = [], a
+    for k in [*keys, o]:
+        long_chain.append(cwt(issuer, k))  # type: ignore[operator]
+        issuer = k
+    return {
+        "one-link": attach(env(o), [[cwt(a, o)]]),  # type: ignore[operator]
+        "two-links": attach(env(o), [[cwt(a, m, scope=Scope(vid)), cwt(m, o)]]),  # type: ignore[operator]
+        "middle-signs-other-class": attach(env(m, meter), [[cwt(a, m, scope=Scope(vid)), cwt(m, o)]]),  # type: ignore[operator]
+        "two-chains": attach(env(o), [[cwt(a, m, scope=Scope(vid))], [cwt(a, o)]]),  # type: ignore[operator]
+        "expired": attach(env(o), [[cwt(a, o, expires=DELEG_NOW)]]),  # type: ignore[operator]
+        "not-yet-valid": attach(env(o), [[cwt(a, o, not_before=DELEG_NOW + day)]]),  # type: ignore[operator]
+        "wrong-issuer": attach(env(o), [[cwt(r, o)]]),  # type: ignore[operator]
+        "broken-link": attach(env(o), [[cwt(a, m, scope=Scope(vid)), cwt(r, o)]]),  # type: ignore[operator]
+        "scope-violation": attach(env(o, meter), [[cwt(a, o)]]),  # type: ignore[operator]
+        "widening": attach(env(o), [[cwt(a, m), cwt(m, o, scope=Scope(vid))]]),  # type: ignore[operator]
+        "too-long": attach(env(o), [long_chain]),  # type: ignore[operator]
+        "anchor-signs": attach(env(a, meter), [[cwt(a, o)]]),  # type: ignore[operator]
+        "unscoped": attach(env(o, meter), [[cwt(a, o, scope=Scope())]]),  # type: ignore[operator]
+    }
+
+
+DELEG_EXPECTED = {
+    "one-link": "ok", "two-links": "ok", "middle-signs-other-class": "ok", "two-chains": "ok",
+    "expired": "delegation-expired", "not-yet-valid": "delegation-expired", "wrong-issuer": "delegation-invalid",
+    "broken-link": "delegation-invalid", "scope-violation": "delegation-scope", "widening": "delegation-scope",
+    "too-long": "delegation-invalid", "anchor-signs": "ok", "unscoped": "ok",
+}
+
+
+@pytest.fixture(scope="module")
+def delegation_verifier(built: None, tmp_path_factory: pytest.TempPathFactory) -> lib.Verifier:
+    pem = tmp_path_factory.mktemp("deleg") / "anchor.pem"
+    pem.write_bytes(public_pem(KEYS["ed25519"].trusted.key))
+    host = lib.HostPort()
+    host.add_pem(pem)
+    host.set_time(DELEG_NOW)
+    return lib.Verifier(host)
+
+
+def test_delegation_agreement_and_mutations(delegation_verifier: lib.Verifier) -> None:
+    """Delegated envelopes (valid chains of 1 and 2 links, two chains, expired, not yet valid,
+    wrong issuer, broken link, scope violation, widening, too long) and 4,000 seeded
+    mutations of their delegation members: the C verifier and fwsign make the same decision
+    with the same reason (delegation reasons exactly, structure reasons as a class)."""
+    policy = Policy(keys=(KEYS["ed25519"].trusted,), now=DELEG_NOW)
+    cases = _delegation_cases()
+    for name, env in cases.items():
+        py, c = py_reason(env, policy), c_reason(delegation_verifier, env)
+        assert (py, c) == (DELEG_EXPECTED[name], DELEG_EXPECTED[name]), (name, py, c)
+    rng = random.Random(20261123)
+    seeds = [cases[n] for n in ("one-link", "two-links", "two-chains", "scope-violation")]
+    seen: Counter[tuple[str, str]] = Counter()
+    for _ in range(DELEG_MUTATIONS):
+        base = rng.choice(seeds)
+        # member 1 comes first (deterministic key order): mutate inside it and its key
+        end = base.index(b"\x02\x58") if b"\x02\x58" in base else len(base) // 2
+        e = bytearray(base)
+        for _ in range(rng.randrange(1, 3)):
+            p = rng.randrange(2, end)
+            k = rng.randrange(4)
+            if k == 0:
+                e[p] ^= 1 << rng.randrange(8)
+            elif k == 1:
+                e[p] = rng.randrange(256)
+            elif k == 2:
+                del e[p]
+            else:
+                e.insert(p, rng.randrange(256))
+        env = bytes(e)
+        py, c = py_reason(env, policy), c_reason(delegation_verifier, env)
+        assert (py == "ok") == (c == "ok"), (env.hex(), py, c)
+        assert agree(py, c), (env.hex(), py, c)
+        seen[(py, c)] += 1
+    assert seen[("delegation-invalid", "delegation-invalid")] > 100
+    exact = sum(n for (py, c), n in seen.items() if py == c)
+    assert exact >= DELEG_MUTATIONS * 0.8, seen
+    print(sorted(seen.items()))
+
+
+@pytest.mark.parametrize("name", ["one-link", "expired-2000", "wrong-issuer", "scope-violation"])
+def test_delegation_cli_agreement(built: None, tmp_path: Path, name: str) -> None:
+    """`bootref verify` and `fwsign verify` on delegated envelopes, both on their own clock
+    (validity periods far from today, so the verdict does not depend on when this runs)."""
+    from fwsign.delegation import attach
+
+    f = _delegation_fixtures()
+    env_fn, cwt = f["envelope"], f["cwt"]
+    a, o = f["anchor"], f["online"]
+    far = 4_070_908_800  # 2099-01-01
+    chain = {
+        "one-link": [cwt(a, o, expires=far)],  # type: ignore[operator]
+        "expired-2000": [cwt(a, o, expires=946_684_800)],  # type: ignore[operator]
+        "wrong-issuer": [cwt(f["rogue"], o, expires=far)],  # type: ignore[operator]
+        "scope-violation": [cwt(a, o, expires=far)],  # type: ignore[operator]
+    }[name]
+    env = attach(env_fn(o, f["meter"] if name == "scope-violation" else f["pump"]), [chain])  # type: ignore[operator]
+    path = tmp_path / "d.suit"
+    path.write_bytes(env)
+    key = tmp_path / "anchor.pem"
+    key.write_bytes(public_pem(KEYS["ed25519"].trusted.key))
+    c_code, c_out = run_cli([str(BOOTREF), "verify", "--trust", str(key), str(path)])
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        py_code = run(["verify", "-k", str(key), str(path)])
+    assert c_code == py_code == (0 if name == "one-link" else 1), (c_out, err.getvalue())
+    if c_code == 1:
+        c_why = c_out.strip().splitlines()[-1].split(":")[1].strip()
+        assert c_why in err.getvalue(), (c_why, err.getvalue())
