@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "bootref_delegation.h"
 
 #if BOOTREF_DETAIL_STRINGS
 bootref_err_t br_fail(bootref_ctx_t *c, bootref_err_t e, const char *detail)
@@ -231,10 +232,12 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
     memcpy(t, digest_w->p, digest_w->n);
     t += digest_w->n;
 
-    for (i = 0; i < port->n_keys; i++) {
-        const bootref_key_t *k = &port->keys[i];
+    /* c->keys: the port's trust anchors or, after a delegation was verified, the
+     * anchors followed by the keys it vouches for (bootref_delegation.h) */
+    for (i = 0; i < c->n_keys; i++) {
+        const bootref_key_t *k = &c->keys[i];
         int r;
-        if (k->type != key_type)
+        if ((k->type & 0x7fu) != key_type)
             continue;
         if (h.kid != NULL && k->kid != NULL &&
             (h.kid_len != k->kid_len || memcmp(h.kid, k->kid, h.kid_len) != 0))
@@ -248,7 +251,9 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
             r = port->sig_verify(port->ctx, (int32_t)h.alg, k, c->tbs, (size_t)(t - c->tbs),
                                  sig.p, sig.n);
         if (r == BOOTREF_PORT_OK) {
-            br_report(c, BR_STR("authentication"), BR_STR("verified with a trust anchor"),
+            c->signed_by |= (uint32_t)1u << i;
+            br_report(c, BR_STR("authentication"), BR_STR(k->type & BOOTREF_KEY_RAW ? "verified with a delegated key"
+                                                                                     : "verified with a trust anchor"),
                       (int)i, (int32_t)h.alg, BOOTREF_EV_OK);
             return BOOTREF_OK;
         }
@@ -264,6 +269,19 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
     return br_fail(c, BOOTREF_E_SIGNATURE_INVALID,
                    BR_STR(is_mac ? "MAC does not verify with any trusted key"
                                  : "signature does not verify with any trusted key"));
+}
+
+/* Trust-domains delegation (bootref_delegation.h), reached through the port so
+ * that a device without it does not link it (and refuses member 1 as before):
+ * member = the delegation member, once the manifest digest matched; NULL after
+ * the authentication blocks and severed members (scope of the key that signed). */
+static bootref_err_t deleg_hook(bootref_ctx_t *c, const uint8_t *member)
+{
+    if (c->deleg.p == NULL)
+        return BOOTREF_OK;
+    if (c->port->deleg == NULL)
+        return br_fail(c, BOOTREF_E_UNKNOWN_KEY, BR_STR("unknown envelope key (delegation not supported)"));
+    return c->port->deleg->check(c, member, c->deleg.n);
 }
 
 /* Rank of a per-block failure when no block verified: the most telling one
@@ -448,6 +466,7 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
     int64_t key;
     unsigned seen = 0;
     bootref_span_t auth = {NULL, 0}, man_w = {NULL, 0}, dig, dig_w, blk;
+    size_t auth_at = 0; /* position the authentication wrapper must have */
     bootref_span_t sev_w[3];
     const uint8_t *sev_digest[3] = {NULL, NULL, NULL};
     const uint8_t *want;
@@ -475,6 +494,8 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
         port->counter_read == NULL || port->identity == NULL ||
         (port->keys == NULL && port->n_keys != 0u))
         return br_fail(c, BOOTREF_E_USAGE, BR_STR("incomplete port or NULL envelope"));
+    c->keys = port->keys;
+    c->n_keys = port->n_keys;
 
     /* 1. strict CBOR over the whole envelope */
     if (len > BOOTREF_MAX_ENVELOPE_SIZE)
@@ -500,7 +521,7 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
         if (it.major == CBOR_TSTR) {
             /* integrated payload ("#name" => bstr): not used by this verifier,
              * but must still be a bstr */
-            if (i == 0u)
+            if (i == auth_at)
                 return br_fail(c, BOOTREF_E_STRUCTURE,
                                BR_STR("authentication-wrapper must be the first envelope member"));
             if ((e = cbor_bstr(&d, &blk, NULL)) != BOOTREF_OK)
@@ -512,8 +533,11 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
                            BR_STR("envelope key"));
         key = it.val > 0xffffu ? -1 : (int64_t)it.val;
         /* draft-34 section 8.1: the authentication wrapper comes first, so a
-         * streaming device can authenticate before buffering the rest. */
-        if (i == 0u && key != SUIT_ENV_AUTH)
+         * streaming device can authenticate before buffering the rest; only
+         * the delegation chain (trust domains) may precede it. */
+        if (i == 0u && key == SUIT_ENV_DELEGATION)
+            auth_at = 1;
+        if (i == auth_at && key != SUIT_ENV_AUTH)
             return br_fail(c, BOOTREF_E_STRUCTURE,
                            BR_STR("authentication-wrapper must be the first envelope member"));
         if (key == SUIT_ENV_AUTH) {
@@ -525,6 +549,12 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
         } else if (severed_index(key) >= 0) {
             int si = severed_index(key);
             e = cbor_bstr(&d, &c->severed_env[si], &sev_w[si]);
+        } else if (key == SUIT_ENV_DELEGATION) {
+            /* [+ [+ bstr .cbor CWT]], checked by the port's delegation module
+             * once the manifest digest matched (deleg_hook) */
+            c->deleg.p = env + d.pos;
+            e = cbor_skip(&d);
+            c->deleg.n = (size_t)(env + d.pos - c->deleg.p);
         } else {
             return br_fail(c, BOOTREF_E_UNKNOWN_KEY, BR_STR("unknown envelope key"));
         }
@@ -565,8 +595,14 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
                        BR_STR("SHA-256 of the manifest differs from the authentication wrapper's digest"));
     br_report(c, BR_STR("manifest-digest"), BR_STR("SHA-256 matches"), -1, 0, BOOTREF_EV_OK);
 
-    /* 4. authentication blocks: at least one must verify with a trust anchor.
-     * Blocks without a usable key are tolerated (other signers, migration). */
+    /* Trust-domains delegation: keys the anchors vouch for join the candidates. */
+    if ((e = deleg_hook(c, c->deleg.p)) != BOOTREF_OK)
+        return e;
+
+    /* 4. authentication blocks: at least one must verify with a trust anchor
+     * (or, with a delegation, a key it vouches for: the first that verifies is
+     * the one whose scope is checked below). Blocks without a usable key are
+     * tolerated (other signers, migration). */
     if (n_auth == 1u)
         return br_fail(c, BOOTREF_E_NO_TRUSTED_KEY,
                        BR_STR("no authentication block: the envelope is not signed"));
@@ -578,7 +614,7 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
             ok = 1;
             continue;
         }
-        if (block_rank(e) == 0)
+        if (block_rank(e) == 0 )
             return e;
         if (block_rank(e) > block_rank(best))
             best = e;
@@ -635,6 +671,9 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
         br_report(c, BR_STR("severed-member"), BR_STR("digest matches"), -1,
                   i == 0 ? 16 : i == 1 ? 20 : 23, BOOTREF_EV_OK);
     }
+    /* every delegated key that signed must be scoped to this manifest */
+    if ((e = deleg_hook(c, NULL)) != BOOTREF_OK)
+        return e;
     c->verified = 1;
     return BOOTREF_OK;
 }
