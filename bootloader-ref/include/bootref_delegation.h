@@ -67,9 +67,27 @@ extern "C" {
 #define BOOTREF_DELEG_MAX_ANCHORS 8u
 #endif
 
+#if BOOTREF_DELEG_MAX_CWT < 128u
+#error "BOOTREF_DELEG_MAX_CWT below 128 bytes cannot hold a CWT (and the thumbprint scratch)"
+#endif
 #if BOOTREF_DELEG_MAX_KEYS + BOOTREF_DELEG_MAX_ANCHORS > 32u
 #error "at most 32 keys in all (a 32-bit mask records which ones signed)"
 #endif
+
+/* Scratch of the manifest walk (src/delegation.c), kept in the state instead of
+ * on the stack. Not an interface. */
+#define BOOTREF_DELEG_WALK_CHOICES 64u
+typedef struct bootref_deleg_walk {
+    bootref_ctx_t *c;
+    const struct bootref_deleg_state *s;
+    uint32_t sel;                                            /* selected components */
+    bootref_span_t val[BOOTREF_MAX_COMPONENTS][2];           /* vendor, class parameter */
+    uint8_t choice[BOOTREF_DELEG_WALK_CHOICES];              /* try-each option taken */
+    uint8_t n_opt[BOOTREF_DELEG_WALK_CHOICES];               /* ... of how many */
+    unsigned n_choice, pos, dead;
+    unsigned seen[2];                                        /* conditions met: vendor, class */
+    unsigned bad;                                            /* a key that signed is out of scope */
+} bootref_deleg_walk_t;
 
 /* What the verifier learns from the delegation member of the envelope being
  * verified, filled by bootref_delegation_check(); spans point into the caller's
@@ -87,6 +105,7 @@ typedef struct bootref_deleg_state {
     const uint8_t *classes[BOOTREF_DELEG_MAX_KEYS];     /* first of n_classes 17-byte bstrs, or NULL */
     uint8_t n_classes[BOOTREF_DELEG_MAX_KEYS];
     uint8_t tbs[BOOTREF_DELEG_TBS_MAX];                 /* Sig_structure being verified */
+    bootref_deleg_walk_t walk;
 } bootref_deleg_state_t;
 
 typedef struct bootref_deleg_port {

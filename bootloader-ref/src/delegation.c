@@ -242,9 +242,10 @@ static bootref_err_t parse_cwt(bootref_ctx_t *c, const bootref_span_t *raw, cwt_
 
 /* kid of a confirmed key: the first 8 bytes of its RFC 9679 COSE Key Thumbprint,
  * SHA-256 over the deterministic encoding of the required members. */
-static bootref_err_t thumbprint_kid(bootref_ctx_t *c, const cwt_t *w, uint8_t kid[BOOTREF_DELEG_KID_BYTES])
+static bootref_err_t thumbprint_kid(bootref_ctx_t *c, const cwt_t *w, uint8_t kid[BOOTREF_DELEG_KID_BYTES],
+                                    uint8_t *buf)
 {
-    uint8_t buf[4 + 3 + 35 + 35], h[32];
+    uint8_t *h = buf + 80; /* buf: the state's tbs buffer, free once the CWT verified */
     size_t n;
     bootref_err_t e;
 
@@ -426,7 +427,7 @@ static bootref_err_t resolve(bootref_ctx_t *c, bootref_deleg_state_t *s, const u
             memcpy(s->raw[slot], w.x, 32u);
             if (w.key_type == BOOTREF_KEY_P256)
                 memcpy(s->raw[slot] + 32, w.y, 32u);
-            if ((e = thumbprint_kid(c, &w, s->kid[slot])) != BOOTREF_OK)
+            if ((e = thumbprint_kid(c, &w, s->kid[slot], s->tbs)) != BOOTREF_OK)
                 return e;
             s->key[s->n].type = (uint8_t)(w.key_type | BOOTREF_KEY_RAW);
             s->key[s->n].kid = s->kid[slot];
@@ -458,19 +459,10 @@ static bootref_err_t resolve(bootref_ctx_t *c, bootref_deleg_state_t *s, const u
 /* enumerated one at a time (the choices taken at each try-each met are kept  */
 /* in an odometer), so no state is ever copied.                              */
 
-#define WALK_MAX_CHOICES 64u
+#define WALK_MAX_CHOICES BOOTREF_DELEG_WALK_CHOICES
 #define WALK_MAX_PATHS 64u
 
-typedef struct {
-    bootref_ctx_t *c;
-    const bootref_deleg_state_t *s;
-    uint32_t sel;
-    bootref_span_t val[BOOTREF_MAX_COMPONENTS][2];   /* vendor, class (encoded item) */
-    uint8_t choice[WALK_MAX_CHOICES], n_opt[WALK_MAX_CHOICES];
-    unsigned n_choice, pos, dead;
-    unsigned seen[2];                                /* conditions met: vendor, class */
-    unsigned bad;                                    /* a key that signed is out of scope */
-} walk_t;
+typedef bootref_deleg_walk_t walk_t;
 
 /* A condition compared `v` (or nothing, v->p == NULL) for `kind` 0 vendor / 1 class. */
 static void observe(walk_t *w, unsigned kind, const bootref_span_t *v)
@@ -663,18 +655,18 @@ static bootref_err_t walk_paths(walk_t *w, const bootref_span_t *seq)
     }
 }
 
-static bootref_err_t scope(bootref_ctx_t *c, const bootref_deleg_state_t *s)
+static bootref_err_t scope(bootref_ctx_t *c, bootref_deleg_state_t *s)
 {
     const bootref_span_t *seqs[5];
-    walk_t w;
+    walk_t *w = &s->walk;
     unsigned i, any = 0;
     bootref_err_t e;
 
     if ((c->signed_by >> s->n_anchors) == 0u)
         return BOOTREF_OK; /* only anchors signed */
-    memset(&w, 0, sizeof w);
-    w.c = c;
-    w.s = s;
+    memset(w, 0, sizeof *w);
+    w->c = c;
+    w->s = s;
     seqs[0] = &c->seq_fetch;
     seqs[1] = &c->seq_install;
     seqs[2] = &c->seq_validate;
@@ -684,18 +676,18 @@ static bootref_err_t scope(bootref_ctx_t *c, const bootref_deleg_state_t *s)
         if (seqs[i]->p == NULL)
             continue; /* absent, or severed and not supplied */
         any = 1;
-        if ((e = walk_paths(&w, seqs[i])) != BOOTREF_OK)
+        if ((e = walk_paths(w, seqs[i])) != BOOTREF_OK)
             return br_fail(c, e, BR_STR("command sequence (delegation scope walk)"));
     }
-    if (!any && (e = walk_paths(&w, NULL)) != BOOTREF_OK)
+    if (!any && (e = walk_paths(w, NULL)) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("command sequence (delegation scope walk)"));
     for (i = 0; i + s->n_anchors < s->n; i++) {
         if (!(c->signed_by & ((uint32_t)1u << (i + s->n_anchors))))
             continue;
-        if ((s->vendor[i] != NULL && w.seen[0] == 0u) || (s->classes[i] != NULL && w.seen[1] == 0u))
-            w.bad = 1;
+        if ((s->vendor[i] != NULL && w->seen[0] == 0u) || (s->classes[i] != NULL && w->seen[1] == 0u))
+            w->bad = 1;
     }
-    if (w.bad != 0u)
+    if (w->bad != 0u)
         return br_fail(c, BOOTREF_E_DELEG_SCOPE,
                        BR_STR("the manifest's vendor or class lies outside a signing delegate's scope"));
     br_report(c, BR_STR("delegation-scope"), BR_STR("manifest within the delegated scope"), -1, 0, BOOTREF_EV_OK);
