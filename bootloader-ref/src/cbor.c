@@ -14,12 +14,6 @@
 #include "internal.h"
 
 
-void cbor_init(cbor_dec_t *d, const uint8_t *buf, size_t len)
-{
-    d->buf = buf;
-    d->len = len;
-    d->pos = 0;
-}
 
 /* A head whose additional information is 24..31 (the caller has checked
  * that a byte is left): 1, 2, 4 or 8 argument bytes in shortest form
@@ -180,13 +174,9 @@ bootref_err_t cbor_int(cbor_dec_t *d, int64_t *v)
     cbor_item_t it;
     bootref_err_t e;
 
-    if (d->pos < d->len) { /* -24..23: one byte, the common case (labels, keys) */
-        uint8_t b = d->buf[d->pos];
-        if (b < 0x38u && (b & 0x1fu) < 24u) {
-            d->pos++;
-            *v = b < 0x20u ? (int64_t)b : -1 - (int64_t)(b & 0x1fu);
-            return BOOTREF_OK;
-        }
+    if (d->pos < d->len && d->buf[d->pos] < 24u) { /* 0..23: one byte, the common case */
+        *v = d->buf[d->pos++];
+        return BOOTREF_OK;
     }
     e = cbor_head(d, &it);
     if (e != BOOTREF_OK)

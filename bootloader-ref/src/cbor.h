@@ -37,7 +37,12 @@ typedef struct {
     const uint8_t *str;  /* bstr/tstr content (val bytes) */
 } cbor_item_t;
 
-void cbor_init(cbor_dec_t *d, const uint8_t *buf, size_t len);
+static inline void cbor_init(cbor_dec_t *d, const uint8_t *buf, size_t len)
+{
+    d->buf = buf;
+    d->len = len;
+    d->pos = 0;
+}
 
 /* Read one head. For strings, also checks that the content fits and moves past
  * it. Arrays/maps/tags: only the head is consumed. */

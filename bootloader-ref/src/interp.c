@@ -13,6 +13,7 @@
  * sequences; the depth is capped by BOOTREF_MAX_SEQ_NESTING, so the stack is
  * bounded by (cap + 1) interpreter frames.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "internal.h"
@@ -537,7 +538,11 @@ bootref_err_t bootref_run(bootref_ctx_t *c, uint32_t sequences)
     /* Order of draft-34 section 8.4.6: update (payload-fetch, install), then
      * boot (validate, load, invoke). */
     static const uint8_t keys[5] = {16, 20, 7, 8, 9};
-    const bootref_span_t *seqs[5];
+    static const uint16_t seq_at[5] = {
+        offsetof(bootref_ctx_t, seq_fetch), offsetof(bootref_ctx_t, seq_install),
+        offsetof(bootref_ctx_t, seq_validate), offsetof(bootref_ctx_t, seq_load),
+        offsetof(bootref_ctx_t, seq_invoke)};
+    const bootref_span_t *seq;
     unsigned i;
     int shared_checked = 0;
     bootref_err_t e;
@@ -546,17 +551,13 @@ bootref_err_t bootref_run(bootref_ctx_t *c, uint32_t sequences)
         return BOOTREF_E_USAGE;
     if (!c->verified)
         return br_fail(c, BOOTREF_E_USAGE, BR_STR("bootref_verify_envelope() has not succeeded"));
-    seqs[0] = &c->seq_fetch;
-    seqs[1] = &c->seq_install;
-    seqs[2] = &c->seq_validate;
-    seqs[3] = &c->seq_load;
-    seqs[4] = &c->seq_invoke;
 
     for (i = 0; i < 5u; i++) {
         uint8_t soft = 0; /* ignored at top level: conditions fail hard there */
         if (!(sequences & (1u << i)))
             continue;
-        if (seqs[i]->p == NULL) {
+        seq = (const bootref_span_t *)(const void *)((const uint8_t *)c + seq_at[i]);
+        if (seq->p == NULL) {
             if (i < 2u && (c->severed_digest & (1u << i))) {
                 if (c->flags & BOOTREF_F_ALLOW_SKIP) {
                     br_report(c, BR_STR("sequence"), BR_STR("severed and not supplied: not executed"),
@@ -578,7 +579,7 @@ bootref_err_t bootref_run(bootref_ctx_t *c, uint32_t sequences)
             shared_checked = 1;
         }
         c->selected = 1u;
-        if ((e = run_seq(c, seqs[i], 0, &soft, 0)) != BOOTREF_OK)
+        if ((e = run_seq(c, seq, 0, &soft, 0)) != BOOTREF_OK)
             return e;
         br_report(c, BR_STR("sequence"), BR_STR("completed"), -1, keys[i], BOOTREF_EV_OK);
     }
