@@ -166,7 +166,7 @@ typedef struct bootref_ctx {
      * with a delegation (bootref_delegation.h) also the keys it vouches for */
     const bootref_key_t *keys;
     size_t n_keys;
-    uint32_t signed_by;            /* bit i: keys[i] verified a block */
+    size_t signer;                 /* index in keys of the key that verified */
     bootref_span_t deleg;          /* envelope member 1 (encoded), or p == NULL */
 
     uint8_t tbs[BOOTREF_TBS_MAX];          /* Sig_structure / MAC_structure */

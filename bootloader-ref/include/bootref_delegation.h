@@ -27,10 +27,9 @@
  *     (no time source: refused unless BOOTREF_DELEG_ALLOW_NO_TIME);
  *   - a link may only narrow its issuer's scope -> BOOTREF_E_DELEG_SCOPE;
  *   - every key of every link joins the candidates for the authentication
- *     blocks; when a delegation is present every block is checked and one that
- *     names or fits a key but does not verify rejects the envelope;
- *   - each delegated key whose signature counted must be scoped to the
- *     manifest: every vendor/class id compared by a condition-vendor-identifier /
+ *     blocks (after the anchors; a block's kid selects among them);
+ *   - the key that verified the block (the first block that verifies, as for
+ *     anchors), if a delegated one, must be scoped to the manifest: every vendor/class id compared by a condition-vendor-identifier /
  *     condition-class-identifier, over every path through try-each, of the shared
  *     sequence followed by each sequence present, lies in its scope, and a
  *     restricted scope needs at least one such condition -> BOOTREF_E_DELEG_SCOPE.
@@ -70,8 +69,8 @@ extern "C" {
 #if BOOTREF_DELEG_MAX_CWT < 128u
 #error "BOOTREF_DELEG_MAX_CWT below 128 bytes cannot hold a CWT (and the thumbprint scratch)"
 #endif
-#if BOOTREF_DELEG_MAX_KEYS + BOOTREF_DELEG_MAX_ANCHORS > 32u
-#error "at most 32 keys in all (a 32-bit mask records which ones signed)"
+#if BOOTREF_DELEG_MAX_KEYS + BOOTREF_DELEG_MAX_ANCHORS > 255u
+#error "at most 255 keys in all (counted in a byte)"
 #endif
 
 /* Scratch of the manifest walk (src/delegation.c), kept in the state instead of

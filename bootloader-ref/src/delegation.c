@@ -480,7 +480,7 @@ static void observe(walk_t *w, unsigned kind, const bootref_span_t *v)
             id = it.str;
     }
     for (i = 0; i + s->n_anchors < s->n; i++) {
-        if (!(w->c->signed_by & ((uint32_t)1u << (i + s->n_anchors))))
+        if (w->c->signer != i + s->n_anchors)
             continue;
         if (kind == 0u && s->vendor[i] != NULL && (id == NULL || memcmp(id, s->vendor[i], 16u) != 0))
             w->bad = 1;
@@ -662,7 +662,7 @@ static bootref_err_t scope(bootref_ctx_t *c, bootref_deleg_state_t *s)
     unsigned i, any = 0;
     bootref_err_t e;
 
-    if ((c->signed_by >> s->n_anchors) == 0u)
+    if (c->signer < s->n_anchors)
         return BOOTREF_OK; /* only anchors signed */
     memset(w, 0, sizeof *w);
     w->c = c;
@@ -682,7 +682,7 @@ static bootref_err_t scope(bootref_ctx_t *c, bootref_deleg_state_t *s)
     if (!any && (e = walk_paths(w, NULL)) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("command sequence (delegation scope walk)"));
     for (i = 0; i + s->n_anchors < s->n; i++) {
-        if (!(c->signed_by & ((uint32_t)1u << (i + s->n_anchors))))
+        if (c->signer != i + s->n_anchors)
             continue;
         if ((s->vendor[i] != NULL && w->seen[0] == 0u) || (s->classes[i] != NULL && w->seen[1] == 0u))
             w->bad = 1;

@@ -251,7 +251,7 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
             r = port->sig_verify(port->ctx, (int32_t)h.alg, k, c->tbs, (size_t)(t - c->tbs),
                                  sig.p, sig.n);
         if (r == BOOTREF_PORT_OK) {
-            c->signed_by |= (uint32_t)1u << i;
+            c->signer = i;
             br_report(c, BR_STR("authentication"), BR_STR(k->type & BOOTREF_KEY_RAW ? "verified with a delegated key"
                                                                                      : "verified with a trust anchor"),
                       (int)i, (int32_t)h.alg, BOOTREF_EV_OK);
