@@ -156,10 +156,6 @@ bootref_err_t cbor_uint(cbor_dec_t *d, uint64_t *v)
     cbor_item_t it;
     bootref_err_t e;
 
-    if (d->pos < d->len && d->buf[d->pos] < 24u) { /* 0..23: one byte, the common case */
-        *v = d->buf[d->pos++];
-        return BOOTREF_OK;
-    }
     e = cbor_head(d, &it);
     if (e != BOOTREF_OK)
         return e;
@@ -189,35 +185,53 @@ bootref_err_t cbor_int(cbor_dec_t *d, int64_t *v)
     return BOOTREF_OK;
 }
 
+/* End of the item at pos, in bytes the walk below has already checked: every
+ * head is well-formed and every length and count fits, so no check is needed
+ * here (and none of the walk's stack: no recursion through it). A length or
+ * count fits the buffer, so an 8-byte argument has a zero upper half and
+ * shifting it through a 32-bit size_t loses nothing. */
+static BR_NOINLINE size_t end_of_checked(const uint8_t *buf, size_t pos)
+{
+    size_t left = 1, v, n;
+    uint8_t ib;
+
+    do {
+        ib = buf[pos++];
+        v = ib & 0x1fu;
+        if (v >= 24u)
+            for (n = (size_t)1u << (v - 24u), v = 0; n > 0u; n--)
+                v = (v << 8) | buf[pos++];
+        switch (ib >> 5) {
+        case CBOR_BSTR: case CBOR_TSTR: pos += v; break;
+        case CBOR_MAP: v *= 2u; /* fall through */
+        case CBOR_ARRAY: left += v; break;
+        case CBOR_TAG: left++; break;
+        default: break;
+        }
+    } while (--left > 0u);
+    return pos;
+}
+
 /* Compare the key that occupies [ks, ke) with every earlier key of the map
- * whose first entry starts at map_start. The earlier entries were already
- * checked, so this walk cannot leave [map_start, ks). */
+ * whose first entry starts at map_start (all of it already checked). */
 static BR_NOINLINE bootref_err_t dup_check(const uint8_t *buf, size_t map_start, size_t ks, size_t ke)
 {
-    cbor_dec_t d;
-    size_t k0;
-    bootref_err_t e;
+    size_t k0 = map_start, k1;
 
-    cbor_init(&d, buf, ks);
-    d.pos = map_start;
-    while (d.pos < ks) {
-        k0 = d.pos;
-        if ((e = cbor_skip(&d)) != BOOTREF_OK)
-            return e;
-        if (d.pos - k0 == ke - ks && memcmp(buf + k0, buf + ks, ke - ks) == 0)
+    while (k0 < ks) {
+        k1 = end_of_checked(buf, k0);
+        if (k1 - k0 == ke - ks && memcmp(buf + k0, buf + ks, ke - ks) == 0)
             return BOOTREF_E_CBOR_DUP_KEY;
-        if ((e = cbor_skip(&d)) != BOOTREF_OK)
-            return e;
+        k0 = end_of_checked(buf, k1); /* skip the value */
     }
     return BOOTREF_OK;
 }
 
 /* Walk the one item that starts at *at and leave *at at its end. Every head
- * is checked as cbor_head() checks it, and nesting is bounded by
- * BOOTREF_CBOR_MAX_DEPTH and map sizes by BOOTREF_CBOR_MAX_MAP_ENTRIES;
- * with strict, duplicate map keys are refused too. No recursion: a fixed
- * explicit stack. */
-static bootref_err_t walk(const uint8_t *buf, size_t len, size_t *at, int strict)
+ * is checked as cbor_head() checks it, nesting is bounded by
+ * BOOTREF_CBOR_MAX_DEPTH, map sizes by BOOTREF_CBOR_MAX_MAP_ENTRIES, and
+ * duplicate map keys are refused. No recursion: a fixed explicit stack. */
+static bootref_err_t walk(const uint8_t *buf, size_t len, size_t *at)
 {
     /* Explicit stack: entry 0 is a pseudo-container holding the one top-level
      * item; each open array/map/tag adds one entry. */
@@ -244,11 +258,12 @@ static bootref_err_t walk(const uint8_t *buf, size_t len, size_t *at, int strict
         if (lv->is_map) {
             if (lv->left & 1u) {
                 /* A value comes next, so the key just ended at pos. Equal
-                 * keys have equal bytes, hence an equal hash: only a key whose
-                 * hash bit is already set can be a duplicate, and only then
-                 * are the earlier keys compared byte by byte. */
-                size_t ks = lv->key_start, kn = pos - ks;
-                uint32_t bit = (uint32_t)1u << ((buf[ks] + (kn > 1u ? buf[pos - 1u] + kn : 0u)) & 31u);
+                 * keys have equal bytes, hence an equal hash (first byte +
+                 * length): only a key whose hash bit is already set can be a
+                 * duplicate, and only then are the earlier keys compared byte
+                 * by byte. */
+                size_t ks = lv->key_start;
+                uint32_t bit = (uint32_t)1u << ((buf[ks] + (pos - ks)) & 31u);
                 if ((lv->seen & bit) && (e = dup_check(buf, lv->map_start, ks, pos)) != BOOTREF_OK)
                     return e;
                 lv->seen |= bit;
@@ -286,12 +301,8 @@ static bootref_err_t walk(const uint8_t *buf, size_t len, size_t *at, int strict
             if ((e = head_long(&d, &it)) != BOOTREF_OK)
                 return e; /* strings: content checked and skipped */
             pos = d.pos;
-            n = 1; /* a tag */
-            if (major == CBOR_MAP || major == CBOR_ARRAY) {
-                if (it.val > (uint64_t)(len - pos))
-                    return BOOTREF_E_CBOR_TRUNCATED;
-                n = (size_t)it.val;
-            }
+            /* a count that does not fit size_t fails the check below too */
+            n = it.val > (uint64_t)(len - pos) ? (size_t)-1 : (size_t)it.val;
         }
         if (major < CBOR_ARRAY || major == CBOR_SIMPLE)
             continue;
@@ -310,7 +321,7 @@ static bootref_err_t walk(const uint8_t *buf, size_t len, size_t *at, int strict
             return BOOTREF_E_LIMIT_DEPTH;
         lv++;
         lv->left = n;
-        lv->is_map = (uint8_t)(major == CBOR_MAP && strict); /* keys tracked */
+        lv->is_map = major == CBOR_MAP;
         lv->map_start = pos;
         lv->seen = 0;
     }
@@ -320,13 +331,13 @@ static bootref_err_t walk(const uint8_t *buf, size_t len, size_t *at, int strict
 
 bootref_err_t cbor_skip(cbor_dec_t *d)
 {
-    return walk(d->buf, d->len, &d->pos, 0);
+    return walk(d->buf, d->len, &d->pos);
 }
 
 bootref_err_t cbor_wellformed(const uint8_t *buf, size_t len)
 {
     size_t pos = 0;
-    bootref_err_t e = walk(buf, len, &pos, 1);
+    bootref_err_t e = walk(buf, len, &pos);
     if (e != BOOTREF_OK)
         return e;
     return pos == len ? BOOTREF_OK : BOOTREF_E_CBOR_TRAILING;

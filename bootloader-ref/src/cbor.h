@@ -64,7 +64,7 @@ bootref_err_t cbor_uint(cbor_dec_t *d, uint64_t *v);
 /* An integer (uint or nint) that fits int64_t. */
 bootref_err_t cbor_int(cbor_dec_t *d, int64_t *v);
 
-/* Skip one complete item (iteratively, no recursion). */
+/* Skip one complete item, checked as cbor_wellformed() checks it (no recursion). */
 bootref_err_t cbor_skip(cbor_dec_t *d);
 
 /* Check that buf holds exactly one well-formed, strictly encoded item. */
