@@ -264,10 +264,13 @@ def fetch_update(
             raise _tuf_error(exc) from None
         except tuf_exc.DownloadError as exc:
             raise _tuf_error(exc) from None
+        # One clock for both layers: the TUF expiry checks above and SUIT delegation expiry.
+        suit_now = int(now.timestamp()) if now is not None else None
         policy = Policy(keys=tuple(suit_keys), threshold=suit_threshold, vendor_id=vendor_id, class_id=class_id,
-                        min_sequence=max(current_sequence + 1, floor))
+                        min_sequence=max(current_sequence + 1, floor), now=suit_now)
         if suit_policy is not None:
-            policy = replace(suit_policy, vendor_id=vendor_id, class_id=class_id, min_sequence=policy.min_sequence)
+            policy = replace(suit_policy, vendor_id=vendor_id, class_id=class_id, min_sequence=policy.min_sequence,
+                             now=suit_now if suit_now is not None else suit_policy.now)
         report = verify_envelope(envelope, policy, read_chunks(pay_file) if pay_file is not None else None)
         if report.error is not None:
             raise report.error

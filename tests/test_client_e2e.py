@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from fwsign.client import CountingFetcher, fetch_update
+from fwsign.errors import FwsignError
 from fwsign.repo.layout import latest_path
 from fwsign.repo.repository import Repository
 from fwsign.repo.signing import generate_key
@@ -18,8 +22,10 @@ from tests.tuf_helpers import (
     T0,
     VENDOR,
     Clock,
+    Release,
     add_and_publish,
     fwsign,
+    make_envelope,
     new_repo,
     out_is_empty,
     payload_for,
@@ -178,3 +184,51 @@ def test_update_usage_errors(tmp_path: Path) -> None:
     r = fwsign("update", "--repo", "http://127.0.0.1:1/", "--trusted-root", tmp_path / "bad.json", *IDENTITY,
                "--current-sequence", "1", "--suit-key", suit_pub(tmp_path), "--out", tmp_path / "out")
     assert r.code == 2 and "trusted root" in r.err
+
+
+def test_delegated_release_expiry_is_judged_by_the_clients_clock(tmp_path: Path) -> None:
+    # The SUIT check after the TUF walk uses the same reference time as the TUF checks, so
+    # a delegation that has expired by the client's clock is refused even if the host's
+    # wall clock says otherwise (and the other way round).
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from fwsign.delegation import Scope, attach, issue
+    from fwsign.keys import make_signer, public_of
+
+    online = ec.derive_private_key(0x5EED, ec.SECP256R1())
+    expires = int((T0 + dt.timedelta(days=10)).timestamp())
+    cwt = issue(make_signer(SUIT_KEY.private), SUIT_KEY.trusted.key, public_of(online), expires=expires,  # type: ignore[arg-type]
+                scope=Scope(VENDOR, frozenset({CLASS})))
+    data = payload_for(7)
+    rel_dir = tmp_path / "rel"
+    rel_dir.mkdir()
+    (rel_dir / "fw-7.bin").write_bytes(data)
+    (rel_dir / "fw-7.suit").write_bytes(attach(make_envelope(7, data, key=_Signing(online)), [[cwt]]))
+    clock = Clock()
+    repo_dir = tmp_path / "repo"
+    new_repo(repo_dir, clock)
+    add_and_publish(repo_dir, clock, Release(7, rel_dir / "fw-7.suit", rel_dir / "fw-7.bin"))
+    root = (repo_dir / "trusted-root.json").read_bytes()
+    with served(repo_dir) as url:
+        ok = fetch_update(url, root, VENDOR, CLASS, 1, [SUIT_KEY.trusted], tmp_path / "ok", now=T0)
+        assert ok.updated and ok.sequence == 7
+        with pytest.raises(FwsignError) as exc:
+            # Twenty days on: the delegation has expired (the TUF metadata is refreshed first).
+            later = T0 + dt.timedelta(days=20)
+            clock.t = later
+            Repository(repo_dir, now=clock).refresh()
+            fetch_update(url, root, VENDOR, CLASS, 1, [SUIT_KEY.trusted], tmp_path / "late", now=later)
+        assert exc.value.reason == "delegation-expired"
+        assert not (tmp_path / "late").exists() or not any((tmp_path / "late").iterdir())
+
+
+class _Signing:
+    """A private key in the shape make_envelope expects (an object with .signer())."""
+
+    def __init__(self, key: object) -> None:
+        self.key = key
+
+    def signer(self) -> object:
+        from fwsign.keys import make_signer
+
+        return make_signer(self.key)  # type: ignore[arg-type]
