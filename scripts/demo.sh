@@ -73,12 +73,20 @@ $FWSIGN keygen --alg ed25519 -o "$OUT/anchor" >/dev/null
 $FWSIGN keygen --alg p256 -o "$OUT/ci" >/dev/null
 $FWSIGN delegate issue --anchor "$OUT/anchor.pem" --subject "$OUT/ci.pub.pem" --expires 30d \
   --vendor-domain example.com --class-name infusion-pump-v3 -o "$OUT/ci.cwt"
-$FWSIGN sign "$OUT/firmware.bin" -k "$OUT/ci.pem" --delegation "$OUT/ci.cwt" --sequence 5 \
+head -c 65536 "$OUT/firmware.bin" > "$OUT/app-5.bin"
+$FWSIGN sign "$OUT/app-5.bin" -k "$OUT/ci.pem" --delegation "$OUT/ci.cwt" --sequence 5 \
   --vendor-domain example.com --class-name infusion-pump-v3 --audit-log "$OUT/release.log" \
   --reason "release 5, built by CI" -o "$OUT/delegated.suit"
 $FWSIGN verify "$OUT/delegated.suit" -k "$OUT/anchor.pub.pem" --vendor-domain example.com --class-name infusion-pump-v3
+echo "   the C verifier agrees, and a device provisioned with the anchor alone installs it:"
+make -s -C bootloader-ref >/dev/null
+echo "   bootref verify: $(bootloader-ref/build/bootref verify --trust "$OUT/anchor.pub.pem" "$OUT/delegated.suit" "$OUT/app-5.bin" | tail -1)"
+$FWSIGN device create "$OUT/anchor-device" --trust "$OUT/anchor.pub.pem" --vendor-domain example.com \
+  --class-name infusion-pump-v3 >/dev/null
+$FWSIGN device install "$OUT/anchor-device" "$OUT/delegated.suit" --payload "$OUT/app-5.bin"
+$FWSIGN device boot "$OUT/anchor-device"
 echo "   the same CI key signing for another class is refused:"
-$FWSIGN sign "$OUT/firmware.bin" -k "$OUT/ci.pem" --delegation "$OUT/ci.cwt" --sequence 5 \
+$FWSIGN sign "$OUT/app-5.bin" -k "$OUT/ci.pem" --delegation "$OUT/ci.cwt" --sequence 5 \
   --vendor-domain example.com --class-name ventilator-v1 -o "$OUT/out-of-scope.suit" >/dev/null
 expect_reject $FWSIGN verify "$OUT/out-of-scope.suit" -k "$OUT/anchor.pub.pem"
 $FWSIGN log verify "$OUT/release.log"
