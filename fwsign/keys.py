@@ -236,7 +236,8 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         raise
 
 
-def _read(path: Path, what: str) -> bytes:
+def read_key_file(path: Path, what: str = "key") -> bytes:
+    """A key file's bytes, refusing anything too large to be one (never echoes the content)."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -246,16 +247,22 @@ def _read(path: Path, what: str) -> bytes:
     return data
 
 
-def _parse_symmetric_pem(data: bytes) -> SymmetricKey | None:
-    begin = f"-----BEGIN {SYMMETRIC_PEM_LABEL}-----".encode()
-    end = f"-----END {SYMMETRIC_PEM_LABEL}-----".encode()
+def pem_secret(data: bytes, label: str, what: str) -> bytes | None:
+    """The base64 body of a ``-----BEGIN <label>-----`` block, or None when there is none."""
+    begin = f"-----BEGIN {label}-----".encode()
+    end = f"-----END {label}-----".encode()
     if begin not in data:
         return None
     try:
         body = data.split(begin, 1)[1].split(end, 1)[0]
-        return SymmetricKey(base64.b64decode(b"".join(body.split()), validate=True))
+        return base64.b64decode(b"".join(body.split()), validate=True)
     except (ValueError, IndexError):
-        raise KeyLoadError("malformed symmetric key PEM") from None
+        raise KeyLoadError(f"malformed {what} PEM") from None
+
+
+def _parse_symmetric_pem(data: bytes) -> SymmetricKey | None:
+    secret = pem_secret(data, SYMMETRIC_PEM_LABEL, "symmetric key")
+    return None if secret is None else SymmetricKey(secret)
 
 
 def load_private(path: Path, *, passphrase: bytes | None = None) -> PrivateKey:
@@ -263,7 +270,7 @@ def load_private(path: Path, *, passphrase: bytes | None = None) -> PrivateKey:
 
     An encrypted PEM takes ``passphrase`` or else ``FWSIGN_KEY_PASSPHRASE``.
     """
-    data = _read(path, "private key")
+    data = read_key_file(path, "private key")
     sym = _parse_symmetric_pem(data)
     if sym is not None:
         return sym
@@ -290,7 +297,7 @@ def load_private(path: Path, *, passphrase: bytes | None = None) -> PrivateKey:
 
 def load_public(path: Path) -> PublicKey:
     """Load a verification key: public PEM, COSE_Key, private PEM (public part) or symmetric key."""
-    data = _read(path, "key")
+    data = read_key_file(path, "key")
     sym = _parse_symmetric_pem(data)
     if sym is not None:
         return sym

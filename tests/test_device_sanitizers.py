@@ -26,13 +26,14 @@ def runtime(name: str) -> str | None:
     return out if os.path.isabs(out) and os.path.exists(out) else None
 
 
-def test_boot_flow_clean_under_asan_and_ubsan() -> None:
+def sanitizer_env() -> dict[str, str]:
+    """An environment in which Python loads the ASan/UBSan build of libbootref (skips where it cannot)."""
     proc = subprocess.run(["make", "-s", "-C", str(lib.BOOTREF_DIR), "test-asan"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     asan, ubsan = runtime("libasan.so"), runtime("libubsan.so")
     if asan is None or ubsan is None:
         pytest.skip("gcc's sanitizer runtimes (libasan, libubsan) are not installed")
-    env = {
+    return {
         **os.environ,
         "FWSIGN_BOOTREF_LIB": str(lib.BOOTREF_DIR / "build" / "asan" / "libbootref.so"),
         "LD_PRELOAD": f"{asan} {ubsan}",
@@ -41,6 +42,10 @@ def test_boot_flow_clean_under_asan_and_ubsan() -> None:
         "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1:exitcode=87",
         "PYTHONDONTWRITEBYTECODE": "1",
     }
+
+
+def test_boot_flow_clean_under_asan_and_ubsan() -> None:
+    env = sanitizer_env()
     tests = ["tests/test_powerfail.py", "tests/test_threats_device.py",
              "tests/test_differential.py::test_mutations_agree", "tests/test_differential.py::test_every_algorithm_agreement"]
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *tests],

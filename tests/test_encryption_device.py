@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from fwsign.device import lib
 from fwsign.device.device import DeviceConfig, Geometry, new_device
 from fwsign.encryption import CONTENT_ALGS, ContentAlg, Kek, RecipientKey, encrypt_stream, new_info, parse_info
 from fwsign.errors import FwsignError
@@ -202,21 +201,9 @@ def test_decryption_clean_under_asan_and_ubsan() -> None:
     """This file's device tests again with the C library built with AddressSanitizer + UBSan."""
     if os.environ.get("FWSIGN_BOOTREF_LIB"):
         pytest.skip("already running under the sanitizer build")
-    from tests.test_device_sanitizers import runtime
+    from tests.test_device_sanitizers import sanitizer_env
 
-    proc = subprocess.run(["make", "-s", "-C", str(lib.BOOTREF_DIR), "test-asan"], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    asan, ubsan = runtime("libasan.so"), runtime("libubsan.so")
-    if asan is None or ubsan is None:
-        pytest.skip("gcc's sanitizer runtimes (libasan, libubsan) are not installed")
-    env = {
-        **os.environ,
-        "FWSIGN_BOOTREF_LIB": str(lib.BOOTREF_DIR / "build" / "asan" / "libbootref.so"),
-        "LD_PRELOAD": f"{asan} {ubsan}",
-        "ASAN_OPTIONS": "detect_leaks=0:exitcode=86:abort_on_error=0",
-        "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1:exitcode=87",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    }
+    env = sanitizer_env()
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
                            "tests/test_encryption_device.py", "-k", "not cli and not sanitizers"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
 from .. import cbor
 from ..errors import KeyLoadError, UsageError
+from ..keys import pem_secret, read_key_file
 from .algs import KW_KEY_BYTES, KeyAlg
 
 KEK_PEM_LABEL = "SUIT KEY ENCRYPTION KEY"
@@ -121,25 +122,15 @@ def kid_of(key: KexPrivate | KexPublic | Kek) -> bytes:
 
 
 def _read(path: Path) -> bytes:
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read key {path}: {exc.strerror}") from None
-    if len(data) > 64 * 1024:
-        raise KeyLoadError(f"key {path} is larger than 64 KiB; not a key file")
-    return data
+    return read_key_file(path, "key")
 
 
 def _parse_kek(data: bytes, path: Path) -> Kek | None:
-    begin = f"-----BEGIN {KEK_PEM_LABEL}-----".encode()
-    end = f"-----END {KEK_PEM_LABEL}-----".encode()
-    if begin not in data:
-        return None
     try:
-        body = data.split(begin, 1)[1].split(end, 1)[0]
-        return Kek(base64.b64decode(b"".join(body.split()), validate=True))
-    except (ValueError, IndexError):
+        secret = pem_secret(data, KEK_PEM_LABEL, "key-encryption key")
+    except KeyLoadError:
         raise KeyLoadError(f"{path}: malformed key-encryption key PEM") from None
+    return None if secret is None else Kek(secret)
 
 
 def kek_pem(kek: Kek) -> bytes:
