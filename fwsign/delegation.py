@@ -7,8 +7,8 @@ to a trusted anchor. Teams can then rotate signing keys without touching devices
 
 Encoding (all deterministic CBOR):
 
-* envelope member 1 ``suit-delegation``: ``[ + [ + bstr .cbor CWT ] ]`` -- one or more
-  chains, each ordered from the anchor's delegation to the signing key's;
+* envelope member 1 ``suit-delegation``: ``bstr .cbor [ + [ + bstr .cbor CWT ] ]`` -- one
+  or more chains, each ordered from the anchor's delegation to the signing key's;
 * each CWT is a tagged COSE_Sign1 (tag 18) with an attached payload, the claims map, and
   ``alg`` and ``kid`` (the issuer's key id) in the protected header;
 * claims: ``iss`` (1, the issuer's key id as lower-case hex), ``sub`` (2, the subject key's

@@ -5,7 +5,7 @@
  * The device trusts only its provisioned anchors (bootref_port_t.keys). An
  * anchor, kept offline, issues a CWT (RFC 8392) that binds an online signing
  * key for a limited time and scope; the envelope carries the chain
- *     delegation = [ + [ + bstr .cbor CWT ] ]     (1..4 chains, each 1..3 links)
+ *     delegation = bstr .cbor [ + [ + bstr .cbor CWT ] ]     (1..4 chains, each 1..3 links)
  * and the core then accepts an authentication block signed by a delegated key.
  *
  * Each CWT is a tagged COSE_Sign1 (18) with an attached payload (the claims),

@@ -333,6 +333,9 @@ static bootref_err_t resolve(bootref_ctx_t *c, bootref_deleg_state_t *s, const u
     s->n = s->n_anchors = (uint8_t)port->n_keys;
     c->keys = s->key; /* from now on the blocks are checked with anchors + delegates */
     c->n_keys = s->n;
+    /* the content of the bstr: exactly one strictly encoded item */
+    if ((e = cbor_wellformed(member, len)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("the delegation member"));
     cbor_init(&d, member, len);
     if ((e = cbor_array(&d, &n_chains)) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("the delegation member must be an array of chains"));

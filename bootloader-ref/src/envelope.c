@@ -550,11 +550,9 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
             int si = severed_index(key);
             e = cbor_bstr(&d, &c->severed_env[si], &sev_w[si]);
         } else if (key == SUIT_ENV_DELEGATION) {
-            /* [+ [+ bstr .cbor CWT]], checked by the port's delegation module
-             * once the manifest digest matched (deleg_hook) */
-            c->deleg.p = env + d.pos;
-            e = cbor_skip(&d);
-            c->deleg.n = (size_t)(env + d.pos - c->deleg.p);
+            /* bstr .cbor [+ [+ bstr .cbor CWT]], checked by the port's delegation
+             * module once the manifest digest matched (deleg_hook) */
+            e = cbor_bstr(&d, &c->deleg, NULL);
         } else {
             return br_fail(c, BOOTREF_E_UNKNOWN_KEY, BR_STR("unknown envelope key"));
         }

@@ -672,8 +672,13 @@ def decode_envelope(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Envelope:
             raise UnsupportedError(f"unknown envelope member {key}", path="envelope")
         p = display(ek)
         if ek == EnvelopeKey.DELEGATION:
-            _expect(isinstance(value, tuple), "delegation chain array", value, p)
-            delegation = value
+            # suit-delegation => bstr .cbor SUIT_Delegation (draft-ietf-suit-trust-domains);
+            # the chains inside are interpreted by fwsign.delegation.
+            if type(value) is not bytes:
+                _fail("bstr-wrapped SUIT_Delegation", value, p)
+            delegation = loads(value, limits, path=p)
+            if type(delegation) is not tuple:
+                _fail("SUIT_Delegation array of chains", delegation, p)
             continue
         _expect(isinstance(value, bytes), "bstr", value, p)
         assert isinstance(value, bytes)

@@ -132,7 +132,8 @@ def encode_envelope(env: Envelope) -> bytes:
         int(EnvelopeKey.MANIFEST): env.manifest_bytes,
     }
     if env.delegation is not None:
-        value[int(EnvelopeKey.DELEGATION)] = env.delegation
+        # bstr .cbor SUIT_Delegation
+        value[int(EnvelopeKey.DELEGATION)] = dumps(env.delegation)
     for key, raw in env.severed:
         value[key] = raw
     for name, payload in env.payloads:

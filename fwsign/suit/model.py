@@ -245,7 +245,7 @@ class Envelope:
     severed: tuple[tuple[int, bytes], ...] = ()
     #: Integrated payloads: envelope text key (e.g. "#firmware") -> bytes.
     payloads: tuple[tuple[str, bytes], ...] = ()
-    #: Trust-domains delegation chain (envelope key 1), kept as decoded, not interpreted.
+    #: Trust-domains delegation (envelope key 1): the SUIT_Delegation inside its bstr, decoded, not interpreted.
     delegation: CBORValue | None = None
     tagged: bool = True
     raw: bytes = field(default=b"", compare=False, repr=False)

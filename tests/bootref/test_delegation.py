@@ -97,13 +97,13 @@ def manifest(class_id: bytes = SPEC_CLASS.bytes, *, vendor: bytes = SPEC_VENDOR.
 
 
 def delegated(signer: Key, chains: list[list[bytes]] | Any, man: bytes | None = None) -> bytes:
-    """Envelope {1: chains, 2: wrapper, 3: manifest}, signed by ``signer`` (kid in the header)."""
+    """Envelope {1: bstr .cbor chains, 2: wrapper, 3: manifest}, signed by ``signer`` (kid in the header)."""
     man = man if man is not None else manifest()
     digest = manifest_digest(man)
     prot = cbor2.dumps({1: alg_of(signer), 4: kid(signer)}, canonical=True)
     block = cbor2.dumps(cbor2.CBORTag(18, [prot, {}, None, sign(signer, cbor2.dumps(["Signature1", prot, b"", digest]))]))
     auth = cbor2.dumps([digest, block])
-    return cbor2.dumps(cbor2.CBORTag(107, {1: chains, 2: auth, 3: man}))
+    return cbor2.dumps(cbor2.CBORTag(107, {1: cbor2.dumps(chains), 2: auth, 3: man}))
 
 
 @pytest.fixture(scope="module")
@@ -262,7 +262,8 @@ def test_malformed_cwts_are_refused(check: Check, name: str) -> None:
     assert r.reason == "delegation-invalid", r.out + r.err
 
 
-def test_delegation_member_must_be_an_array_before_or_after_the_wrapper(check: Check) -> None:
+def test_delegation_member_is_a_bstr_before_or_after_the_wrapper(check: Check) -> None:
+    # suit-delegation => bstr .cbor SUIT_Delegation (draft-ietf-suit-trust-domains)
     man = manifest()
     good = delegated(ONLINE, [[cwt(ANCHOR, ONLINE)]], man)
     m = cbor2.loads(good).value
@@ -270,7 +271,9 @@ def test_delegation_member_must_be_an_array_before_or_after_the_wrapper(check: C
     assert check(after).code == 0
     between = cbor2.dumps(cbor2.CBORTag(107, {2: m[2], 1: m[1], 3: m[3]}))
     assert check(between).code == 0
-    assert check(cbor2.dumps(cbor2.CBORTag(107, {1: b"x", 2: m[2], 3: m[3]}))).reason == "malformed"
+    assert check(cbor2.dumps(cbor2.CBORTag(107, {1: b"x", 2: m[2], 3: m[3]}))).reason in ("malformed", "truncated")
+    # The chains as a bare array (not wrapped in a bstr) are refused.
+    assert check(cbor2.dumps(cbor2.CBORTag(107, {1: cbor2.loads(m[1]), 2: m[2], 3: m[3]}))).code == 1
     assert check(cbor2.dumps(cbor2.CBORTag(107, {3: m[3], 1: m[1], 2: m[2]}))).reason == "malformed"
 
 
@@ -365,7 +368,7 @@ def test_harness_mutations_reach_the_chain_rules_and_scope_walk(built: Path, tmp
         signer = ONLINE if i % 3 else MIDDLE
         prot = cbor2.dumps({1: alg_of(signer), 4: kid(signer)}, canonical=True)
         block = cbor2.dumps(cbor2.CBORTag(18, [prot, {}, None, bytes(64)]))
-        env = cbor2.dumps({1: [chain], 2: cbor2.dumps([manifest_digest(man), block]), 3: man})
+        env = cbor2.dumps({1: cbor2.dumps([chain]), 2: cbor2.dumps([manifest_digest(man), block]), 3: man})
         inputs.append(bytes([8 | rng.choice([0, 2, 4, 6])]) + env)
     paths = []
     for i, data in enumerate(inputs):
