@@ -17,6 +17,7 @@ Format (all paths relative to the TOML file; see README "Release files")::
     version = "4.2.0"
     invoke = true                   # default: true for the first component only
     class-name = "..."              # optional per-component override (e.g. radio firmware)
+    encrypt = false                 # with --encrypt-for/--encrypt-kek: leave this one in plaintext
 
     [[component.slot]]              # instead of file/uri: A/B images
     slot = 0
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +40,12 @@ from .suit.builder import ComponentSpec, ImageSpec, ManifestSpec
 _TOP_KEYS = {"sequence", "vendor-domain", "vendor-id", "class-name", "class-id", "description",
              "update-description", "reference-uri", "sever", "component", "language"}
 _COMP_KEYS = {"name", "id", "file", "uri", "embed", "version", "invoke", "slot", "description",
-              "vendor-domain", "vendor-id", "class-name", "class-id"}
+              "vendor-domain", "vendor-id", "class-name", "class-id", "encrypt"}
 MAX_COMPONENTS = 16
+
+#: Encrypts one image of a release (docs/encryption.md): (plaintext file, integrated?) ->
+#: (encryption info for parameter 19, the ciphertext when it is integrated into the envelope).
+ImageEncryptor = Callable[[Path, bool], tuple[bytes, "bytes | None"]]
 
 
 def _str(table: dict[str, Any], key: str, where: str, required: bool = False) -> str | None:
@@ -80,7 +86,13 @@ def _ident(table: dict[str, Any], where: str, default: tuple[bytes, bytes] | Non
     return vid, cid, vd, cn
 
 
-def load_release(path: Path, *, sequence_override: str | None = None) -> ManifestSpec:
+def load_release(path: Path, *, sequence_override: str | None = None,
+                 encryptor: ImageEncryptor | None = None) -> ManifestSpec:
+    """The manifest a release file describes.
+
+    With ``encryptor``, every image (each slot's too) is encrypted unless its component
+    says ``encrypt = false``; the images' digests and sizes stay the plaintext's.
+    """
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -135,6 +147,11 @@ def load_release(path: Path, *, sequence_override: str | None = None) -> Manifes
         embed = comp.get("embed", False)
         if not isinstance(embed, bool):
             raise UsageError(f"{cw}: 'embed' must be true or false")
+        encrypt = comp.get("encrypt", encryptor is not None)
+        if not isinstance(encrypt, bool):
+            raise UsageError(f"{cw}: 'encrypt' must be true or false")
+        if encrypt and encryptor is None:
+            raise UsageError(f"{cw}: 'encrypt = true' needs a recipient: --encrypt-for or --encrypt-kek")
         images: list[ImageSpec] = []
         slots = comp.get("slot")
         if slots is not None:
@@ -149,18 +166,30 @@ def load_release(path: Path, *, sequence_override: str | None = None) -> Manifes
                 f = _str(s, "file", sw, required=True)
                 assert f is not None
                 digest, size = builder.hash_file(base / f)
-                images.append(ImageSpec(digest, size, s["slot"], _str(s, "uri", sw)))
+                slot_uri = _str(s, "uri", sw)
+                info = None
+                if encrypt and encryptor is not None:
+                    if slot_uri is None:
+                        raise UsageError(f"{sw}: an encrypted image needs a 'uri' (where the device fetches the ciphertext)")
+                    info, _ = encryptor(base / f, False)
+                images.append(ImageSpec(digest, size, s["slot"], slot_uri, info))
         else:
             f = _str(comp, "file", cw, required=True)
             assert f is not None
             digest, size = builder.hash_file(base / f)
             uri = _str(comp, "uri", cw)
+            if embed and uri:
+                raise UsageError(f"{cw}: 'embed' and 'uri' exclude each other")
+            info = None
+            ciphertext = None
+            if encrypt and encryptor is not None:
+                if not embed and uri is None:
+                    raise UsageError(f"{cw}: an encrypted image needs a 'uri' or 'embed = true'")
+                info, ciphertext = encryptor(base / f, embed)
             if embed:
-                if uri:
-                    raise UsageError(f"{cw}: 'embed' and 'uri' exclude each other")
                 uri = f"#{name}"
-                payloads.append((uri, (base / f).read_bytes()))
-            images.append(ImageSpec(digest, size, None, uri))
+                payloads.append((uri, ciphertext if ciphertext is not None else (base / f).read_bytes()))
+            images.append(ImageSpec(digest, size, None, uri, info))
         invoke = comp.get("invoke", i == 0)
         if not isinstance(invoke, bool):
             raise UsageError(f"{cw}: 'invoke' must be true or false")

@@ -47,7 +47,8 @@ def register(sub: Any) -> None:
     enc.add_argument("--content-alg", type=str.lower, metavar="ALG",
                      help="Content encryption: a128gcm (default), a256gcm, chacha20-poly1305, a128ctr, a256ctr.")
     enc.add_argument("--encrypted-payload", type=Path, metavar="OUT",
-                     help="Write the detached ciphertext here (the file to publish at --uri); or use --embed.")
+                     help="Write the detached ciphertext here (the file to publish at --uri); or use --embed. "
+                          "With --release/--slot-image: a directory for the IMAGE.enc files (default: next to each image).")
 
     p = add_command(sub, "sign-envelope", cmd_sign_envelope,
                     "Add a signature to an existing envelope (several signers, or an algorithm migration).")
@@ -166,75 +167,90 @@ def cmd_sign(a: argparse.Namespace) -> None:
     keys = [] if a.unsigned else signers(a.key, a.alg, a.kid)
     payloads: list[tuple[str, bytes]] = []
     encrypting = _check_encryption_args(a)
-    encrypted: Any = None
-    if a.release is not None:
-        if a.firmware is not None or a.slot_image:
-            raise UsageError("--release describes the images; do not give FIRMWARE or --slot-image too")
-        from ..release import load_release
+    pendings: Any = None
+    encryptor: Any = None
+    if encrypting:
+        from ..encryption.files import PendingSet
 
-        spec = load_release(a.release, sequence_override=a.sequence)
-        payloads = list(spec.payloads)
-    else:
-        vid, cid = identity(a, required=True)
-        assert vid is not None and cid is not None
-        seqnum = _sequence_arg(a.sequence)
-        images: list[ImageSpec] = []
-        if a.slot_image:
-            if a.firmware is not None or a.slot is not None or a.uri is not None or a.embed:
-                raise UsageError("with --slot-image give neither FIRMWARE, --slot, --uri nor --embed")
-            uris = _parse_slot_pairs(a.slot_uri, "--slot-uri")
-            files = _parse_slot_pairs(a.slot_image, "--slot-image")
-            if len(files) < 2:
-                raise UsageError("A/B signing needs two or more --slot-image SLOT=FILE")
-            if uris and set(uris) != set(files):
-                raise UsageError("--slot-uri must name the same slots as --slot-image")
-            for s, f in sorted(files.items()):
-                digest, size = builder.hash_file(Path(f))
-                images.append(ImageSpec(digest, size, s, uris.get(s)))
-        else:
-            firmware: Path | None = a.firmware
-            if firmware is None:
-                raise UsageError("give the FIRMWARE image to sign (or --slot-image / --release)")
-            if a.slot_uri:
-                raise UsageError("--slot-uri goes with --slot-image")
-            if a.embed and a.uri:
-                raise UsageError("--embed fetches the image from the envelope; do not give --uri too")
-            digest, size = builder.hash_file(firmware)
-            img_uri = "#firmware" if a.embed else a.uri
-            if encrypting:
-                encrypted = _encrypt(a, firmware)
-            if a.embed:
-                payloads.append(("#firmware", encrypted.embedded if encrypted is not None else firmware.read_bytes()))
-            images.append(ImageSpec(digest, size, a.slot, img_uri, encrypted.info if encrypted is not None else None))
-        comp = ComponentSpec(
-            component_id=_component_id(a.component_id),
-            images=tuple(images),
-            vendor_id=vid,
-            class_id=cid,
-            invoke=a.invoke,
-            text=builder.component_text(vendor_domain=a.vendor_domain, model_name=a.class_name, version=a.fw_version),
-        )
-        spec = ManifestSpec(seqnum, (comp,), reference_uri=a.reference_uri, description=a.text, sever=a.sever)
-    pending = encrypted.pending if encrypted is not None else None
+        pendings = PendingSet()
+        encryptor = _encryptor(a, pendings)
     try:
+        if a.release is not None:
+            if a.firmware is not None or a.slot_image:
+                raise UsageError("--release describes the images; do not give FIRMWARE or --slot-image too")
+            from ..release import load_release
+
+            spec = load_release(a.release, sequence_override=a.sequence, encryptor=encryptor)
+            payloads = list(spec.payloads)
+        else:
+            vid, cid = identity(a, required=True)
+            assert vid is not None and cid is not None
+            seqnum = _sequence_arg(a.sequence)
+            images: list[ImageSpec] = []
+            if a.slot_image:
+                if a.firmware is not None or a.slot is not None or a.uri is not None or a.embed:
+                    raise UsageError("with --slot-image give neither FIRMWARE, --slot, --uri nor --embed")
+                uris = _parse_slot_pairs(a.slot_uri, "--slot-uri")
+                files = _parse_slot_pairs(a.slot_image, "--slot-image")
+                if len(files) < 2:
+                    raise UsageError("A/B signing needs two or more --slot-image SLOT=FILE")
+                if uris and set(uris) != set(files):
+                    raise UsageError("--slot-uri must name the same slots as --slot-image")
+                if encrypting and not uris:
+                    raise UsageError("encrypted slot images need --slot-uri SLOT=URI for every slot: "
+                                     "where the device fetches each ciphertext")
+                for s, f in sorted(files.items()):
+                    digest, size = builder.hash_file(Path(f))
+                    info = encryptor(Path(f), False)[0] if encrypting else None
+                    images.append(ImageSpec(digest, size, s, uris.get(s), info))
+            else:
+                firmware: Path | None = a.firmware
+                if firmware is None:
+                    raise UsageError("give the FIRMWARE image to sign (or --slot-image / --release)")
+                if a.slot_uri:
+                    raise UsageError("--slot-uri goes with --slot-image")
+                if a.embed and a.uri:
+                    raise UsageError("--embed fetches the image from the envelope; do not give --uri too")
+                digest, size = builder.hash_file(firmware)
+                img_uri = "#firmware" if a.embed else a.uri
+                info = None
+                ciphertext = None
+                if encrypting:
+                    info, ciphertext = encryptor(firmware, a.embed)
+                if a.embed:
+                    payloads.append(("#firmware", ciphertext if ciphertext is not None else firmware.read_bytes()))
+                images.append(ImageSpec(digest, size, a.slot, img_uri, info))
+            comp = ComponentSpec(
+                component_id=_component_id(a.component_id),
+                images=tuple(images),
+                vendor_id=vid,
+                class_id=cid,
+                invoke=a.invoke,
+                text=builder.component_text(vendor_domain=a.vendor_domain, model_name=a.class_name, version=a.fw_version),
+            )
+            spec = ManifestSpec(seqnum, (comp,), reference_uri=a.reference_uri, description=a.text, sever=a.sever)
         manifest, severed = builder.build_manifest(spec)
         data = builder.assemble_envelope(manifest, keys, severed=severed, payloads=payloads)
         if a.delegation:
             data = _with_delegation(data, a.delegation)
         summary = _summary(a.output, data)  # decodes the result strictly before anything is written
     except BaseException:
-        if pending is not None:
-            pending.discard()
+        if pendings is not None:
+            pendings.discard()
         raise
-    if pending is not None:
-        # Ciphertext first, then the envelope that names it; a failed envelope write takes it back.
-        pending.commit()
+    written: list[str] = []
+    if pendings is not None and pendings.files:
+        # Ciphertexts first, then the envelope that names them; a failed envelope write takes them back.
+        pendings.commit()
         try:
             write(a.output, data)
         except BaseException:
-            pending.path.unlink(missing_ok=True)
+            pendings.revert()
             raise
-        summary["encrypted_payload"] = str(pending.path)
+        written = [str(p.path) for p in pendings.files]
+        if a.release is None and not a.slot_image:
+            summary["encrypted_payload"] = written[0]
+        summary["encrypted_payloads"] = written
     else:
         write(a.output, data)
     _audit(a, "sign-unsigned" if a.unsigned else "sign", a.output, data, keys)
@@ -245,6 +261,9 @@ def cmd_sign(a: argparse.Namespace) -> None:
             f"wrote {a.output} ({summary['bytes']} bytes): sequence {summary['sequence_number']}, "
             f"{summary['signatures']} signature(s), manifest digest {summary['manifest_digest']}"
         )
+        if a.release is not None or a.slot_image:
+            for path in written:
+                echo(f"wrote {path} (encrypted image)")
 
 
 def _check_encryption_args(a: argparse.Namespace) -> bool:
@@ -256,7 +275,11 @@ def _check_encryption_args(a: argparse.Namespace) -> bool:
             raise UsageError("--content-alg and --encrypted-payload need a recipient: --encrypt-for or --encrypt-kek")
         return False
     if a.release is not None or a.slot_image:
-        raise UsageError("encryption applies to a single FIRMWARE image (not --release or --slot-image)")
+        # Several images: each ciphertext is IMAGE.enc, next to IMAGE or in the --encrypted-payload directory.
+        if a.encrypted_payload is not None and not a.encrypted_payload.is_dir():
+            raise UsageError("with --release or --slot-image, --encrypted-payload names an existing directory "
+                             f"for the ciphertexts (IMAGE.enc each); {a.encrypted_payload} is not one")
+        return True
     if a.embed == (a.encrypted_payload is not None):
         raise UsageError("an encrypted image goes either to --encrypted-payload OUT (with --uri) or into the envelope (--embed)")
     if a.encrypted_payload is not None and not a.uri:
@@ -266,17 +289,39 @@ def _check_encryption_args(a: argparse.Namespace) -> bool:
     return True
 
 
-def _encrypt(a: argparse.Namespace, firmware: Path) -> Any:
+def _encryptor(a: argparse.Namespace, pendings: Any) -> Any:
+    """Encrypt one image (a fresh content key and IV each): (plaintext, integrated?) -> (info, ciphertext or None).
+
+    A detached ciphertext is collected in ``pendings`` (renamed into place only with the envelope):
+    for a single FIRMWARE it goes to --encrypted-payload OUT; for --release and --slot-image to
+    IMAGE.enc next to IMAGE, or in the --encrypted-payload directory.
+    """
     from ..encryption import CONTENT_NAMES
-    from ..encryption.files import encrypt_file
+    from ..encryption.files import encrypt_for, load_recipients
     from ..errors import UsageError
 
     name = a.content_alg or "a128gcm"
     if name not in CONTENT_NAMES:
         raise UsageError(f"--content-alg must be one of {', '.join(CONTENT_NAMES)}, got {name!r}")
-    if not firmware.is_file():
-        raise UsageError(f"cannot read image {firmware}: no such file")
-    return encrypt_file(firmware, a.encrypt_for, a.encrypt_kek, CONTENT_NAMES[name], a.encrypted_payload)
+    alg = CONTENT_NAMES[name]
+    recipients = load_recipients(a.encrypt_for, a.encrypt_kek)
+    several = a.release is not None or bool(a.slot_image)
+
+    def encrypt(plain: Path, embed: bool) -> tuple[bytes, bytes | None]:
+        if not plain.is_file():
+            raise UsageError(f"cannot read image {plain}: no such file")
+        out: Path | None = None
+        if not embed:
+            out = (a.encrypted_payload or plain.parent) / f"{plain.name}.enc" if several else a.encrypted_payload
+            assert out is not None
+            if out.resolve() in (a.output.resolve(), plain.resolve()):
+                raise UsageError(f"the ciphertext of {plain} would overwrite {out}")
+        enc = encrypt_for(plain, recipients, alg, out)
+        if enc.pending is not None:
+            pendings.add(enc.pending)
+        return enc.info, enc.embedded
+
+    return encrypt
 
 
 def _summary(output: Path, data: bytes) -> dict[str, object]:

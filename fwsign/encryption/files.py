@@ -10,11 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+
+if TYPE_CHECKING:
+    from .keys import RecipientKey
 
 
 @dataclass
@@ -68,12 +72,9 @@ class EncryptedImage:
     embedded: bytes | None
 
 
-def encrypt_file(firmware: Path, device_keys: Iterable[Path], keks: Iterable[Path], content_alg: int,
-                 out: Path | None) -> EncryptedImage:
-    """Encrypt ``firmware`` for every device public key and KEK file; stream to ``out`` (pending) or to memory."""
+def load_recipients(device_keys: Iterable[Path], keks: Iterable[Path]) -> list[RecipientKey]:
+    """The recipients of ``--encrypt-for`` (device public keys) and ``--encrypt-kek`` (KEK files)."""
     from ..errors import KeyLoadError
-    from ..streams import read_chunks
-    from .core import encrypt_stream, new_info
     from .keys import Kek, load_recipient
 
     recipients = []
@@ -86,8 +87,63 @@ def encrypt_file(firmware: Path, device_keys: Iterable[Path], keks: Iterable[Pat
     kids = [r.kid for r in recipients]
     if len(set(kids)) != len(kids):
         raise UsageError("the same recipient key is given twice")
+    return recipients
+
+
+def encrypt_for(firmware: Path, recipients: Sequence[RecipientKey], content_alg: int, out: Path | None) -> EncryptedImage:
+    """Encrypt ``firmware`` with a fresh content key and IV; stream to ``out`` (pending) or to memory."""
+    from ..streams import read_chunks
+    from .core import encrypt_stream, new_info
+
     info, cek = new_info(recipients, content_alg)
     chunks = encrypt_stream(info, cek, read_chunks(firmware))
     if out is None:
         return EncryptedImage(info.encode(), None, b"".join(chunks))
     return EncryptedImage(info.encode(), stream_to_pending(out, chunks), None)
+
+
+def encrypt_file(firmware: Path, device_keys: Iterable[Path], keks: Iterable[Path], content_alg: int,
+                 out: Path | None) -> EncryptedImage:
+    """Encrypt ``firmware`` for every device public key and KEK file; stream to ``out`` (pending) or to memory."""
+    return encrypt_for(firmware, load_recipients(device_keys, keks), content_alg, out)
+
+
+class PendingSet:
+    """Several ciphertext files that appear together or not at all.
+
+    :meth:`add` collects pending files; :meth:`commit` renames them all into place and,
+    if one rename fails, removes the ones already renamed; :meth:`discard` removes the
+    temporary files; :meth:`revert` removes committed files (when the envelope that names
+    them could not be written).
+    """
+
+    def __init__(self) -> None:
+        self.files: list[PendingFile] = []
+        self._committed: list[PendingFile] = []
+
+    def add(self, pending: PendingFile) -> None:
+        if any(p.path.resolve() == pending.path.resolve() for p in self.files):
+            pending.discard()
+            self.discard()
+            raise UsageError(f"two encrypted images would be written to {pending.path}")
+        self.files.append(pending)
+
+    def discard(self) -> None:
+        for p in self.files:
+            p.discard()
+
+    def commit(self) -> None:
+        try:
+            for p in self.files:
+                p.commit()
+                self._committed.append(p)
+        except BaseException:
+            self.revert()
+            self.discard()
+            raise
+
+    def revert(self) -> None:
+        for p in self._committed:
+            with contextlib.suppress(FileNotFoundError):
+                p.path.unlink()
+        self._committed = []
