@@ -61,10 +61,14 @@ const bootref_port_t *bootref_host_port(const bootref_host_t *h);
 /* Time for the expiry of delegations: mode BOOTREF_HOST_TIME_*, now for _FIXED. */
 void bootref_host_set_time(bootref_host_t *h, int mode, int64_t now);
 /* Payload decryption (crypto_enc.c): a device decryption key, either a PEM
- * private key (X25519 or P-256, for ECDH-ES+A128KW) or a file of exactly 16 or
- * 32 raw bytes (a KEK for A128KW/A256KW); kid may be NULL (matches any). */
+ * private key (X25519 or P-256, for ECDH-ES+A128KW) or a KEK for A128KW/A256KW
+ * (fwsign's KEK PEM, or a file of exactly 16 or 32 raw bytes); kid may be NULL
+ * (matches any). */
 int bootref_host_add_decrypt_key(bootref_host_t *h, const char *path, const uint8_t *kid, size_t kid_len,
                                  char *err, size_t errlen);
+/* The same key files, with the key id fwsign gives the key (the first 8 bytes
+ * of its RFC 9679 COSE Key Thumbprint), as `bootref verify --decrypt-key` uses. */
+int bootref_host_add_decrypt_key_file(bootref_host_t *h, const char *path, char *err, size_t errlen);
 void bootref_host_enc_free(bootref_host_t *h);
 
 /* Sizes for foreign-function callers that allocate the context themselves. */

@@ -4,15 +4,20 @@
  * AES-GCM, ChaCha20/Poly1305 and AES-CTR through EVP.
  *
  * Device decryption keys are loaded from files: a PEM private key (X25519 or
- * P-256) for ECDH-ES+A128KW, or a raw 16/32-byte key-encryption key for
- * A128KW/A256KW. Key bytes are cleansed when the host port is freed.
+ * P-256; an encrypted one with the pass phrase in FWSIGN_KEY_PASSPHRASE) for
+ * ECDH-ES+A128KW, or a key-encryption key for A128KW/A256KW, either in fwsign's
+ * PEM form ("SUIT KEY ENCRYPTION KEY") or as a raw 16/32-byte file. Key bytes
+ * are cleansed after reading and when the host port is freed.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 #include <openssl/pem.h>
@@ -22,6 +27,9 @@
 
 #define MAX_DKEYS 8
 #define MAX_KID 64
+#define KID_BYTES 8u                          /* fwsign's key ids: 8 bytes of the RFC 9679 thumbprint */
+#define MAX_KEY_FILE 16384u
+#define KEK_PEM_LABEL "SUIT KEY ENCRYPTION KEY" /* fwsign's KEK files */
 
 typedef struct host_enc {
     bootref_dec_port_t port;
@@ -195,32 +203,82 @@ static host_enc_t *enc_of(bootref_host_t *h)
     return he;
 }
 
-int bootref_host_add_decrypt_key(bootref_host_t *h, const char *path, const uint8_t *kid, size_t kid_len,
-                                 char *err, size_t errlen)
+/* PEM pass phrase callback: FWSIGN_KEY_PASSPHRASE, as fwsign reads it; never a prompt. */
+static int pass_cb(char *buf, int size, int rwflag, void *u)
 {
-    host_enc_t *he = enc_of(h);
-    size_t i, n;
-    FILE *f;
-    EVP_PKEY *pk;
-    uint8_t buf[64];
+    const char *pw = getenv("FWSIGN_KEY_PASSPHRASE");
+    size_t n;
+    (void)rwflag;
+    (void)u;
+    if (pw == NULL || size <= 0)
+        return -1;
+    n = strlen(pw);
+    if (n > (size_t)size)
+        return -1;
+    memcpy(buf, pw, n);
+    return (int)n;
+}
 
-    if (he == NULL) {
-        set_err(err, errlen, "out of memory", path);
+/* A KEK in fwsign's PEM form: base64 of 16 or 32 bytes under the label
+ * "SUIT KEY ENCRYPTION KEY". Returns the key length, 0 if the file is not one,
+ * -1 if it has the label but not a 16/32-byte body. */
+static int read_kek_pem(const uint8_t *file, size_t file_len, uint8_t out[32])
+{
+    BIO *bio = BIO_new_mem_buf(file, (int)file_len);
+    char *name = NULL, *header = NULL;
+    unsigned char *data = NULL;
+    long len = 0;
+    int r = 0;
+    if (bio == NULL)
         return -1;
+    while (PEM_read_bio(bio, &name, &header, &data, &len) == 1) {
+        if (strcmp(name, KEK_PEM_LABEL) == 0) {
+            r = len == 16 || len == 32 ? (int)len : -1;
+            if (r > 0)
+                memcpy(out, data, (size_t)len);
+        }
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_clear_free(data, len > 0 ? (size_t)len : 0u);
+        name = header = NULL;
+        data = NULL;
+        if (r != 0)
+            break;
     }
-    i = he->port.n_keys;
-    if (i >= MAX_DKEYS || kid_len > MAX_KID) {
-        set_err(err, errlen, "too many decryption keys, or kid too long", path);
-        return -1;
-    }
+    ERR_clear_error();
+    BIO_free(bio);
+    return r;
+}
+
+/* Load slot i: a PEM private key (X25519 or P-256), a KEK PEM, or a raw 16/32-byte KEK. */
+static int load_dkey(host_enc_t *he, size_t i, const char *path, char *err, size_t errlen)
+{
+    uint8_t file[MAX_KEY_FILE + 1u], kek[32];
+    size_t n;
+    int kn;
+    FILE *f;
+    BIO *bio;
+    EVP_PKEY *pk = NULL;
+
     f = fopen(path, "rb");
     if (f == NULL) {
         set_err(err, errlen, "cannot open", path);
         return -1;
     }
-    pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    n = fread(file, 1, sizeof file, f);
+    fclose(f);
+    if (n > MAX_KEY_FILE) {
+        OPENSSL_cleanse(file, sizeof file);
+        set_err(err, errlen, "key file too large", path);
+        return -1;
+    }
+    bio = BIO_new_mem_buf(file, (int)n);
+    if (bio != NULL)
+        pk = PEM_read_bio_PrivateKey(bio, NULL, pass_cb, NULL);
+    BIO_free(bio);
+    ERR_clear_error();
     if (pk != NULL) {
-        fclose(f);
+        OPENSSL_cleanse(file, sizeof file);
         if (EVP_PKEY_is_a(pk, "X25519"))
             he->keys[i].type = BOOTREF_DKEY_X25519;
         else if (EVP_PKEY_is_a(pk, "EC") && EVP_PKEY_get_bits(pk) == 256)
@@ -232,25 +290,136 @@ int bootref_host_add_decrypt_key(bootref_host_t *h, const char *path, const uint
         }
         he->pkey[i] = pk;
         he->keys[i].handle = pk;
-    } else {
-        rewind(f);
-        n = fread(buf, 1, sizeof buf, f);
-        fclose(f);
-        if (n != 16u && n != 32u) {
-            OPENSSL_cleanse(buf, sizeof buf);
-            set_err(err, errlen, "not a PEM private key or a raw 16/32-byte key-encryption key", path);
-            return -1;
-        }
-        memcpy(he->kek[i], buf, n);
-        OPENSSL_cleanse(buf, sizeof buf);
-        he->keys[i].type = n == 16u ? BOOTREF_DKEY_A128KW : BOOTREF_DKEY_A256KW;
-        he->keys[i].handle = he->kek[i];
+        return 0;
     }
+    kn = read_kek_pem(file, n, kek);
+    if (kn == 0 && (n == 16u || n == 32u)) { /* raw key bytes */
+        memcpy(kek, file, n);
+        kn = (int)n;
+    }
+    OPENSSL_cleanse(file, sizeof file);
+    if (kn <= 0) {
+        set_err(err, errlen, kn < 0 ? "malformed key-encryption key PEM"
+                                    : "not a PEM private key (X25519/P-256; encrypted: set FWSIGN_KEY_PASSPHRASE), "
+                                      "a key-encryption key PEM or a raw 16/32-byte key",
+                path);
+        return -1;
+    }
+    memcpy(he->kek[i], kek, (size_t)kn);
+    OPENSSL_cleanse(kek, sizeof kek);
+    he->keys[i].type = kn == 16 ? BOOTREF_DKEY_A128KW : BOOTREF_DKEY_A256KW;
+    he->keys[i].handle = he->kek[i];
+    return 0;
+}
+
+static host_enc_t *slot_for(bootref_host_t *h, const char *path, char *err, size_t errlen)
+{
+    host_enc_t *he = enc_of(h);
+    if (he == NULL) {
+        set_err(err, errlen, "out of memory", path);
+        return NULL;
+    }
+    if (he->port.n_keys >= MAX_DKEYS) {
+        set_err(err, errlen, "too many decryption keys", path);
+        return NULL;
+    }
+    return he;
+}
+
+int bootref_host_add_decrypt_key(bootref_host_t *h, const char *path, const uint8_t *kid, size_t kid_len,
+                                 char *err, size_t errlen)
+{
+    host_enc_t *he = slot_for(h, path, err, errlen);
+    size_t i;
+
+    if (he == NULL)
+        return -1;
+    i = he->port.n_keys;
+    if (kid_len > MAX_KID) {
+        set_err(err, errlen, "kid too long", path);
+        return -1;
+    }
+    if (load_dkey(he, i, path, err, errlen) != 0)
+        return -1;
     if (kid_len > 0u) {
         memcpy(he->kid[i], kid, kid_len);
         he->keys[i].kid = he->kid[i];
         he->keys[i].kid_len = kid_len;
     }
+    he->port.n_keys = i + 1u;
+    return 0;
+}
+
+/* The deterministic CBOR of the key's COSE_Key with its required members
+ * (RFC 9679 section 4): OKP {1: 1, -1: 4, -2: x}, EC2 {1: 2, -1: 1, -2: x,
+ * -3: y}, symmetric {1: 4, -1: k}; the kid is the first 8 bytes of its SHA-256,
+ * as fwsign computes it. */
+static int thumbprint_kid(const host_enc_t *he, size_t i, uint8_t kid[KID_BYTES])
+{
+    uint8_t ck[2u + 2u + 2u + 2u + 32u + 3u + 32u], md[32];
+    size_t n = 0, len = 0;
+    unsigned int mdlen = 0;
+    const bootref_dec_key_t *k = &he->keys[i];
+    int ok = 1;
+
+    if (k->type == BOOTREF_DKEY_A128KW || k->type == BOOTREF_DKEY_A256KW) {
+        size_t kl = k->type == BOOTREF_DKEY_A128KW ? 16u : 32u;
+        ck[n++] = 0xa2; ck[n++] = 0x01; ck[n++] = 0x04; ck[n++] = 0x20;
+        if (kl == 16u)
+            ck[n++] = 0x50;
+        else {
+            ck[n++] = 0x58;
+            ck[n++] = 0x20;
+        }
+        memcpy(ck + n, he->kek[i], kl);
+        n += kl;
+    } else if (k->type == BOOTREF_DKEY_X25519) {
+        ck[n++] = 0xa3; ck[n++] = 0x01; ck[n++] = 0x01; ck[n++] = 0x20; ck[n++] = 0x04;
+        ck[n++] = 0x21; ck[n++] = 0x58; ck[n++] = 0x20;
+        len = 32;
+        ok = EVP_PKEY_get_raw_public_key(he->pkey[i], ck + n, &len) == 1 && len == 32u;
+        n += 32u;
+    } else {
+        BIGNUM *x = NULL, *y = NULL;
+        ck[n++] = 0xa4; ck[n++] = 0x01; ck[n++] = 0x02; ck[n++] = 0x20; ck[n++] = 0x01;
+        ck[n++] = 0x21; ck[n++] = 0x58; ck[n++] = 0x20;
+        ok = EVP_PKEY_get_bn_param(he->pkey[i], OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
+             EVP_PKEY_get_bn_param(he->pkey[i], OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1 &&
+             BN_bn2binpad(x, ck + n, 32) == 32;
+        n += 32u;
+        ck[n++] = 0x22; ck[n++] = 0x58; ck[n++] = 0x20;
+        ok = ok && BN_bn2binpad(y, ck + n, 32) == 32;
+        n += 32u;
+        BN_free(x);
+        BN_free(y);
+    }
+    ok = ok && EVP_Digest(ck, n, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32u;
+    OPENSSL_cleanse(ck, sizeof ck);
+    if (ok)
+        memcpy(kid, md, KID_BYTES);
+    return ok ? 0 : -1;
+}
+
+int bootref_host_add_decrypt_key_file(bootref_host_t *h, const char *path, char *err, size_t errlen)
+{
+    host_enc_t *he = slot_for(h, path, err, errlen);
+    size_t i;
+
+    if (he == NULL)
+        return -1;
+    i = he->port.n_keys;
+    if (load_dkey(he, i, path, err, errlen) != 0)
+        return -1;
+    if (thumbprint_kid(he, i, he->kid[i]) != 0) {
+        EVP_PKEY_free(he->pkey[i]);
+        he->pkey[i] = NULL;
+        OPENSSL_cleanse(he->kek[i], sizeof he->kek[i]);
+        memset(&he->keys[i], 0, sizeof he->keys[i]);
+        set_err(err, errlen, "cannot compute the key id", path);
+        return -1;
+    }
+    he->keys[i].kid = he->kid[i];
+    he->keys[i].kid_len = KID_BYTES;
     he->port.n_keys = i + 1u;
     return 0;
 }
