@@ -111,6 +111,9 @@ class Policy:
     min_sequence: int | None = None
     #: Component whose image is checked when an image is given.
     component: int = 0
+    #: Slot the image was built for (A/B manifests): only that slot's image digest and
+    #: encryption-info apply. None: any slot's image is accepted.
+    slot: int | None = None
     limits: Limits = DEFAULT_LIMITS
     #: Algorithms accepted; None means every supported algorithm.
     allowed_algs: frozenset[int] | None = None
@@ -284,7 +287,7 @@ def verify_envelope(
         where = "--image"
         if source is None:
             source, where = _integrated_payload(env, analysis, policy.component)
-        encrypted = _encryption_info(analysis, policy.component)
+        encrypted = _encryption_info(analysis, policy.component, policy.slot)
         if source is None:
             run.skip(step, "no image given")
         elif encrypted is not None and not decryption:
@@ -297,7 +300,7 @@ def verify_envelope(
                 chunks: Iterable[bytes] = (source,) if isinstance(source, (bytes, bytearray)) else source
                 source = decrypt_chunks(encrypted[0], decryption, chunks, path=encrypted[1])
                 where = f"{where} decrypted"
-            run.ok(step, check_image(analysis, policy.component, source, where))
+            run.ok(step, check_image(analysis, policy.component, source, where, slot=policy.slot))
     except FwsignError as err:
         failure = run.fail(step, err)
         return Report(tuple(run.checks), env, analysis, failure)
@@ -466,18 +469,20 @@ def check_identity(
     return f"{label} id {expected.hex()} checked by {len(seen)} condition(s)"
 
 
-def _encryption_info(analysis: Analysis, component: int) -> tuple[bytes, str] | None:
-    """The encryption-info (parameter 19) a fetch, copy or write of ``component`` consumes."""
+def _encryption_info(analysis: Analysis, component: int, slot: int | None = None) -> tuple[bytes, str] | None:
+    """The encryption-info (parameter 19) a fetch, copy or write of ``component`` (in ``slot``) consumes."""
     found: dict[bytes, str] = {}
     for o in analysis.observations:
         if o.component == component and o.code in (Command.DIRECTIVE_FETCH, Command.DIRECTIVE_COPY,
                                                    Command.DIRECTIVE_WRITE):
+            if slot is not None and o.param(Parameter.COMPONENT_SLOT) != slot:
+                continue
             info = o.param(Parameter.ENCRYPTION_INFO)
             if isinstance(info, bytes):
                 found.setdefault(info, o.where)
     if len(found) > 1:
         raise UnsupportedError(f"component {component} has {len(found)} different encryption infos "
-                               "(one per slot image); verify the image of each slot on its own")
+                               "(one per slot image); give the slot the image was built for (--slot N)")
     return next(iter(found.items()), None)
 
 
@@ -490,11 +495,19 @@ def _integrated_payload(env: Envelope, analysis: Analysis, component: int) -> tu
     return None, ""
 
 
-def check_image(analysis: Analysis, component: int, image: Iterable[bytes] | bytes, where: str) -> str:
-    """Stream the image once, hashing with every digest algorithm the manifest uses."""
+def check_image(analysis: Analysis, component: int, image: Iterable[bytes] | bytes, where: str,
+                *, slot: int | None = None) -> str:
+    """Stream the image once, hashing with every digest algorithm the manifest uses.
+
+    With ``slot``, only the digest and size the manifest states for that slot count.
+    """
     if component >= analysis.n_components:
         raise UsageError(f"component {component} does not exist (manifest has {analysis.n_components})")
     candidates = analysis.image_candidates(component)
+    if slot is not None:
+        candidates = [c for c in candidates if c.slot == slot]
+        if not candidates:
+            raise ImageMismatch(f"the manifest states no image for slot {slot} of component {component}")
     if not candidates:
         raise ImageMismatch(f"the manifest states no image digest for component {component}")
     hashes = {c.digest.alg: new_hash(c.digest.alg) for c in candidates}

@@ -223,3 +223,30 @@ def test_inspect_shows_encryption_info_without_secrets(cli: Callable[..., Result
     # The wrapped content key is not shown, and nothing of the device's private key.
     private = (tmp_path / "dev.pem").read_text()
     assert "wrapped" not in text and private.split("\n")[1][:20] not in text
+
+
+def test_verify_slot_picks_the_slot_image_and_its_encryption_info(cli: Callable[..., Result], tmp_path: Path) -> None:
+    (tmp_path / "a.bin").write_bytes(b"slot A image " * 500)
+    (tmp_path / "b.bin").write_bytes(b"slot B image " * 500)
+    assert cli("keygen", "--alg", "ed25519", "-o", "rel").code == 0
+    assert cli("keygen", "--alg", "x25519", "-o", "dev").code == 0
+    r = cli("sign", "-k", "rel.pem", "--sequence", "4", *IDENTITY, "--slot-image", "0=a.bin", "--slot-image", "1=b.bin",
+            "--slot-uri", "0=https://x.example/a.enc", "--slot-uri", "1=https://x.example/b.enc",
+            "--encrypt-for", "dev.pub.pem", "-o", "ab.suit")
+    assert r.code == 0, r.err
+    base = ["verify", "ab.suit", "-k", "rel.pub.pem", "--decrypt-key", "dev.pem"]
+    ok = cli(*base, "--image", "b.bin.enc", "--slot", "1", "--json")
+    assert ok.code == 0, ok.out + ok.err
+    # The other slot's encryption-info cannot decrypt it; without --slot the choice is ambiguous.
+    wrong = cli(*base, "--image", "b.bin.enc", "--slot", "0", "--json")
+    assert wrong.code == 1 and json.loads(wrong.out)["reason"] in ("decryption-failed", "image-mismatch")
+    ambiguous = cli(*base, "--image", "b.bin.enc", "--json")
+    assert ambiguous.code == 1 and "--slot" in json.loads(ambiguous.out)["error"]
+    # Plaintext A/B: --slot restricts the digest to that slot's.
+    r = cli("sign", "-k", "rel.pem", "--sequence", "4", *IDENTITY, "--slot-image", "0=a.bin", "--slot-image", "1=b.bin",
+            "-o", "plain.suit")
+    assert r.code == 0, r.err
+    assert cli("verify", "plain.suit", "-k", "rel.pub.pem", "--image", "b.bin", "--slot", "1").code == 0
+    mismatch = cli("verify", "plain.suit", "-k", "rel.pub.pem", "--image", "b.bin", "--slot", "0", "--json")
+    assert mismatch.code == 1 and json.loads(mismatch.out)["reason"] == "image-mismatch"
+    assert cli("verify", "plain.suit", "-k", "rel.pub.pem", "--image", "b.bin", "--slot", "5").code == 1

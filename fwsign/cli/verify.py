@@ -33,6 +33,8 @@ def register(sub: Any) -> None:
     p.add_argument("--min-sequence", type=non_negative, metavar="N", help="Reject sequence numbers below this (anti-rollback).")
     p.add_argument("--image", type=Path, metavar="FILE", help="Image to check against image-digest and image-size.")
     p.add_argument("--component", type=non_negative, default=0, metavar="INDEX", help="Component the image belongs to (default 0).")
+    p.add_argument("--slot", type=non_negative, metavar="N",
+                   help="A/B manifests: the slot the image was built for (its digest and encryption-info apply).")
     p.add_argument("--decrypt-key", action="append", default=[], type=Path, metavar="KEY",
                    help="Device private key (X25519/P-256) or KEK: an encrypted --image is decrypted while it is checked.")
     p.add_argument("--json", dest="json_out", action="store_true", help="Print the report as JSON.")
@@ -59,14 +61,15 @@ def cmd_verify(a: argparse.Namespace) -> int:
 
         if a.threshold != 1:
             raise UsageError("with --policy the threshold comes from the policy; leave out --threshold")
-        base = Policy(keys=(), vendor_id=vid, class_id=cid, min_sequence=a.min_sequence, component=a.component)
+        base = Policy(keys=(), vendor_id=vid, class_id=cid, min_sequence=a.min_sequence, component=a.component,
+                      slot=a.slot)
         rule, policy = load_policy(a.policy).policy_for_envelope(data, trusted(a.key or []), base)
         if not a.json_out:
             echo(f"  policy {a.policy}: {rule.name}, {rule.threshold} of {len(rule.signers)} signer(s)")
     else:
         policy = Policy(
             keys=tuple(trusted(a.key)), threshold=a.threshold, vendor_id=vid, class_id=cid,
-            min_sequence=a.min_sequence, component=a.component,
+            min_sequence=a.min_sequence, component=a.component, slot=a.slot,
         )
     image: Path | None = a.image
     if image is not None and not image.is_file():

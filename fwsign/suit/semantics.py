@@ -41,9 +41,12 @@ class Observation:
 class _State:
     indices: tuple[int, ...]
     params: list[dict[int, ParamValue]]
+    #: Slot a condition-component-slot on this path has established, per component: the
+    #: device is in one slot, so a later condition naming another slot cannot pass.
+    slots: dict[int, ParamValue] = field(default_factory=dict)
 
     def copy(self) -> _State:
-        return _State(self.indices, [dict(p) for p in self.params])
+        return _State(self.indices, [dict(p) for p in self.params], dict(self.slots))
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class Analysis:
         compares them (e.g. a manifest that only copies and invokes).
         """
         out: list[ImageCandidate] = []
-        seen: set[tuple[Digest, int | None]] = set()
+        seen: set[tuple[Digest, int | None, object]] = set()
         obs = self.of(Command.CONDITION_IMAGE_MATCH, component) or [
             o for o in self.observations if o.component == component
         ]
@@ -86,7 +89,7 @@ class Analysis:
             size = o.param(Parameter.IMAGE_SIZE)
             size_i = size if isinstance(size, int) and not isinstance(size, bool) else None
             slot = o.param(Parameter.COMPONENT_SLOT)
-            key = (d, size_i)
+            key = (d, size_i, slot)
             if key in seen:
                 continue
             seen.add(key)
@@ -182,6 +185,16 @@ def _step(code: int, arg: object, st: _State, obs: list[Observation], where: str
         return out
     if code == Command.DIRECTIVE_RUN_SEQUENCE and isinstance(arg, CommandSequence):
         return _walk(arg, [st], obs, where, n)
+    if code == Command.CONDITION_COMPONENT_SLOT:
+        # A path on which two slot conditions name different slots for one component
+        # cannot run on a device (the second condition fails): it is pruned, as a failed
+        # condition ends a try-each alternative.
+        for idx in st.indices:
+            slot = st.params[idx].get(Parameter.COMPONENT_SLOT)
+            if slot is not None:
+                if idx in st.slots and st.slots[idx] != slot:
+                    return []
+                st.slots[idx] = slot
     for idx in st.indices:
         obs.append(Observation(code, idx, tuple(sorted(st.params[idx].items())), where))
     return [st]
