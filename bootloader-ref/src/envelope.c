@@ -12,6 +12,7 @@
  *   4. COSE_Sign1 / COSE_Mac0 blocks over the detached, bstr-wrapped digest;
  *   5. only then the manifest's own structure, anti-rollback and severed members.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "internal.h"
@@ -86,11 +87,15 @@ bootref_err_t br_parse_digest(cbor_dec_t *d, const uint8_t **digest)
 /* ------------------------------------------------------------------------ */
 /* COSE                                                                     */
 
+static bootref_err_t checked(bootref_ctx_t *c, const cbor_dec_t *d, bootref_err_t e, int walk,
+                             const char *detail);
+
 typedef struct {
     int64_t alg;
     uint8_t has_alg;
     const uint8_t *kid;
     size_t kid_len;
+    int walk; /* a label was skipped: its checks are the walk's (checked()) */
 } cose_hdr_t;
 
 /* One COSE header map (RFC 9052 section 3). In the protected map (prot = 1)
@@ -114,7 +119,7 @@ static bootref_err_t parse_header(cbor_dec_t *d, cose_hdr_t *h, int prot)
         if (k.major == CBOR_UINT && k.val == COSE_HDR_CRIT)
             return BOOTREF_E_STRUCTURE;
         if (k.major == CBOR_UINT && k.val == COSE_HDR_ALG) {
-            if (!prot)
+            if (!prot || h->has_alg)
                 return BOOTREF_E_STRUCTURE;
             e = cbor_int(d, &h->alg);
             h->has_alg = 1;
@@ -125,11 +130,66 @@ static bootref_err_t parse_header(cbor_dec_t *d, cose_hdr_t *h, int prot)
             h->kid = kid.p;
             h->kid_len = kid.n;
         } else {
+            /* any other key: its checks (type, duplicates, depth) are the walk's */
+            h->walk = 1;
             e = cbor_skip(d);
         }
         if (e != BOOTREF_OK)
             return e;
     }
+    return BOOTREF_OK;
+}
+
+/* A COSE_Sign1 / COSE_Mac0 block's fields, decoded in one pass (checked()
+ * below): h.walk is set when a header holds a label whose checks are the walk's. */
+typedef struct {
+    cose_hdr_t h;
+    bootref_span_t prot_w, sig;
+    int is_mac;
+} cose_blk_t;
+
+static bootref_err_t block_fields(bootref_ctx_t *c, cbor_dec_t *d, cose_blk_t *b)
+{
+    cbor_item_t it;
+    size_t n;
+    bootref_span_t prot;
+    bootref_err_t e;
+
+    if ((e = cbor_expect(d, CBOR_TAG, &it)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("authentication block must be a tagged COSE structure"));
+    if (it.val == COSE_TAG_SIGN || it.val == COSE_TAG_MAC)
+        return br_fail(c, BOOTREF_E_UNSUPPORTED_ALG,
+                       BR_STR("COSE_Sign/COSE_Mac (multi-recipient) not supported"));
+    if (it.val != COSE_TAG_SIGN1 && it.val != COSE_TAG_MAC0)
+        return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("authentication block: unknown COSE tag"));
+    b->is_mac = it.val == COSE_TAG_MAC0;
+
+    /* COSE_Sign1 = [protected, unprotected, payload, signature]; COSE_Mac0 has
+     * the same shape with a tag instead of a signature (RFC 9052 s4.2, s6.2). */
+    if ((e = cbor_array(d, &n)) != BOOTREF_OK || n != 4u)
+        return br_fail(c, e != BOOTREF_OK ? e : BOOTREF_E_STRUCTURE,
+                       BR_STR("COSE structure must have 4 elements"));
+    if ((e = cbor_bstr(d, &prot, &b->prot_w)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("COSE protected header"));
+    if (prot.n > BOOTREF_MAX_PROTECTED_SIZE)
+        return br_fail(c, BOOTREF_E_LIMIT_SIZE, BR_STR("COSE protected header too large"));
+    /* protected = bstr .cbor header_map, or empty (RFC 9052 section 3) */
+    if (prot.n != 0u) {
+        cbor_dec_t pd;
+        cbor_init(&pd, prot.p, prot.n);
+        e = parse_header(&pd, &b->h, 1);
+        if ((e = checked(c, &pd, e, b->h.walk, BR_STR("COSE protected header"))) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("COSE protected header"));
+    }
+    if ((e = parse_header(d, &b->h, 0)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("COSE unprotected header"));
+    if ((e = cbor_head(d, &it)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("COSE payload"));
+    if (it.major != CBOR_SIMPLE || it.val != CBOR_NULL)
+        return br_fail(c, BOOTREF_E_STRUCTURE,
+                       BR_STR("COSE payload must be nil (detached SUIT_Digest)"));
+    if ((e = cbor_bstr(d, &b->sig, NULL)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("COSE signature/tag"));
     return BOOTREF_OK;
 }
 
@@ -140,68 +200,31 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
                                   const bootref_span_t *digest_w, int check)
 {
     const bootref_port_t *port = c->port;
+    size_t i, tried = 0, unsupported = 0, sig_len;
+    cose_blk_t b;
     cbor_dec_t d;
-    cbor_item_t it;
-    size_t n, i, tried = 0, unsupported = 0, sig_len;
-    bootref_span_t prot, prot_w, sig;
-    cose_hdr_t h;
-    int is_mac;
     uint8_t key_type;
     uint8_t *t;
     bootref_err_t e;
 
-    memset(&h, 0, sizeof h);
-    if ((e = cbor_wellformed(blk->p, blk->n)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("authentication block"));
+    memset(&b, 0, sizeof b);
     cbor_init(&d, blk->p, blk->n);
-    if ((e = cbor_expect(&d, CBOR_TAG, &it)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("authentication block must be a tagged COSE structure"));
-    if (it.val == COSE_TAG_SIGN || it.val == COSE_TAG_MAC)
-        return br_fail(c, BOOTREF_E_UNSUPPORTED_ALG,
-                       BR_STR("COSE_Sign/COSE_Mac (multi-recipient) not supported"));
-    if (it.val != COSE_TAG_SIGN1 && it.val != COSE_TAG_MAC0)
-        return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("authentication block: unknown COSE tag"));
-    is_mac = it.val == COSE_TAG_MAC0;
-
-    /* COSE_Sign1 = [protected, unprotected, payload, signature]; COSE_Mac0 has
-     * the same shape with a tag instead of a signature (RFC 9052 s4.2, s6.2). */
-    if ((e = cbor_array(&d, &n)) != BOOTREF_OK || n != 4u)
-        return br_fail(c, e != BOOTREF_OK ? e : BOOTREF_E_STRUCTURE,
-                       BR_STR("COSE structure must have 4 elements"));
-    if ((e = cbor_bstr(&d, &prot, &prot_w)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("COSE protected header"));
-    if (prot.n > BOOTREF_MAX_PROTECTED_SIZE)
-        return br_fail(c, BOOTREF_E_LIMIT_SIZE, BR_STR("COSE protected header too large"));
-    /* protected = bstr .cbor header_map, or empty (RFC 9052 section 3) */
-    if (prot.n != 0u) {
-        cbor_dec_t pd;
-        if ((e = cbor_wellformed(prot.p, prot.n)) != BOOTREF_OK)
-            return br_fail(c, e, BR_STR("COSE protected header"));
-        cbor_init(&pd, prot.p, prot.n);
-        if ((e = parse_header(&pd, &h, 1)) != BOOTREF_OK)
-            return br_fail(c, e, BR_STR("COSE protected header"));
-    }
-    if ((e = parse_header(&d, &h, 0)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("COSE unprotected header"));
-    if ((e = cbor_head(&d, &it)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("COSE payload"));
-    if (it.major != CBOR_SIMPLE || it.val != CBOR_NULL)
-        return br_fail(c, BOOTREF_E_STRUCTURE,
-                       BR_STR("COSE payload must be nil (detached SUIT_Digest)"));
-    if ((e = cbor_bstr(&d, &sig, NULL)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("COSE signature/tag"));
-    if (!h.has_alg)
+    e = block_fields(c, &d, &b);
+    if ((e = checked(c, &d, e, b.h.walk, BR_STR("authentication block"))) != BOOTREF_OK)
+        return e;
+    /* from here on the block is known to be well-formed */
+    if (!b.h.has_alg)
         return br_fail(c, BOOTREF_E_MISSING_MEMBER, BR_STR("COSE alg missing from protected header"));
 
     /* Algorithm -> key type and signature length (RFC 9053 s2.1, s2.2, s3.1;
      * ESP256 -9 and Ed25519 -19 are the fully-specified ids of RFC 9864). */
-    if (!is_mac && (h.alg == COSE_ALG_ES256 || h.alg == COSE_ALG_ESP256)) {
+    if (!b.is_mac && (b.h.alg == COSE_ALG_ES256 || b.h.alg == COSE_ALG_ESP256)) {
         key_type = BOOTREF_KEY_P256;
         sig_len = 64u;
-    } else if (!is_mac && (h.alg == COSE_ALG_EDDSA || h.alg == COSE_ALG_ED25519)) {
+    } else if (!b.is_mac && (b.h.alg == COSE_ALG_EDDSA || b.h.alg == COSE_ALG_ED25519)) {
         key_type = BOOTREF_KEY_ED25519;
         sig_len = 64u;
-    } else if (is_mac && h.alg == COSE_ALG_HMAC256) {
+    } else if (b.is_mac && b.h.alg == COSE_ALG_HMAC256) {
         key_type = BOOTREF_KEY_HMAC_SHA256;
         sig_len = 32u;
     } else {
@@ -209,25 +232,25 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
     }
     if (!check)
         return BOOTREF_OK;
-    if (sig.n != sig_len)
+    if (b.sig.n != sig_len)
         return br_fail(c, BOOTREF_E_SIGNATURE_INVALID, BR_STR("signature/tag has the wrong length"));
 
     /* To-be-signed bytes, built from the bytes as received (never re-encoded):
      * Sig_structure = ["Signature1", protected, external_aad = h'', payload]
      * MAC_structure = ["MAC0", protected, h'', payload]  (RFC 9052 s4.4, s6.3). */
-    if (13u + prot_w.n + digest_w->n > BOOTREF_TBS_MAX)
+    if (13u + b.prot_w.n + digest_w->n > BOOTREF_TBS_MAX)
         return br_fail(c, BOOTREF_E_LIMIT_SIZE, BR_STR("to-be-signed structure too large"));
     t = c->tbs;
     *t++ = 0x84u;
-    if (is_mac) {
+    if (b.is_mac) {
         memcpy(t, "\x64" "MAC0", 5u);
         t += 5;
     } else {
         memcpy(t, "\x6a" "Signature1", 11u);
         t += 11;
     }
-    memcpy(t, prot_w.p, prot_w.n);
-    t += prot_w.n;
+    memcpy(t, b.prot_w.p, b.prot_w.n);
+    t += b.prot_w.n;
     *t++ = 0x40u;
     memcpy(t, digest_w->p, digest_w->n);
     t += digest_w->n;
@@ -239,22 +262,22 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
         int r;
         if ((k->type & 0x7fu) != key_type)
             continue;
-        if (h.kid != NULL && k->kid != NULL &&
-            (h.kid_len != k->kid_len || memcmp(h.kid, k->kid, h.kid_len) != 0))
+        if (b.h.kid != NULL && k->kid != NULL &&
+            (b.h.kid_len != k->kid_len || memcmp(b.h.kid, k->kid, b.h.kid_len) != 0))
             continue;
         tried++;
-        if (is_mac)
+        if (b.is_mac)
             r = port->mac_verify == NULL ? BOOTREF_PORT_UNSUPPORTED
-                : port->mac_verify(port->ctx, (int32_t)h.alg, k, c->tbs, (size_t)(t - c->tbs),
-                                   sig.p, sig.n);
+                : port->mac_verify(port->ctx, (int32_t)b.h.alg, k, c->tbs, (size_t)(t - c->tbs),
+                                   b.sig.p, b.sig.n);
         else
-            r = port->sig_verify(port->ctx, (int32_t)h.alg, k, c->tbs, (size_t)(t - c->tbs),
-                                 sig.p, sig.n);
+            r = port->sig_verify(port->ctx, (int32_t)b.h.alg, k, c->tbs, (size_t)(t - c->tbs),
+                                 b.sig.p, b.sig.n);
         if (r == BOOTREF_PORT_OK) {
             c->signer = i;
             br_report(c, BR_STR("authentication"), BR_STR(k->type & BOOTREF_KEY_RAW ? "verified with a delegated key"
                                                                                      : "verified with a trust anchor"),
-                      (int)i, (int32_t)h.alg, BOOTREF_EV_OK);
+                      (int)i, (int32_t)b.h.alg, BOOTREF_EV_OK);
             return BOOTREF_OK;
         }
         if (r == BOOTREF_PORT_UNSUPPORTED)
@@ -267,7 +290,7 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
     if (unsupported == tried)
         return br_fail(c, BOOTREF_E_UNSUPPORTED_ALG, BR_STR("port cannot verify this algorithm"));
     return br_fail(c, BOOTREF_E_SIGNATURE_INVALID,
-                   BR_STR(is_mac ? "MAC does not verify with any trusted key"
+                   BR_STR(b.is_mac ? "MAC does not verify with any trusted key"
                                  : "signature does not verify with any trusted key"));
 }
 
@@ -305,25 +328,23 @@ static int severed_index(int64_t key)
     return key == SUIT_M_PAYLOAD_FETCH ? 0 : key == SUIT_M_INSTALL ? 1 : key == SUIT_M_TEXT ? 2 : -1;
 }
 
-static bootref_err_t parse_common(bootref_ctx_t *c, const bootref_span_t *s)
+/* suit-common, decoded in one pass (see checked() below). */
+static bootref_err_t common_fields(bootref_ctx_t *c, cbor_dec_t *d)
 {
-    cbor_dec_t d;
     size_t n, i, nc = 0, j, m;
     int64_t key;
+    unsigned seen = 0;
     bootref_span_t v;
     bootref_err_t e;
 
-    if ((e = cbor_wellformed(s->p, s->n)) != BOOTREF_OK)
-        return e;
-    cbor_init(&d, s->p, s->n);
-    if ((e = cbor_map(&d, &n)) != BOOTREF_OK)
+    if ((e = cbor_map(d, &n)) != BOOTREF_OK)
         return e;
     for (i = 0; i < n; i++) {
-        if ((e = cbor_int(&d, &key)) != BOOTREF_OK)
+        if ((e = cbor_int(d, &key)) != BOOTREF_OK)
             return e == BOOTREF_E_TYPE ? BOOTREF_E_UNKNOWN_KEY : e;
         if (key == SUIT_C_COMPONENTS) {
             /* suit-components = [+ SUIT_Component_Identifier], each [* bstr] */
-            if ((e = cbor_array(&d, &nc)) != BOOTREF_OK)
+            if ((e = cbor_array(d, &nc)) != BOOTREF_OK)
                 return e;
             if (nc == 0u)
                 return BOOTREF_E_STRUCTURE;
@@ -331,19 +352,23 @@ static bootref_err_t parse_common(bootref_ctx_t *c, const bootref_span_t *s)
                 return BOOTREF_E_LIMIT_COUNT;
             for (j = 0; j < nc; j++) {
                 size_t k;
-                if ((e = cbor_array(&d, &m)) != BOOTREF_OK)
+                if ((e = cbor_array(d, &m)) != BOOTREF_OK)
                     return e;
                 for (k = 0; k < m; k++)
-                    if ((e = cbor_bstr(&d, &v, NULL)) != BOOTREF_OK)
+                    if ((e = cbor_bstr(d, &v, NULL)) != BOOTREF_OK)
                         return e;
             }
         } else if (key == SUIT_C_SHARED) {
-            if ((e = cbor_bstr(&d, &c->shared, NULL)) != BOOTREF_OK)
+            if ((e = cbor_bstr(d, &c->shared, NULL)) != BOOTREF_OK)
                 return e;
         } else {
             /* includes common key 1 (dependencies), moved to trust-domains */
             return BOOTREF_E_UNKNOWN_KEY;
         }
+        /* key 2 or 4 seen before: a duplicate key */
+        if (seen & (1u << (unsigned)key))
+            return BOOTREF_E_CBOR_DUP_KEY;
+        seen |= 1u << (unsigned)key;
     }
     if (nc == 0u)
         return BOOTREF_E_MISSING_MEMBER;
@@ -351,52 +376,65 @@ static bootref_err_t parse_common(bootref_ctx_t *c, const bootref_span_t *s)
     return BOOTREF_OK;
 }
 
-static bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t *sev_digest[3])
+/* One pass instead of cbor_wellformed() followed by the typed decoder, with
+ * the same result. The typed decoders read every byte of their item with the
+ * strict head reader and refuse every repeated key (their keys are integers
+ * from a small known set; for any other key they set `walk`), so when one
+ * succeeds, has no `walk` and stopped at the end of its bytes, the bytes are
+ * well-formed. Otherwise the walk decides which error stands: a CBOR error
+ * wins over the decoder's own, exactly as when the walk ran first. */
+static BR_NOINLINE bootref_err_t checked(bootref_ctx_t *c, const cbor_dec_t *d, bootref_err_t e, int walk,
+                                         const char *detail)
 {
-    cbor_dec_t d;
+    bootref_err_t w;
+    if (e == BOOTREF_OK && !walk && d->pos == d->len)
+        return e;
+    if ((w = cbor_wellformed(d->buf, d->len)) != BOOTREF_OK)
+        return br_fail(c, w, detail);
+    return e;
+}
+
+/* The manifest's members, decoded in one pass (checked() above). */
+static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint8_t *sev_digest[3],
+                                     bootref_span_t *common)
+{
     cbor_item_t it;
     size_t n, i;
     int64_t key;
     uint64_t u;
     unsigned seen = 0;
-    bootref_span_t common = {NULL, 0}, v;
+    bootref_span_t v;
     bootref_err_t e;
 
-    if ((e = cbor_wellformed(c->manifest.p, c->manifest.n)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("manifest"));
-    cbor_init(&d, c->manifest.p, c->manifest.n);
-    if ((e = cbor_map(&d, &n)) != BOOTREF_OK)
+    if ((e = cbor_map(d, &n)) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("manifest must be a map"));
     for (i = 0; i < n; i++) {
-        if ((e = cbor_int(&d, &key)) != BOOTREF_OK)
+        if ((e = cbor_int(d, &key)) != BOOTREF_OK)
             return br_fail(c, e == BOOTREF_E_TYPE ? BOOTREF_E_UNKNOWN_KEY : e,
                            BR_STR("manifest key"));
         switch (key) {
         case SUIT_M_VERSION:
-            if ((e = cbor_uint(&d, &u)) != BOOTREF_OK)
+            if ((e = cbor_uint(d, &u)) != BOOTREF_OK)
                 return br_fail(c, e, BR_STR("manifest-version"));
             if (u != 1u) /* draft-34 section 8.4.1: only version 1 exists */
                 return br_fail(c, BOOTREF_E_VERSION, BR_STR("manifest-version must be 1"));
-            seen |= 1u;
             break;
         case SUIT_M_SEQUENCE:
-            if ((e = cbor_uint(&d, &c->sequence_number)) != BOOTREF_OK)
+            if ((e = cbor_uint(d, &c->sequence_number)) != BOOTREF_OK)
                 return br_fail(c, e, BR_STR("manifest-sequence-number"));
-            seen |= 2u;
             break;
         case SUIT_M_COMMON:
-            if ((e = cbor_bstr(&d, &common, NULL)) != BOOTREF_OK)
+            if ((e = cbor_bstr(d, common, NULL)) != BOOTREF_OK)
                 return br_fail(c, e, BR_STR("common"));
-            seen |= 4u;
             break;
         case SUIT_M_REF_URI:
-            if ((e = cbor_expect(&d, CBOR_TSTR, &it)) != BOOTREF_OK)
+            if ((e = cbor_expect(d, CBOR_TSTR, &it)) != BOOTREF_OK)
                 return br_fail(c, e, BR_STR("reference-uri"));
             break;
         case SUIT_M_VALIDATE:
         case SUIT_M_LOAD:
         case SUIT_M_INVOKE:
-            if ((e = cbor_bstr(&d, &v, NULL)) != BOOTREF_OK)
+            if ((e = cbor_bstr(d, &v, NULL)) != BOOTREF_OK)
                 return br_fail(c, e, BR_STR("command sequence must be a bstr"));
             if (key == SUIT_M_VALIDATE)
                 c->seq_validate = v;
@@ -411,8 +449,8 @@ static bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t *sev_digest[
             /* Severable members (draft-34 section 8.4.5): either the member
              * itself (bstr) or the SUIT_Digest of its bstr-wrapped form. */
             int si = severed_index(key);
-            size_t save = d.pos;
-            if ((e = cbor_head(&d, &it)) != BOOTREF_OK)
+            size_t save = d->pos;
+            if ((e = cbor_head(d, &it)) != BOOTREF_OK)
                 return br_fail(c, e, BR_STR("severable member"));
             if (it.major == CBOR_BSTR) {
                 v.p = it.str;
@@ -423,8 +461,8 @@ static bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t *sev_digest[
                     c->seq_install = v;
                 /* inline text is not interpreted on the device */
             } else if (it.major == CBOR_ARRAY) {
-                d.pos = save;
-                if ((e = br_parse_digest(&d, &sev_digest[si])) != BOOTREF_OK)
+                d->pos = save;
+                if ((e = br_parse_digest(d, &sev_digest[si])) != BOOTREF_OK)
                     return br_fail(c, e, BR_STR("severable member digest"));
                 c->severed_digest |= (uint8_t)(1u << si);
             } else {
@@ -438,12 +476,103 @@ static bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t *sev_digest[
              * not implement and whose meaning it cannot honour. */
             return br_fail(c, BOOTREF_E_UNKNOWN_KEY, BR_STR("unknown manifest key"));
         }
+        /* a known key (all are below 32) seen before: a duplicate key */
+        if (seen & (1u << (unsigned)key))
+            return BOOTREF_E_CBOR_DUP_KEY;
+        seen |= 1u << (unsigned)key;
     }
-    if (seen != 7u)
+    if ((seen & 0xeu) != 0xeu) /* keys 1, 2 and 3 */
         return br_fail(c, BOOTREF_E_MISSING_MEMBER,
                        BR_STR("manifest needs version, sequence number and common"));
-    if ((e = parse_common(c, &common)) != BOOTREF_OK)
+    return BOOTREF_OK;
+}
+
+static BR_NOINLINE bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t *sev_digest[3])
+{
+    bootref_span_t common = {NULL, 0};
+    cbor_dec_t d;
+    bootref_err_t e;
+
+    cbor_init(&d, c->manifest.p, c->manifest.n);
+    e = manifest_fields(c, &d, sev_digest, &common);
+    if ((e = checked(c, &d, e, 0, BR_STR("manifest"))) != BOOTREF_OK)
+        return e;
+    cbor_init(&d, common.p, common.n);
+    e = common_fields(c, &d);
+    if ((e = checked(c, &d, e, 0, BR_STR("common"))) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("common"));
+    return BOOTREF_OK;
+}
+
+/* The envelope map's members (the walk has checked the envelope). */
+static bootref_err_t envelope_fields(bootref_ctx_t *c, cbor_dec_t *d, bootref_span_t *auth,
+                                     bootref_span_t *man_w, bootref_span_t sev_w[3])
+{
+    cbor_item_t it;
+    size_t n, i;
+    int64_t key;
+    unsigned seen = 0;
+    size_t auth_at = 0; /* position the authentication wrapper must have */
+    bootref_span_t blk;
+    bootref_err_t e;
+
+    /* envelope map; tag 107 is optional (both forms occur, REFERENCE.md s1) */
+    if ((e = cbor_head(d, &it)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("envelope"));
+    if (it.major == CBOR_TAG) {
+        if (it.val != SUIT_TAG_ENVELOPE)
+            return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("envelope tag must be 107"));
+    } else {
+        d->pos = 0;
+    }
+    if ((e = cbor_map(d, &n)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("envelope must be a map"));
+    for (i = 0; i < n; i++) {
+        if ((e = cbor_head(d, &it)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("envelope key"));
+        if (it.major == CBOR_TSTR) {
+            /* integrated payload ("#name" => bstr): not used by this verifier,
+             * but must still be a bstr */
+            if (i == auth_at)
+                return br_fail(c, BOOTREF_E_STRUCTURE,
+                               BR_STR("authentication-wrapper must be the first envelope member"));
+            if ((e = cbor_bstr(d, &blk, NULL)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("integrated payload"));
+            continue;
+        }
+        if (it.major != CBOR_UINT) /* negative keys are unknown too */
+            return br_fail(c, it.major == CBOR_NINT ? BOOTREF_E_UNKNOWN_KEY : BOOTREF_E_TYPE,
+                           BR_STR("envelope key"));
+        key = it.val > 0xffffu ? -1 : (int64_t)it.val;
+        /* draft-34 section 8.1: the authentication wrapper comes first, so a
+         * streaming device can authenticate before buffering the rest; only
+         * the delegation chain (trust domains) may precede it. */
+        if (i == 0u && key == SUIT_ENV_DELEGATION)
+            auth_at = 1;
+        if (i == auth_at && key != SUIT_ENV_AUTH)
+            return br_fail(c, BOOTREF_E_STRUCTURE,
+                           BR_STR("authentication-wrapper must be the first envelope member"));
+        if (key == SUIT_ENV_AUTH) {
+            e = cbor_bstr(d, auth, NULL);
+        } else if (key == SUIT_ENV_MANIFEST) {
+            e = cbor_bstr(d, &c->manifest, man_w);
+        } else if (severed_index(key) >= 0) {
+            int si = severed_index(key);
+            e = cbor_bstr(d, &c->severed_env[si], &sev_w[si]);
+        } else if (key == SUIT_ENV_DELEGATION) {
+            /* bstr .cbor [+ [+ bstr .cbor CWT]], checked by the port's delegation
+             * module once the manifest digest matched (deleg_hook) */
+            e = cbor_bstr(d, &c->deleg, NULL);
+        } else {
+            return br_fail(c, BOOTREF_E_UNKNOWN_KEY, BR_STR("unknown envelope key"));
+        }
+        if (e != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("envelope member must be a bstr"));
+        seen |= 1u << (unsigned)key;
+    }
+    if ((seen & 0xcu) != 0xcu) /* keys 2 and 3 */
+        return br_fail(c, BOOTREF_E_MISSING_MEMBER,
+                       BR_STR("envelope needs authentication-wrapper and manifest"));
     return BOOTREF_OK;
 }
 
@@ -461,12 +590,8 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
                                       const uint8_t *env, size_t len, uint32_t flags)
 {
     cbor_dec_t d;
-    cbor_item_t it;
-    size_t n, i, n_auth;
-    int64_t key;
-    unsigned seen = 0;
+    size_t i, n_auth;
     bootref_span_t auth = {NULL, 0}, man_w = {NULL, 0}, dig, dig_w, blk;
-    size_t auth_at = 0; /* position the authentication wrapper must have */
     bootref_span_t sev_w[3];
     const uint8_t *sev_digest[3] = {NULL, NULL, NULL};
     const uint8_t *want;
@@ -481,7 +606,11 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
         return BOOTREF_E_USAGE;
     rf = c->report;
     ru = c->report_user;
-    memset(c, 0, sizeof *c);
+    /* Cleared up to the parameter tables (bootref_run() clears those before
+     * each sequence) and from the diagnostics to the buffers (always written
+     * before they are read): most of the context needs no clearing. */
+    memset(c, 0, offsetof(bootref_ctx_t, comp));
+    memset(&c->detail, 0, offsetof(bootref_ctx_t, tbs) - offsetof(bootref_ctx_t, detail));
     memset(sev_w, 0, sizeof sev_w);
     c->report = rf;
     c->report_user = ru;
@@ -502,66 +631,10 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
         return br_fail(c, BOOTREF_E_LIMIT_SIZE, BR_STR("envelope larger than BOOTREF_MAX_ENVELOPE_SIZE"));
     if ((e = cbor_wellformed(env, len)) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("envelope"));
-
-    /* 2. envelope map; tag 107 is optional (both forms occur, REFERENCE.md s1) */
+    /* 2. envelope map */
     cbor_init(&d, env, len);
-    if ((e = cbor_head(&d, &it)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("envelope"));
-    if (it.major == CBOR_TAG) {
-        if (it.val != SUIT_TAG_ENVELOPE)
-            return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("envelope tag must be 107"));
-    } else {
-        d.pos = 0;
-    }
-    if ((e = cbor_map(&d, &n)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("envelope must be a map"));
-    for (i = 0; i < n; i++) {
-        if ((e = cbor_head(&d, &it)) != BOOTREF_OK)
-            return br_fail(c, e, BR_STR("envelope key"));
-        if (it.major == CBOR_TSTR) {
-            /* integrated payload ("#name" => bstr): not used by this verifier,
-             * but must still be a bstr */
-            if (i == auth_at)
-                return br_fail(c, BOOTREF_E_STRUCTURE,
-                               BR_STR("authentication-wrapper must be the first envelope member"));
-            if ((e = cbor_bstr(&d, &blk, NULL)) != BOOTREF_OK)
-                return br_fail(c, e, BR_STR("integrated payload"));
-            continue;
-        }
-        if (it.major != CBOR_UINT) /* negative keys are unknown too */
-            return br_fail(c, it.major == CBOR_NINT ? BOOTREF_E_UNKNOWN_KEY : BOOTREF_E_TYPE,
-                           BR_STR("envelope key"));
-        key = it.val > 0xffffu ? -1 : (int64_t)it.val;
-        /* draft-34 section 8.1: the authentication wrapper comes first, so a
-         * streaming device can authenticate before buffering the rest; only
-         * the delegation chain (trust domains) may precede it. */
-        if (i == 0u && key == SUIT_ENV_DELEGATION)
-            auth_at = 1;
-        if (i == auth_at && key != SUIT_ENV_AUTH)
-            return br_fail(c, BOOTREF_E_STRUCTURE,
-                           BR_STR("authentication-wrapper must be the first envelope member"));
-        if (key == SUIT_ENV_AUTH) {
-            e = cbor_bstr(&d, &auth, NULL);
-            seen |= 1u;
-        } else if (key == SUIT_ENV_MANIFEST) {
-            e = cbor_bstr(&d, &c->manifest, &man_w);
-            seen |= 2u;
-        } else if (severed_index(key) >= 0) {
-            int si = severed_index(key);
-            e = cbor_bstr(&d, &c->severed_env[si], &sev_w[si]);
-        } else if (key == SUIT_ENV_DELEGATION) {
-            /* bstr .cbor [+ [+ bstr .cbor CWT]], checked by the port's delegation
-             * module once the manifest digest matched (deleg_hook) */
-            e = cbor_bstr(&d, &c->deleg, NULL);
-        } else {
-            return br_fail(c, BOOTREF_E_UNKNOWN_KEY, BR_STR("unknown envelope key"));
-        }
-        if (e != BOOTREF_OK)
-            return br_fail(c, e, BR_STR("envelope member must be a bstr"));
-    }
-    if (seen != 3u)
-        return br_fail(c, BOOTREF_E_MISSING_MEMBER,
-                       BR_STR("envelope needs authentication-wrapper and manifest"));
+    if ((e = envelope_fields(c, &d, &auth, &man_w, sev_w)) != BOOTREF_OK)
+        return e;
 
     /* authentication wrapper = bstr .cbor [bstr .cbor SUIT_Digest, * bstr .cbor block] */
     if ((e = cbor_wellformed(auth.p, auth.n)) != BOOTREF_OK)
@@ -576,11 +649,12 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
     if ((e = cbor_bstr(&d, &dig, &dig_w)) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("authentication-wrapper digest must be a bstr"));
     {
+        /* [int, bstr] read item by item with the strict reader, then nothing
+         * after it: only well-formed bytes pass (checked()) */
         cbor_dec_t dd;
-        if ((e = cbor_wellformed(dig.p, dig.n)) != BOOTREF_OK)
-            return br_fail(c, e, BR_STR("manifest SUIT_Digest"));
         cbor_init(&dd, dig.p, dig.n);
-        if ((e = br_parse_digest(&dd, &want)) != BOOTREF_OK)
+        e = br_parse_digest(&dd, &want);
+        if ((e = checked(c, &dd, e, 0, BR_STR("manifest SUIT_Digest"))) != BOOTREF_OK)
             return br_fail(c, e, BR_STR("manifest SUIT_Digest"));
     }
 
