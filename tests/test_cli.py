@@ -250,3 +250,27 @@ def test_verify_slot_picks_the_slot_image_and_its_encryption_info(cli: Callable[
     mismatch = cli("verify", "plain.suit", "-k", "rel.pub.pem", "--image", "b.bin", "--slot", "0", "--json")
     assert mismatch.code == 1 and json.loads(mismatch.out)["reason"] == "image-mismatch"
     assert cli("verify", "plain.suit", "-k", "rel.pub.pem", "--image", "b.bin", "--slot", "5").code == 1
+
+
+@pytest.mark.parametrize("args", [
+    ["update", "--repo", "http://127.0.0.1:9/", "--trusted-root", "root.json", "--vendor-domain", "example.com",
+     "--class-name", "pump-v3", "--current-sequence", "1", "--suit-key", "k.pem", "--out", "out", "--now", "yesterday"],
+    ["verify", "x.suit", "-k", "k.pem", "--slot", "-1"],
+    ["verify", "x.suit", "-k", "k.pem", "--slot", "a"],
+])
+def test_bad_time_and_slot_arguments_are_usage_errors(cli: Callable[..., Result], tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "root.json").write_text("{}")
+    r = cli(*args)
+    assert r.code == 2, r.out + r.err
+    assert len(r.err.strip().splitlines()) == 1 and r.err.startswith("fwsign: ")
+    assert not (tmp_path / "out").exists()
+
+
+def test_now_takes_epoch_seconds_and_iso_times() -> None:
+    from datetime import UTC, datetime
+
+    from fwsign.cli.common import parse_now
+
+    assert parse_now("1900000000") == datetime.fromtimestamp(1900000000, UTC)
+    assert parse_now("2030-03-17T17:46:40") == datetime(2030, 3, 17, 17, 46, 40, tzinfo=UTC)
+    assert parse_now(None) is None

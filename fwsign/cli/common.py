@@ -184,13 +184,15 @@ def write(path: Path, data: bytes, mode: int = 0o644) -> None:
 
 
 def parse_now(text: str | None) -> datetime | None:
-    """``--now ISO8601`` (a reference time for metadata expiry); naive times are UTC."""
+    """``--now``: seconds since the epoch or an ISO 8601 time (naive times are UTC); None: the clock."""
     if not text:
         return None
     from ..errors import UsageError
 
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text), UTC)
     try:
         now = datetime.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"--now must be an ISO 8601 time, got {text!r}") from None
+        raise UsageError(f"--now must be seconds since the epoch or an ISO 8601 time, got {text!r}") from None
     return now if now.tzinfo is not None else now.replace(tzinfo=UTC)

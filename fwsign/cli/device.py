@@ -96,13 +96,8 @@ def cmd_create(a: argparse.Namespace) -> None:
 
 def _device_time(text: str | None) -> int | None:
     """``--now``: seconds since the epoch, or an ISO 8601 time; None: the host's clock."""
-    if text is None:
-        return None
-    if text.isdigit():
-        return int(text)
     now = parse_now(text)
-    assert now is not None
-    return int(now.timestamp())
+    return None if now is None else int(now.timestamp())
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -201,7 +196,7 @@ def cmd_update(a: argparse.Namespace) -> int:
         raise UsageError("give --trusted-root (the device has no embedded TUF root)")
     root = _read(root_file, "trusted root")
     dev.now = _device_time(a.now)
-    now = parse_now(a.now) if dev.now is None else datetime.fromtimestamp(dev.now, UTC)
+    now = None if dev.now is None else datetime.fromtimestamp(dev.now, UTC)
     running = max([dev.counter.value, *[s.sequence for s in dev.slots() if s.state == "confirmed" and s.sequence]])
     res = fetch_update(a.repo, root, dev.config.vendor_id, dev.config.class_id, running, dev.suit_keys(),
                        a.dir / "downloads", cache_dir=a.dir / "tuf-cache", now=now)

@@ -124,7 +124,8 @@ def register(sub: Any) -> None:
     p.add_argument("--policy", type=Path, metavar="FILE", help="Release policy (TOML): the class rule's signers, threshold, algorithms.")
     p.add_argument("--out", type=Path, required=True, metavar="DIR")
     p.add_argument("--cache", type=Path, metavar="DIR", help="Keep the TUF metadata cache here between runs.")
-    p.add_argument("--now", metavar="ISO8601", help="Reference time for expiry checks (devices with a trusted time source).")
+    p.add_argument("--now", metavar="TIME",
+                   help="Reference time for expiry checks: seconds since the epoch or ISO 8601 (a trusted time source).")
     p.add_argument("--no-progress", action="store_true", help="No progress bar on stderr.")
     p.add_argument("--json", dest="json_out", action="store_true")
 
