@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import ItemsView, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Union
+from typing import Final, Union
 
 from .errors import DecodeError, LimitError, TruncatedError
 from .limits import DEFAULT_LIMITS, Limits
@@ -49,7 +49,7 @@ class FrozenMap(Mapping[MapKey, CBORValue]):
     @classmethod
     def _wrap(cls, items: dict[MapKey, CBORValue]) -> FrozenMap:
         """Take ownership of a freshly built dict without copying it (decoder use only)."""
-        obj = cls.__new__(cls)
+        obj = FrozenMap()
         obj._items = items
         return obj
 
@@ -83,7 +83,14 @@ class FrozenMap(Mapping[MapKey, CBORValue]):
 
 
 # Major types (RFC 8949 section 3.1).
-MT_UINT, MT_NINT, MT_BSTR, MT_TSTR, MT_ARRAY, MT_MAP, MT_TAG, MT_SIMPLE = range(8)
+MT_UINT: Final = 0
+MT_NINT: Final = 1
+MT_BSTR: Final = 2
+MT_TSTR: Final = 3
+MT_ARRAY: Final = 4
+MT_MAP: Final = 5
+MT_TAG: Final = 6
+MT_SIMPLE: Final = 7
 
 
 def _path_join(path: str, suffix: str) -> str:
@@ -279,22 +286,44 @@ _REFUSED = _Refused()
 def fast_loads(data: bytes, limits: Limits = DEFAULT_LIMITS, string_limit: int | None = None) -> CBORValue:
     """Decode one canonical item with the same rules as :class:`Decoder`, or raise ``_Refused``.
 
-    One closure over the buffer with the position in a cell: no per-item objects, no path
-    strings, no slicing except for the strings returned. Map keys must be strictly
-    increasing in bytewise order, which also rules out duplicates. The property tests
-    check that this function and :class:`Decoder` agree on valid and mutated input.
+    No per-item objects, no path strings, no slicing except for the strings returned.
+    Map keys must be strictly increasing in bytewise order, which also rules out
+    duplicates. The property tests check that this function and :class:`Decoder` agree
+    on valid and mutated input.
     """
     if type(data) is not bytes:
         data = bytes(data)
-    n = len(data)
-    max_depth = limits.max_depth
-    max_items = limits.max_container_items
-    default_str = limits.max_string_bytes
-    pos = 0
+    fast = _Fast(data, limits.max_depth, limits.max_container_items, limits.max_string_bytes)
+    value = fast.item(0, limits.max_string_bytes if string_limit is None else string_limit)
+    if fast.pos != fast.n:
+        raise _REFUSED
+    return value
 
-    def item(depth: int, max_str: int) -> CBORValue:
-        nonlocal pos
-        if depth > max_depth or pos >= n:
+
+def _small_int(b: int) -> int:
+    """The value of a one-byte unsigned or negative integer head (``b < 0x18`` or ``0x20 <= b < 0x38``)."""
+    return b if b < 0x18 else 0x1F - b
+
+
+class _Fast:
+    """The fast path's state: the buffer and the position (a class, so that compiled
+    builds of this module call its methods natively)."""
+
+    __slots__ = ("data", "default_str", "max_depth", "max_items", "n", "pos")
+
+    def __init__(self, data: bytes, max_depth: int, max_items: int, default_str: int) -> None:
+        self.data = data
+        self.n = len(data)
+        self.pos = 0
+        self.max_depth = max_depth
+        self.max_items = max_items
+        self.default_str = default_str
+
+    def item(self, depth: int, max_str: int) -> CBORValue:
+        data = self.data
+        n = self.n
+        pos = self.pos
+        if depth > self.max_depth or pos >= n:
             raise _REFUSED
         ib = data[pos]
         pos += 1
@@ -328,15 +357,17 @@ def fast_loads(data: bytes, limits: Limits = DEFAULT_LIMITS, string_limit: int |
             if major == MT_SIMPLE:
                 raise _REFUSED  # simple values >= 24 and floats
         if major == MT_UINT:
+            self.pos = pos
             return arg
         if major == MT_NINT:
+            self.pos = pos
             return -1 - arg
         if major in (MT_BSTR, MT_TSTR):
             end = pos + arg
             if arg > max_str or end > n:
                 raise _REFUSED
             raw = data[pos:end]
-            pos = end
+            self.pos = end
             if major == MT_BSTR:
                 return raw
             try:
@@ -344,44 +375,44 @@ def fast_loads(data: bytes, limits: Limits = DEFAULT_LIMITS, string_limit: int |
             except UnicodeDecodeError:
                 raise _REFUSED from None
         if major == MT_ARRAY:
-            if arg > max_items or arg > n - pos:
+            if arg > self.max_items or arg > n - pos:
                 raise _REFUSED
             child = depth + 1
-            if child > max_depth:
+            if child > self.max_depth:
                 raise _REFUSED
             elements: list[CBORValue] = []
-            append = elements.append
             for _ in range(arg):
                 # Small integers inline: most SUIT array elements are command labels and
                 # reporting policies, and a call per item would dominate.
                 if pos < n:
                     b = data[pos]
-                    if b < 0x18:
+                    if b < 0x18 or 0x20 <= b < 0x38:
                         pos += 1
-                        append(b)
+                        elements.append(_small_int(b))
                         continue
-                    if 0x20 <= b < 0x38:
-                        pos += 1
-                        append(0x1F - b)
-                        continue
-                append(item(child, max_str))
+                self.pos = pos
+                elements.append(self.item(child, max_str))
+                pos = self.pos
+            self.pos = pos
             return tuple(elements)
         if major == MT_MAP:
-            if arg > max_items or 2 * arg > n - pos:
+            if arg > self.max_items or 2 * arg > n - pos:
                 raise _REFUSED
             child = depth + 1
-            if child > max_depth:
+            if child > self.max_depth:
                 raise _REFUSED
             out: dict[MapKey, CBORValue] = {}
             previous = b""
             for _ in range(arg):
                 kstart = pos
+                key: CBORValue
                 if pos < n and (data[pos] < 0x18 or 0x20 <= data[pos] < 0x38):
-                    b = data[pos]
+                    key = _small_int(data[pos])
                     pos += 1
-                    key: CBORValue = b if b < 0x18 else 0x1F - b
                 else:
-                    key = item(child, default_str)
+                    self.pos = pos
+                    key = self.item(child, self.default_str)
+                    pos = self.pos
                 kraw = data[kstart:pos]
                 if kraw <= previous:
                     raise _REFUSED  # duplicate or out of canonical order
@@ -395,14 +426,18 @@ def fast_loads(data: bytes, limits: Limits = DEFAULT_LIMITS, string_limit: int |
                     except DecodeError:
                         raise _REFUSED from None
                 if pos < n and (data[pos] < 0x18 or 0x20 <= data[pos] < 0x38):
-                    b = data[pos]
+                    out[key] = _small_int(data[pos])  # type: ignore[index]
                     pos += 1
-                    out[key] = b if b < 0x18 else 0x1F - b  # type: ignore[index]
                 else:
-                    out[key] = item(child, max_str)  # type: ignore[index]
+                    self.pos = pos
+                    out[key] = self.item(child, max_str)  # type: ignore[index]
+                    pos = self.pos
+            self.pos = pos
             return FrozenMap._wrap(out)
         if major == MT_TAG:
-            return Tag(arg, item(depth + 1, max_str))
+            self.pos = pos
+            return Tag(arg, self.item(depth + 1, max_str))
+        self.pos = pos
         if arg == 20:
             return False
         if arg == 21:
@@ -410,11 +445,6 @@ def fast_loads(data: bytes, limits: Limits = DEFAULT_LIMITS, string_limit: int |
         if arg == 22:
             return None
         raise _REFUSED
-
-    value = item(0, default_str if string_limit is None else string_limit)
-    if pos != n:
-        raise _REFUSED
-    return value
 
 
 # -- encoding ------------------------------------------------------------------------
@@ -448,6 +478,12 @@ def dumps(value: object) -> bytes:
     out = bytearray()
     _encode(value, out)
     return bytes(out)
+
+
+def dumps_tagged(tag: int, value: object) -> bytes:
+    """Encode ``value`` under ``tag``; for building messages from plain Python values
+    (:class:`Tag` holds decoded values only)."""
+    return encode_head(MT_TAG, tag) + dumps(value)
 
 
 def _encode(value: object, out: bytearray) -> None:

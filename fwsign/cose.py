@@ -11,7 +11,6 @@ ECDSA signatures are the raw r || s concatenation, never DER (RFC 9053 2.1).
 from __future__ import annotations
 
 from . import cbor
-from .cbor import Tag
 from .errors import SignatureInvalid, UnsupportedError
 from .keys import ALG_DISPLAY, KIND_ALGS, PublicKey, Signer, Verifier, key_kind, verify_raw
 from .suit.codepoints import TAG_COSE_MAC0, TAG_COSE_SIGN1, CoseAlg, CoseHeader
@@ -48,7 +47,7 @@ def build(signer: Signer, detached_payload: bytes) -> bytes:
 
 def assemble(cose_tag: int, protected: bytes, signature: bytes, unprotected: dict[int, object] | None = None) -> bytes:
     """Encode a COSE_Sign1/COSE_Mac0 with a nil (detached) payload."""
-    return cbor.dumps(Tag(cose_tag, (protected, cbor.FrozenMap(unprotected or {}), None, signature)))  # type: ignore[arg-type]
+    return cbor.dumps_tagged(cose_tag, (protected, unprotected or {}, None, signature))
 
 
 def verify(message: CoseMessage, key: PublicKey, detached_payload: bytes, verifier: Verifier | None = None) -> None:

@@ -109,7 +109,7 @@ def issue(issuer: Signer, issuer_public: PublicKey, subject: PublicKey, *, expir
     payload = cbor.dumps(claims)
     protected = cose.protected_header(issuer.alg, issuer.kid)
     signature = issuer.sign(cose.to_be_signed(TAG_COSE_SIGN1, protected, payload))
-    return cbor.dumps(Tag(TAG_COSE_SIGN1, (protected, FrozenMap({}), payload, signature)))  # type: ignore[arg-type]
+    return cbor.dumps_tagged(TAG_COSE_SIGN1, (protected, {}, payload, signature))
 
 
 def delegation_member(chains: Sequence[Sequence[bytes]]) -> tuple[tuple[bytes, ...], ...]:

@@ -89,7 +89,7 @@ class EncryptionInfo:
             if r.ephemeral is not None:
                 u[Header.EPHEMERAL_KEY] = r.ephemeral.cose_map()
             recips.append([r.protected, u, r.wrapped_key])
-        return cbor.dumps(Tag(TAG_COSE_ENCRYPT, [self.protected, unprotected, None, recips]))  # type: ignore[arg-type]
+        return cbor.dumps_tagged(TAG_COSE_ENCRYPT, [self.protected, unprotected, None, recips])
 
 
 def _fail(msg: str, path: str) -> EncryptionInfoError:

@@ -7,7 +7,7 @@ Decoding then encoding any canonical envelope gives its bytes back.
 
 from __future__ import annotations
 
-from ..cbor import CBORValue, Tag, bstr, dumps, encode_head
+from ..cbor import bstr, dumps, dumps_tagged, encode_head
 from .codepoints import TAG_ENVELOPE, Command, CommonKey, EnvelopeKey, ManifestKey, Parameter
 from .model import (
     AuthWrapper,
@@ -138,10 +138,7 @@ def encode_envelope(env: Envelope) -> bytes:
         value[key] = raw
     for name, payload in env.payloads:
         value[name] = payload
-    top: CBORValue | object = value
-    if env.tagged:
-        top = Tag(TAG_ENVELOPE, value)  # type: ignore[arg-type]
-    return dumps(top)
+    return dumps_tagged(TAG_ENVELOPE, value) if env.tagged else dumps(value)
 
 
 def severable_digest_input(member: bytes) -> bytes:
