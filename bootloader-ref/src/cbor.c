@@ -227,11 +227,14 @@ static BR_NOINLINE bootref_err_t dup_check(const uint8_t *buf, size_t map_start,
     return BOOTREF_OK;
 }
 
-/* Walk the one item that starts at *at and leave *at at its end. Every head
- * is checked as cbor_head() checks it, nesting is bounded by
- * BOOTREF_CBOR_MAX_DEPTH, map sizes by BOOTREF_CBOR_MAX_MAP_ENTRIES, and
- * duplicate map keys are refused. No recursion: a fixed explicit stack. */
-static bootref_err_t walk(const uint8_t *buf, size_t len, size_t *at)
+/* Walk the one item at the decoder's position and leave the decoder at its
+ * end. Every head is read by cbor_head() (so checked exactly as the typed
+ * readers check it), nesting is bounded by BOOTREF_CBOR_MAX_DEPTH, map sizes
+ * by BOOTREF_CBOR_MAX_MAP_ENTRIES, and duplicate map keys are refused. No
+ * recursion: a fixed explicit stack. The decoders check their own bytes as
+ * they go and call this only to skip an item they do not interpret or to find
+ * which error stands after a failure, so it favours size over speed. */
+static bootref_err_t walk(cbor_dec_t *d)
 {
     /* Explicit stack: entry 0 is a pseudo-container holding the one top-level
      * item; each open array/map/tag adds one entry. */
@@ -239,11 +242,10 @@ static bootref_err_t walk(const uint8_t *buf, size_t len, size_t *at)
         size_t left;      /* items still to read (maps: keys + values) */
         size_t map_start; /* offset of the map's first key */
         size_t key_start; /* offset of the key being read */
-        uint32_t seen;    /* maps: one bit per hash of each key read so far */
         uint8_t is_map;
     } st[BOOTREF_CBOR_MAX_DEPTH + 1u], *lv = st;
-    size_t pos = *at, n;
-    uint8_t major, ai;
+    cbor_item_t it;
+    size_t n;
     bootref_err_t e;
 
     lv->left = 1;
@@ -251,66 +253,29 @@ static bootref_err_t walk(const uint8_t *buf, size_t len, size_t *at)
     for (;;) {
         if (lv->left == 0u) {
             if (lv == st)
-                break;
+                return BOOTREF_OK;
             lv--;
             continue;
         }
         if (lv->is_map) {
-            if (lv->left & 1u) {
-                /* A value comes next, so the key just ended at pos. Equal
-                 * keys have equal bytes, hence an equal hash (first byte +
-                 * length): only a key whose hash bit is already set can be a
-                 * duplicate, and only then are the earlier keys compared byte
-                 * by byte. */
-                size_t ks = lv->key_start;
-                uint32_t bit = (uint32_t)1u << ((buf[ks] + (pos - ks)) & 31u);
-                if ((lv->seen & bit) && (e = dup_check(buf, lv->map_start, ks, pos)) != BOOTREF_OK)
-                    return e;
-                lv->seen |= bit;
-            } else {
-                lv->key_start = pos;
-            }
+            /* a value comes next: the key that just ended is compared with
+             * the map's earlier keys */
+            if (!(lv->left & 1u))
+                lv->key_start = d->pos;
+            else if ((e = dup_check(d->buf, lv->map_start, lv->key_start, d->pos)) != BOOTREF_OK)
+                return e;
         }
         lv->left--;
-        /* one head, as cbor_head() reads it (one-byte heads inline) */
-        if (pos == len)
-            return BOOTREF_E_CBOR_TRUNCATED;
-        major = (uint8_t)(buf[pos] >> 5);
-        ai = (uint8_t)(buf[pos] & 0x1fu);
-        if (ai < 24u || (ai == 24u && major != CBOR_SIMPLE && len - pos >= 2u && buf[pos + 1u] >= 24u)) {
-            if (ai < 24u) {
-                if (BAD_SHORT_SIMPLE(major, ai))
-                    return BOOTREF_E_CBOR_UNSUPPORTED;
-                n = ai;
-                pos++;
-            } else {
-                n = buf[pos + 1u]; /* one argument byte, shortest form */
-                pos += 2u;
-            }
-            if (major == CBOR_BSTR || major == CBOR_TSTR) {
-                if (n > len - pos)
-                    return BOOTREF_E_CBOR_TRUNCATED;
-                pos += n;
-                continue;
-            }
-        } else {
-            cbor_dec_t d;
-            cbor_item_t it;
-            cbor_init(&d, buf, len);
-            d.pos = pos;
-            if ((e = head_long(&d, &it)) != BOOTREF_OK)
-                return e; /* strings: content checked and skipped */
-            pos = d.pos;
-            /* a count that does not fit size_t fails the check below too */
-            n = it.val > (uint64_t)(len - pos) ? (size_t)-1 : (size_t)it.val;
-        }
-        if (major < CBOR_ARRAY || major == CBOR_SIMPLE)
+        if ((e = cbor_head(d, &it)) != BOOTREF_OK)
+            return e; /* strings: content checked and skipped */
+        if (it.major < CBOR_ARRAY || it.major == CBOR_SIMPLE)
             continue;
-        if (major == CBOR_TAG)
-            n = 1;
-        if (n > len - pos)
+        /* each entry needs at least one byte: a larger count cannot be real
+         * (nor can one that does not fit size_t); a tag has one item */
+        n = it.major == CBOR_TAG ? 1u : (size_t)it.val;
+        if (n > d->len - d->pos || (it.major != CBOR_TAG && it.val > (uint64_t)(d->len - d->pos)))
             return BOOTREF_E_CBOR_TRUNCATED;
-        if (major == CBOR_MAP) {
+        if (it.major == CBOR_MAP) {
             if (n > BOOTREF_CBOR_MAX_MAP_ENTRIES)
                 return BOOTREF_E_LIMIT_COUNT;
             n *= 2u;
@@ -321,26 +286,25 @@ static bootref_err_t walk(const uint8_t *buf, size_t len, size_t *at)
             return BOOTREF_E_LIMIT_DEPTH;
         lv++;
         lv->left = n;
-        lv->is_map = major == CBOR_MAP;
-        lv->map_start = pos;
-        lv->seen = 0;
+        lv->is_map = it.major == CBOR_MAP;
+        lv->map_start = d->pos;
     }
-    *at = pos;
-    return BOOTREF_OK;
 }
 
 bootref_err_t cbor_skip(cbor_dec_t *d)
 {
-    return walk(d->buf, d->len, &d->pos);
+    return walk(d);
 }
 
 bootref_err_t cbor_wellformed(const uint8_t *buf, size_t len)
 {
-    size_t pos = 0;
-    bootref_err_t e = walk(buf, len, &pos);
-    if (e != BOOTREF_OK)
+    cbor_dec_t d;
+    bootref_err_t e;
+
+    cbor_init(&d, buf, len);
+    if ((e = walk(&d)) != BOOTREF_OK)
         return e;
-    return pos == len ? BOOTREF_OK : BOOTREF_E_CBOR_TRAILING;
+    return d.pos == len ? BOOTREF_OK : BOOTREF_E_CBOR_TRAILING;
 }
 
 /* Word-wise where the core loads unaligned words (a bytewise compare costs
