@@ -145,16 +145,21 @@ typedef struct bootref_ctx {
 
     /* envelope members (spans into the caller's buffer) */
     bootref_span_t manifest;       /* content of the manifest bstr */
-    bootref_span_t severed_env[3]; /* envelope 16/20/23 bstr content, or p == NULL */
     /* manifest members */
     uint64_t sequence_number;
     uint8_t n_components;
-    bootref_span_t shared, seq_validate, seq_load, seq_invoke;
-    bootref_span_t seq_fetch, seq_install; /* resolved: inline or severed content */
+    bootref_span_t shared;
+    /* command sequences in bootref_run() order (the BOOTREF_SEQ_* bits):
+     * payload-fetch, install (inline or severed content), validate, load, invoke */
+    bootref_span_t seq[5];
     uint8_t severed_digest;        /* bit i: manifest holds a digest at 16/20/23 */
 
     /* interpreter state */
     uint32_t selected;             /* bit mask of selected components */
+    struct {                       /* the sequences being run, outermost first */
+        const bootref_span_t *seq;
+        uint8_t checked;           /* known to be well-formed */
+    } running[BOOTREF_MAX_SEQ_NESTING + 1u];
     bootref_component_t comp[BOOTREF_MAX_COMPONENTS];
 
     /* diagnostics for the last error */

@@ -660,7 +660,6 @@ static bootref_err_t walk_paths(walk_t *w, const bootref_span_t *seq)
 
 static bootref_err_t scope(bootref_ctx_t *c, bootref_deleg_state_t *s)
 {
-    const bootref_span_t *seqs[5];
     walk_t *w = &s->walk;
     unsigned i, any = 0;
     bootref_err_t e;
@@ -670,16 +669,11 @@ static bootref_err_t scope(bootref_ctx_t *c, bootref_deleg_state_t *s)
     memset(w, 0, sizeof *w);
     w->c = c;
     w->s = s;
-    seqs[0] = &c->seq_fetch;
-    seqs[1] = &c->seq_install;
-    seqs[2] = &c->seq_validate;
-    seqs[3] = &c->seq_load;
-    seqs[4] = &c->seq_invoke;
     for (i = 0; i < 5u; i++) {
-        if (seqs[i]->p == NULL)
+        if (c->seq[i].p == NULL)
             continue; /* absent, or severed and not supplied */
         any = 1;
-        if ((e = walk_paths(w, seqs[i])) != BOOTREF_OK)
+        if ((e = walk_paths(w, &c->seq[i])) != BOOTREF_OK)
             return br_fail(c, e, BR_STR("command sequence (delegation scope walk)"));
     }
     if (!any && (e = walk_paths(w, NULL)) != BOOTREF_OK)

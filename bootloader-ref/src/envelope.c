@@ -11,6 +11,12 @@
  *      "MUST" be verified prior to the cryptographic computation);
  *   4. COSE_Sign1 / COSE_Mac0 blocks over the detached, bstr-wrapped digest;
  *   5. only then the manifest's own structure, anti-rollback and severed members.
+ *
+ * Steps 1 and 2 (and the wrapper, the digest, the COSE blocks, the manifest and
+ * suit-common) are decoded in one pass by strict typed readers; the separate
+ * well-formedness walk runs only when a reader fails or meets something it does
+ * not check itself (checked()), so every input gets the answer it would get
+ * with the walk first.
  */
 #include <stddef.h>
 #include <string.h>
@@ -403,7 +409,6 @@ static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint
     int64_t key;
     uint64_t u;
     unsigned seen = 0;
-    bootref_span_t v;
     bootref_err_t e;
 
     if ((e = cbor_map(d, &n)) != BOOTREF_OK)
@@ -434,14 +439,9 @@ static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint
         case SUIT_M_VALIDATE:
         case SUIT_M_LOAD:
         case SUIT_M_INVOKE:
-            if ((e = cbor_bstr(d, &v, NULL)) != BOOTREF_OK)
+            /* keys 7, 8, 9: bootref_run() order 2, 3, 4 */
+            if ((e = cbor_bstr(d, &c->seq[key - 5], NULL)) != BOOTREF_OK)
                 return br_fail(c, e, BR_STR("command sequence must be a bstr"));
-            if (key == SUIT_M_VALIDATE)
-                c->seq_validate = v;
-            else if (key == SUIT_M_LOAD)
-                c->seq_load = v;
-            else
-                c->seq_invoke = v;
             break;
         case SUIT_M_PAYLOAD_FETCH:
         case SUIT_M_INSTALL:
@@ -453,13 +453,12 @@ static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint
             if ((e = cbor_head(d, &it)) != BOOTREF_OK)
                 return br_fail(c, e, BR_STR("severable member"));
             if (it.major == CBOR_BSTR) {
-                v.p = it.str;
-                v.n = (size_t)it.val;
-                if (key == SUIT_M_PAYLOAD_FETCH)
-                    c->seq_fetch = v;
-                else if (key == SUIT_M_INSTALL)
-                    c->seq_install = v;
-                /* inline text is not interpreted on the device */
+                /* payload-fetch, install: bootref_run() order 0, 1; inline
+                 * text is not interpreted on the device */
+                if (si < 2) {
+                    c->seq[si].p = it.str;
+                    c->seq[si].n = (size_t)it.val;
+                }
             } else if (it.major == CBOR_ARRAY) {
                 d->pos = save;
                 if ((e = br_parse_digest(d, &sev_digest[si])) != BOOTREF_OK)
@@ -504,9 +503,11 @@ static BR_NOINLINE bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t 
     return BOOTREF_OK;
 }
 
-/* The envelope map's members (the walk has checked the envelope). */
+/* The envelope map's members, decoded in one pass (checked()): every key and
+ * value is read by the strict head reader, a repeated integer key is refused
+ * here, and a text key (whose repetition only the walk compares) sets *walk. */
 static bootref_err_t envelope_fields(bootref_ctx_t *c, cbor_dec_t *d, bootref_span_t *auth,
-                                     bootref_span_t *man_w, bootref_span_t sev_w[3])
+                                     bootref_span_t *man_w, bootref_span_t sev_w[3], int *walk)
 {
     cbor_item_t it;
     size_t n, i;
@@ -538,6 +539,7 @@ static bootref_err_t envelope_fields(bootref_ctx_t *c, cbor_dec_t *d, bootref_sp
                                BR_STR("authentication-wrapper must be the first envelope member"));
             if ((e = cbor_bstr(d, &blk, NULL)) != BOOTREF_OK)
                 return br_fail(c, e, BR_STR("integrated payload"));
+            *walk = 1;
             continue;
         }
         if (it.major != CBOR_UINT) /* negative keys are unknown too */
@@ -558,7 +560,9 @@ static bootref_err_t envelope_fields(bootref_ctx_t *c, cbor_dec_t *d, bootref_sp
             e = cbor_bstr(d, &c->manifest, man_w);
         } else if (severed_index(key) >= 0) {
             int si = severed_index(key);
-            e = cbor_bstr(d, &c->severed_env[si], &sev_w[si]);
+            /* payload-fetch and install go where bootref_run() finds them, but
+             * only a manifest digest that matches makes them usable */
+            e = cbor_bstr(d, si < 2 ? &c->seq[si] : &blk, &sev_w[si]);
         } else if (key == SUIT_ENV_DELEGATION) {
             /* bstr .cbor [+ [+ bstr .cbor CWT]], checked by the port's delegation
              * module once the manifest digest matched (deleg_hook) */
@@ -568,6 +572,9 @@ static bootref_err_t envelope_fields(bootref_ctx_t *c, cbor_dec_t *d, bootref_sp
         }
         if (e != BOOTREF_OK)
             return br_fail(c, e, BR_STR("envelope member must be a bstr"));
+        /* a known key (all are below 32) seen before: a duplicate key */
+        if (seen & (1u << (unsigned)key))
+            return BOOTREF_E_CBOR_DUP_KEY;
         seen |= 1u << (unsigned)key;
     }
     if ((seen & 0xcu) != 0xcu) /* keys 2 and 3 */
@@ -590,7 +597,8 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
                                       const uint8_t *env, size_t len, uint32_t flags)
 {
     cbor_dec_t d;
-    size_t i, n_auth;
+    size_t i, n_auth, blocks_at;
+    int walk = 0;
     bootref_span_t auth = {NULL, 0}, man_w = {NULL, 0}, dig, dig_w, blk;
     bootref_span_t sev_w[3];
     const uint8_t *sev_digest[3] = {NULL, NULL, NULL};
@@ -626,28 +634,38 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
     c->keys = port->keys;
     c->n_keys = port->n_keys;
 
-    /* 1. strict CBOR over the whole envelope */
+    /* 1. strict CBOR over the whole envelope and 2. the envelope map, in one
+     * pass (checked(): a CBOR error wins, as when the walk came first) */
     if (len > BOOTREF_MAX_ENVELOPE_SIZE)
         return br_fail(c, BOOTREF_E_LIMIT_SIZE, BR_STR("envelope larger than BOOTREF_MAX_ENVELOPE_SIZE"));
-    if ((e = cbor_wellformed(env, len)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("envelope"));
-    /* 2. envelope map */
     cbor_init(&d, env, len);
-    if ((e = envelope_fields(c, &d, &auth, &man_w, sev_w)) != BOOTREF_OK)
+    e = envelope_fields(c, &d, &auth, &man_w, sev_w, &walk);
+    if ((e = checked(c, &d, e, walk, BR_STR("envelope"))) != BOOTREF_OK)
         return e;
 
-    /* authentication wrapper = bstr .cbor [bstr .cbor SUIT_Digest, * bstr .cbor block] */
-    if ((e = cbor_wellformed(auth.p, auth.n)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("authentication-wrapper"));
+    /* authentication wrapper = bstr .cbor [bstr .cbor SUIT_Digest, * bstr .cbor block],
+     * in one pass too: the blocks are only skipped here (each must be a bstr
+     * for the bytes to be known well-formed without the walk; what a block
+     * holds, and a block that is not a bstr, is found out in step 4) */
     cbor_init(&d, auth.p, auth.n);
+    walk = 0;
     if ((e = cbor_array(&d, &n_auth)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("authentication-wrapper must be an array"));
-    if (n_auth == 0u)
-        return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("authentication-wrapper is empty"));
-    if (n_auth - 1u > BOOTREF_MAX_AUTH_BLOCKS)
-        return br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("too many authentication blocks"));
-    if ((e = cbor_bstr(&d, &dig, &dig_w)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("authentication-wrapper digest must be a bstr"));
+        e = br_fail(c, e, BR_STR("authentication-wrapper must be an array"));
+    else if (n_auth == 0u)
+        e = br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("authentication-wrapper is empty"));
+    else if (n_auth - 1u > BOOTREF_MAX_AUTH_BLOCKS)
+        e = br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("too many authentication blocks"));
+    else if ((e = cbor_bstr(&d, &dig, &dig_w)) != BOOTREF_OK)
+        e = br_fail(c, e, BR_STR("authentication-wrapper digest must be a bstr"));
+    blocks_at = d.pos;
+    for (i = 1; e == BOOTREF_OK && i < n_auth; i++)
+        if (cbor_bstr(&d, &blk, NULL) != BOOTREF_OK) {
+            walk = 1; /* not a bstr, or not well-formed: the walk tells */
+            break;
+        }
+    if ((e = checked(c, &d, e, walk, BR_STR("authentication-wrapper"))) != BOOTREF_OK)
+        return e;
+    d.pos = blocks_at;
     {
         /* [int, bstr] read item by item with the strict reader, then nothing
          * after it: only well-formed bytes pass (checked()) */
@@ -686,7 +704,7 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
             ok = 1;
             continue;
         }
-        if (block_rank(e) == 0 )
+        if (block_rank(e) == 0)
             return e;
         if (block_rank(e) > block_rank(best))
             best = e;
@@ -722,7 +740,7 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
     /* Severed members (draft-34 section 8.4.5): present ones must match the
      * digest the manifest holds; absent ones are fine until executed. */
     for (i = 0; i < 3u; i++) {
-        if (c->severed_env[i].p == NULL) {
+        if (sev_w[i].p == NULL) {
             if (c->severed_digest & (1u << i))
                 br_report(c, BR_STR("severed-member"), BR_STR("absent (digest only)"), -1,
                           i == 0 ? 16 : i == 1 ? 20 : 23, BOOTREF_EV_SKIPPED);
@@ -736,10 +754,6 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
         if (!br_digest_equal(got, sev_digest[i]))
             return br_fail(c, BOOTREF_E_SEVERED_DIGEST,
                            BR_STR("severed member does not match its digest in the manifest"));
-        if (i == 0u)
-            c->seq_fetch = c->severed_env[0];
-        else if (i == 1u)
-            c->seq_install = c->severed_env[1];
         br_report(c, BR_STR("severed-member"), BR_STR("digest matches"), -1,
                   i == 0 ? 16 : i == 1 ? 20 : 23, BOOTREF_EV_OK);
     }

@@ -12,6 +12,17 @@
  * Recursion: try-each and run-sequence call run_seq() for their nested
  * sequences; the depth is capped by BOOTREF_MAX_SEQ_NESTING, so the stack is
  * bounded by (cap + 1) interpreter frames.
+ *
+ * Well-formedness: a sequence is decoded with the strict readers as it runs,
+ * and the separate walk (cbor_wellformed) runs only when it is needed to give
+ * the same answer as checking every sequence before running it: when the
+ * sequence fails (a CBOR error found by the walk wins over the failure, as it
+ * did when the walk came first) and before the port is asked to act on a
+ * directive (every enclosing sequence is checked first, outermost error
+ * first). A sequence that runs to its end without an error is well-formed:
+ * every item was read by the strict head reader, nothing follows the array,
+ * the try-each argument was skipped by the walk, and the one map
+ * (override-parameters) refuses a repeated label itself.
  */
 #include <stddef.h>
 #include <string.h>
@@ -29,7 +40,11 @@ enum {
 /* Parameter slots and their SUIT labels / required CBOR types (draft-34
  * section 8.4.8). soft-failure (13) is not stored per component: it belongs to
  * the enclosing try-each / run-sequence. */
-enum { P_VENDOR, P_CLASS, P_DIGEST, P_SLOT, P_STRICT, P_SIZE, P_CONTENT, P_URI, P_SOURCE, P_DEVICE, P_ENC };
+enum { P_VENDOR, P_CLASS, P_DEVICE, P_DIGEST, P_SLOT, P_STRICT, P_SIZE, P_CONTENT, P_URI, P_SOURCE, P_ENC };
+/* cond_identity() finds the error of a mismatch from the slot */
+typedef char br_identity_codes_in_slot_order[
+    BOOTREF_E_CLASS_MISMATCH == BOOTREF_E_VENDOR_MISMATCH + P_CLASS &&
+    BOOTREF_E_DEVICE_MISMATCH == BOOTREF_E_VENDOR_MISMATCH + P_DEVICE ? 1 : -1];
 #define PARAM_SOFT_FAILURE 13
 /* Indexed by the parameter's label: its slot + 1 (low nibble; 0 = not
  * supported) and the CBOR major type its value must have (high nibble). */
@@ -83,10 +98,9 @@ static BR_NOINLINE bootref_err_t cond_identity(bootref_ctx_t *c, unsigned comp, 
     bootref_identity_t id;
     cbor_item_t it;
     const uint8_t *mine;
-    unsigned slot = label == CMD_VENDOR_ID ? P_VENDOR : label == CMD_CLASS_ID ? P_CLASS : P_DEVICE;
-    bootref_err_t fail = label == CMD_VENDOR_ID ? BOOTREF_E_VENDOR_MISMATCH
-                         : label == CMD_CLASS_ID ? BOOTREF_E_CLASS_MISMATCH
-                         : BOOTREF_E_DEVICE_MISMATCH;
+    /* vendor, class, device: parameter slots 0, 1, 2 (P_*), errors in the same order */
+    unsigned slot = label == CMD_DEVICE_ID ? P_DEVICE : (unsigned)label - 1u;
+    bootref_err_t fail = (bootref_err_t)(BOOTREF_E_VENDOR_MISMATCH + slot);
     const char *what = label == CMD_VENDOR_ID ? BR_STR("condition vendor-identifier")
                        : label == CMD_CLASS_ID ? BR_STR("condition class-identifier")
                        : BR_STR("condition device-identifier");
@@ -99,7 +113,7 @@ static BR_NOINLINE bootref_err_t cond_identity(bootref_ctx_t *c, unsigned comp, 
     r = port->identity(port->ctx, &id);
     if (r != BOOTREF_PORT_OK && r != BOOTREF_PORT_UNAVAILABLE)
         return br_fail(c, BOOTREF_E_PORT, BR_STR("device identity unreadable"));
-    mine = label == CMD_VENDOR_ID ? id.vendor_id : label == CMD_CLASS_ID ? id.class_id : id.device_id;
+    mine = slot == P_VENDOR ? id.vendor_id : slot == P_CLASS ? id.class_id : id.device_id;
     if (r == BOOTREF_PORT_UNAVAILABLE || mine == NULL)
         return unavailable(c, what, (int)comp, fail, BR_STR("identity not provisioned"));
     /* Identifiers are RFC 9562 UUIDs: 16 bytes (draft-34 section 8.4.8.2). */
@@ -256,11 +270,12 @@ static BR_NOINLINE bootref_err_t cond_slot(bootref_ctx_t *c, unsigned comp)
 
 /* fetch / copy / write / swap / invoke: check the parameters the directive
  * needs, then hand it to the port (or report it as not executed). */
-static BR_NOINLINE bootref_err_t directive(bootref_ctx_t *c, unsigned comp, int32_t label)
+static BR_NOINLINE bootref_err_t directive(bootref_ctx_t *c, unsigned comp, int32_t label, unsigned depth)
 {
     const bootref_port_t *port = c->port;
     bootref_action_t a;
     cbor_item_t it;
+    unsigned k;
     bootref_err_t e;
     const char *what = label == CMD_FETCH ? BR_STR("directive fetch")
                        : label == CMD_COPY ? BR_STR("directive copy")
@@ -300,6 +315,15 @@ static BR_NOINLINE bootref_err_t directive(bootref_ctx_t *c, unsigned comp, int3
                   BOOTREF_EV_NOT_EXECUTED);
         return BOOTREF_OK;
     }
+    /* the port acts only on well-formed sequences: each one that leads here is
+     * checked first, outermost first (the error it would have had up front) */
+    for (k = 0; k <= depth; k++) {
+        if (c->running[k].checked)
+            continue;
+        if ((e = cbor_wellformed(c->running[k].seq->p, c->running[k].seq->n)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("command sequence"));
+        c->running[k].checked = 1;
+    }
     if (port->action(port->ctx, &a) != BOOTREF_PORT_OK)
         return br_fail(c, BOOTREF_E_PORT, BR_STR("directive failed in the port"));
     br_report(c, what, BR_STR("done"), (int)comp, 0, BOOTREF_EV_OK);
@@ -311,21 +335,23 @@ static bootref_err_t set_index(bootref_ctx_t *c, cbor_dec_t *d)
 {
     cbor_item_t it;
     uint32_t mask = 0;
-    size_t n, i;
+    size_t n = 1, i;
     bootref_err_t e;
 
     if ((e = cbor_head(d, &it)) != BOOTREF_OK)
         return e;
     if (it.major == CBOR_SIMPLE && it.val == CBOR_TRUE) {
         mask = 0xffffffffu >> (32u - c->n_components); /* 1 <= n_components <= 32 */
-    } else if (it.major == CBOR_UINT) {
-        if (it.val >= c->n_components)
-            return br_fail(c, BOOTREF_E_COMPONENT_INDEX, BR_STR("component index out of range"));
-        mask = (uint32_t)1u << it.val;
-    } else if (it.major == CBOR_ARRAY) {
-        n = (size_t)it.val;
-        if (n == 0u)
-            return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("empty component index list"));
+    } else {
+        if (it.major == CBOR_ARRAY) {
+            n = (size_t)it.val;
+            if (n == 0u)
+                return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("empty component index list"));
+        } else if (it.major == CBOR_UINT) {
+            d->pos = it.start; /* one index: read as a list of one */
+        } else {
+            return br_fail(c, BOOTREF_E_TYPE, BR_STR("component index must be uint, true or array"));
+        }
         for (i = 0; i < n; i++) {
             uint64_t v;
             if ((e = cbor_uint(d, &v)) != BOOTREF_OK)
@@ -334,8 +360,6 @@ static bootref_err_t set_index(bootref_ctx_t *c, cbor_dec_t *d)
                 return br_fail(c, BOOTREF_E_COMPONENT_INDEX, BR_STR("component index out of range"));
             mask |= (uint32_t)1u << v;
         }
-    } else {
-        return br_fail(c, BOOTREF_E_TYPE, BR_STR("component index must be uint, true or array"));
     }
     c->selected = mask;
     return BOOTREF_OK;
@@ -347,6 +371,7 @@ static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft)
 {
     size_t n, i;
     unsigned k, comp;
+    uint32_t seen = 0;
     uint8_t ps;
     int64_t label;
     cbor_item_t it;
@@ -358,6 +383,12 @@ static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft)
     for (i = 0; i < n; i++) {
         if ((e = cbor_int(d, &label)) != BOOTREF_OK)
             return e;
+        if (label < 0 || label > PARAM_MAX_LABEL)
+            return br_fail(c, BOOTREF_E_UNSUPPORTED_PARAMETER, BR_STR("parameter not supported"));
+        /* a repeated label: never well-formed (run_seq() lets the walk say so) */
+        if (seen & ((uint32_t)1u << label))
+            return BOOTREF_E_CBOR_DUP_KEY;
+        seen |= (uint32_t)1u << label;
         v.p = d->buf + d->pos;
         if ((e = cbor_head(d, &it)) != BOOTREF_OK)
             return e;
@@ -367,7 +398,7 @@ static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft)
             *soft = it.val == CBOR_TRUE;
             continue;
         }
-        if (label < 0 || label > PARAM_MAX_LABEL || (ps = param_slot[label]) == 0u)
+        if ((ps = param_slot[label]) == 0u)
             return br_fail(c, BOOTREF_E_UNSUPPORTED_PARAMETER, BR_STR("parameter not supported"));
         k = (unsigned)(ps & 0x0fu) - 1u;
         if (it.major != ps >> 4 || (it.major == CBOR_SIMPLE && it.val == CBOR_NULL))
@@ -381,13 +412,18 @@ static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft)
 }
 
 /* try-each: [2* bstr .cbor seq, ?nil]; run-sequence: bstr .cbor seq. Run once
- * for each selected component, with only that component selected. */
+ * for each selected component, with only that component selected.
+ * run-sequence is run as a try-each of one option: soft-failure defaults to
+ * false, and when set inside, a failed condition ends the sequence without
+ * failing the caller. */
 static bootref_err_t nested(bootref_ctx_t *c, cbor_dec_t *d, int32_t label, unsigned depth)
 {
-    size_t arg = d->pos, end, n = 0, i;
+    size_t arg = d->pos, end, n = 1, i;
     uint32_t saved = c->selected;
     unsigned comp;
+    int run = label == CMD_RUN_SEQUENCE;
     cbor_dec_t a;
+    cbor_item_t it;
     bootref_span_t s;
     bootref_err_t e = BOOTREF_OK;
 
@@ -398,82 +434,61 @@ static bootref_err_t nested(bootref_ctx_t *c, cbor_dec_t *d, int32_t label, unsi
     end = d->pos;
 
     for (comp = 0; comp < c->n_components; comp++) {
+        int done = 0;
         if (!(saved & ((uint32_t)1u << comp)))
             continue;
-        c->selected = (uint32_t)1u << comp;
         cbor_init(&a, d->buf, end);
         a.pos = arg;
-        if (label == CMD_RUN_SEQUENCE) {
-            /* soft-failure defaults to false; when set inside, a failed
-             * condition ends the sequence without failing the caller. */
-            uint8_t soft = 0;
-            if ((e = cbor_bstr(&a, &s, NULL)) != BOOTREF_OK)
-                return e;
-            e = run_seq(c, &s, depth + 1u, &soft, 0);
-            if (e != BOOTREF_OK && soft && is_condition_failure(e))
-                e = BOOTREF_OK;
-        } else {
-            int done = 0;
+        if (!run) {
             if ((e = cbor_array(&a, &n)) != BOOTREF_OK)
                 return e;
             if (n < 2u)
                 return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("try-each needs two or more options"));
-            for (i = 0; i < n; i++) {
-                cbor_item_t it;
-                uint8_t soft = 1; /* draft-34: soft-failure defaults to true in try-each */
-                if ((e = cbor_head(&a, &it)) != BOOTREF_OK)
-                    return e;
-                if (it.major == CBOR_SIMPLE && it.val == CBOR_NULL && i == n - 1u) {
-                    /* a final nil: "none applied" is acceptable */
-                    if (!done)
-                        e = BOOTREF_OK;
-                    done = 1;
-                    break;
-                }
-                if (it.major != CBOR_BSTR)
-                    return br_fail(c, BOOTREF_E_TYPE, BR_STR("try-each option must be a bstr"));
-                if (done)
-                    continue; /* remaining options are only type-checked */
-                c->selected = (uint32_t)1u << comp; /* a failed option must not leak its index */
-                s.p = it.str;
-                s.n = (size_t)it.val;
-                e = run_seq(c, &s, depth + 1u, &soft, 0);
-                if (e == BOOTREF_OK) {
-                    done = 1;
-                    continue;
-                }
-                if (!(soft && is_condition_failure(e)))
-                    return e;
+        }
+        for (i = 0; i < n; i++) {
+            uint8_t soft = (uint8_t)!run; /* draft-34: true in try-each, false in run-sequence */
+            if ((e = cbor_head(&a, &it)) != BOOTREF_OK)
+                return e;
+            if (!run && it.major == CBOR_SIMPLE && it.val == CBOR_NULL && i == n - 1u) {
+                done = 1; /* a final nil: "none applied" is acceptable */
+                break;
+            }
+            if (it.major != CBOR_BSTR)
+                return br_fail(c, BOOTREF_E_TYPE, BR_STR(run ? "run-sequence must be a bstr"
+                                                              : "try-each option must be a bstr"));
+            if (done)
+                continue; /* remaining options are only type-checked */
+            c->selected = (uint32_t)1u << comp; /* a failed option must not leak its index */
+            s.p = it.str;
+            s.n = (size_t)it.val;
+            e = run_seq(c, &s, depth + 1u, &soft, 0);
+            if (e == BOOTREF_OK) {
+                done = 1;
+                continue;
+            }
+            if (!(soft && is_condition_failure(e)))
+                return e;
+            if (!run)
                 br_report(c, BR_STR("try-each"), BR_STR("option failed, trying the next"),
                           (int)comp, (int32_t)i, BOOTREF_EV_SKIPPED);
-            }
-            if (!done)
-                return e; /* every option failed: the last failure stands */
-            e = BOOTREF_OK;
         }
-        if (e != BOOTREF_OK)
-            return e;
+        if (!done && !run)
+            return e; /* every option failed: the last failure stands */
     }
     c->selected = saved;
     return BOOTREF_OK;
 }
 
-/* checked: the sequence's bytes already passed cbor_wellformed() during this
- * bootref_run() call (the shared sequence, run before every sequence). */
-static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsigned depth,
-                             uint8_t *soft, int checked)
+/* The commands of one sequence, decoded as they run (see the file comment). */
+static bootref_err_t run_cmds(bootref_ctx_t *c, cbor_dec_t *d, unsigned depth, uint8_t *soft)
 {
-    cbor_dec_t d;
     size_t n, i;
     int64_t label64;
     int32_t label;
     unsigned comp;
     bootref_err_t e;
 
-    if (!checked && (e = cbor_wellformed(seq->p, seq->n)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("command sequence"));
-    cbor_init(&d, seq->p, seq->n);
-    if ((e = cbor_array(&d, &n)) != BOOTREF_OK)
+    if ((e = cbor_array(d, &n)) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("command sequence must be an array"));
     if (n & 1u)
         return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("command sequence needs (label, argument) pairs"));
@@ -481,7 +496,7 @@ static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsign
         return br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("too many commands"));
 
     for (i = 0; i < n; i += 2u) {
-        if ((e = cbor_int(&d, &label64)) != BOOTREF_OK)
+        if ((e = cbor_int(d, &label64)) != BOOTREF_OK)
             return br_fail(c, e, BR_STR("command label"));
         /* clamped: every label outside +-0x7fff is unsupported anyway */
         label = (int32_t)(label64 < -0x7fff ? -0x7fff : label64 > 0x7fff ? 0x7fff : label64);
@@ -489,20 +504,20 @@ static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsign
         c->err_component = -1;
         switch (label) {
         case CMD_SET_COMPONENT_INDEX:
-            e = set_index(c, &d);
+            e = set_index(c, d);
             break;
         case CMD_OVERRIDE_PARAMETERS:
-            e = override(c, &d, soft);
+            e = override(c, d, soft);
             break;
         case CMD_TRY_EACH:
         case CMD_RUN_SEQUENCE:
-            e = nested(c, &d, label, depth);
+            e = nested(c, d, label, depth);
             break;
         case CMD_VENDOR_ID: case CMD_CLASS_ID: case CMD_DEVICE_ID: case CMD_IMAGE_MATCH:
         case CMD_COMPONENT_SLOT: case CMD_CHECK_CONTENT: case CMD_ABORT:
         case CMD_FETCH: case CMD_COPY: case CMD_WRITE: case CMD_SWAP: case CMD_INVOKE: {
             uint64_t policy; /* SUIT_Rep_Policy: reporting bits, no effect here */
-            if ((e = cbor_uint(&d, &policy)) != BOOTREF_OK)
+            if ((e = cbor_uint(d, &policy)) != BOOTREF_OK)
                 return br_fail(c, e, BR_STR("command argument must be a reporting policy (uint)"));
             for (comp = 0; comp < c->n_components && e == BOOTREF_OK; comp++) {
                 if (!(c->selected & ((uint32_t)1u << comp)))
@@ -520,7 +535,7 @@ static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsign
                 else if (label == CMD_CHECK_CONTENT)
                     e = cond_check_content(c, comp);
                 else
-                    e = directive(c, comp, label);
+                    e = directive(c, comp, label, depth);
             }
             break;
         }
@@ -533,15 +548,36 @@ static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsign
     return BOOTREF_OK;
 }
 
+/* checked: the sequence's bytes are known to be well-formed (the shared
+ * sequence after its first complete run in this bootref_run() call). */
+static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsigned depth,
+                             uint8_t *soft, int checked)
+{
+    cbor_dec_t d;
+    int32_t cmd = c->err_command;
+    int comp = c->err_component;
+    bootref_err_t e, w;
+
+    c->running[depth].seq = seq;
+    c->running[depth].checked = (uint8_t)checked;
+    cbor_init(&d, seq->p, seq->n);
+    e = run_cmds(c, &d, depth, soft);
+    if (e == BOOTREF_OK && d.pos == d.len)
+        return BOOTREF_OK; /* complete, hence well-formed */
+    if (!c->running[depth].checked && (w = cbor_wellformed(seq->p, seq->n)) != BOOTREF_OK) {
+        /* as if the walk had refused the sequence before it ran */
+        c->err_command = cmd;
+        c->err_component = comp;
+        return br_fail(c, w, BR_STR("command sequence"));
+    }
+    return e != BOOTREF_OK ? e : BOOTREF_E_CBOR_TRAILING;
+}
+
 bootref_err_t bootref_run(bootref_ctx_t *c, uint32_t sequences)
 {
     /* Order of draft-34 section 8.4.6: update (payload-fetch, install), then
      * boot (validate, load, invoke). */
     static const uint8_t keys[5] = {16, 20, 7, 8, 9};
-    static const uint16_t seq_at[5] = {
-        offsetof(bootref_ctx_t, seq_fetch), offsetof(bootref_ctx_t, seq_install),
-        offsetof(bootref_ctx_t, seq_validate), offsetof(bootref_ctx_t, seq_load),
-        offsetof(bootref_ctx_t, seq_invoke)};
     const bootref_span_t *seq;
     unsigned i;
     int shared_checked = 0;
@@ -556,7 +592,7 @@ bootref_err_t bootref_run(bootref_ctx_t *c, uint32_t sequences)
         uint8_t soft = 0; /* ignored at top level: conditions fail hard there */
         if (!(sequences & (1u << i)))
             continue;
-        seq = (const bootref_span_t *)(const void *)((const uint8_t *)c + seq_at[i]);
+        seq = &c->seq[i];
         if (seq->p == NULL) {
             if (i < 2u && (c->severed_digest & (1u << i))) {
                 if (c->flags & BOOTREF_F_ALLOW_SKIP) {
