@@ -33,3 +33,11 @@ def test_spec_example_0_runs_under_emulation_and_counts_every_phase(tmp_path: Pa
     wrong = bytes(16)
     r = emu.emulate(b, env, vendor=wrong, klass=klass)
     assert r.verify_result == 0 and r.run_result != 0  # vendor condition fails closed
+
+    # per-function attribution (benchmarks/emu/profile.py): adds up to the phase counts exactly
+    prof: dict[str, dict[str, int]] = {}
+    r = emu.emulate(b, env, vendor=vendor, klass=klass, flags=emu.ALLOW_SKIP, profile=prof)
+    assert sum(prof["verify"].values()) == r.parse_instr
+    assert sum(prof["run"].values()) == r.interp_instr
+    assert prof["verify"]["cbor_head"] > 0 and "compress" not in prof["verify"]  # SHA-256 is the port's
+    assert "?" not in prof["verify"] and "?" not in prof["run"]

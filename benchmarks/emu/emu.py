@@ -11,13 +11,19 @@ call adds ~10 instructions of wrapper code; both are small next to what is measu
 
 Nothing here is cycle-accurate: instruction counts are exact for this build, cycles
 are an estimate (see run.py and docs/energy.md).
+
+Profiling: ``emulate(..., profile=...)`` also attributes every counted instruction
+outside the port calls to the function it belongs to (from the ELF's symbol sizes),
+per phase, so that the per-function counts of a phase add up to its parse or
+interpreter count exactly (benchmarks/emu/profile.py prints them).
 """
 
 from __future__ import annotations
 
+import bisect
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -55,6 +61,15 @@ class Build:
     symbols: dict[str, int]
     text_bytes: int
     toolchain: str
+    #: code symbols as (start address without the Thumb bit, size, name), sorted
+    functions: tuple[tuple[int, int, str], ...] = field(default=(), repr=False)
+
+    def function_at(self, address: int) -> str:
+        """Name of the function that holds ``address`` ("?" outside every sized symbol)."""
+        i = bisect.bisect_right(self.functions, (address, 1 << 62, "")) - 1
+        if i >= 0 and address < self.functions[i][0] + self.functions[i][1]:
+            return self.functions[i][2]
+        return "?"
 
 
 def build(core: str, out: Path = BUILD, opt: str = "-Os") -> Build:
@@ -73,16 +88,19 @@ def build(core: str, out: Path = BUILD, opt: str = "-Os") -> Build:
     prefix = cc[: -len("gcc")]
     binf = d / "emu.bin"
     subprocess.run([prefix + "objcopy", "-O", "binary", "--remove-section=.bss", str(elf), str(binf)], check=True)
-    nm = subprocess.run([prefix + "nm", str(elf)], check=True, capture_output=True, text=True).stdout
+    nm = subprocess.run([prefix + "nm", "-S", str(elf)], check=True, capture_output=True, text=True).stdout
     symbols = {}
+    functions = []
     for line in nm.splitlines():
         parts = line.split()
-        if len(parts) == 3:
-            symbols[parts[2]] = int(parts[0], 16)
+        if len(parts) >= 3:
+            symbols[parts[-1]] = int(parts[0], 16)
+        if len(parts) == 4 and parts[2] in "tT":
+            functions.append((int(parts[0], 16) & ~1, int(parts[1], 16), parts[3]))
     size = subprocess.run([prefix + "size", "-B", str(elf)], check=True, capture_output=True, text=True).stdout
     text = int(size.splitlines()[-1].split()[0])
     version = subprocess.run([cc, "--version"], check=True, capture_output=True, text=True).stdout.splitlines()[0]
-    return Build(core, opt, binf.read_bytes(), symbols, text, version)
+    return Build(core, opt, binf.read_bytes(), symbols, text, version, tuple(sorted(functions)))
 
 
 @dataclass(frozen=True)
@@ -121,8 +139,12 @@ def _thumb_count(code: bytes) -> int:
 
 
 def emulate(b: Build, envelope: bytes, image: bytes = b"", *, vendor: bytes, klass: bytes,
-            flags: int = 0, sequences: int = SEQ_ALL) -> Run:
-    """Run emu_main() once and return the instruction counts per phase."""
+            flags: int = 0, sequences: int = SEQ_ALL, profile: dict[str, dict[str, int]] | None = None) -> Run:
+    """Run emu_main() once and return the instruction counts per phase.
+
+    With ``profile`` (a dict, filled in): instructions outside the port calls per
+    function, under "verify" (bootref_verify_envelope) and "run" (bootref_run).
+    """
     import unicorn
     from unicorn import arm_const
 
@@ -159,6 +181,11 @@ def emulate(b: Build, envelope: bytes, image: bytes = b"", *, vendor: bytes, kla
     counter = [0]
     cache: dict[int, int] = {}
     marks: list[tuple[int, int]] = []
+    # profiling state: the phase's table (None outside both phases) and whether a port call is open
+    state: list[dict[str, int] | None] = [None]
+    in_port = [False]
+    tables = {M_VERIFY_BEGIN: "verify", M_VERIFY_END: "run"}
+    names: dict[int, str] = {}
 
     def on_block(uc_: unicorn.Uc, address: int, size: int, _u: object) -> None:
         key = (address << 12) | size
@@ -167,9 +194,20 @@ def emulate(b: Build, envelope: bytes, image: bytes = b"", *, vendor: bytes, kla
             n = _thumb_count(bytes(uc_.mem_read(address, size)))
             cache[key] = n
         counter[0] += n
+        table = state[0]
+        if table is not None and not in_port[0]:
+            name = names.get(address)
+            if name is None:
+                name = names[address] = b.function_at(address)
+            table[name] = table.get(name, 0) + n
 
     def on_mark(uc_: unicorn.Uc, _access: int, _address: int, _size: int, value: int, _u: object) -> None:
         marks.append((value, counter[0]))
+        if profile is not None:
+            if value in (M_VERIFY_BEGIN, M_VERIFY_END, M_RUN_END):
+                state[0] = profile.setdefault(tables[value], {}) if value in tables else None
+            else:
+                in_port[0] = value in (M_SHA_IN, M_READ_IN, M_SIG_IN)
 
     uc.hook_add(unicorn.UC_HOOK_BLOCK, on_block)
     uc.hook_add(unicorn.UC_HOOK_MEM_WRITE, on_mark, begin=MARK_ADDR, end=MARK_ADDR + 3)
