@@ -17,7 +17,9 @@
  *
  * Build: make fuzz (clang -fsanitize=fuzzer,address,undefined). With
  * -DBOOTREF_FUZZ_STANDALONE it gets a main() that replays files given on
- * the command line (used by the gcc sanitizer tests).
+ * the command line (used by the gcc sanitizer tests); with -v first, it also
+ * prints one line per input: the verify and run results, the command and
+ * component of the failure, and how many directives reached the port.
  */
 #include <stdio.h>
 #include <string.h>
@@ -55,10 +57,13 @@ static int slot(void *ctx, uint8_t component, uint64_t *s)
     return BOOTREF_PORT_OK;
 }
 
+static unsigned actions; /* directives that reached the port, per input */
+
 static int action(void *ctx, const bootref_action_t *a)
 {
     (void)ctx;
     (void)a; /* every directive "succeeds": the interpreter continues */
+    actions++;
     return BOOTREF_PORT_OK;
 }
 
@@ -72,6 +77,7 @@ static size_t bstr_head(uint8_t *p, size_t n)
 
 static uint8_t env[BOOTREF_MAX_ENVELOPE_SIZE + 256u];
 static bootref_ctx_t ctx;
+static int verify_result, run_result;
 
 static size_t wrap_manifest(const uint8_t *m, size_t n)
 {
@@ -119,6 +125,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *in;
     size_t len;
 
+    actions = 0;
+    verify_result = run_result = -1;
     if (size < 1u || size > BOOTREF_MAX_ENVELOPE_SIZE)
         return 0;
     bootref_soft_init(&port, (data[0] & 8u) ? kid_keys : keys, 2);
@@ -141,9 +149,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         in = data + 1;
         len = size - 1u;
     }
-    if (bootref_verify_envelope(&ctx, &port.port, in, len, (data[0] & 4u) ? BOOTREF_F_ALLOW_SKIP : 0) ==
-        BOOTREF_OK)
-        (void)bootref_run(&ctx, 0x1fu);
+    verify_result = (int)bootref_verify_envelope(&ctx, &port.port, in, len,
+                                                 (data[0] & 4u) ? BOOTREF_F_ALLOW_SKIP : 0);
+    if (verify_result == BOOTREF_OK)
+        run_result = (int)bootref_run(&ctx, 0x1fu);
     return 0;
 }
 
@@ -152,8 +161,10 @@ static uint8_t buf[BOOTREF_MAX_ENVELOPE_SIZE + 1u];
 
 int main(int argc, char **argv)
 {
-    int i;
-    for (i = 1; i < argc; i++) {
+    int i, first = 1, verbose = argc > 1 && strcmp(argv[1], "-v") == 0;
+    if (verbose)
+        first = 2;
+    for (i = first; i < argc; i++) {
         FILE *f = fopen(argv[i], "rb");
         size_t n;
         if (f == NULL)
@@ -161,8 +172,11 @@ int main(int argc, char **argv)
         n = fread(buf, 1, sizeof buf, f);
         fclose(f);
         LLVMFuzzerTestOneInput(buf, n);
+        if (verbose)
+            printf("%s: verify %d run %d command %d component %d actions %u\n", argv[i], verify_result,
+                   run_result, (int)ctx.err_command, ctx.err_component, actions);
     }
-    printf("replayed %d inputs\n", argc - 1);
+    printf("replayed %d inputs\n", argc - first);
     return 0;
 }
 #endif
