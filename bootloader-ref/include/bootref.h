@@ -3,7 +3,7 @@
  *
  * Typical device use:
  *
- *     static bootref_ctx_t ctx;             // ~0.6 KB, keep it off the stack
+ *     static bootref_ctx_t ctx;             // ~0.7 KB, keep it off the stack
  *     bootref_err_t e = bootref_verify_envelope(&ctx, &port, env, env_len, 0);
  *     if (e == BOOTREF_OK)
  *         e = bootref_run(&ctx, BOOTREF_SEQ_VALIDATE | BOOTREF_SEQ_INVOKE);
