@@ -30,12 +30,17 @@ CBORValue = Union[int, bytes, str, bool, None, "tuple[CBORValue, ...]", "FrozenM
 MapKey = Union[int, str, bytes, "tuple[MapKey, ...]"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Tag:
     """A tagged item (RFC 8949 section 3.4)."""
 
     tag: int
     value: CBORValue
+
+    def __init__(self, tag: int, value: CBORValue) -> None:
+        # Spelled out: a compiled build makes an explicit __init__ native.
+        object.__setattr__(self, "tag", tag)
+        object.__setattr__(self, "value", value)
 
 
 class FrozenMap(Mapping[MapKey, CBORValue]):

@@ -402,6 +402,9 @@ def make_verifier(key: PublicKey, *, bulk: bool = True) -> Verifier:
     is used, which is already loaded, instead of paying for importing PyNaCl.
     """
     kind = key_kind(key)
+    if kind in ("p256", "p384"):
+        assert isinstance(key, ec.EllipticCurvePublicKey)
+        return _ecdsa_verifier(key, kind)
     if kind != "ed25519":
         return lambda alg, data, signature: verify_raw(key, alg, data, signature)
     assert isinstance(key, ed25519.Ed25519PublicKey)
@@ -428,6 +431,26 @@ def make_verifier(key: PublicKey, *, bulk: bool = True) -> Verifier:
         try:
             verify_key.verify(data, signature)
         except (BadSignatureError, ValueError):
+            return False
+        return True
+
+    return verify
+
+
+def _ecdsa_verifier(key: ec.EllipticCurvePublicKey, kind: str) -> Verifier:
+    """``verify_raw`` for one ECDSA key with the algorithm objects built once."""
+    size = 32 if kind == "p256" else 48
+    algorithm = ec.ECDSA(hashes.SHA256() if size == 32 else hashes.SHA384())
+    allowed = KIND_ALGS[kind]
+
+    def verify(alg: int, data: bytes, signature: bytes) -> bool:
+        if alg not in allowed or len(signature) != 2 * size:
+            return False
+        r = int.from_bytes(signature[:size], "big")
+        s = int.from_bytes(signature[size:], "big")
+        try:
+            key.verify(encode_dss_signature(r, s), data, algorithm)
+        except (InvalidSignature, ValueError):
             return False
         return True
 

@@ -9,7 +9,7 @@ hundred kilobytes of work.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,10 @@ class Limits:
     max_sequence_depth: int = 4
 
     def __post_init__(self) -> None:
-        for name, value in self.__dict__.items():
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"limit {name} must be a positive integer, got {value!r}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"limit {f.name} must be a positive integer, got {value!r}")
 
 
 DEFAULT_LIMITS = Limits()

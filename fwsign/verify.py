@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Final
 
 from . import cose
 from .cbor import bstr
@@ -47,9 +47,14 @@ from .suit.semantics import Analysis, ImageCandidate, analyze
 
 
 def digest_bytes(alg: int, data: bytes) -> bytes:
+    if alg == _SHA256:
+        return hashlib.sha256(data).digest()  # one call: the common case, and the cheapest
     h = new_hash(alg)
     h.update(data)
     return finish_hash(alg, h)
+
+
+_SHA256: Final = int(DigestAlg.SHA256)
 
 
 def new_hash(alg: int) -> Any:
@@ -131,7 +136,7 @@ class Policy:
             )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Check:
     """One step of verification. ``ok`` is None when the step was skipped."""
 
@@ -139,6 +144,12 @@ class Check:
     ok: bool | None
     detail: str
     reason: str | None = None
+
+    def __init__(self, name: str, ok: bool | None, detail: str, reason: str | None = None) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "ok", ok)
+        object.__setattr__(self, "detail", detail)
+        object.__setattr__(self, "reason", reason)
 
     def as_dict(self) -> dict[str, object]:
         status = "skipped" if self.ok is None else ("pass" if self.ok else "fail")
@@ -148,12 +159,19 @@ class Check:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Report:
     checks: tuple[Check, ...]
     envelope: Envelope | None = None
     analysis: Analysis | None = None
     error: FwsignError | None = None
+
+    def __init__(self, checks: tuple[Check, ...], envelope: Envelope | None = None, analysis: Analysis | None = None,
+                 error: FwsignError | None = None) -> None:
+        object.__setattr__(self, "checks", checks)
+        object.__setattr__(self, "envelope", envelope)
+        object.__setattr__(self, "analysis", analysis)
+        object.__setattr__(self, "error", error)
 
     @property
     def valid(self) -> bool:
@@ -260,15 +278,10 @@ def verify_envelope(
             step = "delegation-scope"
             run.ok(step, _check_delegation_scope(env, analysis, delegates, signers))
 
-        identity_checks = (
-            ("vendor-id", policy.vendor_id, Command.CONDITION_VENDOR_IDENTIFIER,
-             Parameter.VENDOR_IDENTIFIER, "vendor-mismatch"),
-            ("class-id", policy.class_id, Command.CONDITION_CLASS_IDENTIFIER,
-             Parameter.CLASS_IDENTIFIER, "class-mismatch"),
-        )
-        for step, expected, cond, param, reason in identity_checks:
+        for (step, cond, param, reason, unset), expected in zip(_IDENTITY_CHECKS, (policy.vendor_id, policy.class_id),
+                                                                  strict=True):
             if expected is None:
-                run.skip(step, f"no expected {step.replace('-', ' ')} given")
+                run.skip(step, unset)
             else:
                 run.ok(step, check_identity(analysis, cond, param, expected, reason, policy.component))
 
@@ -305,6 +318,15 @@ def verify_envelope(
         failure = run.fail(step, err)
         return Report(tuple(run.checks), env, analysis, failure)
     return Report(tuple(run.checks), env, analysis, None)
+
+
+#: (check, condition, parameter, reason, detail when no expected value is given).
+_IDENTITY_CHECKS: Final = (
+    ("vendor-id", Command.CONDITION_VENDOR_IDENTIFIER, Parameter.VENDOR_IDENTIFIER, "vendor-mismatch",
+     "no expected vendor id given"),
+    ("class-id", Command.CONDITION_CLASS_IDENTIFIER, Parameter.CLASS_IDENTIFIER, "class-mismatch",
+     "no expected class id given"),
+)
 
 
 def _count_anchors(delegates: list[Any], signers: list[str], threshold: int) -> None:
@@ -345,7 +367,8 @@ _DIGEST_NAMES = {int(a): a.name.replace("SHA", "SHA-").replace("SHA-KE", "SHAKE"
 
 
 def _alg_name(alg: int) -> str:
-    return _DIGEST_NAMES.get(alg, str(alg))
+    name = _DIGEST_NAMES.get(alg)
+    return name if name is not None else str(alg)
 
 
 def check_manifest_digest(env: Envelope) -> None:

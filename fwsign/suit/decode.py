@@ -9,7 +9,7 @@ processor that skipped them would act on a manifest it does not understand
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Final, NoReturn
 
 from ..cbor import CBORValue, FrozenMap, Tag, loads
 from ..errors import DecodeError, LimitError, UnsupportedError
@@ -52,7 +52,7 @@ from .model import (
 )
 
 # Commands whose argument is a SUIT_Rep_Policy (uint bit set).
-_REP_POLICY_COMMANDS: frozenset[int] = frozenset(
+_REP_POLICY_COMMANDS: Final[frozenset[int]] = frozenset(int(c) for c in
     {
         Command.CONDITION_VENDOR_IDENTIFIER,
         Command.CONDITION_CLASS_IDENTIFIER,
@@ -81,14 +81,36 @@ _REP_POLICY_COMMANDS: frozenset[int] = frozenset(
 
 
 # Code point lookups by plain dict (an Enum call costs about a microsecond each).
-_COMMANDS: dict[int, Command] = {int(m): m for m in Command}
-_MANIFEST_KEYS: dict[int, ManifestKey] = {int(m): m for m in ManifestKey}
-_ENVELOPE_KEYS: dict[int, EnvelopeKey] = {int(m): m for m in EnvelopeKey}
+_COMMANDS: Final[dict[int, Command]] = {int(m): m for m in Command}
+_MANIFEST_KEYS: Final[dict[int, ManifestKey]] = {int(m): m for m in ManifestKey}
+_ENVELOPE_KEYS: Final[dict[int, EnvelopeKey]] = {int(m): m for m in EnvelopeKey}
+_ENVELOPE_NAMES: Final[dict[int, str]] = {int(m): display(m) for m in EnvelopeKey}
+_PARAM_NAMES: Final[dict[int, str]] = {int(m): display(m) for m in Parameter}
+_COMMAND_NAMES: Final[dict[int, str]] = {int(m): display(m) for m in Command}
+
+# Plain int code points for the hot comparisons (native constants in a compiled build).
+_SET_COMPONENT_INDEX: Final = int(Command.DIRECTIVE_SET_COMPONENT_INDEX)
+_OVERRIDE_PARAMETERS: Final = int(Command.DIRECTIVE_OVERRIDE_PARAMETERS)
+_SET_PARAMETERS: Final = int(Command.DIRECTIVE_SET_PARAMETERS)
+_VENDOR_IDENTIFIER: Final = int(Parameter.VENDOR_IDENTIFIER)
+_SOURCE_COMPONENT: Final = int(Parameter.SOURCE_COMPONENT)
+_COMPONENTS: Final = int(CommonKey.COMPONENTS)
+_SHARED_SEQUENCE: Final = int(CommonKey.SHARED_SEQUENCE)
+_AUTHENTICATION_WRAPPER: Final = int(EnvelopeKey.AUTHENTICATION_WRAPPER)
+_MANIFEST: Final = int(EnvelopeKey.MANIFEST)
+_DELEGATION: Final = int(EnvelopeKey.DELEGATION)
 
 
 # How each known parameter's value is checked.
-_P_UUID, _P_DIGEST, _P_UINT, _P_INT, _P_BOOL, _P_BSTR, _P_TSTR, _P_ANY = range(8)
-_PARAM_KINDS: dict[int, int] = {int(m): _P_ANY for m in Parameter}
+_P_UUID: Final = 0
+_P_DIGEST: Final = 1
+_P_UINT: Final = 2
+_P_INT: Final = 3
+_P_BOOL: Final = 4
+_P_BSTR: Final = 5
+_P_TSTR: Final = 6
+_P_ANY: Final = 7
+_PARAM_KINDS: Final[dict[int, int]] = {int(m): _P_ANY for m in Parameter}
 _PARAM_KINDS.update({
     Parameter.VENDOR_IDENTIFIER: _P_UUID, Parameter.CLASS_IDENTIFIER: _P_UUID, Parameter.DEVICE_IDENTIFIER: _P_UUID,
     Parameter.IMAGE_DIGEST: _P_DIGEST,
@@ -149,9 +171,10 @@ def decode_digest_value(value: CBORValue, path: str) -> Digest:
     if len(value) != 2:
         raise DecodeError(f"SUIT_Digest must have 2 elements, has {len(value)}", path=path)
     alg, digest = value
-    _expect(_is_int(alg), "digest algorithm id (int)", alg, f"{path}[0]")
-    _expect(isinstance(digest, bytes), "digest bytes (bstr)", digest, f"{path}[1]")
-    assert isinstance(alg, int) and isinstance(digest, bytes)
+    if type(alg) is not int:
+        _fail("digest algorithm id (int)", alg, f"{path}[0]")
+    if type(digest) is not bytes:
+        _fail("digest bytes (bstr)", digest, f"{path}[1]")
     expected = DIGEST_SIZES.get(alg)
     if expected is None:
         raise UnsupportedError(f"unknown digest algorithm {alg}", path=f"{path}[0]")
@@ -181,7 +204,8 @@ def _decode_parameters(value: CBORValue, ctx: _Ctx, path: str) -> Parameters:
 
 
 def _param_path(path: str, key: int) -> str:
-    return f"{path}.{name_of(Parameter, key)}"
+    name = _PARAM_NAMES.get(key)
+    return f"{path}.{name if name is not None else name_of(Parameter, key)}"
 
 
 def _decode_parameter(key: int, v: CBORValue, ctx: _Ctx, path: str) -> ParamValue:
@@ -196,7 +220,7 @@ def _decode_parameter(key: int, v: CBORValue, ctx: _Ctx, path: str) -> ParamValu
             if len(v) != 16:
                 raise DecodeError(f"identifier must be a 16-byte UUID, is {len(v)} bytes", path=_param_path(path, key))
             return v
-        if type(v) is Tag and key == Parameter.VENDOR_IDENTIFIER:
+        if type(v) is Tag and key == _VENDOR_IDENTIFIER:
             if v.tag != TAG_PEN or type(v.value) is not bytes:
                 _fail("PEN (tag 112, bstr)", v, _param_path(path, key))
             return v
@@ -208,7 +232,7 @@ def _decode_parameter(key: int, v: CBORValue, ctx: _Ctx, path: str) -> ParamValu
     if kind == _P_UINT:
         if type(v) is not int or v < 0:
             _fail("uint", v, _param_path(path, key))
-        if key == Parameter.SOURCE_COMPONENT:
+        if key == _SOURCE_COMPONENT:
             _check_index(v, ctx, _param_path(path, key))
         return v
     if kind == _P_INT:
@@ -285,8 +309,8 @@ def _decode_command_arg(label: int, arg: CBORValue, ctx: _Ctx, path: str, depth:
     cmd = _COMMANDS.get(label)
     if cmd is None:
         raise UnsupportedError(f"unknown command {label}", path=path)
-    p = f"{path}({display(cmd)})"
-    if cmd == Command.DIRECTIVE_SET_COMPONENT_INDEX:
+    p = f"{path}({_COMMAND_NAMES[label]})"
+    if label == _SET_COMPONENT_INDEX:
         if arg is True:
             return True
         if _is_uint(arg):
@@ -301,7 +325,7 @@ def _decode_command_arg(label: int, arg: CBORValue, ctx: _Ctx, path: str, depth:
         raise DecodeError(
             f"expected component index (uint, true or [+ uint]), found {_type_name(arg)}", path=p
         )
-    if cmd in (Command.DIRECTIVE_OVERRIDE_PARAMETERS, Command.DIRECTIVE_SET_PARAMETERS):
+    if label in (_OVERRIDE_PARAMETERS, _SET_PARAMETERS):
         return _decode_parameters(arg, ctx, p)
     if cmd == Command.DIRECTIVE_TRY_EACH:
         _expect(isinstance(arg, tuple), "try-each array", arg, p)
@@ -382,11 +406,12 @@ def decode_text(data: bytes, ctx: _Ctx, path: str) -> TextMap:
 
 
 def _component_id(value: CBORValue, path: str) -> ComponentId:
-    _expect(isinstance(value, tuple), "component identifier ([* bstr])", value, path)
-    assert isinstance(value, tuple)
+    if type(value) is not tuple:
+        _fail("component identifier ([* bstr])", value, path)
     for j, part in enumerate(value):
-        _expect(isinstance(part, bytes), "bstr", part, f"{path}[{j}]")
-    return tuple(p for p in value if isinstance(p, bytes))
+        if type(part) is not bytes:
+            _fail("bstr", part, f"{path}[{j}]")
+    return value  # type: ignore[return-value]  # every element checked to be bytes
 
 
 def _decode_common(data: bytes, ctx: _Ctx, path: str) -> Common:
@@ -394,13 +419,13 @@ def _decode_common(data: bytes, ctx: _Ctx, path: str) -> Common:
     if type(value) is not FrozenMap:
         _fail("SUIT_Common map", value, path)
     for key in value:
-        if key != CommonKey.COMPONENTS and key != CommonKey.SHARED_SEQUENCE:
+        if key != _COMPONENTS and key != _SHARED_SEQUENCE:
             if key == CommonKey.DEPENDENCIES:
                 raise UnsupportedError(
                     "dependencies (trust domains) are not supported", path=f"{path}.dependencies"
                 )
             raise UnsupportedError(f"unknown common member {key!r}", path=path)
-    comps = value.get(CommonKey.COMPONENTS)
+    comps = value.get(_COMPONENTS)
     if comps is None:
         raise DecodeError("common has no components", path=f"{path}.components")
     if type(comps) is not tuple or not comps:
@@ -409,11 +434,14 @@ def _decode_common(data: bytes, ctx: _Ctx, path: str) -> Common:
         raise LimitError(
             f"{len(comps)} components exceed the limit of {ctx.limits.max_components}", path=f"{path}.components"
         )
-    components = tuple(_component_id(c, f"{path}.components[{i}]") for i, c in enumerate(comps))
+    for i, c in enumerate(comps):
+        if type(c) is not tuple or not all(type(part) is bytes for part in c):
+            _component_id(c, f"{path}.components[{i}]")  # raises, naming the element
+    components: tuple[ComponentId, ...] = comps  # type: ignore[assignment]  # checked above
     if len(set(components)) != len(components):
         raise DecodeError("duplicate component identifier", path=f"{path}.components")
     ctx.n_components = len(components)
-    shared = value.get(CommonKey.SHARED_SEQUENCE)
+    shared = value.get(_SHARED_SEQUENCE)
     seq = None
     if shared is not None:
         sp = f"{path}.shared-sequence"
@@ -537,6 +565,9 @@ _EXTENSION_MEMBERS = frozenset({
 # -- COSE ----------------------------------------------------------------------------
 
 
+_EMPTY_MAP: Final = FrozenMap()
+
+
 def _header_map(value: CBORValue, path: str) -> FrozenMap:
     _expect(isinstance(value, FrozenMap), "header map", value, path)
     assert isinstance(value, FrozenMap)
@@ -562,13 +593,17 @@ def decode_cose(data: bytes, limits: Limits, path: str) -> CoseMessage:
     _expect(isinstance(body, tuple) and len(body) == 4, "4-element COSE array", body, path)
     assert isinstance(body, tuple)
     protected, unprotected, payload, tag = body
-    _expect(isinstance(protected, bytes), "protected header (bstr)", protected, f"{path}.protected")
-    assert isinstance(protected, bytes)
-    pmap = FrozenMap()
+    if type(protected) is not bytes:
+        _fail("protected header (bstr)", protected, f"{path}.protected")
+    pmap = _EMPTY_MAP
     if protected:
-        pmap = _header_map(loads(protected, limits, path=f"{path}.protected"), f"{path}.protected")
-    umap = _header_map(unprotected, f"{path}.unprotected")
-    dup = set(pmap) & set(umap)
+        ppath = f"{path}.protected"
+        pmap = _header_map(loads(protected, limits, path=ppath), ppath)
+    if type(unprotected) is FrozenMap and not unprotected:
+        umap = unprotected
+    else:
+        umap = _header_map(unprotected, f"{path}.unprotected")
+    dup = set(pmap) & set(umap) if umap else None
     if dup:
         raise DecodeError(
             f"header label(s) {sorted(map(str, dup))} in both protected and unprotected buckets",
@@ -577,7 +612,8 @@ def decode_cose(data: bytes, limits: Limits, path: str) -> CoseMessage:
     alg = pmap.get(1)
     if 1 in umap:
         raise DecodeError("algorithm must be in the protected header", path=f"{path}.unprotected")
-    _expect(_is_int(alg), "algorithm id in the protected header", alg, f"{path}.protected.alg")
+    if type(alg) is not int:
+        _fail("algorithm id in the protected header", alg, f"{path}.protected.alg")
     crit = pmap.get(2)
     if crit is not None:
         _expect(isinstance(crit, tuple) and len(crit) > 0, "non-empty crit array", crit, f"{path}.protected.crit")
@@ -586,14 +622,14 @@ def decode_cose(data: bytes, limits: Limits, path: str) -> CoseMessage:
             if label not in (1, 2, 3, 4):
                 raise UnsupportedError(f"critical header {label!r} is not understood", path=f"{path}.protected.crit")
     kid = pmap.get(4, umap.get(4))
-    if kid is not None:
-        _expect(isinstance(kid, bytes), "kid (bstr)", kid, f"{path}.kid")
+    if kid is not None and type(kid) is not bytes:
+        _fail("kid (bstr)", kid, f"{path}.kid")
     if payload is not None:
         raise DecodeError(
             "COSE payload must be nil: SUIT signs the detached SUIT_Digest", path=f"{path}.payload"
         )
-    _expect(isinstance(tag, bytes), "signature/tag (bstr)", tag, f"{path}.signature")
-    assert isinstance(tag, bytes)
+    if type(tag) is not bytes:
+        _fail("signature/tag (bstr)", tag, f"{path}.signature")
     return CoseMessage(value.tag, protected, pmap, umap, None, tag)
 
 
@@ -667,11 +703,10 @@ def decode_envelope(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Envelope:
         if not _is_int(key):
             raise DecodeError(f"envelope key must be an int or tstr, found {_type_name(key)}", path="envelope")
         assert isinstance(key, int)
-        ek = _ENVELOPE_KEYS.get(key)
-        if ek is None:
+        p = _ENVELOPE_NAMES.get(key)
+        if p is None:
             raise UnsupportedError(f"unknown envelope member {key}", path="envelope")
-        p = display(ek)
-        if ek == EnvelopeKey.DELEGATION:
+        if key == _DELEGATION:
             # suit-delegation => bstr .cbor SUIT_Delegation (draft-ietf-suit-trust-domains);
             # the chains inside are interpreted by fwsign.delegation.
             if type(value) is not bytes:
@@ -680,11 +715,11 @@ def decode_envelope(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Envelope:
             if type(delegation) is not tuple:
                 _fail("SUIT_Delegation array of chains", delegation, p)
             continue
-        _expect(isinstance(value, bytes), "bstr", value, p)
-        assert isinstance(value, bytes)
-        if ek == EnvelopeKey.MANIFEST:
+        if type(value) is not bytes:
+            _fail("bstr", value, p)
+        if key == _MANIFEST:
             manifest_bytes = value
-        elif ek != EnvelopeKey.AUTHENTICATION_WRAPPER:
+        elif key != _AUTHENTICATION_WRAPPER:
             severed.append((key, value))
 
     if manifest_bytes is None:

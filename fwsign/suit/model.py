@@ -17,21 +17,28 @@ from .codepoints import Command, DigestAlg, ManifestKey, Parameter
 ComponentId = tuple[bytes, ...]
 
 
-@dataclass(frozen=True)
+# The hot classes below spell out __init__ (init=False): a compiled build turns an explicit
+# __init__ into native code, while the generated one of a frozen dataclass stays
+# interpreted and costs about ten times as much. They remain frozen dataclasses.
+
+
+@dataclass(frozen=True, init=False)
 class Digest:
     """SUIT_Digest = [algorithm-id, digest-bytes]."""
 
     alg: int
     value: bytes
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.alg, int) or isinstance(self.alg, bool):
+    def __init__(self, alg: int, value: bytes) -> None:
+        if not isinstance(alg, int) or isinstance(alg, bool):
             raise TypeError("digest algorithm must be an int")
-        if not isinstance(self.value, bytes):
+        if not isinstance(value, bytes):
             raise TypeError("digest value must be bytes")
-        expected = DIGEST_SIZES.get(self.alg)
-        if expected is not None and len(self.value) != expected:
-            raise ValueError(f"digest of algorithm {self.alg} must be {expected} bytes")
+        expected = DIGEST_SIZES.get(alg)
+        if expected is not None and len(value) != expected:
+            raise ValueError(f"digest of algorithm {alg} must be {expected} bytes")
+        object.__setattr__(self, "alg", alg)
+        object.__setattr__(self, "value", value)
 
 
 DIGEST_SIZES: dict[int, int] = {
@@ -43,7 +50,7 @@ DIGEST_SIZES: dict[int, int] = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Parameters:
     """A SUIT_Parameters map, as (code, value) pairs in canonical key order.
 
@@ -54,6 +61,9 @@ class Parameters:
     """
 
     items: tuple[tuple[int, ParamValue], ...] = ()
+
+    def __init__(self, items: tuple[tuple[int, ParamValue], ...] = ()) -> None:
+        object.__setattr__(self, "items", items)
 
     def get(self, code: int) -> ParamValue | None:
         for k, v in self.items:
@@ -79,17 +89,24 @@ def _key_order(code: int) -> tuple[int, int]:
 ParamValue = Union[int, bytes, str, bool, Digest, Tag, CBORValue]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Cmd:
     """One (label, argument) pair of a command sequence."""
 
     code: int
     arg: CommandArg
 
+    def __init__(self, code: int, arg: CommandArg) -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "arg", arg)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class CommandSequence:
     commands: tuple[Cmd, ...] = ()
+
+    def __init__(self, commands: tuple[Cmd, ...] = ()) -> None:
+        object.__setattr__(self, "commands", commands)
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.commands)
@@ -125,17 +142,21 @@ class LanguageText:
     components: tuple[tuple[ComponentId, tuple[tuple[int, str], ...]], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Common:
     components: tuple[ComponentId, ...]
     shared_sequence: CommandSequence | None = None
+
+    def __init__(self, components: tuple[ComponentId, ...], shared_sequence: CommandSequence | None = None) -> None:
+        object.__setattr__(self, "components", components)
+        object.__setattr__(self, "shared_sequence", shared_sequence)
 
 
 #: A severable member in the manifest: the value itself or the digest of its bstr.
 Severable = Union[CommandSequence, Digest]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Manifest:
     sequence_number: int
     common: Common
@@ -150,6 +171,32 @@ class Manifest:
     #: (trust domains, CoSWID, ...), kept as decoded CBOR keyed by manifest key.
     extensions: tuple[tuple[int, CBORValue], ...] = ()
     version: int = 1
+
+    def __init__(
+        self,
+        sequence_number: int,
+        common: Common,
+        reference_uri: str | None = None,
+        validate: CommandSequence | None = None,
+        load: CommandSequence | None = None,
+        invoke: CommandSequence | None = None,
+        payload_fetch: Severable | None = None,
+        install: Severable | None = None,
+        text: TextMap | Digest | None = None,
+        extensions: tuple[tuple[int, CBORValue], ...] = (),
+        version: int = 1,
+    ) -> None:
+        object.__setattr__(self, "sequence_number", sequence_number)
+        object.__setattr__(self, "common", common)
+        object.__setattr__(self, "reference_uri", reference_uri)
+        object.__setattr__(self, "validate", validate)
+        object.__setattr__(self, "load", load)
+        object.__setattr__(self, "invoke", invoke)
+        object.__setattr__(self, "payload_fetch", payload_fetch)
+        object.__setattr__(self, "install", install)
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "extensions", extensions)
+        object.__setattr__(self, "version", version)
 
     def sequences(self) -> list[tuple[ManifestKey, CommandSequence]]:
         """Command sequences present inline, in processing order."""
@@ -191,7 +238,7 @@ _SEVERABLE_EXT = frozenset(
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class CoseMessage:
     """A COSE_Sign1 (tag 18) or COSE_Mac0 (tag 17) authentication block.
 
@@ -205,6 +252,15 @@ class CoseMessage:
     unprotected: FrozenMap
     payload: bytes | None
     tag: bytes
+
+    def __init__(self, cose_tag: int, protected: bytes, protected_map: FrozenMap, unprotected: FrozenMap,
+                 payload: bytes | None, tag: bytes) -> None:
+        object.__setattr__(self, "cose_tag", cose_tag)
+        object.__setattr__(self, "protected", protected)
+        object.__setattr__(self, "protected_map", protected_map)
+        object.__setattr__(self, "unprotected", unprotected)
+        object.__setattr__(self, "payload", payload)
+        object.__setattr__(self, "tag", tag)
 
     @property
     def alg(self) -> int | None:
@@ -220,20 +276,28 @@ class CoseMessage:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class AuthBlock:
     message: CoseMessage
     #: The encoded COSE message, as found inside its bstr in the wrapper.
     raw: bytes
 
+    def __init__(self, message: CoseMessage, raw: bytes) -> None:
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "raw", raw)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class AuthWrapper:
     digest: Digest
     blocks: tuple[AuthBlock, ...] = ()
 
+    def __init__(self, digest: Digest, blocks: tuple[AuthBlock, ...] = ()) -> None:
+        object.__setattr__(self, "digest", digest)
+        object.__setattr__(self, "blocks", blocks)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Envelope:
     """A decoded SUIT_Envelope, with the exact bytes of its digested members."""
 
@@ -249,6 +313,26 @@ class Envelope:
     delegation: CBORValue | None = None
     tagged: bool = True
     raw: bytes = field(default=b"", compare=False, repr=False)
+
+    def __init__(
+        self,
+        auth: AuthWrapper,
+        manifest: Manifest,
+        manifest_bytes: bytes,
+        severed: tuple[tuple[int, bytes], ...] = (),
+        payloads: tuple[tuple[str, bytes], ...] = (),
+        delegation: CBORValue | None = None,
+        tagged: bool = True,
+        raw: bytes = b"",
+    ) -> None:
+        object.__setattr__(self, "auth", auth)
+        object.__setattr__(self, "manifest", manifest)
+        object.__setattr__(self, "manifest_bytes", manifest_bytes)
+        object.__setattr__(self, "severed", severed)
+        object.__setattr__(self, "payloads", payloads)
+        object.__setattr__(self, "delegation", delegation)
+        object.__setattr__(self, "tagged", tagged)
+        object.__setattr__(self, "raw", raw)
 
     def severed_member(self, key: int) -> bytes | None:
         for k, v in self.severed:

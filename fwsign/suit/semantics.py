@@ -13,6 +13,7 @@ alternative; the number of live branches is bounded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Final
 
 from ..errors import LimitError
 from .codepoints import Command, ManifestKey, Parameter, display
@@ -20,8 +21,26 @@ from .model import CommandSequence, Digest, Manifest, Parameters, ParamValue, Tr
 
 MAX_BRANCHES = 64
 
+# Plain int code points for the walk (a compiled build keeps them as native constants).
+_SET_COMPONENT_INDEX: Final = int(Command.DIRECTIVE_SET_COMPONENT_INDEX)
+_OVERRIDE_PARAMETERS: Final = int(Command.DIRECTIVE_OVERRIDE_PARAMETERS)
+_SET_PARAMETERS: Final = int(Command.DIRECTIVE_SET_PARAMETERS)
+_TRY_EACH: Final = int(Command.DIRECTIVE_TRY_EACH)
+_RUN_SEQUENCE: Final = int(Command.DIRECTIVE_RUN_SEQUENCE)
+_CONDITION_COMPONENT_SLOT: Final = int(Command.CONDITION_COMPONENT_SLOT)
+_CONDITION_IMAGE_MATCH: Final = int(Command.CONDITION_IMAGE_MATCH)
+_DIRECTIVE_FETCH: Final = int(Command.DIRECTIVE_FETCH)
+_P_COMPONENT_SLOT: Final = int(Parameter.COMPONENT_SLOT)
+_P_IMAGE_DIGEST: Final = int(Parameter.IMAGE_DIGEST)
+_P_IMAGE_SIZE: Final = int(Parameter.IMAGE_SIZE)
+_P_URI: Final = int(Parameter.URI)
 
-@dataclass(frozen=True)
+#: The manifest's command sequences in processing order, with their paths.
+_SEQUENCES: Final = tuple((int(k), f"manifest.{display(k)}") for k in (
+    ManifestKey.PAYLOAD_FETCH, ManifestKey.INSTALL, ManifestKey.VALIDATE, ManifestKey.LOAD, ManifestKey.INVOKE))
+
+
+@dataclass(frozen=True, init=False)
 class Observation:
     """A command executed for one component, with that component's parameters then."""
 
@@ -30,6 +49,12 @@ class Observation:
     params: tuple[tuple[int, ParamValue], ...]
     where: str
 
+    def __init__(self, code: int, component: int, params: tuple[tuple[int, ParamValue], ...], where: str) -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "component", component)
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "where", where)
+
     def param(self, code: int) -> ParamValue | None:
         for k, v in self.params:
             if k == code:
@@ -37,19 +62,24 @@ class Observation:
         return None
 
 
-@dataclass
 class _State:
-    indices: tuple[int, ...]
-    params: list[dict[int, ParamValue]]
-    #: Slot a condition-component-slot on this path has established, per component: the
-    #: device is in one slot, so a later condition naming another slot cannot pass.
-    slots: dict[int, ParamValue] = field(default_factory=dict)
+    """One path of the walk: selected components and their parameters."""
+
+    __slots__ = ("indices", "params", "slots")
+
+    def __init__(self, indices: tuple[int, ...], params: list[dict[int, ParamValue]],
+                 slots: dict[int, ParamValue] | None = None) -> None:
+        self.indices = indices
+        self.params = params
+        #: Slot a condition-component-slot on this path has established, per component: the
+        #: device is in one slot, so a later condition naming another slot cannot pass.
+        self.slots: dict[int, ParamValue] = {} if slots is None else slots
 
     def copy(self) -> _State:
         return _State(self.indices, [dict(p) for p in self.params], dict(self.slots))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ImageCandidate:
     """One (digest, size) pair the manifest accepts for a component's image."""
 
@@ -58,13 +88,24 @@ class ImageCandidate:
     slot: int | None
     where: str
 
+    def __init__(self, digest: Digest, size: int | None, slot: int | None, where: str) -> None:
+        object.__setattr__(self, "digest", digest)
+        object.__setattr__(self, "size", size)
+        object.__setattr__(self, "slot", slot)
+        object.__setattr__(self, "where", where)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Analysis:
     observations: tuple[Observation, ...]
     n_components: int
     #: Sequences that could not be walked because they are severed and absent.
     missing: tuple[str, ...] = field(default=())
+
+    def __init__(self, observations: tuple[Observation, ...], n_components: int, missing: tuple[str, ...] = ()) -> None:
+        object.__setattr__(self, "observations", observations)
+        object.__setattr__(self, "n_components", n_components)
+        object.__setattr__(self, "missing", missing)
 
     def of(self, code: int, component: int | None = None) -> list[Observation]:
         return [
@@ -79,16 +120,16 @@ class Analysis:
         """
         out: list[ImageCandidate] = []
         seen: set[tuple[Digest, int | None, object]] = set()
-        obs = self.of(Command.CONDITION_IMAGE_MATCH, component) or [
+        obs = self.of(_CONDITION_IMAGE_MATCH, component) or [
             o for o in self.observations if o.component == component
         ]
         for o in obs:
-            d = o.param(Parameter.IMAGE_DIGEST)
+            d = o.param(_P_IMAGE_DIGEST)
             if not isinstance(d, Digest):
                 continue
-            size = o.param(Parameter.IMAGE_SIZE)
+            size = o.param(_P_IMAGE_SIZE)
             size_i = size if isinstance(size, int) and not isinstance(size, bool) else None
-            slot = o.param(Parameter.COMPONENT_SLOT)
+            slot = o.param(_P_COMPONENT_SLOT)
             key = (d, size_i, slot)
             if key in seen:
                 continue
@@ -104,8 +145,8 @@ class Analysis:
     def uris(self, component: int) -> list[str]:
         out: list[str] = []
         for o in self.observations:
-            if o.component == component and o.code == Command.DIRECTIVE_FETCH:
-                uri = o.param(Parameter.URI)
+            if o.component == component and o.code == _DIRECTIVE_FETCH:
+                uri = o.param(_P_URI)
                 if isinstance(uri, str) and uri not in out:
                     out.append(uri)
         return out
@@ -117,18 +158,12 @@ def analyze(manifest: Manifest, severed: dict[int, CommandSequence] | None = Non
     observations: list[Observation] = []
     missing: list[str] = []
     sequences: list[tuple[str, CommandSequence]] = []
-    for key, value in (
-        (ManifestKey.PAYLOAD_FETCH, manifest.payload_fetch),
-        (ManifestKey.INSTALL, manifest.install),
-        (ManifestKey.VALIDATE, manifest.validate),
-        (ManifestKey.LOAD, manifest.load),
-        (ManifestKey.INVOKE, manifest.invoke),
-    ):
-        name = f"manifest.{display(key)}"
+    values = (manifest.payload_fetch, manifest.install, manifest.validate, manifest.load, manifest.invoke)
+    for (key, name), value in zip(_SEQUENCES, values, strict=True):
         if isinstance(value, CommandSequence):
             sequences.append((name, value))
         elif isinstance(value, Digest):
-            seq = (severed or {}).get(int(key))
+            seq = (severed or {}).get(key)
             if seq is None:
                 missing.append(name)
             else:
@@ -136,10 +171,16 @@ def analyze(manifest: Manifest, severed: dict[int, CommandSequence] | None = Non
     shared = manifest.common.shared_sequence or CommandSequence()
     if not sequences:
         sequences = [("", CommandSequence())]
-    for name, seq in sequences:
-        start = _State((0,), [{} for _ in range(n)])
-        states = _walk(shared, [start], observations, "manifest.common.shared-sequence", n)
+    # The shared sequence runs before each sequence from the same fresh state, so it is
+    # walked once; each sequence continues from copies of the states it ends in.
+    shared_obs: list[Observation] = []
+    shared_states = _walk(shared, [_State((0,), [{} for _ in range(n)])], shared_obs,
+                          "manifest.common.shared-sequence", n)
+    last = len(sequences) - 1
+    for i, (name, seq) in enumerate(sequences):
+        observations.extend(shared_obs)
         if seq.commands:
+            states = shared_states if i == last else [st.copy() for st in shared_states]
             _walk(seq, states, observations, name, n)
     return Analysis(tuple(observations), n, tuple(missing))
 
@@ -159,7 +200,7 @@ def _walk(
 
 
 def _step(code: int, arg: object, st: _State, obs: list[Observation], where: str, n: int) -> list[_State]:
-    if code == Command.DIRECTIVE_SET_COMPONENT_INDEX:
+    if code == _SET_COMPONENT_INDEX:
         if arg is True:
             st.indices = tuple(range(n))
         elif isinstance(arg, int) and not isinstance(arg, bool):
@@ -167,30 +208,30 @@ def _step(code: int, arg: object, st: _State, obs: list[Observation], where: str
         elif isinstance(arg, tuple):
             st.indices = tuple(int(a) for a in arg)
         return [st]
-    if code == Command.DIRECTIVE_OVERRIDE_PARAMETERS and isinstance(arg, Parameters):
+    if code == _OVERRIDE_PARAMETERS and isinstance(arg, Parameters):
         for idx in st.indices:
             st.params[idx].update(arg.items)
         return [st]
-    if code == Command.DIRECTIVE_SET_PARAMETERS and isinstance(arg, Parameters):
+    if code == _SET_PARAMETERS and isinstance(arg, Parameters):
         for idx in st.indices:
             for k, v in arg.items:
                 st.params[idx].setdefault(k, v)
         return [st]
-    if code == Command.DIRECTIVE_TRY_EACH and isinstance(arg, TryEach):
+    if code == _TRY_EACH and isinstance(arg, TryEach):
         out: list[_State] = []
         for j, alt in enumerate(arg.alternatives):
             out.extend(_walk(alt, [st.copy()], obs, f"{where}[{j}]", n))
         if arg.nil_fallback:
             out.append(st.copy())
         return out
-    if code == Command.DIRECTIVE_RUN_SEQUENCE and isinstance(arg, CommandSequence):
+    if code == _RUN_SEQUENCE and isinstance(arg, CommandSequence):
         return _walk(arg, [st], obs, where, n)
-    if code == Command.CONDITION_COMPONENT_SLOT:
+    if code == _CONDITION_COMPONENT_SLOT:
         # A path on which two slot conditions name different slots for one component
         # cannot run on a device (the second condition fails): it is pruned, as a failed
         # condition ends a try-each alternative.
         for idx in st.indices:
-            slot = st.params[idx].get(Parameter.COMPONENT_SLOT)
+            slot = st.params[idx].get(_P_COMPONENT_SLOT)
             if slot is not None:
                 if idx in st.slots and st.slots[idx] != slot:
                     return []
