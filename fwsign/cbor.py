@@ -19,15 +19,16 @@ values are refused: nothing in SUIT or COSE uses them.
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Union
 
 from .errors import DecodeError, LimitError, TruncatedError
+from .frozenmap import FrozenMap as FrozenMap
+from .frozenmap import MapKey as MapKey
 from .limits import DEFAULT_LIMITS, Limits
 
 CBORValue = Union[int, bytes, str, bool, None, "tuple[CBORValue, ...]", "FrozenMap", "Tag"]
-MapKey = Union[int, str, bytes, "tuple[MapKey, ...]"]
 
 
 @dataclass(frozen=True, init=False)
@@ -41,50 +42,6 @@ class Tag:
         # Spelled out: a compiled build makes an explicit __init__ native.
         object.__setattr__(self, "tag", tag)
         object.__setattr__(self, "value", value)
-
-
-class FrozenMap(Mapping[MapKey, CBORValue]):
-    """An immutable, hashable, insertion-ordered mapping for decoded CBOR maps."""
-
-    __slots__ = ("_items",)
-
-    def __init__(self, items: Mapping[MapKey, CBORValue] | None = None) -> None:
-        self._items: dict[MapKey, CBORValue] = dict(items or {})
-
-    @classmethod
-    def _wrap(cls, items: dict[MapKey, CBORValue]) -> FrozenMap:
-        """Take ownership of a freshly built dict without copying it (decoder use only)."""
-        obj = FrozenMap()
-        obj._items = items
-        return obj
-
-    def get(self, key: MapKey, default: CBORValue = None) -> CBORValue:  # type: ignore[override]
-        return self._items.get(key, default)
-
-    def items(self) -> ItemsView[MapKey, CBORValue]:
-        return self._items.items()
-
-    def __getitem__(self, key: MapKey) -> CBORValue:
-        return self._items[key]
-
-    def __iter__(self) -> Iterator[MapKey]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __hash__(self) -> int:
-        return hash(tuple(self._items.items()))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, FrozenMap):
-            return self._items == other._items
-        if isinstance(other, Mapping):
-            return self._items == dict(other)
-        return NotImplemented
-
-    def __repr__(self) -> str:
-        return f"FrozenMap({self._items!r})"
 
 
 # Major types (RFC 8949 section 3.1).

@@ -218,7 +218,7 @@ def _bad(value: object) -> bytes:
 
 
 def _t(value: object) -> bytes:
-    return cbor.dumps(cbor.Tag(96, value))  # type: ignore[arg-type]
+    return cbor.dumps_tagged(96, value)
 
 
 @pytest.mark.parametrize(("data", "error"), [

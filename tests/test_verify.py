@@ -261,7 +261,7 @@ def test_THREAT_MFST_OVERRUN_oversized_envelope_rejected_before_parsing() -> Non
 
 def test_THREAT_MFST_OVERRUN_deep_nesting_rejected() -> None:
     nested = b"\x81" * 100 + b"\x00"
-    data = cbor.dumps(cbor.Tag(107, {2: cbor.dumps([cbor.RawCBOR(nested)]), 3: b"\xa0"}))  # type: ignore[arg-type]
+    data = cbor.dumps_tagged(107, {2: cbor.dumps([cbor.RawCBOR(nested)]), 3: b"\xa0"})
     assert verify_envelope(data, _policy(KEYS["ed25519"])).reason == "limit-exceeded"
 
 
