@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FUZZ_SECONDS ?= 120
 
-.PHONY: all demo test lint typecheck unit bench bench-host bench-repo bench-device fuzz fuzz-c size clean venv sysdeps
+.PHONY: all demo test lint typecheck unit bench bench-host bench-repo bench-device fuzz fuzz-c size clean venv sysdeps compile pure
 
 all: test
 
@@ -26,25 +26,42 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# The verification path compiled with mypyc from the same source (scripts/compile.py).
+# Optional: without a C compiler or Python headers fwsign stays pure Python and works the
+# same, only slower. `make pure` removes the build; FWSIGN_PURE=1 ignores it.
+NATIVE := fwsign/_native.json
+$(NATIVE): $(STAMP) scripts/compile.py $(wildcard fwsign/*.py fwsign/suit/*.py)
+	@mkdir -p build
+	@if $(BIN)/python scripts/compile.py > build/compile.log 2>&1; then tail -1 build/compile.log; \
+	 else tail -3 build/compile.log >&2; echo "compile: continuing with the pure-Python modules" >&2; fi
+
+compile: $(NATIVE)
+
+pure:
+	$(BIN)/python scripts/compile.py --clean
+
 lint: $(STAMP)
 	$(BIN)/ruff check fwsign tests benchmarks scripts
 	$(BIN)/mypy
 
 typecheck: lint
 
-unit: $(STAMP) sysdeps
+# The whole suite on the build `make` uses, then the parser and verifier suites again on
+# the pure-Python modules (the reference, and what an install without a compiler runs).
+unit: $(STAMP) sysdeps compile
 	$(BIN)/pytest
+	FWSIGN_PURE=1 $(BIN)/pytest tests/test_cbor.py tests/test_vectors.py tests/test_verify.py tests/test_differential.py
 
 test: lint unit
 
-demo: $(STAMP) sysdeps
+demo: $(STAMP) sysdeps compile
 	@./scripts/demo.sh
 
 # All benchmarks (under 10 minutes on 2 cores); each part also runs on its own.
 bench: bench-host bench-repo bench-device
 
 # Host verification and signing: in-process vs the floor, CLI vs imgtool, gateway, sizes.
-bench-host: $(STAMP) sysdeps
+bench-host: $(STAMP) sysdeps compile
 	$(BIN)/python benchmarks/run.py
 
 # TUF repository scale: publish time, metadata sizes, client downloads (1k-100k targets).
@@ -70,4 +87,5 @@ size: sysdeps
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis demo-out
+	find fwsign -name '*.so' -delete; rm -f $(NATIVE)
 	-$(MAKE) -C bootloader-ref clean

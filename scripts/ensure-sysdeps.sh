@@ -4,7 +4,8 @@
 #             gcc's ASan/UBSan runtimes (make -C bootloader-ref test-asan)
 #   optional  arm-none-eabi-gcc + newlib (make -C bootloader-ref size),
 #             clang with libFuzzer (make -C bootloader-ref fuzz),
-#             SoftHSM2 (a software PKCS#11 token: the HSM signer tests skip without it)
+#             SoftHSM2 (a software PKCS#11 token: the HSM signer tests skip without it),
+#             Python headers (the compiled verification path, scripts/compile.py)
 # Installs what is missing with apt-get when running as root; otherwise says exactly what
 # is missing and how to install it. Exit 0 when everything required is there (missing
 # optional tools are reported), 2 when something required is missing.
@@ -60,7 +61,14 @@ if have gcc && ! sanitizers_ok; then
   gccv=$(gcc -dumpversion | cut -d. -f1)
   missing+=("libgcc-${gccv}-dev")
 fi
+# Python headers for the interpreter make uses (the compiled build, scripts/compile.py;
+# without them fwsign runs as pure Python)
+python_headers_ok() {
+  "${PYTHON:-python3}" -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null
+}
+
 if [ "$want_optional" = 1 ]; then
+  python_headers_ok || optional+=(python3-dev)
   arm_ok || optional+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
   have softhsm2-util || optional+=(softhsm2)
   if ! libfuzzer_ok; then

@@ -98,6 +98,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         echo("fwsign: interrupted", err=True)
         return 130
+    except Exception as exc:  # a bug must still end in one line and a failing exit
+        echo(f"fwsign: internal error ({type(exc).__name__}: {exc}); nothing was accepted. Please report this as a bug.",
+             err=True)
+        return 1
 
 
 def main() -> None:
