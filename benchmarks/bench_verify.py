@@ -11,7 +11,11 @@ of merit (design target: <= 1.10 at 1 MiB and 64 MiB).
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import statistics
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,6 +24,7 @@ import floors
 from common import KIB, MIB, WORK, log, random_file, size_label, stats, time_interleaved
 from envelopes import ALGORITHMS, new_key, sign_image
 
+import fwsign
 from fwsign.verify import CHUNK, Policy, TrustedKey, read_chunks, verify_envelope
 
 FULL_SIZES = (1 * KIB, 64 * KIB, 1 * MIB, 16 * MIB, 64 * MIB)
@@ -59,7 +64,23 @@ def _fwsign(envelope: bytes, policy: Policy, path: Path) -> Callable[[], object]
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    sizes = QUICK_SIZES if quick else FULL_SIZES
+    doc = measure(QUICK_SIZES if quick else FULL_SIZES, quick)
+    doc["build"] = _build()
+    if fwsign.compiled():
+        # The same measurement of the pure-Python modules (FWSIGN_PURE=1), at 1 MiB, in a
+        # child process: what an installation without the compiled build gets.
+        env = {**os.environ, "FWSIGN_PURE": "1"}
+        proc = subprocess.run([sys.executable, __file__, "--pure", *(["--quick"] if quick else [])],
+                              env=env, capture_output=True, text=True, check=True)
+        doc["pure_python_results"] = json.loads(proc.stdout.strip().splitlines()[-1])["results"]  # after the log lines
+    return doc
+
+
+def _build() -> str:
+    return "compiled (mypyc, scripts/compile.py)" if fwsign.compiled() else "pure Python"
+
+
+def measure(sizes: tuple[int, ...], quick: bool) -> dict[str, Any]:
     images = {size: random_file(WORK / f"image-{size}.bin", size) for size in sizes}
     keys = {name: new_key(kind) for name, kind in ALGORITHMS.items()}
     rows: list[dict[str, Any]] = []
@@ -114,3 +135,9 @@ def run(quick: bool = False) -> dict[str, Any]:
         "signature_floor": sig_floors,
         "results": rows,
     }
+
+
+if __name__ == "__main__":
+    # Child mode of run(): the 1 MiB rows as JSON on stdout (started with FWSIGN_PURE=1).
+    if "--pure" in sys.argv:
+        print(json.dumps({"build": _build(), "results": measure((MIB,), "--quick" in sys.argv)["results"]}))

@@ -77,7 +77,15 @@ def machine_info() -> dict[str, Any]:
             for name in ("fwsign", "cryptography", "pynacl", "cbor2", "imgtool", "click", "matplotlib")
         },
         "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "fwsign_build": _fwsign_build(),
     }
+
+
+def _fwsign_build() -> str:
+    """Whether fwsign's verification path ran compiled (scripts/compile.py) or as pure Python."""
+    import fwsign
+
+    return "compiled (mypyc)" if fwsign.compiled() else "pure Python"
 
 
 def _openssl_version() -> str | None:

@@ -144,9 +144,22 @@ def summary_verify(doc: dict[str, Any]) -> list[str]:
         f"the floor is SHA-256 over the same file with the same {doc['results'][0]['chunk_bytes'] // 1024} KiB chunks "
         "plus one direct verification of the same signature (PyNaCl for Ed25519, cryptography for ECDSA); "
         f"a ratio near 1 means fwsign adds almost nothing to the unavoidable work, and {len(met)} of the "
-        f"{len(checked)} measurements at 1 MiB and 64 MiB meet the {target:.2f} target.",
+        f"{len(checked)} measurements at 1 MiB and 64 MiB meet the {target:.2f} target. "
+        f"Build measured: {doc.get('build', 'pure Python')}.",
         "",
     ]
+    pure = doc.get("pure_python_results")
+    if pure:
+        lines += [
+            "The same at 1 MiB with the pure-Python modules (`FWSIGN_PURE=1`: an installation without the compiled build):",
+            "",
+            "| algorithm | image | fwsign CPU ms, median (min-max) | floor CPU ms, median (min-max) | ratio | ratio of mins | overhead |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for r in pure:
+            lines.append(f"| {r['algorithm']} | {r['image']} | {_ms(r['fwsign_s'])} | {_ms(r['floor_s'])} | "
+                         f"{r['ratio']:.2f} | {r['ratio_of_mins']:.2f} | {r['overhead_us']:.0f} us |")
+        lines.append("")
     return lines
 
 
@@ -236,7 +249,8 @@ def generate(out: Path) -> list[Path]:
         libs = ", ".join(f"{k} {v}" for k, v in machine["libraries"].items() if v and k in
                          ("cryptography", "pynacl", "cbor2", "imgtool"))
         parts += [f"Measured {machine['date'][:10]} on {machine['cpu_model']} ({machine['cores']} cores), "
-                  f"Python {machine['python']}, {libs}. Regenerate with `make bench`.", ""]
+                  f"Python {machine['python']}, {libs}; fwsign {machine.get('fwsign_build', 'pure Python')}. "
+                  "Regenerate with `make bench`.", ""]
     if docs["verify"]:
         written.append(plot_verify(docs["verify"], out))
         parts += summary_verify(docs["verify"])
