@@ -374,17 +374,7 @@ def verify_raw(key: PublicKey, alg: int, data: bytes, signature: bytes) -> bool:
         return _ed25519_verify(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw), data, signature)
     if kind in ("p256", "p384"):
         assert isinstance(key, ec.EllipticCurvePublicKey)
-        size = 32 if kind == "p256" else 48
-        if len(signature) != 2 * size:
-            return False
-        r = int.from_bytes(signature[:size], "big")
-        s = int.from_bytes(signature[size:], "big")
-        h: hashes.HashAlgorithm = hashes.SHA256() if size == 32 else hashes.SHA384()
-        try:
-            key.verify(encode_dss_signature(r, s), data, ec.ECDSA(h))
-        except (InvalidSignature, ValueError):
-            return False
-        return True
+        return _ecdsa_verifier(key, kind)(alg, data, signature)
     assert isinstance(key, SymmetricKey)
     expected = _hmac.new(key.secret, data, hashlib.sha256).digest()
     return _hmac.compare_digest(expected, signature)

@@ -125,3 +125,39 @@ def test_in_process_report_matches_the_child() -> None:
     key = TrustedKey.of(load_pem_public_key(str(case["keys"][0]).encode()))  # type: ignore[index, arg-type]
     here = verify_envelope(bytes.fromhex(str(case["envelope"])), Policy(keys=(key,))).as_dict()
     assert _run_child([case], pure=bool(os.environ.get("FWSIGN_PURE")))["reports"] == [here]
+
+
+def test_a_changed_source_makes_the_build_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fwsign_compile_script", ROOT / "scripts" / "compile.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    manifest = tmp_path / "_native.json"
+    monkeypatch.setattr(script, "MANIFEST", manifest)
+    assert script.stale() == []  # no build: nothing to be stale
+    sources = {m: script._sha256(ROOT / m) for m in script.MODULES}
+    manifest.write_text(json.dumps({"sources": sources}))
+    assert script.stale() == []
+    sources["fwsign/verify.py"] = "0" * 64  # as if verify.py had been edited after the build
+    manifest.write_text(json.dumps({"sources": sources}))
+    assert script.stale() == ["fwsign/verify.py"]
+    monkeypatch.setattr(sys, "argv", ["compile.py", "--check"])
+    assert script.main() == 1
+
+
+def test_an_internal_error_ends_in_one_line_and_exit_1(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    # A bug anywhere under a command (here: inside the verify handler) must not print a
+    # traceback or exit 0.
+    import fwsign.cli.main as cli_main
+    import fwsign.cli.verify as cli_verify
+
+    def broken(_path: object) -> bytes:
+        raise TypeError("bool object expected; got NotImplementedType")
+
+    monkeypatch.setattr(cli_verify, "read_envelope", broken)
+    assert cli_main.run(["verify", "x.suit", "--key", "k.pem"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error (TypeError" in err and "Traceback" not in err

@@ -83,7 +83,6 @@ _REP_POLICY_COMMANDS: Final[frozenset[int]] = frozenset(int(c) for c in
 # Code point lookups by plain dict (an Enum call costs about a microsecond each).
 _COMMANDS: Final[dict[int, Command]] = {int(m): m for m in Command}
 _MANIFEST_KEYS: Final[dict[int, ManifestKey]] = {int(m): m for m in ManifestKey}
-_ENVELOPE_KEYS: Final[dict[int, EnvelopeKey]] = {int(m): m for m in EnvelopeKey}
 _ENVELOPE_NAMES: Final[dict[int, str]] = {int(m): display(m) for m in EnvelopeKey}
 _PARAM_NAMES: Final[dict[int, str]] = {int(m): display(m) for m in Parameter}
 _COMMAND_NAMES: Final[dict[int, str]] = {int(m): display(m) for m in Command}
@@ -289,7 +288,7 @@ def decode_sequence(data: bytes, ctx: _Ctx, path: str, depth: int = 0) -> Comman
         if label in _REP_POLICY_COMMANDS:
             # The common case inline: a condition or directive with a reporting policy.
             if type(arg) is not int or arg < 0:
-                _fail("reporting policy (uint)", arg, f"{path}[{i}]({display(_COMMANDS[label])})")
+                _fail("reporting policy (uint)", arg, f"{path}[{i}]({_COMMAND_NAMES[label]})")
             cmds.append(Cmd(label, arg))
         else:
             cmds.append(Cmd(label, _decode_command_arg(label, arg, ctx, f"{path}[{i}]", depth)))
@@ -734,7 +733,7 @@ def decode_envelope(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Envelope:
     ctx = _Ctx(limits)
     ctx.n_components = len(manifest.common.components)
     for key, raw in severed:
-        p = display(EnvelopeKey(key))
+        p = _ENVELOPE_NAMES[key]
         if key == EnvelopeKey.TEXT:
             decode_text(raw, ctx, p)
         elif key in (EnvelopeKey.PAYLOAD_FETCH, EnvelopeKey.INSTALL,
@@ -760,7 +759,7 @@ def decode_severed_sequence(env: Envelope, key: int, limits: Limits = DEFAULT_LI
         return None
     ctx = _Ctx(limits)
     ctx.n_components = len(env.manifest.common.components)
-    return decode_sequence(raw, ctx, display(EnvelopeKey(key)))
+    return decode_sequence(raw, ctx, _ENVELOPE_NAMES[key])
 
 
 def decode_severed_text(env: Envelope, limits: Limits = DEFAULT_LIMITS) -> TextMap | None:
