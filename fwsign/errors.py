@@ -277,3 +277,27 @@ REASONS.update({
     "delegation-scope": "the manifest's vendor or class is outside the scope a delegation grants",
     "audit-log-invalid": "an audit log record was edited, removed or reordered, or its signed head does not verify",
 })
+
+
+# --- Repository writers, slow mirrors, audit log anchors ----------------------------------
+
+
+class RepoLocked(RepoError):
+    """Another command holds the repository's publish lock and did not finish within the wait."""
+
+    reason = "repo-locked"
+    exit_code = 2
+
+
+class SlowRetrieval(NetworkError):
+    """A download fell below the minimum speed or passed its deadline (TUF's slow-retrieval attack)."""
+
+    reason = "slow-retrieval"
+    exit_code = 2
+
+
+REASONS.update({
+    "repo-locked": "another command is changing the repository; it did not finish within the lock timeout",
+    "slow-retrieval": "a download fell below the minimum speed or passed its deadline; nothing was installed",
+    "audit-log-truncated": "the audit log ends before the head anchored in the signed repository metadata",
+})

@@ -196,4 +196,4 @@ def test_repository_actions_always_log(cli: Run, tmp_path: Path, key_files: dict
     assert add["artifact_sha256"] is not None and add["manifest_digest"]
     assert recs[3]["details"]["versions"]["targets"] == 2
     # The log and its key are not published.
-    assert not any(p.name.startswith("audit") for p in (tmp_path / "repo" / "metadata").iterdir())
+    assert not any(p.name.startswith("audit") for p in (tmp_path / "repo" / "public" / "metadata").iterdir())

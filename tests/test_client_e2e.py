@@ -43,7 +43,7 @@ def test_end_to_end_cli_two_releases(tmp_path: Path, cli: Callable[..., object])
     assert r.code == 0  # type: ignore[attr-defined]
     r = cli("repo", "init", "repo")
     assert r.code == 0, r.err  # type: ignore[attr-defined]
-    assert (tmp_path / "repo/metadata/1.root.json").is_file()
+    assert (tmp_path / "repo/public/metadata/1.root.json").is_file()
     assert (tmp_path / "repo/keys/root-1.pem").stat().st_mode & 0o777 == 0o600
     for seq in (7, 9):
         (tmp_path / f"fw{seq}.bin").write_bytes(payload_for(seq))
@@ -125,7 +125,7 @@ def test_interop_plain_python_tuf_ngclient(tmp_path: Path) -> None:
     add_and_publish(repo_dir, clock, write_release(tmp_path / "rel", 12))
     with served(repo_dir) as url:
         up = Updater(str(tmp_path / "meta"), url + "metadata/", str(tmp_path / "dl"), url + "targets/",
-                     bootstrap=(repo_dir / "metadata/1.root.json").read_bytes())
+                     bootstrap=(repo_dir / "public/metadata/1.root.json").read_bytes())
         up._trusted_set.reference_time = T0 + dt.timedelta(hours=1)  # the repository was built at T0
         up.refresh()
         info = up.get_targetinfo(latest_path(CLASS))

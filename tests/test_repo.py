@@ -44,7 +44,7 @@ def test_init_layout_keys_and_trusted_root(tmp_path: Path) -> None:
     for p in (tmp_path / "r/keys").iterdir():
         assert p.stat().st_mode & 0o777 == 0o600
         assert p.read_bytes().decode() not in r.out + r.err  # never printed
-    assert (tmp_path / "r/trusted-root.json").read_bytes() == (tmp_path / "r/metadata/1.root.json").read_bytes()
+    assert (tmp_path / "r/trusted-root.json").read_bytes() == (tmp_path / "r/public/metadata/1.root.json").read_bytes()
     assert repo.config.expiry_days["timestamp"] == 2
     ts = repo.published("timestamp")
     assert ts is not None
@@ -105,9 +105,9 @@ def test_publish_bumps_only_changed_roles_and_is_atomic_on_failure(tmp_path: Pat
     clock = Clock()
     repo_dir = tmp_path / "r"
     new_repo(repo_dir, clock, bin_bits=4)
-    before = {p.name for p in (repo_dir / "metadata").iterdir()}
+    before = {p.name for p in (repo_dir / "public" / "metadata").iterdir()}
     add_and_publish(repo_dir, clock, write_release(tmp_path / "rel", 3))
-    new = {p.name for p in (repo_dir / "metadata").iterdir()} - before
+    new = {p.name for p in (repo_dir / "public" / "metadata").iterdir()} - before
     # One release touches at most three bins (envelope, latest, payload), plus snapshot and timestamp.
     assert "timestamp.json" not in new and len([n for n in new if ".bins-" in n]) <= 3
     assert {n for n in new if not n.startswith("2.bins-")} == {"2.snapshot.json"}
@@ -116,10 +116,10 @@ def test_publish_bumps_only_changed_roles_and_is_atomic_on_failure(tmp_path: Pat
     md = repo.edit("targets")
     md.signed.delegations.succinct_roles.keyids = ["00" * 32]  # type: ignore[union-attr]
     repo.save()
-    snapshot = sorted((repo_dir / "metadata").iterdir())
+    snapshot = sorted((repo_dir / "public" / "metadata").iterdir())
     with pytest.raises((RepoError, ThresholdNotMet)):
         Repository(repo_dir, now=clock).publish()
-    assert sorted((repo_dir / "metadata").iterdir()) == snapshot
+    assert sorted((repo_dir / "public" / "metadata").iterdir()) == snapshot
 
 
 def test_status_json_and_warnings(tmp_path: Path) -> None:
@@ -165,7 +165,7 @@ def test_threshold_signing_with_offline_keys(tmp_path: Path) -> None:
         keys.append((priv, pub))
     r = fwsign("repo", "init", tmp_path / "r", "--targets-key", keys[0][1], "--targets-key", keys[1][1], "--targets-threshold", "2")
     assert r.code == 1 and "pending" in r.err and "2 more signature" in r.err
-    assert not (tmp_path / "r/metadata/1.root.json").exists()
+    assert not (tmp_path / "r/public/metadata/1.root.json").exists()
     r = fwsign("repo", "sign", tmp_path / "r", "targets", "--key", keys[0][0])
     assert r.code == 0 and "still pending" in r.out and "1 more signature" in r.out
     r = fwsign("repo", "sign", tmp_path / "r", "targets", "--key", keys[0][0])  # the same holder again does not count twice
@@ -174,7 +174,7 @@ def test_threshold_signing_with_offline_keys(tmp_path: Path) -> None:
     assert r.code == 2 and "not a key of role root" in r.err
     r = fwsign("repo", "sign", tmp_path / "r", "targets", "--key", keys[1][0])
     assert r.code == 0 and "published" in r.out, r.out + r.err
-    targets = Metadata.from_bytes((tmp_path / "r/metadata/1.targets.json").read_bytes())
+    targets = Metadata.from_bytes((tmp_path / "r/public/metadata/1.targets.json").read_bytes())
     assert len(targets.signatures) == 2
     # A release then waits for both holders again.
     rel = write_release(tmp_path / "rel", 4)
@@ -251,7 +251,7 @@ def test_class_delegation_signed_by_product_team_key(tmp_path: Path) -> None:
     repo.save()
     repo.publish()
     add_and_publish(repo_dir, clock, write_release(tmp_path / "rel", 3))
-    md = Metadata.from_bytes(next((repo_dir / "metadata").glob("2.pump.json")).read_bytes())
+    md = Metadata.from_bytes(next((repo_dir / "public" / "metadata").glob("2.pump.json")).read_bytes())
     assert list(md.signatures) == [team.keyid]
 
 
@@ -289,7 +289,7 @@ def test_flat_targets_over_client_limit_is_refused(tmp_path: Path) -> None:
     repo.save()
     with pytest.raises(MetadataTooLarge, match="hash bins"):
         Repository(repo_dir, now=clock).publish()
-    assert not (repo_dir / "metadata/2.targets.json").exists()
+    assert not (repo_dir / "public/metadata/2.targets.json").exists()
 
 
 def test_serve_only_metadata_and_targets(tmp_path: Path) -> None:

@@ -240,7 +240,7 @@ def test_hsm_key_signs_a_tuf_role(hsm_env: dict[str, str], cli: Run, tmp_path: P
     _no_secrets(res.out, res.err)
     config = (tmp_path / "repo" / "repo.json").read_text()
     assert "pkcs11:token=fwsign;object=tuf-targets" in config and PIN not in config
-    meta = tmp_path / "repo" / "metadata"
+    meta = tmp_path / "repo" / "public" / "metadata"
     root = Metadata.from_bytes((meta / "1.root.json").read_bytes())
     targets = Metadata.from_bytes((meta / "1.targets.json").read_bytes())
     root.verify_delegate("targets", targets)  # signed by the token key, checked with public data only

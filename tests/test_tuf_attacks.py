@@ -79,7 +79,7 @@ def signer_for(repo_dir: Path, role: str, index: int = 0) -> Signer:
 
 def republish_online(repo_dir: Path, new_targets: Metadata[Any], clock: Clock) -> None:
     """What an attacker holding the online keys does: a new snapshot and timestamp for forged targets."""
-    md = repo_dir / "metadata"
+    md = repo_dir / "public" / "metadata"
     ts = Metadata.from_bytes((md / "timestamp.json").read_bytes())
     snap = Metadata.from_bytes((md / f"{ts.signed.snapshot_meta.version}.snapshot.json").read_bytes())
     (md / f"{new_targets.signed.version}.targets.json").write_bytes(new_targets.to_bytes(SERIALIZER))
@@ -144,7 +144,7 @@ def test_arbitrary_software_file_with_wrong_hash(world: dict[str, Any]) -> None:
 @pytest.mark.parametrize("role", ["timestamp", "snapshot", "targets"])
 def test_rollback_attack_replays_older_metadata(world: dict[str, Any], tmp_path: Path, role: str) -> None:
     """A device that has seen version N is served version N-1 of a role (under the name it asks for)."""
-    md = world["repo"] / "metadata"
+    md = world["repo"] / "public" / "metadata"
     old = {p.name: p.read_bytes() for p in md.iterdir()}
     world["clock"].advance(hours=1)
     add_and_publish(world["repo"], world["clock"], write_release(tmp_path / "rel", 6))
@@ -182,7 +182,7 @@ def test_indefinite_freeze_expired_timestamp(world: dict[str, Any]) -> None:
 
 
 def test_endless_data_oversized_timestamp(world: dict[str, Any]) -> None:
-    ts = world["repo"] / "metadata" / "timestamp.json"
+    ts = world["repo"] / "public" / "metadata" / "timestamp.json"
     ts.write_bytes(ts.read_bytes() + b" " * 20_000)
     rejected(update(world), world, "tuf-too-large")
 
@@ -201,7 +201,7 @@ def test_endless_data_oversized_payload(world: dict[str, Any]) -> None:
 
 def test_mix_and_match_snapshot_from_another_timestamp(world: dict[str, Any], tmp_path: Path) -> None:
     """The newest timestamp served with the snapshot of an older publication."""
-    md = world["repo"] / "metadata"
+    md = world["repo"] / "public" / "metadata"
     old_snap = {p.name: p.read_bytes() for p in md.glob("*.snapshot.json")}
     world["clock"].advance(hours=1)
     add_and_publish(world["repo"], world["clock"], write_release(tmp_path / "rel", 6))

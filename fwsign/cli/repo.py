@@ -8,6 +8,7 @@ already up to date).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,8 +26,10 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ..repo.repository import PublishResult
-    from ..repo.signing import KeyRef
+    from collections.abc import Iterator
+
+    from ..repo.repository import PublishResult, Repository
+    from ..repo.signing import KeyRef, PendingKeys
 
 TOP_ROLES = ("root", "targets", "snapshot", "timestamp")
 
@@ -61,23 +64,26 @@ def register(sub: Any) -> None:
     p.add_argument("--reason", help="Why (recorded in DIR/audit.log).")
     p.add_argument("--publish", action="store_true", help="Publish right after adding.")
     p.add_argument("--json", dest="json_out", action="store_true")
+    _lock_option(p)
 
     p = add_command(rs, "publish", cmd_publish, "Sign staged roles; write targets/bins, snapshot, timestamp after a client check.")
     p.add_argument("dir", type=Path, metavar="DIR")
     p.add_argument("--json", dest="json_out", action="store_true")
+    _lock_option(p)
 
     p = add_command(rs, "refresh", cmd_refresh, "Re-sign snapshot and timestamp (and roles expiring soon) for a cron job.")
     p.add_argument("dir", type=Path, metavar="DIR")
     p.add_argument("--within", type=non_negative, default=7, metavar="DAYS",
                    help="Also re-sign targets roles expiring within DAYS when their keys are online (default 7).")
     p.add_argument("--json", dest="json_out", action="store_true")
+    _lock_option(p)
 
     p = add_command(rs, "status", cmd_status, "Versions, expiry, keys and thresholds per role; warnings.")
     p.add_argument("dir", type=Path, metavar="DIR")
     p.add_argument("--warn-days", type=non_negative, default=7, metavar="DAYS")
     p.add_argument("--json", dest="json_out", action="store_true")
 
-    p = add_command(rs, "serve", cmd_serve, "Serve DIR's metadata/ and targets/ over HTTP on loopback (development).")
+    p = add_command(rs, "serve", cmd_serve, "Serve DIR/public/ (metadata/ and targets/ only) over HTTP on loopback (development).")
     p.add_argument("dir", type=Path, metavar="DIR")
     p.add_argument("--port", type=non_negative, default=8000, metavar="N")
 
@@ -88,12 +94,14 @@ def register(sub: Any) -> None:
     p.add_argument("--key", action="append", default=[], metavar="SPEC", help="Key of the class role; repeatable (default generated).")
     p.add_argument("--threshold", type=non_negative, default=1, metavar="N")
     _bins_options(p)
+    _lock_option(p)
 
     p = add_command(rs, "sign", cmd_sign, "Add a signature to the pending version of a role; publishes when thresholds are met.")
     p.add_argument("dir", type=Path, metavar="DIR")
     p.add_argument("role", metavar="ROLE")
     p.add_argument("--key", required=True, metavar="SPEC", help="Private PEM or URI@PUBLIC.pem.")
     p.add_argument("--no-publish", action="store_true", help="Only sign; do not publish when thresholds are met.")
+    _lock_option(p)
 
     p = add_command(rs, "rotate", cmd_rotate, "Stage a new root: add/remove keys of a top-level role or change its threshold.")
     p.add_argument("dir", type=Path, metavar="DIR")
@@ -101,16 +109,19 @@ def register(sub: Any) -> None:
     p.add_argument("--add-key", action="append", default=[], metavar="SPEC")
     p.add_argument("--remove-key", action="append", default=[], metavar="KEYID", help="Key id (or a unique prefix).")
     p.add_argument("--threshold", type=non_negative, metavar="N")
+    _lock_option(p)
 
     p = add_command(rs, "remove", cmd_remove, "Remove a target (a release's envelope also takes its payload; latest moves back).")
     p.add_argument("dir", type=Path, metavar="DIR")
     p.add_argument("target", metavar="TARGET", help="Target path, e.g. <class-id>/42.suit")
     p.add_argument("--keep-payload", action="store_true")
+    _lock_option(p)
 
     p = add_command(rs, "revoke", cmd_revoke, "Publish a revocation floor: devices of the class refuse releases below N.")
     p.add_argument("dir", type=Path, metavar="DIR")
     add_identity_options(p, expected=False)
     p.add_argument("--below", type=non_negative, required=True, metavar="N")
+    _lock_option(p)
 
     p = add_command(sub, "update", cmd_update,
                     "Fetch the newest release for a device class over TUF, verify it as SUIT, write it to --out.",
@@ -137,6 +148,34 @@ def _bins_options(p: argparse.ArgumentParser) -> None:
                    help="Targets expected, for --bins auto (default 10000).")
 
 
+def _lock_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lock-timeout", type=_seconds, default=300.0, metavar="SECONDS",
+                   help="Wait this long for another command changing the repository to finish (default 300), "
+                        "then fail with repo-locked having changed nothing.")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not 0 <= value < 1e9:
+        raise argparse.ArgumentTypeError(f"expected a non-negative number of seconds, got {text!r}")
+    return value
+
+
+@contextlib.contextmanager
+def _opened(a: argparse.Namespace) -> Iterator[Repository]:
+    """The repository of ``a.dir`` with its lock held for the whole command."""
+    from ..repo.repository import Repository
+
+    with Repository.open(a.dir, lock_timeout=a.lock_timeout) as repo:
+        if repo.migrated:
+            echo(f"note: moved {a.dir}/metadata and {a.dir}/targets into {a.dir}/public/; serve or upload "
+                 f"{a.dir}/public/ from now on (docs/repo.md)", err=True)
+        yield repo
+
+
 def _no_subcommand(a: argparse.Namespace) -> int:
     from ..errors import UsageError
 
@@ -159,12 +198,13 @@ def _bin_bits(a: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
 
 
-def _key_refs(specs: list[str], count: int | None, repo_dir: Path, role: str) -> list[KeyRef]:
+def _key_refs(specs: list[str], count: int | None, repo_dir: Path, role: str, pending: PendingKeys) -> list[KeyRef]:
+    """Load every key spec; generated keys wait in ``pending`` until the command commits them."""
     from ..repo.signing import parse_key_spec
 
     want = max(count or 0, len(specs), 1)
     specs = [*specs, *["generate"] * (want - len(specs))]
-    return [parse_key_spec(s, repo_dir, f"{role}-{i + 1}") for i, s in enumerate(specs)]
+    return [parse_key_spec(s, repo_dir, f"{role}-{i + 1}", pending) for i, s in enumerate(specs)]
 
 
 def _print_publish(res: PublishResult, json_out: bool) -> None:
@@ -182,8 +222,8 @@ def _print_publish(res: PublishResult, json_out: bool) -> None:
 
 
 def cmd_init(a: argparse.Namespace) -> int:
-    from ..errors import ThresholdNotMet, UsageError
-    from ..repo.repository import Repository
+    from ..errors import UsageError
+    from ..repo.repository import initialise
 
     expiry: dict[str, int] = {}
     for item in a.expiry:
@@ -195,31 +235,28 @@ def cmd_init(a: argparse.Namespace) -> int:
     repo_dir: Path = a.dir
     if (repo_dir / "repo.json").exists():
         raise UsageError(f"{repo_dir} already holds a repository")
-    repo_dir.mkdir(parents=True, exist_ok=True)
-    keys = {role: _key_refs(getattr(a, f"{role}_key"), getattr(a, f"{role}_keys"), repo_dir, role) for role in TOP_ROLES}
-    thresholds = {role: getattr(a, f"{role}_threshold") for role in TOP_ROLES}
-    bin_keys = _key_refs(a.bins_key, None, repo_dir, "bins") if bits else []
-    repo = Repository.create(repo_dir, keys, thresholds, expiry_days=expiry, bin_bits=bits, bin_keys=bin_keys)
-    try:
-        res = repo.publish()
-    except ThresholdNotMet as exc:
-        echo(f"created {repo_dir}, not published yet: {exc.message}", err=True)
+    res = initialise(repo_dir, {role: getattr(a, f"{role}_key") for role in TOP_ROLES},
+                     {role: getattr(a, f"{role}_threshold") for role in TOP_ROLES},
+                     key_counts={role: getattr(a, f"{role}_keys") for role in TOP_ROLES},
+                     expiry_days=expiry, bin_bits=bits, bin_key_specs=a.bins_key)
+    repo = res.repository
+    if res.published is None:
+        echo(f"created {repo_dir}, not published yet: {res.pending}", err=True)
         return 1
     if a.json_out:
-        emit_json({**res.as_dict(), "trusted_root": str(repo.layout.trusted_root)})
+        emit_json({**res.published.as_dict(), "trusted_root": str(repo.layout.trusted_root)})
     else:
-        _print_publish(res, False)
+        _print_publish(res.published, False)
         echo(f"trusted root for clients: {repo.layout.trusted_root}")
+        echo(f"publish {repo.layout.public}/ (metadata/ and targets/); keep everything else in {repo_dir} private")
     return 0
 
 
 def cmd_add(a: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..repo.releases import add_release
-    from ..repo.repository import Repository
     from .common import read_envelope
 
-    repo = Repository(a.dir)
     data = read_envelope(a.envelope)
     policy = None
     if a.policy is not None:
@@ -228,12 +265,15 @@ def cmd_add(a: argparse.Namespace) -> int:
         _rule, policy = load_policy(a.policy).policy_for_envelope(data, trusted(a.suit_key or []))
     elif not a.suit_key:
         raise UsageError("give the SUIT verification key(s) with --suit-key, or a release --policy")
-    res = add_release(repo, data, trusted(a.suit_key or []), payload=a.payload, threshold=a.suit_threshold, policy=policy,
-                      reason=a.reason)
-    repo.save()
-    out: dict[str, object] = res.as_dict()
-    if a.publish:
-        out["publish"] = repo.publish().as_dict()
+    # One lock from reading the staged state to the last synced file: a concurrent add or
+    # publish waits, so neither builds on a state the other is about to replace.
+    with _opened(a) as repo:
+        res = add_release(repo, data, trusted(a.suit_key or []), payload=a.payload, threshold=a.suit_threshold,
+                          policy=policy, reason=a.reason)
+        repo.save()
+        out: dict[str, object] = res.as_dict()
+        if a.publish:
+            out["publish"] = repo.publish().as_dict()
     if a.json_out:
         emit_json(out)
     else:
@@ -247,17 +287,15 @@ def cmd_add(a: argparse.Namespace) -> int:
 
 
 def cmd_publish(a: argparse.Namespace) -> int:
-    from ..repo.repository import Repository
-
-    res = Repository(a.dir).publish(resign_online=False)
+    with _opened(a) as repo:
+        res = repo.publish(resign_online=False)
     _print_publish(res, a.json_out)
     return 0
 
 
 def cmd_refresh(a: argparse.Namespace) -> int:
-    from ..repo.repository import Repository
-
-    res = Repository(a.dir).refresh(within_days=a.within)
+    with _opened(a) as repo:
+        res = repo.refresh(within_days=a.within)
     _print_publish(res, a.json_out)
     return 0
 
@@ -287,13 +325,15 @@ def cmd_status(a: argparse.Namespace) -> int:
 
 def cmd_serve(a: argparse.Namespace) -> int:
     from ..errors import UsageError
+    from ..repo.layout import Layout
     from ..repo.serve import make_server
 
-    if not (a.dir / "metadata").is_dir():
-        raise UsageError(f"{a.dir} has no metadata/ directory")
+    root = Layout(a.dir).served_root()
+    if not (root / "metadata").is_dir():
+        raise UsageError(f"{a.dir} is not a published repository (no {a.dir}/public/metadata/)")
     server = make_server(a.dir, a.port, verbose=True)
     host, port = server.server_address[:2]
-    echo(f"serving {a.dir} at http://{host!s}:{port}/ (metadata/ and targets/ only; Ctrl-C stops)")
+    echo(f"serving {root} at http://{host!s}:{port}/ (metadata/ and targets/ only; Ctrl-C stops)")
     sys.stdout.flush()
     try:
         server.serve_forever()
@@ -304,7 +344,8 @@ def cmd_serve(a: argparse.Namespace) -> int:
 
 def cmd_delegate(a: argparse.Namespace) -> int:
     from ..errors import UsageError
-    from ..repo.repository import Repository
+    from ..repo.layout import check_name
+    from ..repo.signing import PendingKeys
 
     _, cid = identity(a, required=False)
     if cid is None:
@@ -312,45 +353,62 @@ def cmd_delegate(a: argparse.Namespace) -> int:
     name = a.role or a.class_name
     if not name:
         raise UsageError("give --role NAME (the class is given by id)")
-    repo = Repository(a.dir)
-    keys = _key_refs(a.key, None, a.dir, name)
-    repo.delegate_class(name, cid, keys, a.threshold, _bin_bits(a))
-    repo.save()
-    repo.audit("repo-delegate", artifact=name, key_ids=[k.keyid for k in keys],
-               signers=[k.uri.split(":", 1)[0] if k.uri else "offline" for k in keys],
-               details={"class-id": _uuid_text(cid), "threshold": a.threshold})
+    # The name becomes file names (staged/NAME.json, keys/NAME-1.pem): checked before anything is written.
+    check_name(name, "role name" if a.role else "class name used as the role name (give --role)")
+    bits = _bin_bits(a)
+    with _opened(a) as repo:
+        pending = PendingKeys(a.dir)
+        keys = _key_refs(a.key, None, a.dir, name, pending)
+        repo.check_class_delegation(name, cid, keys, a.threshold)
+        pending.commit()
+        try:
+            repo.delegate_class(name, cid, keys, a.threshold, bits)
+            repo.save()
+        except BaseException:
+            pending.rollback()
+            raise
+        repo.audit("repo-delegate", artifact=name, key_ids=[k.keyid for k in keys],
+                   signers=[k.uri.split(":", 1)[0] if k.uri else "offline" for k in keys],
+                   details={"class-id": _uuid_text(cid), "threshold": a.threshold})
     echo(f"staged class role {name}; run: fwsign repo publish {a.dir}")
     return 0
 
 
 def cmd_sign(a: argparse.Namespace) -> int:
     from ..errors import ThresholdNotMet
-    from ..repo.repository import Repository
+    from ..repo.layout import check_name
     from ..repo.signing import signer_from_spec
 
-    repo = Repository(a.dir)
-    repo.sign(a.role, signer_from_spec(a.key, a.dir))
-    echo(f"signed pending {a.role}")
-    if a.no_publish:
-        return 0
-    try:
-        res = Repository(a.dir).publish()
-    except ThresholdNotMet as exc:
-        echo(f"still pending: {exc.message}")
-        return 0
+    check_name(a.role, "role name")
+    with _opened(a) as repo:
+        repo.sign(a.role, signer_from_spec(a.key, a.dir))
+        echo(f"signed pending {a.role}")
+        if a.no_publish:
+            return 0
+        try:
+            res = type(repo)(a.dir, lock_timeout=a.lock_timeout).publish()
+        except ThresholdNotMet as exc:
+            echo(f"still pending: {exc.message}")
+            return 0
     _print_publish(res, False)
     return 0
 
 
 def cmd_rotate(a: argparse.Namespace) -> int:
-    from ..repo.repository import Repository
+    from ..repo.signing import PendingKeys
 
-    repo = Repository(a.dir)
-    adds = [_key_refs([s], None, a.dir, f"{a.role}-{_suffix()}")[0] for s in a.add_key]
-    root = repo.rotate(a.role, add=adds, remove=a.remove_key, threshold=a.threshold)
-    r = root.roles[a.role]
-    repo.audit("repo-rotate", artifact=a.role, key_ids=[k.keyid for k in adds], signers=["added"] * len(adds),
-               details={"removed": list(a.remove_key), "threshold": r.threshold, "root-version": root.version})
+    with _opened(a) as repo:
+        pending = PendingKeys(a.dir)
+        adds = [_key_refs([s], None, a.dir, f"{a.role}-{_suffix()}", pending)[0] for s in a.add_key]
+        pending.commit()
+        try:
+            root = repo.rotate(a.role, add=adds, remove=a.remove_key, threshold=a.threshold)
+        except BaseException:
+            pending.rollback()
+            raise
+        r = root.roles[a.role]
+        repo.audit("repo-rotate", artifact=a.role, key_ids=[k.keyid for k in adds], signers=["added"] * len(adds),
+                   details={"removed": list(a.remove_key), "threshold": r.threshold, "root-version": root.version})
     echo(f"staged root v{root.version}: {a.role} {r.threshold}-of-{len(r.keyids)}; "
          f"publish needs the old and the new root thresholds (fwsign repo publish / sign)")
     return 0
@@ -370,12 +428,11 @@ def _suffix() -> str:
 
 def cmd_remove(a: argparse.Namespace) -> int:
     from ..repo.releases import remove_target
-    from ..repo.repository import Repository
 
-    repo = Repository(a.dir)
-    removed = remove_target(repo, a.target, keep_payload=a.keep_payload)
-    repo.save()
-    repo.audit("repo-remove", artifact=a.target, details={"removed": removed})
+    with _opened(a) as repo:
+        removed = remove_target(repo, a.target, keep_payload=a.keep_payload)
+        repo.save()
+        repo.audit("repo-remove", artifact=a.target, details={"removed": removed})
     echo("staged removal of " + ", ".join(removed) + f"; run: fwsign repo publish {a.dir}")
     return 0
 
@@ -383,15 +440,14 @@ def cmd_remove(a: argparse.Namespace) -> int:
 def cmd_revoke(a: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..repo.releases import set_floor
-    from ..repo.repository import Repository
 
     _, cid = identity(a, required=False)
     if cid is None:
         raise UsageError("give the class: --class-name with --vendor-domain/--vendor-id, or --class-id")
-    repo = Repository(a.dir)
-    set_floor(repo, cid, a.below)
-    repo.save()
-    repo.audit("repo-revoke", details={"class-id": _uuid_text(cid), "below": a.below})
+    with _opened(a) as repo:
+        set_floor(repo, cid, a.below)
+        repo.save()
+        repo.audit("repo-revoke", details={"class-id": _uuid_text(cid), "below": a.below})
     echo(f"staged revocation floor {a.below}; run: fwsign repo publish {a.dir}")
     return 0
 

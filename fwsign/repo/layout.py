@@ -2,16 +2,22 @@
 
 On disk::
 
+    DIR/public/            the published tree, and the only part ever copied to a web server:
+    DIR/public/metadata/   what clients fetch: N.root.json, timestamp.json,
+                           N.snapshot.json, N.targets.json, N.<delegated>.json
+    DIR/public/targets/    target files, stored as <dir>/<sha256>.<name> (consistent snapshots)
     DIR/repo.json          settings: expiry periods, signer URIs per key id, bins per role
     DIR/trusted-root.json  the root to embed in clients (refreshed after rotations)
-    DIR/metadata/          what clients fetch: N.root.json, timestamp.json,
-                           N.snapshot.json, N.targets.json, N.<delegated>.json
-    DIR/targets/           target files, stored as <dir>/<sha256>.<name> (consistent snapshots)
     DIR/staged/            role versions edited but not yet published (pending signatures)
-    DIR/keys/              generated private keys (0600); keep them off the web server
+    DIR/keys/              generated private keys (0600, directory 0700)
+    DIR/audit.log          the audit log and its signed head
+    DIR/.lock              the publish lock (one writer at a time)
 
-Serving ``DIR`` over HTTP gives clients ``BASE/metadata/`` and ``BASE/targets/``; ``keys/``,
-``staged/`` and ``repo.json`` must not be served (see docs/repo.md).
+Clients use ``BASE/metadata/`` and ``BASE/targets/`` where ``BASE`` serves ``DIR/public/``;
+everything outside ``public/`` stays on the signing machine (see docs/repo.md).
+Repositories made before ``public/`` existed kept ``metadata/`` and ``targets/`` directly
+in ``DIR``; :func:`migrate_legacy` moves them in the first time a command opens the
+repository.
 
 Target paths: every target of a device class lives under ``<class-id>/`` (the class id as a
 UUID string), so a class delegation is a single path pattern:
@@ -25,6 +31,8 @@ UUID string), so a class delegation is a single path pattern:
 from __future__ import annotations
 
 import math
+import os
+import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,17 +63,56 @@ LATEST = "latest.suit"
 PAYLOADS = "payloads"
 
 
+#: What a role name, a key file's stem or one segment of a target path may be: it becomes
+#: part of a file name, so nothing that could climb out of its directory or hide (no '/',
+#: no '\\', no leading '.', no '..').
+SAFE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,127}")
+SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}")
+PUBLIC = "public"
+PUBLISHED_DIRS = ("metadata", "targets")
+
+
+def check_name(name: str, what: str) -> str:
+    """``name`` if it is safe as a file name stem (lower-case letters, digits, '-', '_'), else UsageError."""
+    from ..errors import UsageError
+
+    if not isinstance(name, str) or not SAFE_NAME.fullmatch(name):
+        raise UsageError(f"{what} {name!r} is not allowed: use 1-128 lower-case letters, digits, '-' or '_', "
+                         "starting with a letter or digit")
+    return name
+
+
+def check_target_path(path: str) -> str:
+    """A target path (``<class-id>/...``) whose every segment is safe as a file name, else UsageError."""
+    from ..errors import UsageError
+
+    parts = path.split("/")
+    if len(path) > 1024 or not parts or any(not SAFE_SEGMENT.fullmatch(p) or ".." in p for p in parts):
+        raise UsageError(f"target path {path!r} is not allowed: segments of letters, digits, '.', '-', '_' "
+                         "separated by '/', none starting with '.'")
+    return path
+
+
 @dataclass(frozen=True)
 class Layout:
     root: Path
 
     @property
+    def public(self) -> Path:
+        """The published tree: the only directory a web server or bucket should get."""
+        return self.root / PUBLIC
+
+    @property
     def metadata(self) -> Path:
-        return self.root / "metadata"
+        return self.public / "metadata"
 
     @property
     def targets(self) -> Path:
-        return self.root / "targets"
+        return self.public / "targets"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".lock"
 
     @property
     def staged(self) -> Path:
@@ -84,15 +131,56 @@ class Layout:
         return self.root / "trusted-root.json"
 
     def versioned(self, role: str, version: int) -> Path:
-        return self.metadata / f"{version}.{role}.json"
+        return self.metadata / f"{int(version)}.{check_name(role, 'role name')}.json"
 
     def staged_role(self, role: str) -> Path:
-        return self.staged / f"{role}.json"
+        return self.staged / f"{check_name(role, 'role name')}.json"
 
     def target_file(self, path: str, sha256: str) -> Path:
         """Where a target is stored so a consistent-snapshot client finds it."""
+        from ..errors import UsageError
+
+        check_target_path(path)
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise UsageError(f"target hash {sha256!r} is not a SHA-256 hex digest")
         dirname, _, base = path.rpartition("/")
         return self.targets / dirname / f"{sha256}.{base}"
+
+    def legacy(self) -> bool:
+        """True for a repository laid out before ``public/``: ``metadata/`` directly in ``DIR``."""
+        return any((self.root / d).is_dir() and not (self.public / d).exists() for d in PUBLISHED_DIRS)
+
+    def served_root(self) -> Path:
+        """What ``repo serve`` serves: ``public/``, or ``DIR`` itself for a not yet migrated repository."""
+        return self.root if self.legacy() and not self.public.is_dir() else self.public
+
+
+def migrate_legacy(layout: Layout) -> bool:
+    """Move ``DIR/metadata`` and ``DIR/targets`` into ``DIR/public/`` (each one rename); True if anything moved.
+
+    Each step is a rename within one file system, so an interruption leaves each directory
+    either where it was or where it belongs, and the next run finishes the move.
+    """
+    moved = False
+    for name in PUBLISHED_DIRS:
+        old, new = layout.root / name, layout.public / name
+        if old.is_dir() and not old.is_symlink() and not new.exists():
+            layout.public.mkdir(mode=0o755, exist_ok=True)
+            os.replace(old, new)
+            moved = True
+    if moved:
+        fsync_dir(layout.public)
+        fsync_dir(layout.root)
+    return moved
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a directory's entries (new, renamed or removed files) durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def class_dir(class_id: bytes) -> str:

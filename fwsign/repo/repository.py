@@ -17,13 +17,14 @@ offline keys add theirs with :meth:`Repository.sign`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -46,11 +47,12 @@ from tuf.api.serialization.json import JSONSerializer
 from ..errors import MetadataTooLarge, RepoError, ThresholdNotMet, UsageError
 from ..keys import write_atomic
 from . import layout as L
-from .signing import KeyRef, load_signer
+from .lock import DEFAULT_TIMEOUT, locked
+from .signing import KeyRef, PendingKeys, load_signer, parse_key_spec
 
 Clock = Callable[[], dt.datetime]
 SERIALIZER = JSONSerializer(compact=True)
-ROLE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+ROLE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 CONFIG_FORMAT = 1
 
 
@@ -103,18 +105,45 @@ def role_type(name: str) -> str:
 
 
 class Repository:
-    """A TUF repository in a directory (see :mod:`fwsign.repo.layout`)."""
+    """A TUF repository in a directory (see :mod:`fwsign.repo.layout`).
 
-    def __init__(self, directory: Path, *, now: Clock = utcnow) -> None:
+    Changes are serialised by the repository lock (:mod:`fwsign.repo.lock`): open it with
+    :meth:`open` to hold the lock from the first read to the last write, as every CLI
+    command does; :meth:`save`, :meth:`publish` and :meth:`sign` take it themselves when
+    the caller did not.
+    """
+
+    def __init__(self, directory: Path, *, now: Clock = utcnow, lock_timeout: float = DEFAULT_TIMEOUT) -> None:
         self.layout = L.Layout(Path(directory))
         self.now = now
+        self.lock_timeout = lock_timeout
         if not self.layout.config.is_file():
             raise RepoError(f"{directory} is not an fwsign repository (no repo.json); run fwsign repo init")
         self.config = Config.from_json(self.layout.config.read_bytes())
+        #: True when this open moved a repository of the old layout into ``public/``.
+        self.migrated = False
+        if self.layout.legacy():
+            with self.transaction():
+                self.migrated = L.migrate_legacy(self.layout)
         self._published: dict[str, Metadata[Any]] = {}
         self._staged: dict[str, Metadata[Any]] = {}
         self._dirty: set[str] = set()
         self._signers: dict[str, Signer] = {}
+        self._unsynced_dirs: set[Path] = set()
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, directory: Path, *, now: Clock = utcnow, lock_timeout: float = DEFAULT_TIMEOUT) -> Iterator[Repository]:
+        """The repository with its lock held for the whole ``with`` block (read, change, publish)."""
+        lay = L.Layout(Path(directory))
+        if not lay.config.is_file():
+            raise RepoError(f"{directory} is not an fwsign repository (no repo.json); run fwsign repo init")
+        with locked(lay.lock, lock_timeout):
+            yield cls(lay.root, now=now, lock_timeout=lock_timeout)
+
+    def transaction(self) -> contextlib.AbstractContextManager[None]:
+        """The repository lock (re-entrant in this process)."""
+        return locked(self.layout.lock, self.lock_timeout)
 
     # -- creation ------------------------------------------------------------------------
 
@@ -152,8 +181,19 @@ class Repository:
                 config.signers[ref.keyid] = ref.uri
         for d in (lay.metadata, lay.targets, lay.staged):
             d.mkdir(parents=True, exist_ok=True)
-        write_atomic(lay.config, config.to_json())
-        repo = cls(lay.root, now=now)
+        lay.keys.mkdir(mode=0o700, exist_ok=True)
+        with locked(lay.lock):
+            if lay.config.exists():
+                raise RepoError(f"{directory} already holds a repository")
+            write_atomic(lay.config, config.to_json())
+            L.fsync_dir(lay.root)
+            repo = cls(lay.root, now=now)
+            repo._create(keys, thresholds, bin_bits, bin_keys)
+        return repo
+
+    def _create(self, keys: dict[str, list[KeyRef]], thresholds: dict[str, int], bin_bits: int,
+                bin_keys: Sequence[KeyRef]) -> None:
+        repo = self
         root = Root(version=1, expires=repo._expiry("root"), consistent_snapshot=True)
         for role in L.ROLES_TOP:
             for ref in keys[role]:
@@ -168,7 +208,6 @@ class Repository:
         repo.audit("repo-init", key_ids=[ref.keyid for ks in keys.values() for ref in ks],
                    signers=[_signer_kind(ref.uri) for ks in keys.values() for ref in ks],
                    details={"thresholds": {r: thresholds.get(r, 1) for r in L.ROLES_TOP}})
-        return repo
 
     # -- audit log -----------------------------------------------------------------------
 
@@ -182,7 +221,7 @@ class Repository:
         from ..audit import append
         from ..keys import generate, private_pem
 
-        key = self.layout.root / "keys" / "audit-log.pem"
+        key = self.layout.keys / "audit-log.pem"
         if not key.exists():
             key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             write_atomic(key, private_pem(generate("ed25519")), mode=0o600)
@@ -279,14 +318,25 @@ class Repository:
         self._dirty.add(role)
 
     def save(self) -> None:
-        """Write every role changed in this session to ``staged/``."""
-        self.layout.staged.mkdir(parents=True, exist_ok=True)
-        for role in sorted(self._dirty):
-            _write_fast(self.layout.staged_role(role), self._staged[role].to_bytes(SERIALIZER))
-        self._dirty.clear()
+        """Write every role changed in this session to ``staged/``, durably (files and directories synced)."""
+        with self.transaction():
+            self.layout.staged.mkdir(parents=True, exist_ok=True)
+            for role in sorted(self._dirty):
+                _write_synced(self.layout.staged_role(role), self._staged[role].to_bytes(SERIALIZER))
+            self._sync_dirs({self.layout.staged})
+            self._dirty.clear()
 
     def _save_config(self) -> None:
-        write_atomic(self.layout.config, self.config.to_json())
+        with self.transaction():
+            write_atomic(self.layout.config, self.config.to_json())
+            L.fsync_dir(self.layout.root)
+
+    def _sync_dirs(self, extra: Iterable[Path] = ()) -> None:
+        """fsync every directory that gained entries (new target files and their new parents)."""
+        for d in sorted({*self._unsynced_dirs, *extra}, key=lambda p: len(p.parts), reverse=True):
+            if d.is_dir():
+                L.fsync_dir(d)
+        self._unsynced_dirs.clear()
 
     # -- delegation structure ---------------------------------------------------------
 
@@ -343,24 +393,32 @@ class Repository:
         for path, tf in existing.items():
             self._staged[succinct.get_role_for_target(path)].signed.targets[path] = tf
 
-    def delegate_class(self, name: str, class_id: bytes, keys: list[KeyRef], threshold: int = 1, bin_bits: int = 0) -> None:
-        """Delegate every target under ``<class-id>/`` to a new role ``name`` (terminating)."""
-        if not ROLE_NAME.match(name) or name in L.ROLES_TOP or name == "bins" or name in self.config.parents:
+    def check_class_delegation(self, name: str, class_id: bytes, keys: Sequence[KeyRef] | None = None,
+                               threshold: int = 1) -> None:
+        """Raise what :meth:`delegate_class` would refuse, changing nothing (so a command can check first)."""
+        if not ROLE_NAME.fullmatch(name) or name in L.ROLES_TOP or name == "bins" or name in self.config.parents \
+                or any(name.startswith(prefix + "-") for prefix in self.config.bins):
             raise UsageError(f"{name!r} cannot name a class role (lower-case letters, digits, '-', '_'; not a top-level "
                              "role name; not already delegated)")
-        if not keys or not 1 <= threshold <= len(keys):
+        if keys is not None and (not keys or not 1 <= threshold <= len(keys)):
             raise UsageError(f"class role {name} needs keys and a threshold between 1 and {len(keys)}")
-        top = self.edit("targets")
-        d = top.signed.delegations
+        d = self.current("targets").signed.delegations
         if d is not None and d.succinct_roles is not None:
             raise RepoError("top-level targets uses hash bins; class delegations need a repository created without "
                             "--bins (give the class role its own bins: fwsign repo delegate --bins)")
+        patterns = L.class_patterns(class_id)
+        if d is not None and any(patterns[0] in (r.paths or []) for r in (d.roles or {}).values()):
+            raise RepoError(f"class {L.class_dir(class_id)} is already delegated")
+
+    def delegate_class(self, name: str, class_id: bytes, keys: list[KeyRef], threshold: int = 1, bin_bits: int = 0) -> None:
+        """Delegate every target under ``<class-id>/`` to a new role ``name`` (terminating)."""
+        self.check_class_delegation(name, class_id, keys, threshold)
+        top = self.edit("targets")
+        d = top.signed.delegations
         if d is None:
             d = top.signed.delegations = Delegations(keys={}, roles={})
         assert d.roles is not None
         patterns = L.class_patterns(class_id)
-        if any(patterns[0] in (r.paths or []) for r in d.roles.values()):
-            raise RepoError(f"class {L.class_dir(class_id)} is already delegated")
         d.roles[name] = DelegatedRole(name, [k.keyid for k in keys], threshold, True, paths=patterns)
         for k in keys:
             d.keys[k.keyid] = k.key
@@ -409,6 +467,10 @@ class Repository:
         else:
             raise UsageError("store_file needs data or a source file")
         dest = self.layout.target_file(path, tf.hashes["sha256"])
+        parent = dest.parent
+        while not parent.exists() and parent != self.layout.targets:
+            self._unsynced_dirs.add(parent.parent)
+            parent = parent.parent
         dest.parent.mkdir(parents=True, exist_ok=True)
         if not dest.exists():
             if data is not None:
@@ -416,6 +478,7 @@ class Repository:
             else:
                 assert source is not None
                 _copy_atomic(source, dest)
+            self._unsynced_dirs.add(dest.parent)
         if custom:
             tf.unrecognized_fields["custom"] = custom
         self.set_target(tf)
@@ -468,6 +531,10 @@ class Repository:
 
     def sign(self, role: str, signer: Signer) -> None:
         """Add one key holder's signature to the pending version of ``role``."""
+        with self.transaction():
+            self._sign(role, signer)
+
+    def _sign(self, role: str, signer: Signer) -> None:
         if not self.layout.staged_role(role).is_file():
             raise RepoError(f"no pending version of {role}; stage a change first (add, delegate, rotate, publish)")
         md = self.current(role)
@@ -484,7 +551,15 @@ class Repository:
                    details={"version": md.signed.version})
 
     def publish(self, *, check: bool = True, resign_online: bool = True) -> PublishResult:
-        """Sign staged roles, then write them with a new snapshot and timestamp."""
+        """Sign staged roles, then write them with a new snapshot and timestamp.
+
+        Runs under the repository lock from planning to the last sync; when it returns,
+        every file it wrote (targets, metadata, the audit record) is on stable storage.
+        """
+        with self.transaction():
+            return self._publish(check=check, resign_online=resign_online)
+
+    def _publish(self, *, check: bool, resign_online: bool) -> PublishResult:
         prev_root_md = self.published("root")
         staged = self.staged_roles()
         for role in staged:
@@ -556,16 +631,21 @@ class Repository:
         # Write order: root, targets roles, snapshot, timestamp.
         order = sorted(files, key=lambda n: (_write_rank(n), n))
         self.layout.metadata.mkdir(parents=True, exist_ok=True)
-        # Everything but timestamp goes down first and is flushed once; then timestamp,
-        # the only file that makes the new state visible, is written and synced.
+        # Target files and everything but timestamp go down first, each file and then the
+        # directories synced; then timestamp, the only file that makes the new state
+        # visible, is written and synced with its directory.
         for name in order[:-1]:
-            _write_fast(self.layout.metadata / name, files[name])
-        os.sync()
+            _write_synced(self.layout.metadata / name, files[name])
+        self._sync_dirs({self.layout.metadata})
         write_atomic(self.layout.metadata / order[-1], files[order[-1]])
+        L.fsync_dir(self.layout.metadata)
         if "root" in staged:
             write_atomic(self.layout.trusted_root, files[f"{root.version}.root.json"])
+            L.fsync_dir(self.layout.root)
         for role in staged:
             self.layout.staged_role(role).unlink(missing_ok=True)
+        if self.layout.staged.is_dir():
+            L.fsync_dir(self.layout.staged)
         self._staged.clear()
         self._published.clear()
         self.audit("publish", artifact=order[-1], artifact_bytes=files[order[-1]], details={"versions": versions})
@@ -700,6 +780,103 @@ class Repository:
                 "root_versions": self.root_versions(), "pending": self.staged_roles(), "warnings": warnings}
 
 
+@dataclass(frozen=True)
+class InitResult:
+    """What :func:`initialise` made: the repository and its first publication (None while pending)."""
+
+    repository: Repository
+    published: PublishResult | None
+    pending: str = ""
+
+
+def initialise(
+    directory: Path,
+    key_specs: dict[str, Sequence[str]],
+    thresholds: dict[str, int],
+    *,
+    key_counts: dict[str, int | None] | None = None,
+    expiry_days: dict[str, int] | None = None,
+    bin_bits: int = 0,
+    bin_key_specs: Sequence[str] = (),
+    now: Clock = utcnow,
+) -> InitResult:
+    """Create and publish a repository, all or nothing.
+
+    Every key spec is loaded (and generated keys made in memory) before anything is
+    written; if anything then fails, every file and directory this call created is removed
+    again (``directory`` too, if it did not exist), so a failed init leaves the tree as it
+    was. A first publication short of signatures (offline root keys) is not a failure: the
+    repository stays, with root v1 pending (``InitResult.pending``).
+    """
+    directory = Path(directory)
+    lay = L.Layout(directory)
+    if lay.config.exists() or lay.legacy():
+        raise UsageError(f"{directory} already holds a repository")
+    counts = key_counts or {}
+    pending_keys = PendingKeys(directory)
+    keys: dict[str, list[KeyRef]] = {}
+    for role in L.ROLES_TOP:
+        specs = list(key_specs.get(role, ()))
+        want = max(counts.get(role) or 0, len(specs), 1)
+        specs += ["generate"] * (want - len(specs))
+        keys[role] = [parse_key_spec(spec, directory, f"{role}-{i + 1}", pending_keys) for i, spec in enumerate(specs)]
+    bin_keys: list[KeyRef] = []
+    if bin_bits:
+        bin_keys = [parse_key_spec(spec, directory, f"bins-{i + 1}", pending_keys)
+                    for i, spec in enumerate(list(bin_key_specs) or ["generate"])]
+    for role in L.ROLES_TOP:
+        t = thresholds.get(role, 1)
+        if not 1 <= t <= len(keys[role]):
+            raise UsageError(f"{role} threshold {t} must be between 1 and its {len(keys[role])} key(s)")
+    for role, days in (expiry_days or {}).items():
+        if days < 1:
+            raise UsageError(f"expiry period of {role} must be at least one day")
+    existed = directory.exists()
+    before = set(_listing(directory)) if existed else set()
+    created_top = directory  # the highest directory this call creates, if any
+    while not created_top.parent.exists() and created_top.parent != created_top:
+        created_top = created_top.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        pending_keys.commit()
+        repo = Repository.create(directory, keys, thresholds, expiry_days=expiry_days, bin_bits=bin_bits,
+                                 bin_keys=bin_keys, now=now)
+        try:
+            res = repo.publish()
+        except ThresholdNotMet as exc:
+            return InitResult(repo, None, exc.message)
+        return InitResult(repo, res)
+    except BaseException:
+        if existed:
+            _remove_created(directory, before)
+        else:
+            shutil.rmtree(created_top, ignore_errors=True)
+        raise
+
+
+def _listing(directory: Path) -> list[str]:
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(directory):
+        for name in dirnames + filenames:
+            out.append(os.path.relpath(os.path.join(dirpath, name), directory))
+    return out
+
+
+def _remove_created(directory: Path, before: set[str]) -> None:
+    """Undo a failed init in an existing directory: remove every path not in ``before``."""
+    if not directory.exists():
+        return
+    for rel in sorted(set(_listing(directory)) - before, key=lambda r: r.count(os.sep), reverse=True):
+        p = directory / rel
+        try:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
+                p.unlink()
+        except FileNotFoundError:
+            pass
+
+
 def _signer_kind(uri: str | None) -> str:
     """The kind of a role key for the audit log: file, pkcs11, awskms, ... or offline."""
     return uri.split(":", 1)[0] if uri else "offline"
@@ -710,11 +887,14 @@ def _signer_class(signer: Signer) -> str:
     return {"CryptoSigner": "file", "TufPkcs11Signer": "pkcs11"}.get(name, name)
 
 
-def _write_fast(path: Path, data: bytes) -> None:
-    """Temporary file + rename without a per-file fsync (the caller syncs once)."""
+def _write_synced(path: Path, data: bytes) -> None:
+    """Temporary file, fsync, rename (the caller syncs the directory once for a batch)."""
     tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
     try:
-        tmp.write_bytes(data)
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -743,6 +923,8 @@ def _copy_atomic(src: Path, dest: Path) -> None:
     try:
         with tmp, open(src, "rb") as fh:
             shutil.copyfileobj(fh, tmp, 1 << 20)
+            tmp.flush()
+            os.fsync(tmp.fileno())
         Path(tmp.name).chmod(0o644)
         Path(tmp.name).replace(dest)
     except BaseException:

@@ -3,7 +3,10 @@
 A key spec on the command line is one of:
 
 * ``generate``: a new Ed25519 key written to ``DIR/keys/<role>-<n>.pem`` (0600);
-* a path to a private PEM file (PKCS#8): used through the ``file2:`` signer;
+* a path to a private PEM file (PKCS#8 or SEC1): an unencrypted one is used through the
+  ``file2:`` signer; an encrypted one through ``fwsign-pem:`` (its passphrase comes from
+  ``FWSIGN_KEY_PASSPHRASE`` or a prompt each time the key signs, and is never stored);
+* a PKCS#11 URI, a KMS URI or a ``.uri`` file, as every signing command takes them;
 * ``URI@PUBLIC.pem``: any securesystemslib signer URI (``hsm:``, ``awskms:...``,
   ``gcpkms:...``, ``azurekms:...``, ``hv:...``) with its public key as PEM;
 * ``PUBLIC.pem`` (a public key only): an offline key; its holder signs pending role
@@ -11,17 +14,28 @@ A key spec on the command line is one of:
 
 The repository keeps, per key id, only the signer URI (never key material) in
 ``repo.json``; relative ``file2:`` paths are resolved against the repository directory.
+
+Generated keys go through :class:`PendingKeys`: they are made in memory, and written only
+once the command has checked everything it can (names, thresholds, other keys); a command
+that then fails removes them again, so a refused command leaves no key file behind.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from securesystemslib.signer import CryptoSigner, Key, Signer, SSlibKey  # type: ignore[attr-defined]
 
 from ..errors import FwsignError, KeyLoadError, UsageError
 from ..keys import write_atomic
+from .layout import check_name, fsync_dir
+
+#: securesystemslib URI scheme for an encrypted PEM private key (fwsign-pem:/abs/path.pem).
+PEM_SCHEME = "fwsign-pem"
 
 
 @dataclass(frozen=True)
@@ -36,21 +50,88 @@ class KeyRef:
         return str(self.key.keyid)
 
 
-def _load_pem_private(path: Path) -> SSlibKey:
-    from cryptography.hazmat.primitives import serialization
+def _load_pem_private(path: Path) -> tuple[SSlibKey, str]:
+    """The public key of a private PEM and the signer URI to use it with (file2: or fwsign-pem:)."""
+    from ..signers import load_private_interactive
 
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read key {path}: {exc.strerror}") from None
+    priv = load_private_interactive(path)  # FWSIGN_KEY_PASSPHRASE or a prompt for an encrypted PEM
     try:
-        priv = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError):
-        raise KeyLoadError(f"{path} is not an unencrypted PKCS#8 PEM private key") from None
-    try:
-        return SSlibKey.from_crypto(priv.public_key())  # type: ignore[arg-type]
-    except ValueError as exc:
+        key = SSlibKey.from_crypto(priv.public_key())
+    except (ValueError, AttributeError) as exc:
         raise KeyLoadError(f"{path}: unsupported key for TUF: {exc}") from None
+    scheme = PEM_SCHEME if b"ENCRYPTED" in data else "file2"
+    return key, f"{scheme}:{path.resolve()}"
+
+
+def register_pem_scheme() -> None:
+    """Let securesystemslib's ``Signer.from_priv_key_uri`` open ``fwsign-pem:`` (encrypted PEM) URIs."""
+    from securesystemslib.signer import SIGNER_FOR_URI_SCHEME  # type: ignore[attr-defined]
+
+    if PEM_SCHEME not in SIGNER_FOR_URI_SCHEME:
+        SIGNER_FOR_URI_SCHEME[PEM_SCHEME] = _PemSigner
+
+
+class _PemSigner(CryptoSigner):  # type: ignore[misc]
+    """A CryptoSigner over a PEM that may be encrypted; the passphrase is asked for at load time."""
+
+    @classmethod
+    def from_priv_key_uri(cls, priv_key_uri: str, public_key: Key, secrets_handler: Any = None) -> CryptoSigner:
+        from ..signers import load_private_interactive
+
+        path = Path(priv_key_uri.split(":", 1)[1])
+        priv = load_private_interactive(path)
+        signer = CryptoSigner(priv, public_key)  # type: ignore[arg-type]
+        if SSlibKey.from_crypto(priv.public_key()).keyid != public_key.keyid:  # type: ignore[arg-type]
+            raise KeyLoadError(f"{path} is not the private key of {public_key.keyid[:12]}")
+        return signer
+
+
+@dataclass
+class PendingKeys:
+    """Generated keys held in memory until :meth:`commit`; :meth:`rollback` removes what commit wrote."""
+
+    repo_dir: Path
+    keys: list[tuple[Path, bytes]] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list, repr=False)
+    made_dir: bool = False
+
+    def add(self, name: str, private: bytes) -> Path:
+        path = self.repo_dir / "keys" / f"{name}.pem"
+        if path.exists() or any(p == path for p, _ in self.keys):
+            raise UsageError(f"{path} already exists; refusing to overwrite a private key")
+        self.keys.append((path, private))
+        return path
+
+    def commit(self) -> None:
+        """Write every pending key (0600, directory 0700), synced."""
+        if not self.keys:
+            return
+        keys_dir = self.repo_dir / "keys"
+        if not keys_dir.exists():
+            keys_dir.mkdir(mode=0o700, parents=True)
+            self.made_dir = True
+        for path, data in self.keys:
+            if path.exists():
+                raise UsageError(f"{path} already exists; refusing to overwrite a private key")
+            write_atomic(path, data, mode=0o600)
+            self.written.append(path)
+        fsync_dir(keys_dir)
+        self.keys.clear()
+
+    def rollback(self) -> None:
+        for path in reversed(self.written):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        self.written.clear()
+        if self.made_dir:
+            with contextlib.suppress(OSError):
+                (self.repo_dir / "keys").rmdir()
+            self.made_dir = False
+        self.keys.clear()
 
 
 def _load_pem_public(path: Path) -> SSlibKey:
@@ -67,22 +148,26 @@ def _load_pem_public(path: Path) -> SSlibKey:
         raise KeyLoadError(f"{path} is not a supported PEM public key ({exc})") from None
 
 
-def generate_key(repo_dir: Path, name: str) -> KeyRef:
-    """A new Ed25519 key in ``repo_dir/keys/<name>.pem`` (0600), referenced by a relative file2 URI."""
+def generate_key(repo_dir: Path, name: str, pending: PendingKeys | None = None) -> KeyRef:
+    """A new Ed25519 key for ``repo_dir/keys/<name>.pem`` (0600), referenced by a relative file2 URI.
+
+    With ``pending`` the key is only recorded there (written by ``pending.commit()``);
+    without, it is written at once. ``name`` must be a plain name (no path).
+    """
+    check_name(name, "key name")
     signer = CryptoSigner.generate_ed25519()
-    keys = repo_dir / "keys"
-    keys.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = keys / f"{name}.pem"
-    if path.exists():
-        raise UsageError(f"{path} already exists; refusing to overwrite a private key")
-    write_atomic(path, signer.private_bytes, mode=0o600)
+    own = pending is None
+    pending = pending or PendingKeys(repo_dir)
+    pending.add(name, signer.private_bytes)
+    if own:
+        pending.commit()
     return KeyRef(signer.public_key, f"file2:keys/{name}.pem")
 
 
-def parse_key_spec(spec: str, repo_dir: Path, name: str) -> KeyRef:
-    """Turn one key spec (see module docstring) into a :class:`KeyRef`."""
+def parse_key_spec(spec: str, repo_dir: Path, name: str, pending: PendingKeys | None = None) -> KeyRef:
+    """Turn one key spec (see module docstring) into a :class:`KeyRef` (generated keys go to ``pending``)."""
     if spec == "generate":
-        return generate_key(repo_dir, name)
+        return generate_key(repo_dir, name, pending)
     uri_ref = _uri_spec(spec)
     if uri_ref is not None:
         return uri_ref
@@ -95,7 +180,8 @@ def parse_key_spec(spec: str, repo_dir: Path, name: str) -> KeyRef:
     except OSError as exc:
         raise UsageError(f"cannot read key {spec}: {exc.strerror}") from None
     if b"PRIVATE KEY" in head:
-        return KeyRef(_load_pem_private(path), f"file2:{path.resolve()}")
+        key, uri = _load_pem_private(path)
+        return KeyRef(key, uri)
     if b"PUBLIC KEY" in head:
         return KeyRef(_load_pem_public(path), None)
     raise KeyLoadError(f"{spec} is neither a PEM key file nor URI@PUBLIC.pem")
@@ -134,6 +220,8 @@ def load_signer(uri: str, key: Key, repo_dir: Path) -> Signer:
         from ..signers import register_sslib_pkcs11
 
         register_sslib_pkcs11()
+    if uri.startswith(PEM_SCHEME + ":"):
+        register_pem_scheme()
     try:
         return Signer.from_priv_key_uri(resolve_uri(uri, repo_dir), key)
     except OSError as exc:
@@ -153,6 +241,5 @@ def signer_from_spec(spec: str, repo_dir: Path) -> Signer:
     if "@" in spec and ":" in spec.split("@", 1)[0]:
         uri, pub = spec.rsplit("@", 1)
         return load_signer(uri, _load_pem_public(Path(pub)), repo_dir)
-    path = Path(spec)
-    key = _load_pem_private(path)
-    return load_signer(f"file2:{path.resolve()}", key, repo_dir)
+    key, uri = _load_pem_private(Path(spec))
+    return load_signer(uri, key, repo_dir)

@@ -1,0 +1,410 @@
+"""Attacks on the repository side: path traversal against ``repo serve``, names that climb out of
+the repository, half-written or lost work, concurrent publishers, slow mirrors, a truncated audit log."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from fwsign.repo import layout as L
+from fwsign.repo.repository import Repository
+from fwsign.repo.serve import resolve_request
+from tests.tuf_helpers import (
+    T0,
+    Clock,
+    add_and_publish,
+    fwsign,
+    new_repo,
+    out_is_empty,
+    served,
+    update_args,
+    write_release,
+)
+
+
+def tree(directory: Path) -> dict[str, tuple[int, bytes | None]]:
+    """Every path under ``directory`` with its mode and (for files) content: a before/after listing."""
+    out: dict[str, tuple[int, bytes | None]] = {}
+    if not directory.exists():
+        return out
+    for dirpath, dirnames, filenames in os.walk(directory):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            rel = str(p.relative_to(directory))
+            out[rel] = (p.lstat().st_mode, p.read_bytes() if p.is_file() and not p.is_symlink() else None)
+    return out
+
+
+def raw_get(url: str, target: str, method: str = "GET") -> tuple[int, bytes]:
+    """Send ``target`` exactly as given (no client-side normalisation) and return status and body."""
+    host, port = url.split("//", 1)[1].rstrip("/").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(f"{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode("latin-1"))
+        resp = http.client.HTTPResponse(s, method=method)
+        resp.begin()
+        return resp.status, resp.read()
+
+
+# -- path traversal against repo serve -------------------------------------------------------------
+
+TRAVERSALS = [
+    "/metadata/%2e%2e/keys/root-1.pem",            # encoded dot segments
+    "/metadata/%2E%2E/%2E%2E/public/../keys/root-1.pem",
+    "/metadata/%2e%2e/%2e%2e/keys/root-1.pem",
+    "/metadata/%2e%2e/%2e%2e/repo.json",
+    "/metadata/%2e%2e/%2e%2e/audit.log",
+    "/metadata/%252e%252e/%252e%252e/keys/root-1.pem",  # double-encoded
+    "/metadata/..%2f..%2fkeys/root-1.pem",           # encoded slash
+    "/metadata/..%5c..%5ckeys%5croot-1.pem",          # encoded backslash
+    "/metadata\\..\\..\\keys\\root-1.pem",            # raw backslash
+    "/metadata/../../keys/root-1.pem",                # plain dot segments
+    "/targets/./../../repo.json",
+    "//keys/root-1.pem",                              # empty segment
+    "/metadata//etc/passwd",
+    "/metadata/%00../../repo.json",                   # NUL
+    "http://127.0.0.1/metadata/../../keys/root-1.pem",  # absolute-form
+    "/keys/root-1.pem",
+    "/repo.json",
+    "/staged/targets.json",
+    "/audit.log",
+    "/metadata/",                                     # no directory listings
+    "/targets/",
+    "/metadata",
+    "/",
+    "/metadata/.timestamp.json.1234.tmp",              # hidden temporary files
+    "/metadata/%2Ftmp",
+]
+
+
+@pytest.fixture(scope="module")
+def live_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    repo_dir = tmp_path_factory.mktemp("serve") / "r"
+    new_repo(repo_dir, Clock())
+    (repo_dir / "metadata").mkdir()  # a stray directory where the old layout kept metadata
+    (repo_dir / "metadata" / "secret.json").write_bytes(b"not published")
+    return repo_dir
+
+
+@pytest.mark.parametrize("target", TRAVERSALS)
+def test_path_traversal_against_repo_serve_is_404(live_repo: Path, target: str) -> None:
+    secrets = [p.read_bytes() for p in (live_repo / "keys").iterdir()] + [(live_repo / "repo.json").read_bytes()]
+    with served(live_repo) as url:
+        assert raw_get(url, "/metadata/1.root.json")[0] == 200
+        for method in ("GET", "HEAD"):
+            status, body = raw_get(url, target, method)
+            assert status == 404, (target, method)
+            assert not any(s in body for s in secrets)
+
+
+def test_path_traversal_through_symlink_is_404(live_repo: Path) -> None:
+    meta = live_repo / "public" / "metadata"
+    (meta / "evil.json").symlink_to(live_repo / "keys" / "root-1.pem")
+    (meta / "up").symlink_to(live_repo)
+    (live_repo / "public" / "targets" / "inside.json").symlink_to(meta / "1.root.json")
+    try:
+        with served(live_repo) as url:
+            assert raw_get(url, "/metadata/evil.json")[0] == 404
+            assert raw_get(url, "/metadata/up/keys/root-1.pem")[0] == 404
+            assert raw_get(url, "/metadata/up/repo.json")[0] == 404
+            # a link that stays inside targets/... does not leave targets/ either: it resolves into metadata/
+            assert raw_get(url, "/targets/inside.json")[0] == 404
+    finally:
+        for p in (meta / "evil.json", meta / "up", live_repo / "public" / "targets" / "inside.json"):
+            p.unlink()
+
+
+def test_resolve_request_refuses_methods_and_forms(tmp_path: Path) -> None:
+    root = tmp_path / "public"
+    (root / "metadata").mkdir(parents=True)
+    (root / "metadata" / "1.root.json").write_bytes(b"{}")
+    assert resolve_request(root, "/metadata/1.root.json") == (root / "metadata" / "1.root.json").resolve()
+    assert resolve_request(root, "/metadata/1.root.json?x=1") is not None
+    assert resolve_request(root, "/metadata/%31.root.json") is not None  # plain percent-encoding still works
+    for target in TRAVERSALS:
+        assert resolve_request(root, target) is None, target
+
+
+def test_private_keys_live_outside_the_published_tree(tmp_path: Path) -> None:
+    r = fwsign("repo", "init", tmp_path / "r")
+    assert r.code == 0, r.err
+    public = tmp_path / "r" / "public"
+    assert sorted(p.name for p in public.iterdir()) == ["metadata", "targets"]
+    published = {p.read_bytes() for p in public.rglob("*") if p.is_file()}
+    for key in (tmp_path / "r" / "keys").iterdir():
+        assert key.read_bytes() not in published
+    assert (tmp_path / "r" / "keys").stat().st_mode & 0o777 == 0o700
+
+
+def test_old_layout_is_migrated_on_first_use(tmp_path: Path) -> None:
+    clock = Clock()
+    repo_dir = tmp_path / "r"
+    new_repo(repo_dir, clock)
+    add_and_publish(repo_dir, clock, write_release(tmp_path / "rel", 1))
+    for name in ("metadata", "targets"):  # the layout before public/
+        os.replace(repo_dir / "public" / name, repo_dir / name)
+    (repo_dir / "public").rmdir()
+    assert L.Layout(repo_dir).legacy()
+    with served(repo_dir) as url:  # serve reads the old layout as it is, keys still refused
+        assert raw_get(url, "/metadata/1.root.json")[0] == 200
+        assert raw_get(url, "/keys/root-1.pem")[0] == 404
+    repo = Repository(repo_dir, now=clock)
+    assert repo.migrated and not L.Layout(repo_dir).legacy()
+    assert not (repo_dir / "metadata").exists() and (repo_dir / "public" / "metadata" / "1.root.json").is_file()
+    add_and_publish(repo_dir, clock, write_release(tmp_path / "rel", 2))
+    work = tmp_path / "work"
+    work.mkdir()
+    with served(repo_dir) as url:
+        r = fwsign(*update_args(url, repo_dir, work, 1, now=T0))
+    assert r.code == 0, r.err
+    assert (work / "out" / "firmware-2.suit").is_file()
+    r = fwsign("repo", "status", repo_dir)
+    assert r.code == 0 and "not published" not in r.out
+    shutil.rmtree(work)
+    assert out_is_empty(work)
+
+
+# -- names that become paths: a refused command writes nothing anywhere ----------------------------
+
+
+@pytest.fixture
+def repo_tree(tmp_path: Path) -> Path:
+    """A repository at tmp_path/area/r; tests list all of tmp_path/area before and after."""
+    repo_dir = tmp_path / "area" / "r"
+    assert fwsign("repo", "init", repo_dir).code == 0
+    return repo_dir
+
+
+CLIMBING = ["../../evil", "../keys/x", "/tmp/evil", "pump/../../x", "pump\n", ".hidden", "Pump", "a\\b", "x" * 200]
+
+
+@pytest.mark.parametrize("name", CLIMBING)
+def test_delegate_role_name_climbing_out_writes_nothing(repo_tree: Path, name: str) -> None:
+    area = repo_tree.parent
+    before = tree(area)
+    r = fwsign("repo", "delegate", repo_tree, "--vendor-domain", "example.com", "--class-name", "pump", "--role", name)
+    assert r.code == 2 and r.err.startswith("fwsign: usage:"), r.err
+    assert tree(area) == before
+
+
+@pytest.mark.parametrize("name", ["../../../evil-class", "../x"])
+def test_delegate_class_name_climbing_out_writes_nothing(repo_tree: Path, name: str) -> None:
+    area = repo_tree.parent
+    before = tree(area)
+    r = fwsign("repo", "delegate", repo_tree, "--vendor-domain", "example.com", "--class-name", name)
+    assert r.code == 2, r.err
+    assert tree(area) == before
+    assert not (area / "evil-class-1.pem").exists() and not list(area.parent.glob("*.pem"))
+
+
+def test_refused_delegate_rotate_sign_remove_write_nothing(repo_tree: Path) -> None:
+    area = repo_tree.parent
+    before = tree(area)
+    ident = ["--vendor-domain", "example.com", "--class-name", "pump"]
+    refused = [
+        ("repo", "delegate", repo_tree, *ident, "--threshold", "2"),           # threshold above its one key
+        ("repo", "delegate", repo_tree, *ident, "--role", "targets"),          # a top-level role name
+        ("repo", "delegate", repo_tree, *ident, "--bins", "3"),                # not a power of two
+        ("repo", "rotate", repo_tree, "targets", "--add-key", "generate", "--threshold", "5"),
+        ("repo", "sign", repo_tree, "../../keys/root-1", "--key", repo_tree / "keys" / "root-1.pem"),
+        ("repo", "sign", repo_tree, "targets", "--key", repo_tree / "keys" / "root-1.pem"),  # nothing pending
+        ("repo", "remove", repo_tree, "../../../etc/passwd"),
+        ("repo", "revoke", repo_tree, *ident, "--below", "3"),                 # no release of the class
+    ]
+    for args in refused:
+        r = fwsign(*args)
+        assert r.code in (1, 2), (args, r.out)
+        assert tree(area) == before, args
+    # the same delegation, valid, does write (and only inside the repository)
+    r = fwsign("repo", "delegate", repo_tree, *ident)
+    assert r.code == 0, r.err
+    new = set(tree(area)) - set(before)
+    assert new and all(p.startswith("r" + os.sep) for p in new)
+    assert "r/keys/pump-1.pem" in new
+    # delegating the same class again is refused before its key is made
+    before = tree(area)
+    assert fwsign("repo", "delegate", repo_tree, *ident, "--role", "pump2").code != 0
+    assert tree(area) == before
+
+
+def test_target_and_role_names_are_checked_where_they_become_paths(tmp_path: Path) -> None:
+    from fwsign.errors import UsageError
+
+    lay = L.Layout(tmp_path)
+    for bad in ("../x", "a/../../b", "/abs", "a//b", ".hidden/x", "a\\b", "a/.."):
+        with pytest.raises(UsageError):
+            lay.target_file(bad, "0" * 64)
+    with pytest.raises(UsageError):
+        lay.target_file("a/b", "../" + "0" * 61)
+    for bad in ("../root", "root\n", "", "Root", "a/b"):
+        with pytest.raises(UsageError):
+            lay.staged_role(bad)
+        with pytest.raises(UsageError):
+            lay.versioned(bad, 1)
+    from fwsign.repo.signing import generate_key
+
+    with pytest.raises(UsageError):
+        generate_key(tmp_path, "../../evil")
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- a failed init leaves nothing ----------------------------------------------------------------
+
+
+def test_failed_init_leaves_nothing(tmp_path: Path) -> None:
+    area = tmp_path / "area"
+    area.mkdir()
+    (area / "unrelated.txt").write_text("kept")
+    before = tree(area)
+    encrypted = tmp_path / "enc.pem"
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    encrypted.write_bytes(ed25519.Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"pw")))
+    failing = [
+        ("--targets-key", tmp_path / "missing.pem"),       # unreadable key, after root's would have been made
+        ("--targets-key", encrypted),                      # encrypted, no passphrase given
+        ("--root-threshold", "3"),                         # threshold above the keys
+        ("--timestamp-key", "pkcs11:token=none;object=x"),  # no such token
+    ]
+    for args in failing:
+        for target in (area / "r", area):  # a new directory, and an existing one with other files
+            env = {k: v for k, v in os.environ.items() if k != "FWSIGN_KEY_PASSPHRASE"}
+            old = os.environ.copy()
+            os.environ.clear()
+            os.environ.update(env)
+            try:
+                r = fwsign("repo", "init", target, *args)
+            finally:
+                os.environ.clear()
+                os.environ.update(old)
+            assert r.code == 2, (args, r.err)
+            assert tree(area) == before, args
+
+
+def test_init_failing_after_writing_removes_what_it_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fwsign.repo import repository as R
+
+    area = tmp_path / "area"
+    area.mkdir()
+    (area / "keys").mkdir()
+    (area / "keys" / "mine.pem").write_text("someone else's file")
+    before = tree(area)
+
+    def broken_publish(self: Repository, **kw: object) -> None:
+        assert (self.layout.keys / "root-1.pem").is_file()  # it did get this far
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(R.Repository, "publish", broken_publish)
+    for target in (area, area / "new" / "r"):
+        r = fwsign("repo", "init", target)
+        assert r.code == 2 and "No space left" in r.err
+        assert tree(area) == before
+
+
+def test_init_takes_every_key_form_the_other_commands_take(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An encrypted PEM with FWSIGN_KEY_PASSPHRASE signs targets at init and at every later publish."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    key = tmp_path / "targets-enc.pem"
+    key.write_bytes(ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"correct horse")))
+    monkeypatch.setenv("FWSIGN_KEY_PASSPHRASE", "correct horse")
+    r = fwsign("repo", "init", tmp_path / "r", "--targets-key", key)
+    assert r.code == 0, r.err
+    config = (tmp_path / "r" / "repo.json").read_text()
+    assert "fwsign-pem:" in config and "correct horse" not in config + r.out + r.err
+    rel = write_release(tmp_path / "rel", 1)
+    from tests.tuf_helpers import suit_pub
+
+    r = fwsign("repo", "add", tmp_path / "r", rel.envelope, "--payload", rel.payload, "--suit-key", suit_pub(tmp_path),
+               "--publish")
+    assert r.code == 0, r.err
+    monkeypatch.setenv("FWSIGN_KEY_PASSPHRASE", "not-the-passphrase")
+    rel2 = write_release(tmp_path / "rel", 2)
+    before = tree(tmp_path / "r" / "public")
+    r = fwsign("repo", "add", tmp_path / "r", rel2.envelope, "--payload", rel2.payload, "--suit-key",
+               suit_pub(tmp_path), "--publish")
+    assert r.code == 2 and "key-invalid" in r.err and "not-the-passphrase" not in r.err
+    assert tree(tmp_path / "r" / "public").keys() - before.keys() <= {  # the payload and envelope files, no metadata
+        p for p in tree(tmp_path / "r" / "public") if p.startswith("targets")}
+
+
+# -- concurrent publishers ----------------------------------------------------------------------
+
+
+def _published_sequences(repo_dir: Path) -> set[int]:
+    from fwsign.repo.releases import fwsign_custom
+
+    repo = Repository(repo_dir)
+    md = repo.published("targets")
+    assert md is not None
+    return {int(fwsign_custom(tf)["sequence"]) for path, tf in md.signed.targets.items()
+            if fwsign_custom(tf).get("type") == "suit-envelope"}
+
+
+def test_concurrent_publishers_lose_nothing(tmp_path: Path) -> None:
+    """Eight `repo add --publish` of eight releases at once, three rounds: every release is published."""
+    import subprocess
+    import sys
+
+    from tests.tuf_helpers import suit_pub
+
+    repo_dir = tmp_path / "r"
+    assert fwsign("repo", "init", repo_dir).code == 0
+    key = suit_pub(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    rounds, per_round = 3, 8
+    for rnd in range(rounds):
+        releases = [write_release(tmp_path / "rel", rnd * per_round + i + 1) for i in range(per_round)]
+        procs = [subprocess.Popen([sys.executable, "-m", "fwsign", "repo", "add", str(repo_dir), str(rel.envelope),
+                                   "--payload", str(rel.payload), "--suit-key", str(key), "--publish"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+                 for rel in releases]
+        for p in procs:
+            out, err = p.communicate(timeout=300)
+            assert p.returncode == 0, err.decode()
+        assert _published_sequences(repo_dir) == set(range(1, (rnd + 1) * per_round + 1))
+        assert list((repo_dir / "staged").iterdir()) == []
+    r = fwsign("log", "verify", repo_dir / "audit.log")
+    assert r.code == 0, r.err
+    assert not list(repo_dir.rglob("*.tmp"))
+
+
+def test_second_writer_times_out_with_a_clear_error_and_changes_nothing(tmp_path: Path) -> None:
+    from fwsign.repo.lock import locked
+    from tests.tuf_helpers import suit_pub
+
+    repo_dir = tmp_path / "r"
+    assert fwsign("repo", "init", repo_dir).code == 0
+    rel = write_release(tmp_path / "rel", 1)
+    before = tree(repo_dir)
+    import threading
+
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with locked(repo_dir / ".lock"):
+            holding.set()
+            release.wait(30)
+
+    # A different thread holds the lock (as another process would): the CLI waits, then gives up.
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        assert holding.wait(10)
+        r = fwsign("repo", "add", repo_dir, rel.envelope, "--payload", rel.payload, "--suit-key", suit_pub(tmp_path),
+                   "--publish", "--lock-timeout", "0.3")
+    finally:
+        release.set()
+        t.join()
+    assert r.code == 2 and r.err.startswith("fwsign: repo-locked:") and "--lock-timeout" in r.err
+    assert len(r.err.strip().splitlines()) == 1
+    assert tree(repo_dir) == before
