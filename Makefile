@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FUZZ_SECONDS ?= 120
 
-.PHONY: all demo test lint typecheck unit bench bench-host bench-repo bench-device fuzz fuzz-c size clean venv sysdeps compile pure
+.PHONY: all demo test lint typecheck unit bench bench-host bench-repo bench-device fuzz fuzz-c fuzz-diff size clean venv sysdeps compile pure
 
 all: test
 
@@ -76,6 +76,11 @@ bench-device: $(STAMP) sysdeps
 # Long fuzz run of the Python parsers (the unit tests run a short, fixed-seed one).
 fuzz: $(STAMP)
 	FWSIGN_FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/python scripts/fuzz.py
+
+# Structure-aware differential run: correctly signed generated manifests through the Python
+# and the C verifier; new disagreements are kept in tests/vectors/generated/ (FUZZ_SEED=N repeats a run).
+fuzz-diff: $(STAMP) sysdeps
+	$(BIN)/python scripts/fuzz_diff.py --seconds $(FUZZ_SECONDS)
 
 # libFuzzer runs of bootloader-ref's envelope processing and boot flow (clang).
 fuzz-c: sysdeps

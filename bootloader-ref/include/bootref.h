@@ -36,7 +36,7 @@ typedef enum bootref_err {
     BOOTREF_E_CBOR_TRUNCATED = 1,     /* input ends inside an item ("truncated") */
     BOOTREF_E_CBOR_NON_SHORTEST = 2,  /* head not in shortest form (RFC 8949 s4.2.1) */
     BOOTREF_E_CBOR_INDEFINITE = 3,    /* indefinite length or break */
-    BOOTREF_E_CBOR_DUP_KEY = 4,       /* duplicate map key (same encoded bytes) */
+    BOOTREF_E_CBOR_DUP_KEY = 4,       /* duplicate map key (same encoded bytes); see also CBOR_ORDER (58) */
     BOOTREF_E_CBOR_UNSUPPORTED = 5,   /* float, undefined, other simple, reserved */
     BOOTREF_E_CBOR_TRAILING = 6,      /* bytes after the single top-level item */
     BOOTREF_E_TYPE = 7,               /* well-formed but wrong CBOR type */
@@ -81,7 +81,11 @@ typedef enum bootref_err {
     /* trust-domains delegation (bootref_delegation.h) */
     BOOTREF_E_DELEG_INVALID = 54,          /* "delegation-invalid": malformed CWT, wrong issuer, bad signature, chain too long */
     BOOTREF_E_DELEG_EXPIRED = 55,          /* "delegation-expired": outside nbf..exp, or no time source */
-    BOOTREF_E_DELEG_SCOPE = 56             /* "delegation-scope": scope widened, or manifest outside it */
+    BOOTREF_E_DELEG_SCOPE = 56,            /* "delegation-scope": scope widened, or manifest outside it */
+    /* docs/processing-model.md section 6 */
+    BOOTREF_E_MISSING_CHECK = 57,          /* "missing-check": a sequence acts or ends without the
+                                              vendor/class/image checks it must make (R0-R3) */
+    BOOTREF_E_CBOR_ORDER = 58              /* "malformed": map keys not in canonical order (RFC 8949 s4.2.1) */
 } bootref_err_t;
 
 /* Reason class, e.g. "malformed", "signature-invalid". Never NULL. */
@@ -154,8 +158,11 @@ typedef struct bootref_ctx {
     bootref_span_t seq[5];
     uint8_t severed_digest;        /* bit i: manifest holds a digest at 16/20/23 */
 
-    /* interpreter state */
+    /* interpreter state (docs/processing-model.md section 4) */
     uint32_t selected;             /* bit mask of selected components */
+    uint32_t matched;              /* image-match / check-content made since the last write (R2, R3) */
+    uint32_t written;              /* written by a directive in this bootref_run() call (R3) */
+    uint8_t identity;              /* vendor (bit 0) / class (bit 1) condition made in this sequence (R1) */
     struct {                       /* the sequences being run, outermost first */
         const bootref_span_t *seq;
         uint8_t checked;           /* known to be well-formed */
@@ -171,7 +178,7 @@ typedef struct bootref_ctx {
      * with a delegation (bootref_delegation.h) also the keys it vouches for */
     const bootref_key_t *keys;
     size_t n_keys;
-    size_t signer;                 /* index in keys of the key that verified */
+    uint32_t signers;              /* bit i: keys[i] verified a block (i < 32) */
     bootref_span_t deleg;          /* envelope member 1 (encoded), or p == NULL */
 
     uint8_t tbs[BOOTREF_TBS_MAX];          /* Sig_structure / MAC_structure */

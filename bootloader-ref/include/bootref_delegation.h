@@ -28,11 +28,13 @@
  *   - a link may only narrow its issuer's scope -> BOOTREF_E_DELEG_SCOPE;
  *   - every key of every link joins the candidates for the authentication
  *     blocks (after the anchors; a block's kid selects among them);
- *   - the key that verified the block (the first block that verifies, as for
- *     anchors), if a delegated one, must be scoped to the manifest: every vendor/class id compared by a condition-vendor-identifier /
- *     condition-class-identifier, over every path through try-each, of the shared
- *     sequence followed by each sequence present, lies in its scope, and a
- *     restricted scope needs at least one such condition -> BOOTREF_E_DELEG_SCOPE.
+ *   - every delegated key whose block verified (every block is examined) must
+ *     be scoped to the manifest: each vendor/class id that a vendor-/class-
+ *     identifier condition made during bootref_run() compared (passed, or
+ *     skipped in host mode) lies in its scope -> BOOTREF_E_DELEG_SCOPE. The
+ *     interpreter calls `scope` as it makes the condition (docs/processing-model.md
+ *     section 9); rule R1 there makes sure each sequence run makes both.
+ *     A delegation is therefore only fully checked by bootref_run().
  *
  * Integration: link src/delegation.c, keep one bootref_deleg_state_t in RAM,
  * and point the verifier port at a bootref_deleg_port_t:
@@ -73,21 +75,6 @@ extern "C" {
 #error "at most 255 keys in all (counted in a byte)"
 #endif
 
-/* Scratch of the manifest walk (src/delegation.c), kept in the state instead of
- * on the stack. Not an interface. */
-#define BOOTREF_DELEG_WALK_CHOICES 64u
-typedef struct bootref_deleg_walk {
-    bootref_ctx_t *c;
-    const struct bootref_deleg_state *s;
-    uint32_t sel;                                            /* selected components */
-    bootref_span_t val[BOOTREF_MAX_COMPONENTS][2];           /* vendor, class parameter */
-    uint8_t choice[BOOTREF_DELEG_WALK_CHOICES];              /* try-each option taken */
-    uint8_t n_opt[BOOTREF_DELEG_WALK_CHOICES];               /* ... of how many */
-    unsigned n_choice, pos, dead;
-    unsigned seen[2];                                        /* conditions met: vendor, class */
-    unsigned bad;                                            /* a key that signed is out of scope */
-} bootref_deleg_walk_t;
-
 /* What the verifier learns from the delegation member of the envelope being
  * verified, filled by bootref_delegation_check(); spans point into the caller's
  * envelope buffer. While it holds a verified delegation, the core checks the
@@ -104,7 +91,6 @@ typedef struct bootref_deleg_state {
     const uint8_t *classes[BOOTREF_DELEG_MAX_KEYS];     /* first of n_classes 17-byte bstrs, or NULL */
     uint8_t n_classes[BOOTREF_DELEG_MAX_KEYS];
     uint8_t tbs[BOOTREF_DELEG_TBS_MAX];                 /* Sig_structure being verified */
-    bootref_deleg_walk_t walk;
 } bootref_deleg_state_t;
 
 typedef struct bootref_deleg_port {
@@ -113,11 +99,16 @@ typedef struct bootref_deleg_port {
      * matched (verify the chains, extend ctx->keys); member == NULL after the
      * authentication blocks and severed members (scope of the keys that signed). */
     bootref_err_t (*check)(bootref_ctx_t *c, const uint8_t *member, size_t len);
+    /* The interpreter made a vendor (kind 0) or class (kind 1) identifier
+     * condition comparing id[0..len): OK if it lies in the scope of every
+     * delegated key that verified a block, else BOOTREF_E_DELEG_SCOPE. */
+    bootref_err_t (*scope)(bootref_ctx_t *c, unsigned kind, const uint8_t *id, size_t len);
 } bootref_deleg_port_t;
 
 bootref_err_t bootref_delegation_check(bootref_ctx_t *c, const uint8_t *member, size_t len);
+bootref_err_t bootref_delegation_scope(bootref_ctx_t *c, unsigned kind, const uint8_t *id, size_t len);
 
-#define BOOTREF_DELEG_PORT(state) { (state), bootref_delegation_check }
+#define BOOTREF_DELEG_PORT(state) { (state), bootref_delegation_check, bootref_delegation_scope }
 
 #ifdef __cplusplus
 }

@@ -185,52 +185,26 @@ bootref_err_t cbor_int(cbor_dec_t *d, int64_t *v)
     return BOOTREF_OK;
 }
 
-/* End of the item at pos, in bytes the walk below has already checked: every
- * head is well-formed and every length and count fits, so no check is needed
- * here (and none of the walk's stack: no recursion through it). A length or
- * count fits the buffer, so an 8-byte argument has a zero upper half and
- * shifting it through a 32-bit size_t loses nothing. */
-static BR_NOINLINE size_t end_of_checked(const uint8_t *buf, size_t pos)
+/* Canonical map order (RFC 8949 s4.2.1, draft-34 s8.1): the key that
+ * occupies [ks, ke) must sort after the map's previous key [ps, pe) in the
+ * bytewise order of their encodings. One comparison with the previous key
+ * also refuses every duplicate (a repeat is never greater than what precedes
+ * it); an equal neighbour is reported as the duplicate it is. Two distinct
+ * encoded items never have one as a prefix of the other. */
+static BR_NOINLINE bootref_err_t order_check(const uint8_t *buf, size_t ps, size_t pe, size_t ks, size_t ke)
 {
-    size_t left = 1, v, n;
-    uint8_t ib;
-
-    do {
-        ib = buf[pos++];
-        v = ib & 0x1fu;
-        if (v >= 24u)
-            for (n = (size_t)1u << (v - 24u), v = 0; n > 0u; n--)
-                v = (v << 8) | buf[pos++];
-        switch (ib >> 5) {
-        case CBOR_BSTR: case CBOR_TSTR: pos += v; break;
-        case CBOR_MAP: v *= 2u; /* fall through */
-        case CBOR_ARRAY: left += v; break;
-        case CBOR_TAG: left++; break;
-        default: break;
-        }
-    } while (--left > 0u);
-    return pos;
-}
-
-/* Compare the key that occupies [ks, ke) with every earlier key of the map
- * whose first entry starts at map_start (all of it already checked). */
-static BR_NOINLINE bootref_err_t dup_check(const uint8_t *buf, size_t map_start, size_t ks, size_t ke)
-{
-    size_t k0 = map_start, k1;
-
-    while (k0 < ks) {
-        k1 = end_of_checked(buf, k0);
-        if (k1 - k0 == ke - ks && memcmp(buf + k0, buf + ks, ke - ks) == 0)
-            return BOOTREF_E_CBOR_DUP_KEY;
-        k0 = end_of_checked(buf, k1); /* skip the value */
-    }
-    return BOOTREF_OK;
+    size_t pn = pe - ps, kn = ke - ks;
+    int r = memcmp(buf + ps, buf + ks, pn < kn ? pn : kn);
+    if (r < 0 || (r == 0 && pn < kn))
+        return BOOTREF_OK;
+    return r == 0 && pn == kn ? BOOTREF_E_CBOR_DUP_KEY : BOOTREF_E_CBOR_ORDER;
 }
 
 /* Walk the one item at the decoder's position and leave the decoder at its
  * end. Every head is read by cbor_head() (so checked exactly as the typed
  * readers check it), nesting is bounded by BOOTREF_CBOR_MAX_DEPTH, map sizes
- * by BOOTREF_CBOR_MAX_MAP_ENTRIES, and duplicate map keys are refused. No
+ * by BOOTREF_CBOR_MAX_MAP_ENTRIES, and map keys must be in canonical order
+ * (which refuses duplicates too). No
  * recursion: a fixed explicit stack. The decoders check their own bytes as
  * they go and call this only to skip an item they do not interpret or to find
  * which error stands after a failure, so it favours size over speed. */
@@ -240,7 +214,7 @@ static bootref_err_t walk(cbor_dec_t *d)
      * item; each open array/map/tag adds one entry. */
     struct level {
         size_t left;      /* items still to read (maps: keys + values) */
-        size_t map_start; /* offset of the map's first key */
+        size_t prev_start, prev_end; /* the map's previous key (none: equal) */
         size_t key_start; /* offset of the key being read */
         uint8_t is_map;
     } st[BOOTREF_CBOR_MAX_DEPTH + 1u], *lv = st;
@@ -258,12 +232,17 @@ static bootref_err_t walk(cbor_dec_t *d)
             continue;
         }
         if (lv->is_map) {
-            /* a value comes next: the key that just ended is compared with
-             * the map's earlier keys */
-            if (!(lv->left & 1u))
+            /* a value comes next: the key that just ended must sort after
+             * the map's previous key */
+            if (!(lv->left & 1u)) {
                 lv->key_start = d->pos;
-            else if ((e = dup_check(d->buf, lv->map_start, lv->key_start, d->pos)) != BOOTREF_OK)
-                return e;
+            } else {
+                if (lv->prev_end != lv->prev_start &&
+                    (e = order_check(d->buf, lv->prev_start, lv->prev_end, lv->key_start, d->pos)) != BOOTREF_OK)
+                    return e;
+                lv->prev_start = lv->key_start;
+                lv->prev_end = d->pos;
+            }
         }
         lv->left--;
         if ((e = cbor_head(d, &it)) != BOOTREF_OK)
@@ -287,7 +266,7 @@ static bootref_err_t walk(cbor_dec_t *d)
         lv++;
         lv->left = n;
         lv->is_map = it.major == CBOR_MAP;
-        lv->map_start = d->pos;
+        lv->prev_start = lv->prev_end = 0;
     }
 }
 

@@ -5,8 +5,7 @@
  *
  * A separate object: the core calls it only through bootref_port_t.deleg, so a
  * device that does not accept delegations does not link it. No heap; every
- * loop is bounded by the size of its input or by a limit of bootref_config.h;
- * the manifest walk recurses at most BOOTREF_MAX_SEQ_NESTING levels.
+ * loop is bounded by the size of its input or by a limit of bootref_config.h.
  */
 #include <string.h>
 
@@ -18,9 +17,7 @@ enum {
     /* the private-use scope claim -65537 is CBOR major type 1 with argument 65536 */
     CWT_SCOPE_NINT = 65536,
     SCOPE_VENDOR = 1, SCOPE_CLASSES = 2,
-    COSE_KEY_KTY = 1, KTY_OKP = 1, KTY_EC2 = 2, CRV_P256 = 1, CRV_ED25519 = 6,
-    SUIT_CMD_VENDOR = 1, SUIT_CMD_CLASS = 2, SUIT_CMD_SET_INDEX = 12, SUIT_CMD_TRY_EACH = 15,
-    SUIT_CMD_SET_PARAMS = 19, SUIT_CMD_OVERRIDE = 20, SUIT_CMD_RUN_SEQ = 32
+    COSE_KEY_KTY = 1, KTY_OKP = 1, KTY_EC2 = 2, CRV_P256 = 1, CRV_ED25519 = 6
 };
 
 static bootref_err_t invalid(bootref_ctx_t *c, const char *why)
@@ -455,244 +452,31 @@ static bootref_err_t resolve(bootref_ctx_t *c, bootref_deleg_state_t *s, const u
 }
 
 /* ------------------------------------------------------------------------ */
-/* Scope of the keys that signed against the manifest's identifiers.         */
-/*                                                                          */
-/* A static walk like fwsign/suit/semantics.py: the shared sequence, then each */
-/* sequence present, following every path through try-each. Paths are       */
-/* enumerated one at a time (the choices taken at each try-each met are kept  */
-/* in an odometer), so no state is ever copied.                              */
+/* Scope of the keys that signed, against each vendor / class identifier     */
+/* condition the interpreter makes (docs/processing-model.md section 9): the */
+/* interpreter is the one sequence walker, so what is checked is exactly the */
+/* path taken, whatever try-each options, soft failures or nil fall-backs it  */
+/* went through.                                                              */
 
-#define WALK_MAX_CHOICES BOOTREF_DELEG_WALK_CHOICES
-#define WALK_MAX_PATHS 64u
-
-typedef bootref_deleg_walk_t walk_t;
-
-/* A condition compared `v` (or nothing, v->p == NULL) for `kind` 0 vendor / 1 class. */
-static void observe(walk_t *w, unsigned kind, const bootref_span_t *v)
+bootref_err_t bootref_delegation_scope(bootref_ctx_t *c, unsigned kind, const uint8_t *id, size_t len)
 {
-    const bootref_deleg_state_t *s = w->s;
-    cbor_dec_t d;
-    cbor_item_t it;
-    const uint8_t *id = NULL;
-    unsigned i;
+    const bootref_deleg_state_t *s = c->port->deleg->state;
+    unsigned i, k;
 
-    w->seen[kind]++;
-    if (v->p != NULL) {
-        cbor_init(&d, v->p, v->n);
-        if (cbor_head(&d, &it) == BOOTREF_OK && it.major == CBOR_BSTR && it.val == 16u)
-            id = it.str;
-    }
-    for (i = 0; i + s->n_anchors < s->n; i++) {
-        if (w->c->signer != i + s->n_anchors)
+    for (i = s->n_anchors; i < s->n && i < 32u; i++) {
+        if (!(c->signers & ((uint32_t)1u << i)))
             continue;
-        if (kind == 0u && s->vendor[i] != NULL && (id == NULL || memcmp(id, s->vendor[i], 16u) != 0))
-            w->bad = 1;
-        if (kind == 1u && s->classes[i] != NULL && (id == NULL || !class_in(id, s->classes[i], s->n_classes[i])))
-            w->bad = 1;
+        k = i - s->n_anchors;
+        if (kind == 0u ? s->vendor[k] != NULL && (len != 16u || memcmp(id, s->vendor[k], 16u) != 0)
+                       : s->classes[k] != NULL && (len != 16u || !class_in(id, s->classes[k], s->n_classes[k])))
+            return br_fail(c, BOOTREF_E_DELEG_SCOPE,
+                           BR_STR(kind == 0u ? "vendor identifier outside a signing delegate's scope"
+                                             : "class identifier outside a signing delegate's scope"));
     }
-}
-
-static bootref_err_t walk_seq(walk_t *w, const bootref_span_t *seq, unsigned depth);
-
-static bootref_err_t walk_params(walk_t *w, cbor_dec_t *d, int override)
-{
-    size_t n, i;
-    int64_t label;
-    unsigned comp;
-    bootref_err_t e;
-
-    if ((e = cbor_map(d, &n)) != BOOTREF_OK)
-        return e;
-    for (i = 0; i < n; i++) {
-        bootref_span_t v;
-        if ((e = cbor_int(d, &label)) != BOOTREF_OK)
-            return e;
-        v.p = d->buf + d->pos;
-        if ((e = cbor_skip(d)) != BOOTREF_OK)
-            return e;
-        v.n = (size_t)(d->buf + d->pos - v.p);
-        if (label != 1 && label != 2)
-            continue;
-        for (comp = 0; comp < w->c->n_components; comp++)
-            if ((w->sel & (1u << comp)) && (override || w->val[comp][label - 1].p == NULL))
-                w->val[comp][label - 1] = v;
-    }
-    return BOOTREF_OK;
-}
-
-static bootref_err_t walk_try_each(walk_t *w, cbor_dec_t *d, unsigned depth)
-{
-    size_t n, i;
-    unsigned pick;
-    cbor_item_t it;
-    bootref_err_t e;
-
-    if ((e = cbor_array(d, &n)) != BOOTREF_OK)
-        return e;
-    if (n == 0u) { /* no alternative: this path ends */
-        w->dead = 1;
-        return BOOTREF_OK;
-    }
-    if (w->pos == w->n_choice) {
-        if (w->n_choice == WALK_MAX_CHOICES)
-            return br_fail(w->c, BOOTREF_E_LIMIT_COUNT, BR_STR("too many try-each branches"));
-        w->choice[w->n_choice] = 0;
-        w->n_opt[w->n_choice] = (uint8_t)(n > 255u ? 255u : n);
-        w->n_choice++;
-    }
-    pick = w->choice[w->pos++];
-    for (i = 0; i < n; i++) {
-        bootref_span_t alt;
-        if ((e = cbor_head(d, &it)) != BOOTREF_OK)
-            return e;
-        if (it.major == CBOR_SIMPLE && it.val == CBOR_NULL)
-            continue; /* nil: the "none applied" alternative walks nothing */
-        if (it.major != CBOR_BSTR)
-            return BOOTREF_E_TYPE;
-        alt.p = it.str;
-        alt.n = (size_t)it.val;
-        if (i == pick && (e = walk_seq(w, &alt, depth + 1u)) != BOOTREF_OK)
-            return e;
-    }
-    return BOOTREF_OK;
-}
-
-static bootref_err_t walk_seq(walk_t *w, const bootref_span_t *seq, unsigned depth)
-{
-    cbor_dec_t d;
-    cbor_item_t it;
-    size_t n, i, k;
-    int64_t label;
-    bootref_err_t e;
-
-    if (depth > BOOTREF_MAX_SEQ_NESTING)
-        return BOOTREF_E_LIMIT_NESTING;
-    if ((e = cbor_wellformed(seq->p, seq->n)) != BOOTREF_OK)
-        return e;
-    cbor_init(&d, seq->p, seq->n);
-    if ((e = cbor_array(&d, &n)) != BOOTREF_OK)
-        return e;
-    if (n & 1u)
-        return BOOTREF_E_STRUCTURE;
-    for (i = 0; i < n && !w->dead; i += 2u) {
-        unsigned comp;
-        if ((e = cbor_int(&d, &label)) != BOOTREF_OK)
-            return e;
-        switch (label) {
-        case SUIT_CMD_SET_INDEX:
-            if ((e = cbor_head(&d, &it)) != BOOTREF_OK)
-                return e;
-            if (it.major == CBOR_SIMPLE && it.val == CBOR_TRUE) {
-                w->sel = 0xffffffffu >> (32u - w->c->n_components);
-            } else if (it.major == CBOR_UINT && it.val < w->c->n_components) {
-                w->sel = 1u << it.val;
-            } else if (it.major == CBOR_ARRAY) {
-                size_t m = (size_t)it.val;
-                w->sel = 0;
-                for (k = 0; k < m; k++) {
-                    uint64_t v;
-                    if ((e = cbor_uint(&d, &v)) != BOOTREF_OK)
-                        return e;
-                    if (v >= w->c->n_components)
-                        return BOOTREF_E_COMPONENT_INDEX;
-                    w->sel |= 1u << v;
-                }
-            } else {
-                return it.major == CBOR_UINT ? BOOTREF_E_COMPONENT_INDEX : BOOTREF_E_TYPE;
-            }
-            break;
-        case SUIT_CMD_OVERRIDE:
-        case SUIT_CMD_SET_PARAMS:
-            if ((e = walk_params(w, &d, label == SUIT_CMD_OVERRIDE)) != BOOTREF_OK)
-                return e;
-            break;
-        case SUIT_CMD_TRY_EACH:
-            if ((e = walk_try_each(w, &d, depth)) != BOOTREF_OK)
-                return e;
-            break;
-        case SUIT_CMD_RUN_SEQ: {
-            bootref_span_t sub;
-            if ((e = cbor_bstr(&d, &sub, NULL)) != BOOTREF_OK)
-                return e;
-            if ((e = walk_seq(w, &sub, depth + 1u)) != BOOTREF_OK)
-                return e;
-            break;
-        }
-        default:
-            if (label == SUIT_CMD_VENDOR || label == SUIT_CMD_CLASS)
-                for (comp = 0; comp < w->c->n_components; comp++)
-                    if (w->sel & (1u << comp))
-                        observe(w, (unsigned)label - 1u, &w->val[comp][label - 1]);
-            /* the argument (a reporting policy for conditions) is not used */
-            if ((e = cbor_skip(&d)) != BOOTREF_OK)
-                return e;
-        }
-    }
-    return BOOTREF_OK;
-}
-
-/* Every path through the shared sequence followed by seq (NULL: shared alone). */
-static bootref_err_t walk_paths(walk_t *w, const bootref_span_t *seq)
-{
-    unsigned paths = 0;
-    bootref_err_t e;
-
-    w->n_choice = 0;
-    for (;;) {
-        memset(w->val, 0, sizeof w->val);
-        w->sel = 1u;
-        w->pos = 0;
-        w->dead = 0;
-        if (w->c->shared.p != NULL && (e = walk_seq(w, &w->c->shared, 0)) != BOOTREF_OK)
-            return e;
-        if (!w->dead && seq != NULL && (e = walk_seq(w, seq, 0)) != BOOTREF_OK)
-            return e;
-        if (++paths > WALK_MAX_PATHS)
-            return BOOTREF_E_LIMIT_COUNT;
-        /* next path: advance the last choice that has options left */
-        while (w->n_choice > 0u && w->choice[w->n_choice - 1u] + 1u >= w->n_opt[w->n_choice - 1u])
-            w->n_choice--;
-        if (w->n_choice == 0u)
-            return BOOTREF_OK;
-        w->choice[w->n_choice - 1u]++;
-    }
-}
-
-static bootref_err_t scope(bootref_ctx_t *c, bootref_deleg_state_t *s)
-{
-    walk_t *w = &s->walk;
-    unsigned i, any = 0;
-    bootref_err_t e;
-
-    if (c->signer < s->n_anchors)
-        return BOOTREF_OK; /* only anchors signed */
-    memset(w, 0, sizeof *w);
-    w->c = c;
-    w->s = s;
-    for (i = 0; i < 5u; i++) {
-        if (c->seq[i].p == NULL)
-            continue; /* absent, or severed and not supplied */
-        any = 1;
-        if ((e = walk_paths(w, &c->seq[i])) != BOOTREF_OK)
-            return br_fail(c, e, BR_STR("command sequence (delegation scope walk)"));
-    }
-    if (!any && (e = walk_paths(w, NULL)) != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("command sequence (delegation scope walk)"));
-    for (i = 0; i + s->n_anchors < s->n; i++) {
-        if (c->signer != i + s->n_anchors)
-            continue;
-        if ((s->vendor[i] != NULL && w->seen[0] == 0u) || (s->classes[i] != NULL && w->seen[1] == 0u))
-            w->bad = 1;
-    }
-    if (w->bad != 0u)
-        return br_fail(c, BOOTREF_E_DELEG_SCOPE,
-                       BR_STR("the manifest's vendor or class lies outside a signing delegate's scope"));
-    br_report(c, BR_STR("delegation-scope"), BR_STR("manifest within the delegated scope"), -1, 0, BOOTREF_EV_OK);
     return BOOTREF_OK;
 }
 
 bootref_err_t bootref_delegation_check(bootref_ctx_t *c, const uint8_t *member, size_t len)
 {
-    bootref_deleg_state_t *s = c->port->deleg->state;
-    return member != NULL ? resolve(c, s, member, len) : scope(c, s);
+    return resolve(c, c->port->deleg->state, member, len);
 }

@@ -125,7 +125,9 @@ static bootref_err_t parse_header(cbor_dec_t *d, cose_hdr_t *h, int prot)
         if (k.major == CBOR_UINT && k.val == COSE_HDR_CRIT)
             return BOOTREF_E_STRUCTURE;
         if (k.major == CBOR_UINT && k.val == COSE_HDR_ALG) {
-            if (!prot || h->has_alg)
+            /* alg (1) after kid (4): out of canonical order, which the
+             * walk names (checked()) */
+            if (!prot || h->has_alg || h->kid != NULL)
                 return BOOTREF_E_STRUCTURE;
             e = cbor_int(d, &h->alg);
             h->has_alg = 1;
@@ -199,11 +201,21 @@ static bootref_err_t block_fields(bootref_ctx_t *c, cbor_dec_t *d, cose_blk_t *b
     return BOOTREF_OK;
 }
 
+/* Rank of the reason a block was ignored: the most telling one is the
+ * verdict when no block verified (processing model section 5):
+ * signature-invalid 3 > unsupported 1 > no-trusted-key 0. */
+#define BLOCK_RANK(e) (((e) == BOOTREF_E_SIGNATURE_INVALID) * 2 + ((e) != BOOTREF_E_NO_TRUSTED_KEY))
+
 /* Verify one SUIT_Authentication_Block over the detached payload `digest_w`
- * (the bstr-wrapped SUIT_Digest, draft-34 section 8.3). With check == 0 the
- * block is only parsed (a previous block already verified). */
+ * (the bstr-wrapped SUIT_Digest, draft-34 section 8.3; the rule is section 5
+ * of docs/processing-model.md). BOOTREF_OK: a candidate key verified it (its
+ * bit joins c->signers). BOOTREF_E_NO_TRUSTED_KEY: the block is ignored (an
+ * unimplemented algorithm, no candidate key, or no candidate verifies and the
+ * block names no key), *best keeps the most telling reason. Anything else
+ * refuses the envelope: a malformed block, a port fault, or a block whose kid
+ * names a trusted key that does not verify it. */
 static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
-                                  const bootref_span_t *digest_w, int check)
+                                  const bootref_span_t *digest_w, bootref_err_t *best)
 {
     const bootref_port_t *port = c->port;
     size_t i, tried = 0, unsupported = 0, sig_len;
@@ -234,12 +246,9 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
         key_type = BOOTREF_KEY_HMAC_SHA256;
         sig_len = 32u;
     } else {
-        return br_fail(c, BOOTREF_E_UNSUPPORTED_ALG, BR_STR("COSE algorithm not supported"));
+        e = br_fail(c, BOOTREF_E_UNSUPPORTED_ALG, BR_STR("COSE algorithm not supported"));
+        goto ignored;
     }
-    if (!check)
-        return BOOTREF_OK;
-    if (b.sig.n != sig_len)
-        return br_fail(c, BOOTREF_E_SIGNATURE_INVALID, BR_STR("signature/tag has the wrong length"));
 
     /* To-be-signed bytes, built from the bytes as received (never re-encoded):
      * Sig_structure = ["Signature1", protected, external_aad = h'', payload]
@@ -272,7 +281,9 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
             (b.h.kid_len != k->kid_len || memcmp(b.h.kid, k->kid, b.h.kid_len) != 0))
             continue;
         tried++;
-        if (b.is_mac)
+        if (b.sig.n != sig_len) /* cannot verify with any key of this type */
+            r = BOOTREF_PORT_FAIL;
+        else if (b.is_mac)
             r = port->mac_verify == NULL ? BOOTREF_PORT_UNSUPPORTED
                 : port->mac_verify(port->ctx, (int32_t)b.h.alg, k, c->tbs, (size_t)(t - c->tbs),
                                    b.sig.p, b.sig.n);
@@ -280,7 +291,8 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
             r = port->sig_verify(port->ctx, (int32_t)b.h.alg, k, c->tbs, (size_t)(t - c->tbs),
                                  b.sig.p, b.sig.n);
         if (r == BOOTREF_PORT_OK) {
-            c->signer = i;
+            if (i < 32u)
+                c->signers |= (uint32_t)1u << i;
             br_report(c, BR_STR("authentication"), BR_STR(k->type & BOOTREF_KEY_RAW ? "verified with a delegated key"
                                                                                      : "verified with a trust anchor"),
                       (int)i, (int32_t)b.h.alg, BOOTREF_EV_OK);
@@ -291,40 +303,26 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
         else if (r != BOOTREF_PORT_FAIL)
             return br_fail(c, BOOTREF_E_PORT, BR_STR("signature verification failed in the port"));
     }
-    if (tried == 0u)
-        return br_fail(c, BOOTREF_E_NO_TRUSTED_KEY, BR_STR("no trust anchor for this algorithm/kid"));
-    if (unsupported == tried)
-        return br_fail(c, BOOTREF_E_UNSUPPORTED_ALG, BR_STR("port cannot verify this algorithm"));
-    return br_fail(c, BOOTREF_E_SIGNATURE_INVALID,
-                   BR_STR(b.is_mac ? "MAC does not verify with any trusted key"
-                                 : "signature does not verify with any trusted key"));
+    if (tried == 0u) {
+        e = br_fail(c, BOOTREF_E_NO_TRUSTED_KEY, BR_STR("no trust anchor for this algorithm/kid"));
+    } else if (unsupported == tried) {
+        e = br_fail(c, BOOTREF_E_UNSUPPORTED_ALG, BR_STR("port cannot verify this algorithm"));
+    } else {
+        e = br_fail(c, BOOTREF_E_SIGNATURE_INVALID,
+                    BR_STR(b.is_mac ? "MAC does not verify with any trusted key"
+                                    : "signature does not verify with any trusted key"));
+        /* a block that names a trusted key and does not verify: tampering */
+        if (b.h.kid != NULL)
+            return e;
+    }
+ignored:
+    if (BLOCK_RANK(e) > BLOCK_RANK(*best))
+        *best = e;
+    br_report(c, BR_STR("authentication"), c->detail, -1, (int32_t)b.h.alg, BOOTREF_EV_FAILED);
+    return BOOTREF_E_NO_TRUSTED_KEY;
 }
 
-/* Trust-domains delegation (bootref_delegation.h), reached through the port so
- * that a device without it does not link it (and refuses member 1 as before):
- * member = the delegation member, once the manifest digest matched; NULL after
- * the authentication blocks and severed members (scope of the key that signed). */
-static bootref_err_t deleg_hook(bootref_ctx_t *c, const uint8_t *member)
-{
-    if (c->deleg.p == NULL)
-        return BOOTREF_OK;
-    if (c->port->deleg == NULL)
-        return br_fail(c, BOOTREF_E_UNKNOWN_KEY, BR_STR("unknown envelope key (delegation not supported)"));
-    return c->port->deleg->check(c, member, c->deleg.n);
-}
 
-/* Rank of a per-block failure when no block verified: the most telling one
- * wins (an invalid signature says more than a missing key). */
-static int block_rank(bootref_err_t e)
-{
-    if (e == BOOTREF_E_SIGNATURE_INVALID)
-        return 3;
-    if (e == BOOTREF_E_UNSUPPORTED_ALG)
-        return 2;
-    if (e == BOOTREF_E_NO_TRUSTED_KEY)
-        return 1;
-    return 0; /* any other failure is fatal at once */
-}
 
 /* ------------------------------------------------------------------------ */
 /* Manifest                                                                 */
@@ -371,9 +369,9 @@ static bootref_err_t common_fields(bootref_ctx_t *c, cbor_dec_t *d)
             /* includes common key 1 (dependencies), moved to trust-domains */
             return BOOTREF_E_UNKNOWN_KEY;
         }
-        /* key 2 or 4 seen before: a duplicate key */
-        if (seen & (1u << (unsigned)key))
-            return BOOTREF_E_CBOR_DUP_KEY;
+        /* canonical order (2 before 4); a repeat is the walk's to name */
+        if (seen >= (1u << (unsigned)key))
+            return BOOTREF_E_CBOR_ORDER;
         seen |= 1u << (unsigned)key;
     }
     if (nc == 0u)
@@ -475,9 +473,10 @@ static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint
              * not implement and whose meaning it cannot honour. */
             return br_fail(c, BOOTREF_E_UNKNOWN_KEY, BR_STR("unknown manifest key"));
         }
-        /* a known key (all are below 32) seen before: a duplicate key */
-        if (seen & (1u << (unsigned)key))
-            return BOOTREF_E_CBOR_DUP_KEY;
+        /* keys in canonical order (all known ones are below 24: numeric order
+         * is encoding order); a repeat is the walk's to name (checked()) */
+        if (seen >= (1u << (unsigned)key))
+            return BOOTREF_E_CBOR_ORDER;
         seen |= 1u << (unsigned)key;
     }
     if ((seen & 0xeu) != 0xeu) /* keys 1, 2 and 3 */
@@ -513,7 +512,6 @@ static bootref_err_t envelope_fields(bootref_ctx_t *c, cbor_dec_t *d, bootref_sp
     size_t n, i;
     int64_t key;
     unsigned seen = 0;
-    size_t auth_at = 0; /* position the authentication wrapper must have */
     bootref_span_t blk;
     bootref_err_t e;
 
@@ -532,11 +530,9 @@ static bootref_err_t envelope_fields(bootref_ctx_t *c, cbor_dec_t *d, bootref_sp
         if ((e = cbor_head(d, &it)) != BOOTREF_OK)
             return br_fail(c, e, BR_STR("envelope key"));
         if (it.major == CBOR_TSTR) {
-            /* integrated payload ("#name" => bstr): not used by this verifier,
-             * but must still be a bstr */
-            if (i == auth_at)
-                return br_fail(c, BOOTREF_E_STRUCTURE,
-                               BR_STR("authentication-wrapper must be the first envelope member"));
+            /* integrated payload ("#name" => bstr): must be a bstr; text keys
+             * sort after every integer key and among themselves, which the
+             * walk checks (*walk) */
             if ((e = cbor_bstr(d, &blk, NULL)) != BOOTREF_OK)
                 return br_fail(c, e, BR_STR("integrated payload"));
             *walk = 1;
@@ -546,14 +542,9 @@ static bootref_err_t envelope_fields(bootref_ctx_t *c, cbor_dec_t *d, bootref_sp
             return br_fail(c, it.major == CBOR_NINT ? BOOTREF_E_UNKNOWN_KEY : BOOTREF_E_TYPE,
                            BR_STR("envelope key"));
         key = it.val > 0xffffu ? -1 : (int64_t)it.val;
-        /* draft-34 section 8.1: the authentication wrapper comes first, so a
-         * streaming device can authenticate before buffering the rest; only
-         * the delegation chain (trust domains) may precede it. */
-        if (i == 0u && key == SUIT_ENV_DELEGATION)
-            auth_at = 1;
-        if (i == auth_at && key != SUIT_ENV_AUTH)
-            return br_fail(c, BOOTREF_E_STRUCTURE,
-                           BR_STR("authentication-wrapper must be the first envelope member"));
+        /* draft-34 section 8.1 puts the authentication wrapper first (only the
+         * delegation chain of trust domains, key 1, may precede it): canonical
+         * key order (below) and the required keys 2 and 3 give exactly that. */
         if (key == SUIT_ENV_AUTH) {
             e = cbor_bstr(d, auth, NULL);
         } else if (key == SUIT_ENV_MANIFEST) {
@@ -565,16 +556,17 @@ static bootref_err_t envelope_fields(bootref_ctx_t *c, cbor_dec_t *d, bootref_sp
             e = cbor_bstr(d, si < 2 ? &c->seq[si] : &blk, &sev_w[si]);
         } else if (key == SUIT_ENV_DELEGATION) {
             /* bstr .cbor [+ [+ bstr .cbor CWT]], checked by the port's delegation
-             * module once the manifest digest matched (deleg_hook) */
+             * module once the manifest digest matched */
             e = cbor_bstr(d, &c->deleg, NULL);
         } else {
             return br_fail(c, BOOTREF_E_UNKNOWN_KEY, BR_STR("unknown envelope key"));
         }
         if (e != BOOTREF_OK)
             return br_fail(c, e, BR_STR("envelope member must be a bstr"));
-        /* a known key (all are below 32) seen before: a duplicate key */
-        if (seen & (1u << (unsigned)key))
-            return BOOTREF_E_CBOR_DUP_KEY;
+        /* keys in canonical order (all known ones are below 24: one byte, so
+         * numeric order is encoding order); a repeat is the walk's to name */
+        if (seen >= (1u << (unsigned)key))
+            return BOOTREF_E_CBOR_ORDER;
         seen |= 1u << (unsigned)key;
     }
     if ((seen & 0xcu) != 0xcu) /* keys 2 and 3 */
@@ -685,30 +677,31 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
                        BR_STR("SHA-256 of the manifest differs from the authentication wrapper's digest"));
     br_report(c, BR_STR("manifest-digest"), BR_STR("SHA-256 matches"), -1, 0, BOOTREF_EV_OK);
 
-    /* Trust-domains delegation: keys the anchors vouch for join the candidates. */
-    if ((e = deleg_hook(c, c->deleg.p)) != BOOTREF_OK)
-        return e;
+    /* Trust-domains delegation (bootref_delegation.h), reached through the
+     * port so that a device without it does not link it (and refuses member 1
+     * as unknown): keys the anchors vouch for join the candidates. */
+    if (c->deleg.p != NULL) {
+        if (port->deleg == NULL)
+            return br_fail(c, BOOTREF_E_UNKNOWN_KEY, BR_STR("unknown envelope key (delegation not supported)"));
+        if ((e = port->deleg->check(c, c->deleg.p, c->deleg.n)) != BOOTREF_OK)
+            return e;
+    }
 
-    /* 4. authentication blocks: at least one must verify with a trust anchor
-     * (or, with a delegation, a key it vouches for: the first that verifies is
-     * the one whose scope is checked below). Blocks without a usable key are
-     * tolerated (other signers, migration). */
+    /* 4. authentication blocks (processing model section 5): every block is
+     * examined; at least one must verify with a trust anchor (or, with a
+     * delegation, a key it vouches for, whose scope bootref_run() checks).
+     * Blocks without a usable key are ignored (other signers, migration). */
     if (n_auth == 1u)
         return br_fail(c, BOOTREF_E_NO_TRUSTED_KEY,
                        BR_STR("no authentication block: the envelope is not signed"));
     for (i = 1; i < n_auth; i++) {
         if ((e = cbor_bstr(&d, &blk, NULL)) != BOOTREF_OK)
             return br_fail(c, e, BR_STR("authentication block must be a bstr"));
-        e = verify_block(c, &blk, &dig_w, !ok);
-        if (e == BOOTREF_OK) {
+        e = verify_block(c, &blk, &dig_w, &best);
+        if (e == BOOTREF_OK)
             ok = 1;
-            continue;
-        }
-        if (block_rank(e) == 0)
+        else if (e != BOOTREF_E_NO_TRUSTED_KEY)
             return e;
-        if (block_rank(e) > block_rank(best))
-            best = e;
-        br_report(c, BR_STR("authentication"), c->detail, (int)i - 1, 0, BOOTREF_EV_FAILED);
     }
     if (!ok) {
         const char *why = best == BOOTREF_E_SIGNATURE_INVALID
@@ -757,9 +750,11 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
         br_report(c, BR_STR("severed-member"), BR_STR("digest matches"), -1,
                   i == 0 ? 16 : i == 1 ? 20 : 23, BOOTREF_EV_OK);
     }
-    /* every delegated key that signed must be scoped to this manifest */
-    if ((e = deleg_hook(c, NULL)) != BOOTREF_OK)
-        return e;
+    /* R0 (processing model section 6): suit-validate is REQUIRED (draft-34
+     * section 8.4.6); a delegated key's scope is checked as bootref_run()
+     * makes the identity conditions */
+    if (c->seq[2].p == NULL)
+        return br_fail(c, BOOTREF_E_MISSING_CHECK, BR_STR("manifest has no validate sequence"));
     c->verified = 1;
     return BOOTREF_OK;
 }

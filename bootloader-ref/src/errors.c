@@ -16,27 +16,28 @@ static const char reasons[] =
     "severed-member-missing\0" "abort\0" "port-error\0" "usage\0" "truncated\0"
     "no-bootable-image\0" "encryption-info-invalid\0" "no-recipient\0" "key-unwrap-failed\0"
     "decryption-failed\0" "delegation-invalid\0" "delegation-expired\0" "delegation-scope\0"
-    "unknown\0";
+    "missing-check\0" "unknown\0";
 enum { R_OK, R_MAL, R_LIM, R_DIG, R_SIG, R_KEY, R_UNS, R_VEN, R_CLS, R_DEV, R_RB, R_IMG,
        R_SEV, R_SEVM, R_ABORT, R_PORT, R_USAGE, R_TRUNC, R_NOIMG, R_ENCI, R_NOREC, R_UNWRAP,
-       R_DECRYPT, R_DINV, R_DEXP, R_DSCOPE, R_UNKNOWN };
+       R_DECRYPT, R_DINV, R_DEXP, R_DSCOPE, R_MISS, R_UNKNOWN };
 
-/* reason class of each error code (codes 0..56, see bootref.h); the names
+/* reason class of each error code (codes 0..58, see bootref.h); the names
  * are the Python verifier's reason codes (fwsign/errors.py REASONS) */
-static const uint8_t reason_of[BOOTREF_E_DELEG_SCOPE + 1] = {
+static const uint8_t reason_of[BOOTREF_E_CBOR_ORDER + 1] = {
     R_OK, R_TRUNC, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL,    /* 0-9 */
     R_MAL, R_MAL, R_MAL, R_MAL, R_UNKNOWN, R_UNKNOWN, R_UNKNOWN, R_UNKNOWN,   /* 10-17 */
     R_UNKNOWN, R_UNKNOWN, R_LIM, R_LIM, R_LIM, R_LIM, R_UNKNOWN, R_UNKNOWN,   /* 18-25 */
     R_UNKNOWN, R_UNKNOWN, R_UNKNOWN, R_UNKNOWN, R_DIG, R_SIG, R_KEY, R_UNS,   /* 26-33 */
     R_VEN, R_CLS, R_DEV, R_RB, R_IMG, R_IMG, R_IMG, R_IMG, R_SEV, R_SEVM,     /* 34-43 */
     R_UNS, R_UNS, R_ABORT, R_PORT, R_USAGE, R_NOIMG,                          /* 44-49 */
-    R_ENCI, R_NOREC, R_UNWRAP, R_DECRYPT, R_DINV, R_DEXP, R_DSCOPE};          /* 50-56 */
+    R_ENCI, R_NOREC, R_UNWRAP, R_DECRYPT, R_DINV, R_DEXP, R_DSCOPE,          /* 50-56 */
+    R_MISS, R_MAL};                                                           /* 57-58 */
 
 const char *bootref_reason(bootref_err_t e)
 {
     /* a value outside the table is "unknown", never "ok" */
     const char *p = reasons;
-    unsigned k = (unsigned)e > (unsigned)BOOTREF_E_DELEG_SCOPE ? (unsigned)R_UNKNOWN : reason_of[e];
+    unsigned k = (unsigned)e > (unsigned)BOOTREF_E_CBOR_ORDER ? (unsigned)R_UNKNOWN : reason_of[e];
     while (k-- > 0u)
         while (*p++ != '\0') {
         }
@@ -62,7 +63,7 @@ const char *bootref_err_name(bootref_err_t e)
     N(BOOTREF_E_UNSUPPORTED_PARAMETER) N(BOOTREF_E_ABORT) N(BOOTREF_E_PORT) N(BOOTREF_E_USAGE)
     N(BOOTREF_E_NO_IMAGE) N(BOOTREF_E_ENC_INFO) N(BOOTREF_E_NO_RECIPIENT) N(BOOTREF_E_KEY_UNWRAP)
     N(BOOTREF_E_DECRYPT) N(BOOTREF_E_DELEG_INVALID) N(BOOTREF_E_DELEG_EXPIRED)
-    N(BOOTREF_E_DELEG_SCOPE)
+    N(BOOTREF_E_DELEG_SCOPE) N(BOOTREF_E_MISSING_CHECK) N(BOOTREF_E_CBOR_ORDER)
     }
 #undef N
     return "BOOTREF_E_UNKNOWN";

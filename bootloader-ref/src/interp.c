@@ -28,12 +28,13 @@
 #include <string.h>
 
 #include "internal.h"
+#include "bootref_delegation.h"
 
 /* Command labels. */
 enum {
     CMD_VENDOR_ID = 1, CMD_CLASS_ID = 2, CMD_IMAGE_MATCH = 3, CMD_COMPONENT_SLOT = 5,
     CMD_CHECK_CONTENT = 6, CMD_SET_COMPONENT_INDEX = 12, CMD_ABORT = 14, CMD_TRY_EACH = 15,
-    CMD_WRITE = 18, CMD_OVERRIDE_PARAMETERS = 20, CMD_FETCH = 21, CMD_COPY = 22,
+    CMD_WRITE = 18, CMD_SET_PARAMETERS = 19, CMD_OVERRIDE_PARAMETERS = 20, CMD_FETCH = 21, CMD_COPY = 22,
     CMD_INVOKE = 23, CMD_DEVICE_ID = 24, CMD_SWAP = 31, CMD_RUN_SEQUENCE = 32
 };
 
@@ -63,10 +64,11 @@ static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsign
  * option"; parse errors, limits and port faults never are. */
 static int is_condition_failure(bootref_err_t e)
 {
-    return e == BOOTREF_E_VENDOR_MISMATCH || e == BOOTREF_E_CLASS_MISMATCH ||
-           e == BOOTREF_E_DEVICE_MISMATCH || e == BOOTREF_E_IMAGE_DIGEST ||
-           e == BOOTREF_E_IMAGE_SIZE || e == BOOTREF_E_IMAGE_CONTENT ||
-           e == BOOTREF_E_SLOT_MISMATCH || e == BOOTREF_E_ABORT;
+    /* vendor, class, device mismatch, image digest, size, content, slot: codes
+     * 34..41 (37, rollback, never comes from a sequence), and abort */
+    return (unsigned)e - (unsigned)BOOTREF_E_VENDOR_MISMATCH <=
+               (unsigned)(BOOTREF_E_SLOT_MISMATCH - BOOTREF_E_VENDOR_MISMATCH) ||
+           e == BOOTREF_E_ABORT;
 }
 
 /* A condition whose input the device does not have: skipped in host tools
@@ -114,15 +116,25 @@ static BR_NOINLINE bootref_err_t cond_identity(bootref_ctx_t *c, unsigned comp, 
     if (r != BOOTREF_PORT_OK && r != BOOTREF_PORT_UNAVAILABLE)
         return br_fail(c, BOOTREF_E_PORT, BR_STR("device identity unreadable"));
     mine = slot == P_VENDOR ? id.vendor_id : slot == P_CLASS ? id.class_id : id.device_id;
-    if (r == BOOTREF_PORT_UNAVAILABLE || mine == NULL)
-        return unavailable(c, what, (int)comp, fail, BR_STR("identity not provisioned"));
-    /* Identifiers are RFC 9562 UUIDs: 16 bytes (draft-34 section 8.4.8.2). */
-    if (it.val != 16u || !br_equal(it.str, mine, 16u)) {
+    if (r == BOOTREF_PORT_UNAVAILABLE || mine == NULL) {
+        if ((e = unavailable(c, what, (int)comp, fail, BR_STR("identity not provisioned"))) != BOOTREF_OK)
+            return e;
+    } else if (it.val != 16u || !br_equal(it.str, mine, 16u)) {
+        /* Identifiers are RFC 9562 UUIDs: 16 bytes (draft-34 section 8.4.8.2). */
         br_report(c, what, BR_STR("differs from the device's"), (int)comp, 0, BOOTREF_EV_FAILED);
         return br_fail(c, fail, BR_STR("identifier differs from the device's"));
+    } else {
+        br_report(c, what, BR_STR("matches"), (int)comp, 0, BOOTREF_EV_OK);
     }
-    br_report(c, what, BR_STR("matches"), (int)comp, 0, BOOTREF_EV_OK);
-    return BOOTREF_OK;
+    /* made (passed, or skipped in host mode): counts for R1, and a vendor or
+     * class it compared must lie in the scope of every delegated key that
+     * signed (processing model sections 6 and 9) */
+    if (slot == P_DEVICE)
+        return BOOTREF_OK;
+    c->identity |= (uint8_t)(1u << slot);
+    if (c->deleg.p == NULL) /* set only when the port has delegation */
+        return BOOTREF_OK;
+    return c->port->deleg->scope(c, slot, it.str, (size_t)it.val);
 }
 
 /* Stream component `comp` in BOOTREF_IMAGE_CHUNK pieces, either through the
@@ -177,69 +189,60 @@ static bootref_err_t stream(bootref_ctx_t *c, unsigned comp, uint64_t len, int b
 }
 
 /* condition-image-match (draft-34 section 8.4.9.3): SHA-256 of the component's
- * image and, if image-size (parameter 14) is set, its size. */
-static BR_NOINLINE bootref_err_t cond_image_match(bootref_ctx_t *c, unsigned comp)
+ * image and, if image-size (parameter 14) is set, its size; and
+ * condition-check-content (section 8.4.9.6): the component holds exactly the
+ * bytes of parameter content (18). One path for both: the image is streamed
+ * through the port's SHA-256 or compared with the content. Made (passed, or
+ * skipped in host mode), it counts as a match for R2 and R3. */
+static BR_NOINLINE bootref_err_t cond_image(bootref_ctx_t *c, unsigned comp, int32_t label)
 {
     const bootref_port_t *port = c->port;
-    const char *what = BR_STR("condition image-match");
-    cbor_item_t dig, sz;
+    int match = label == CMD_IMAGE_MATCH;
+    const char *what = match ? BR_STR("condition image-match") : BR_STR("condition check-content");
+    cbor_item_t it, sz;
     cbor_dec_t d;
-    const uint8_t *want;
+    const uint8_t *want = NULL;
     uint8_t got_digest[32];
-    int has_size, absent = 0;
+    int bounded = 1, absent = 0;
     bootref_err_t e;
 
-    if ((e = param_get(c, comp, P_DIGEST, &dig)) != BOOTREF_OK)
+    if ((e = param_get(c, comp, match ? P_DIGEST : P_CONTENT, &it)) != BOOTREF_OK)
         return e;
-    /* image-digest = bstr .cbor SUIT_Digest. br_parse_digest() reads each
-     * item of [int, bstr] with the strict decoder, so parsing it and finding
-     * nothing after it accepts exactly what cbor_wellformed() + parsing
-     * would, without walking the bytes twice. */
-    cbor_init(&d, dig.str, (size_t)dig.val);
-    if ((e = br_parse_digest(&d, &want)) == BOOTREF_OK && d.pos != d.len)
-        e = BOOTREF_E_CBOR_TRAILING;
-    if (e != BOOTREF_OK)
-        return br_fail(c, e, BR_STR("image-digest"));
-    has_size = c->comp[comp].param[P_SIZE].p != NULL;
-    sz.val = 0;
-    if (has_size && (e = param_get(c, comp, P_SIZE, &sz)) != BOOTREF_OK)
-        return e;
-
-    if (port->sha256_init(port->ctx) != BOOTREF_PORT_OK)
-        return br_fail(c, BOOTREF_E_PORT, BR_STR("sha256 failed in the port"));
-    e = stream(c, comp, sz.val, has_size, NULL, &absent);
+    sz = it;
+    if (match) {
+        /* image-digest = bstr .cbor SUIT_Digest. br_parse_digest() reads each
+         * item of [int, bstr] with the strict decoder, so parsing it and finding
+         * nothing after it accepts exactly what cbor_wellformed() + parsing
+         * would, without walking the bytes twice. */
+        cbor_init(&d, it.str, (size_t)it.val);
+        if ((e = br_parse_digest(&d, &want)) == BOOTREF_OK && d.pos != d.len)
+            e = BOOTREF_E_CBOR_TRAILING;
+        if (e != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("image-digest"));
+        bounded = c->comp[comp].param[P_SIZE].p != NULL;
+        if (bounded && (e = param_get(c, comp, P_SIZE, &sz)) != BOOTREF_OK)
+            return e;
+        if (port->sha256_init(port->ctx) != BOOTREF_PORT_OK)
+            return br_fail(c, BOOTREF_E_PORT, BR_STR("sha256 failed in the port"));
+        it.str = NULL;
+    }
+    e = stream(c, comp, sz.val, bounded, it.str, &absent);
     /* always finish the hash so the port's hash state is left idle */
-    if (port->sha256_final(port->ctx, got_digest) != BOOTREF_PORT_OK && e == BOOTREF_OK)
+    if (match && port->sha256_final(port->ctx, got_digest) != BOOTREF_PORT_OK && e == BOOTREF_OK)
         e = br_fail(c, BOOTREF_E_PORT, BR_STR("sha256 failed in the port"));
     if (e == BOOTREF_OK && absent)
-        return unavailable(c, what, (int)comp, BOOTREF_E_IMAGE_DIGEST,
-                           BR_STR("no image for this component"));
-    if (e == BOOTREF_OK && !br_digest_equal(got_digest, want))
+        e = unavailable(c, what, (int)comp, match ? BOOTREF_E_IMAGE_DIGEST : BOOTREF_E_IMAGE_CONTENT,
+                        match ? BR_STR("no image for this component") : BR_STR("no content for this component"));
+    else if (e == BOOTREF_OK && match && !br_digest_equal(got_digest, want))
         e = br_fail(c, BOOTREF_E_IMAGE_DIGEST, BR_STR("image SHA-256 differs from image-digest"));
-    br_report(c, what, e == BOOTREF_OK ? BR_STR("digest and size match") : c->detail, (int)comp, 0,
-              e == BOOTREF_OK ? BOOTREF_EV_OK : BOOTREF_EV_FAILED);
-    return e;
-}
-
-/* condition-check-content (draft-34 section 8.4.9.6): the component holds
- * exactly the bytes of parameter content (18). */
-static BR_NOINLINE bootref_err_t cond_check_content(bootref_ctx_t *c, unsigned comp)
-{
-    const char *what = BR_STR("condition check-content");
-    cbor_item_t ct;
-    int absent = 0;
-    bootref_err_t e;
-
-    if ((e = param_get(c, comp, P_CONTENT, &ct)) != BOOTREF_OK)
-        return e;
-    e = stream(c, comp, ct.val, 1, ct.str, &absent);
-    if (e == BOOTREF_OK && absent)
-        return unavailable(c, what, (int)comp, BOOTREF_E_IMAGE_CONTENT,
-                           BR_STR("no content for this component"));
-    if (e == BOOTREF_E_IMAGE_SIZE)
+    else if (e == BOOTREF_E_IMAGE_SIZE && !match)
         e = br_fail(c, BOOTREF_E_IMAGE_CONTENT, BR_STR("component content has a different length"));
-    br_report(c, what, e == BOOTREF_OK ? BR_STR("content matches") : c->detail, (int)comp, 0,
-              e == BOOTREF_OK ? BOOTREF_EV_OK : BOOTREF_EV_FAILED);
+    if (!absent)
+        br_report(c, what, e != BOOTREF_OK ? c->detail : match ? BR_STR("digest and size match")
+                                                               : BR_STR("content matches"), (int)comp, 0,
+                  e == BOOTREF_OK ? BOOTREF_EV_OK : BOOTREF_EV_FAILED);
+    if (e == BOOTREF_OK)
+        c->matched |= (uint32_t)1u << comp;
     return e;
 }
 
@@ -276,6 +279,7 @@ static BR_NOINLINE bootref_err_t directive(bootref_ctx_t *c, unsigned comp, int3
     bootref_action_t a;
     cbor_item_t it;
     unsigned k;
+    uint32_t w = (uint32_t)1u << comp; /* what the directive writes */
     bootref_err_t e;
     const char *what = label == CMD_FETCH ? BR_STR("directive fetch")
                        : label == CMD_COPY ? BR_STR("directive copy")
@@ -283,6 +287,12 @@ static BR_NOINLINE bootref_err_t directive(bootref_ctx_t *c, unsigned comp, int3
                        : label == CMD_SWAP ? BR_STR("directive swap")
                        : BR_STR("directive invoke");
 
+    /* R1: vendor and class made before anything acts; R2: invoke only an
+     * image matched since its last write (processing model section 6) */
+    if (c->identity != 3u || (label == CMD_INVOKE && !(c->matched & w)))
+        return br_fail(c, BOOTREF_E_MISSING_CHECK,
+                       BR_STR(label == CMD_INVOKE ? "invoke needs vendor, class and image checks first"
+                                                  : "directive needs vendor and class checks first"));
     memset(&a, 0, sizeof a);
     a.command = (uint8_t)label;
     a.component = (uint8_t)comp;
@@ -297,6 +307,8 @@ static BR_NOINLINE bootref_err_t directive(bootref_ctx_t *c, unsigned comp, int3
         if (it.val >= c->n_components || it.val == comp)
             return br_fail(c, BOOTREF_E_COMPONENT_INDEX, BR_STR("source-component out of range"));
         a.source_component = (uint8_t)it.val;
+        if (label == CMD_SWAP)
+            w |= (uint32_t)1u << it.val;
     } else if (label == CMD_WRITE) {
         if ((e = param_get(c, comp, P_CONTENT, &it)) != BOOTREF_OK)
             return e;
@@ -309,6 +321,12 @@ static BR_NOINLINE bootref_err_t directive(bootref_ctx_t *c, unsigned comp, int3
             return e;
         a.enc_info = it.str;
         a.enc_info_len = (size_t)it.val;
+    }
+    /* a write (fetch, copy, write, swap; swap writes its source too) must be
+     * matched again before invoke or the end of validate */
+    if (label != CMD_INVOKE) {
+        c->written |= w;
+        c->matched &= ~w;
     }
     if (port->action == NULL) {
         br_report(c, what, BR_STR("not executed (verification only)"), (int)comp, 0,
@@ -365,9 +383,12 @@ static bootref_err_t set_index(bootref_ctx_t *c, cbor_dec_t *d)
     return BOOTREF_OK;
 }
 
-/* directive-override-parameters: {+ label => value} for every selected
- * component. Values are type-checked now and kept as spans. */
-static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft)
+/* directive-override-parameters (20): {+ label => value} for every selected
+ * component; directive-set-parameters (19, draft-ietf-suit-trust-domains): the
+ * same, but only where the parameter is not set yet. Values are type-checked
+ * now and kept as spans. soft == NULL: not inside a try-each option or a
+ * run-sequence, where setting soft-failure is an abort (section 8.4.8.15). */
+static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft, int32_t cmd)
 {
     size_t n, i;
     unsigned k, comp;
@@ -385,9 +406,10 @@ static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft)
             return e;
         if (label < 0 || label > PARAM_MAX_LABEL)
             return br_fail(c, BOOTREF_E_UNSUPPORTED_PARAMETER, BR_STR("parameter not supported"));
-        /* a repeated label: never well-formed (run_seq() lets the walk say so) */
-        if (seen & ((uint32_t)1u << label))
-            return BOOTREF_E_CBOR_DUP_KEY;
+        /* labels in canonical order (0..24: numeric order is encoding
+         * order); a repeat is never well-formed (run_seq() lets the walk say so) */
+        if (seen >= ((uint32_t)1u << label))
+            return BOOTREF_E_CBOR_ORDER;
         seen |= (uint32_t)1u << label;
         v.p = d->buf + d->pos;
         if ((e = cbor_head(d, &it)) != BOOTREF_OK)
@@ -395,7 +417,11 @@ static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft)
         if (label == PARAM_SOFT_FAILURE) {
             if (it.major != CBOR_SIMPLE || it.val == CBOR_NULL)
                 return br_fail(c, BOOTREF_E_TYPE, BR_STR("soft-failure must be a bool"));
-            *soft = it.val == CBOR_TRUE;
+            if (soft == NULL)
+                return br_fail(c, BOOTREF_E_ABORT, BR_STR("soft-failure set outside try-each/run-sequence"));
+            /* bit 1: set by the sequence (set-parameters leaves it then) */
+            if (cmd == CMD_OVERRIDE_PARAMETERS || !(*soft & 2u))
+                *soft = (uint8_t)(2u | (it.val == CBOR_TRUE));
             continue;
         }
         if ((ps = param_slot[label]) == 0u)
@@ -405,7 +431,8 @@ static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft)
             return br_fail(c, BOOTREF_E_TYPE, BR_STR("parameter has the wrong type"));
         v.n = (size_t)(d->buf + d->pos - v.p); /* scalars and strings: head + content */
         for (comp = 0; comp < c->n_components; comp++)
-            if (c->selected & ((uint32_t)1u << comp))
+            if ((c->selected & ((uint32_t)1u << comp)) &&
+                (cmd == CMD_OVERRIDE_PARAMETERS || c->comp[comp].param[k].p == NULL))
                 c->comp[comp].param[k] = v;
     }
     return BOOTREF_OK;
@@ -466,7 +493,7 @@ static bootref_err_t nested(bootref_ctx_t *c, cbor_dec_t *d, int32_t label, unsi
                 done = 1;
                 continue;
             }
-            if (!(soft && is_condition_failure(e)))
+            if (!((soft & 1u) && is_condition_failure(e)))
                 return e;
             if (!run)
                 br_report(c, BR_STR("try-each"), BR_STR("option failed, trying the next"),
@@ -490,8 +517,9 @@ static bootref_err_t run_cmds(bootref_ctx_t *c, cbor_dec_t *d, unsigned depth, u
 
     if ((e = cbor_array(d, &n)) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("command sequence must be an array"));
-    if (n & 1u)
-        return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("command sequence needs (label, argument) pairs"));
+    /* SUIT_Command_Sequence = [+ (label, argument)]: never empty */
+    if ((n & 1u) || n == 0u)
+        return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("command sequence needs one or more (label, argument) pairs"));
     if (n / 2u > BOOTREF_MAX_COMMANDS)
         return br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("too many commands"));
 
@@ -506,8 +534,9 @@ static bootref_err_t run_cmds(bootref_ctx_t *c, cbor_dec_t *d, unsigned depth, u
         case CMD_SET_COMPONENT_INDEX:
             e = set_index(c, d);
             break;
+        case CMD_SET_PARAMETERS:
         case CMD_OVERRIDE_PARAMETERS:
-            e = override(c, d, soft);
+            e = override(c, d, soft, label);
             break;
         case CMD_TRY_EACH:
         case CMD_RUN_SEQUENCE:
@@ -528,12 +557,10 @@ static bootref_err_t run_cmds(bootref_ctx_t *c, cbor_dec_t *d, unsigned depth, u
                     e = br_fail(c, BOOTREF_E_ABORT, BR_STR("condition abort"));
                 } else if (label == CMD_VENDOR_ID || label == CMD_CLASS_ID || label == CMD_DEVICE_ID)
                     e = cond_identity(c, comp, label);
-                else if (label == CMD_IMAGE_MATCH)
-                    e = cond_image_match(c, comp);
                 else if (label == CMD_COMPONENT_SLOT)
                     e = cond_slot(c, comp);
-                else if (label == CMD_CHECK_CONTENT)
-                    e = cond_check_content(c, comp);
+                else if (label == CMD_IMAGE_MATCH || label == CMD_CHECK_CONTENT)
+                    e = cond_image(c, comp, label);
                 else
                     e = directive(c, comp, label, depth);
             }
@@ -588,8 +615,8 @@ bootref_err_t bootref_run(bootref_ctx_t *c, uint32_t sequences)
     if (!c->verified)
         return br_fail(c, BOOTREF_E_USAGE, BR_STR("bootref_verify_envelope() has not succeeded"));
 
+    c->matched = c->written = 0; /* per run (processing model section 4) */
     for (i = 0; i < 5u; i++) {
-        uint8_t soft = 0; /* ignored at top level: conditions fail hard there */
         if (!(sequences & (1u << i)))
             continue;
         seq = &c->seq[i];
@@ -609,14 +636,25 @@ bootref_err_t bootref_run(bootref_ctx_t *c, uint32_t sequences)
          * first and sets the common parameters (draft-34 section 8.4.5). */
         memset(c->comp, 0, c->n_components * sizeof c->comp[0]); /* others are never used */
         c->selected = 1u; /* component index defaults to 0 */
+        c->identity = 0;
+        /* top level: no soft-failure (NULL: setting it aborts) */
         if (c->shared.p != NULL) {
-            if ((e = run_seq(c, &c->shared, 0, &soft, shared_checked)) != BOOTREF_OK)
+            if ((e = run_seq(c, &c->shared, 0, NULL, shared_checked)) != BOOTREF_OK)
                 return e;
             shared_checked = 1;
         }
         c->selected = 1u;
-        if ((e = run_seq(c, seq, 0, &soft, 0)) != BOOTREF_OK)
+        if ((e = run_seq(c, seq, 0, NULL, 0)) != BOOTREF_OK)
             return e;
+        /* R1 by the end of every sequence; R3 at the end of validate: something
+         * matched, and everything written in this run matched again */
+        c->err_command = -1;
+        c->err_component = -1;
+        if (c->identity != 3u ||
+            (i == 2u && (c->matched == 0u || (c->written & ~c->matched) != 0u)))
+            return br_fail(c, BOOTREF_E_MISSING_CHECK,
+                           BR_STR(c->identity != 3u ? "sequence makes no vendor and class checks"
+                                                    : "validate does not match every written component"));
         br_report(c, BR_STR("sequence"), BR_STR("completed"), -1, keys[i], BOOTREF_EV_OK);
     }
     return BOOTREF_OK;

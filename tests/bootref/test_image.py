@@ -69,7 +69,9 @@ def test_image_digest_with_unsupported_algorithm_rejected(bootref, write):
 
 
 def test_check_content_compares_component_bytes(bootref, write):
-    m = make_manifest(shared=[20, {18: IMAGE[:100]}], validate=[6, 15])
+    # vendor and class checks are required in every sequence (docs/processing-model.md R1)
+    m = make_manifest(shared=[20, {1: SPEC_VENDOR.bytes, 2: SPEC_CLASS.bytes, 18: IMAGE[:100]}, 1, 15, 2, 15],
+                      validate=[6, 15])
     assert bootref(write("e", signed(m)), write("img", IMAGE[:100])).code == 0
     r = bootref(write("e", signed(m)), write("img", IMAGE[:99] + b"!"))
     assert (r.code, r.reason) == (1, "image-mismatch")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from ._suit import SPEC_CLASS, SPEC_VENDOR, example, make_manifest, signed
+from ._suit import SPEC_CLASS, SPEC_VENDOR, example, image_params, make_manifest, signed
 
 EX5 = example("example5.signed")  # sequence number 5
 
@@ -48,7 +48,8 @@ def test_wrong_class_id_rejected(bootref, write):
 
 def test_wrong_device_id_rejected(bootref, write):
     dev = uuid.uuid4()
-    m = make_manifest(shared=[20, {24: dev.bytes}], validate=[24, 15])
+    # with the vendor, class and image checks every manifest must make (docs/processing-model.md R1, R3)
+    m = make_manifest(shared=[20, {**image_params(b"fw"), 24: dev.bytes}, 1, 15, 2, 15], validate=[24, 15, 3, 15])
     env = write("e", signed(m))
     assert bootref("--device-id", str(dev), env).code == 0
     r = bootref("--device-id", str(uuid.uuid4()), env)

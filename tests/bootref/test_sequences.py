@@ -10,6 +10,7 @@ action hook that counts the directives it receives, mode 1 has none."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -35,12 +36,20 @@ def seq(n: int, body: bytes) -> bytes:
     return bytes([0x80 | n]) + body
 
 
+# the harness's component 0 image (fuzz/fuzz_envelope.c): 1..8 then zeros, 100 bytes
+HARNESS_IMAGE = bytes(range(1, 9)) + bytes(92)
+# validate is required and must match what the run wrote (docs/processing-model.md R0, R3)
+MATCH = cbor2.dumps([20, {3: cbor2.dumps([-16, hashlib.sha256(HARNESS_IMAGE).digest()]), 14: 100}, 3, 15])
+
+
 def manifest(**members: bytes) -> bytes:
-    """Manifest with the spec identity in the shared sequence; members by name: validate=, install=."""
+    """Manifest with the spec identity in the shared sequence; members by name: validate=, install=
+    (validate defaults to an image-match of the harness's image)."""
     keys = {"validate": 7, "install": 20}
+    members.setdefault("validate", MATCH)
     m: dict[int, object] = {1: 1, 2: 1, 3: cbor2.dumps({2: [[b"\x00"]], 4: SHARED})}
-    for name, raw in members.items():
-        m[keys[name]] = raw
+    for name in sorted(members, key=lambda n: keys[n]):  # canonical key order
+        m[keys[name]] = members[name]
     return cbor2.dumps(m)
 
 

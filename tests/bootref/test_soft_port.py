@@ -23,7 +23,7 @@ def test_soft_sha256_and_hmac_known_answers(built):
 def test_soft_port_verifies_hmac_envelope_and_image(built, write):
     image = os.urandom(5000)
     key = os.urandom(32)
-    m = make_manifest(shared=[20, image_params(image)], validate=[3, 15])
+    m = make_manifest(shared=[20, image_params(image), 1, 15, 2, 15], validate=[3, 15])
     env = envelope(m, [mac0(manifest_digest(m), key)])
     assert soft(write("e", env), write("k", key), write("i", image)).returncode == 0
     r = soft(write("e", env), write("k", key), write("i", image[:-1] + b"\x00"))

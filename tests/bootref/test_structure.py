@@ -5,7 +5,7 @@ from __future__ import annotations
 import cbor2
 import pytest
 
-from ._suit import envelope, envelope_map, example, make_manifest, signed
+from ._suit import envelope, envelope_map, example, image_params, make_manifest, signed
 
 EX0 = example("example0.signed")
 EX0_MAP = envelope_map(EX0)
@@ -145,8 +145,15 @@ def seq_bytes(cmds: list[object]) -> bytes:
     return cbor2.dumps(cmds)
 
 
+# The checks every validate sequence must make (docs/processing-model.md section 6, R1
+# and R3): vendor, class and image-match of component 0 (skipped by the CLI without
+# --vendor-id/--class-id/IMAGE, which counts as made in host mode).
+CHECKS = [20, image_params(b"image"), 1, 15, 2, 15, 3, 15]
+
+
 def run_validate(bootref, write, validate, **kw):
-    return bootref(write("e", signed(make_manifest(validate=validate, **kw))))
+    """The commands after the required checks, as the validate sequence."""
+    return bootref(write("e", signed(make_manifest(validate=CHECKS + validate, **kw))))
 
 
 def test_unsupported_command_fails_closed(bootref, write):
@@ -170,7 +177,8 @@ def test_abort_condition_rejects(bootref, write):
 
 
 def test_try_each_falls_through_to_next_option(bootref, write):
-    assert run_validate(bootref, write, [15, [seq_bytes([14, 15]), seq_bytes([])]]).code == 0
+    # (an empty option is malformed: docs/processing-model.md section 8)
+    assert run_validate(bootref, write, [15, [seq_bytes([14, 15]), seq_bytes([12, 0])]]).code == 0
 
 
 def test_try_each_all_options_failing_rejects(bootref, write):

@@ -221,6 +221,7 @@ bootref_host_t *bootref_host_new(void)
     h->port.time_now = h_time_now;
     h->deleg.state = &h->deleg_state;
     h->deleg.check = bootref_delegation_check;
+    h->deleg.scope = bootref_delegation_scope;
     h->port.deleg = &h->deleg;
     return h;
 }
