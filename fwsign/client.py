@@ -22,6 +22,13 @@ simulated device). It
    (temporary file + rename each; the envelope last, so its presence marks a complete
    download). A rejected update writes nothing there.
 
+Every download, metadata and payload alike, goes through :class:`DeadlineFetcher`, which
+bounds TUF's slow-retrieval attack (a mirror that trickles bytes to hold the client
+forever): a minimum speed over a sliding window, a deadline per file and a deadline for
+the whole update (:class:`TransferLimits`). Past any of them the client gives up with
+:class:`~fwsign.errors.SlowRetrieval` naming the file; downloads land in unlinked
+temporary files, so a refused or killed download leaves nothing behind.
+
 Errors are :class:`fwsign.errors.FwsignError` subclasses: :class:`~fwsign.errors.TufRejected`
 (exit 1, reasons ``tuf-signature``, ``tuf-expired``, ``tuf-rollback``,
 ``tuf-hash-mismatch``, ``tuf-too-large``, ``tuf-rejected``), the SUIT verifier's own
@@ -31,10 +38,18 @@ Errors are :class:`fwsign.errors.FwsignError` subclasses: :class:`~fwsign.errors
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import http.client
+import io
 import os
 import shutil
+import socket
+import ssl
 import tempfile
+import time
+import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -43,7 +58,7 @@ from typing import Any
 
 from tuf.ngclient.fetcher import FetcherInterface
 
-from .errors import FwsignError, LimitError, NetworkError, TufRejected, UsageError
+from .errors import FwsignError, LimitError, NetworkError, SlowRetrieval, TufRejected, UsageError
 from .limits import DEFAULT_LIMITS
 from .verify import Policy, Report, TrustedKey, read_chunks, verify_envelope
 
@@ -51,6 +66,241 @@ from .verify import Policy, Report, TrustedKey, read_chunks, verify_envelope
 DEFAULT_MAX_PAYLOAD = 256 * 1024 * 1024
 
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class TransferLimits:
+    """Bounds on every download of one update (the defaults are documented in docs/repo.md).
+
+    ``min_speed``: bytes per second that every ``speed_window`` seconds of a download must
+    average once the first window has passed (0: no speed check);
+    ``file_deadline``: seconds one file may take, from connecting to its last byte;
+    ``update_deadline``: seconds the whole update (every metadata file and target) may take;
+    ``connect_timeout``: seconds to open a connection.
+    """
+
+    min_speed: int = 1024
+    speed_window: float = 30.0
+    file_deadline: float = 1800.0
+    update_deadline: float = 3600.0
+    connect_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if self.min_speed < 0 or self.speed_window <= 0 or self.file_deadline <= 0 or self.update_deadline <= 0 \
+                or self.connect_timeout <= 0:
+            raise UsageError("transfer limits must be positive (the minimum speed may be 0 to turn it off)")
+
+
+DEFAULT_TRANSFER = TransferLimits()
+_MAX_REDIRECTS = 5
+_CHUNK = 64 * 1024
+
+
+def _file_name(url: str) -> str:
+    """The part of a URL an error names: the path below the repository (``metadata/timestamp.json``)."""
+    path = urllib.parse.urlsplit(url).path
+    parts = [p for p in path.split("/") if p]
+    for anchor in ("metadata", "targets"):
+        if anchor in parts:
+            return "/".join(parts[len(parts) - 1 - parts[::-1].index(anchor):])
+    return parts[-1] if parts else url
+
+
+class _Clocked(io.RawIOBase):
+    """A socket reader that enforces the deadline and the minimum speed on every receive.
+
+    http.client reads the status line, the headers and the body through this, so a
+    server trickling any of them is cut off; the socket timeout of each receive is the
+    time left, at most one speed window (a window with no byte at all is too slow).
+    """
+
+    def __init__(self, sock: socket.socket, watch: _Watch) -> None:
+        self._sock = sock
+        self._watch = watch
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self._sock.close()  # the reader owns the socket once http.client has one (as socket.makefile does)
+        super().close()
+
+    def readinto(self, b: Any) -> int:
+        while True:
+            self._sock.settimeout(self._watch.wait_for())
+            try:
+                n = self._sock.recv_into(b)
+            except TimeoutError:
+                self._watch.check(stalled=True)
+                continue
+            self._watch.received(n)
+            return n
+
+
+class _SockProxy:
+    """What http.client needs of a socket, with reads going through :class:`_Clocked`."""
+
+    def __init__(self, sock: socket.socket, watch: _Watch) -> None:
+        self._sock = sock
+        self._watch = watch
+        self._readers = 0
+
+    def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BufferedReader:
+        self._readers += 1
+        return io.BufferedReader(_Clocked(self._sock, self._watch), _CHUNK)
+
+    def sendall(self, data: bytes) -> None:
+        self._sock.settimeout(self._watch.wait_for())
+        self._sock.sendall(data)
+
+    def close(self) -> None:
+        if not self._readers:
+            self._sock.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class _Watch:
+    """Deadlines and the sliding speed window of one file."""
+
+    def __init__(self, name: str, limits: TransferLimits, update_end: float, clock: Callable[[], float]) -> None:
+        self.name = name
+        self.limits = limits
+        self.clock = clock
+        self.start = clock()
+        self.file_end = self.start + limits.file_deadline
+        self.update_end = update_end
+        self.total = 0
+        self.window: collections.deque[tuple[float, int]] = collections.deque([(self.start, 0)])
+
+    def wait_for(self) -> float:
+        """Socket timeout for the next receive: the time left, at most one speed window."""
+        self.check()
+        left = min(self.file_end, self.update_end) - self.clock()
+        return max(0.001, min(left, self.limits.speed_window))
+
+    def received(self, n: int) -> None:
+        self.total += n
+        self.window.append((self.clock(), self.total))
+        self.check()
+
+    def check(self, *, stalled: bool = False) -> None:
+        now = self.clock()
+        lim = self.limits
+        if now >= self.update_end:
+            raise SlowRetrieval(f"{self.name}: the update took longer than its deadline of {lim.update_deadline:g} s "
+                                f"({self.total} bytes of this file received); nothing was installed")
+        if now >= self.file_end:
+            raise SlowRetrieval(f"{self.name}: not complete within its deadline of {lim.file_deadline:g} s "
+                                f"({self.total} bytes received); nothing was installed")
+        if lim.min_speed <= 0 or now - self.start < lim.speed_window:
+            return
+        edge = now - lim.speed_window
+        while len(self.window) > 1 and self.window[1][0] <= edge:
+            self.window.popleft()
+        got = self.total - self.window[0][1]
+        if stalled or got < lim.min_speed * lim.speed_window:
+            raise SlowRetrieval(f"{self.name}: slower than the minimum of {lim.min_speed} bytes/s "
+                                f"({got} bytes in the last {lim.speed_window:g} s; {self.total} received); "
+                                "nothing was installed")
+
+
+class DeadlineFetcher(FetcherInterface):
+    """An ngclient fetcher (HTTP/HTTPS, proxies from the environment) bounded by :class:`TransferLimits`.
+
+    The update deadline runs from construction or from :meth:`begin_update`.
+    """
+
+    def __init__(self, limits: TransferLimits = DEFAULT_TRANSFER, *, clock: Callable[[], float] = time.monotonic,
+                 user_agent: str = "fwsign") -> None:
+        self.limits = limits
+        self.clock = clock
+        self.user_agent = user_agent
+        self.update_end = clock() + limits.update_deadline
+        self._ssl: ssl.SSLContext | None = None
+
+    def begin_update(self) -> None:
+        self.update_end = self.clock() + self.limits.update_deadline
+
+    def _connect(self, url: urllib.parse.SplitResult, watch: _Watch) -> tuple[http.client.HTTPConnection, str]:
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise NetworkError(f"{watch.name}: only http and https URLs are fetched, not {url.scheme or 'relative'}:")
+        port = url.port or (443 if url.scheme == "https" else 80)
+        target = urllib.parse.urlunsplit(("", "", url.path or "/", url.query, ""))
+        proxy = None if urllib.request.proxy_bypass(url.hostname) else urllib.request.getproxies().get(url.scheme)
+        timeout = max(0.001, min(self.limits.connect_timeout, min(watch.file_end, watch.update_end) - self.clock()))
+        conn: http.client.HTTPConnection
+        if proxy:
+            p = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
+            if url.scheme == "https":
+                conn = http.client.HTTPSConnection(p.hostname or "", p.port or 8080, timeout=timeout,
+                                                   context=self._context())
+                conn.set_tunnel(url.hostname, port)
+            else:
+                conn = http.client.HTTPConnection(p.hostname or "", p.port or 8080, timeout=timeout)
+                target = urllib.parse.urlunsplit(url._replace(fragment=""))
+        elif url.scheme == "https":
+            conn = http.client.HTTPSConnection(url.hostname, port, timeout=timeout, context=self._context())
+        else:
+            conn = http.client.HTTPConnection(url.hostname, port, timeout=timeout)
+        conn.connect()
+        assert conn.sock is not None
+        conn.sock = _SockProxy(conn.sock, watch)  # type: ignore[assignment]
+        return conn, target
+
+    def _context(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            self._ssl = ssl.create_default_context()
+        return self._ssl
+
+    def _fetch(self, url: str) -> Iterator[bytes]:
+        from tuf.api import exceptions as tuf_exc
+
+        watch = _Watch(_file_name(url), self.limits, self.update_end, self.clock)
+        for _ in range(_MAX_REDIRECTS + 1):
+            parts = urllib.parse.urlsplit(url)
+            try:
+                conn, target = self._connect(parts, watch)
+                conn.putrequest("GET", target, skip_accept_encoding=True)
+                conn.putheader("User-Agent", self.user_agent)
+                conn.putheader("Accept-Encoding", "identity")
+                conn.endheaders()
+                resp = conn.getresponse()
+            except SlowRetrieval:
+                raise
+            except (OSError, http.client.HTTPException) as exc:
+                raise NetworkError(f"{watch.name}: cannot fetch from the repository: {exc}") from None
+            if resp.status in (301, 302, 303, 307, 308) and resp.getheader("Location"):
+                url = urllib.parse.urljoin(url, resp.getheader("Location", ""))
+                resp.close()
+                conn.close()
+                continue
+            if resp.status != 200:
+                resp.close()
+                conn.close()
+                raise tuf_exc.DownloadHTTPError(f"HTTP error occurred with status {resp.status}", resp.status)
+            return self._chunks(conn, resp, watch)
+        raise NetworkError(f"{watch.name}: more than {_MAX_REDIRECTS} redirects")
+
+    @staticmethod
+    def _chunks(conn: http.client.HTTPConnection, resp: http.client.HTTPResponse, watch: _Watch) -> Iterator[bytes]:
+        """The body as it arrives (``read1``: whatever one receive brings, so every receive is checked)."""
+        try:
+            while True:
+                try:
+                    chunk = resp.read1(_CHUNK)
+                except SlowRetrieval:
+                    raise
+                except (OSError, http.client.HTTPException) as exc:
+                    raise NetworkError(f"{watch.name}: the download broke off: {exc}") from None
+                if not chunk:
+                    return
+                yield chunk
+        finally:
+            resp.close()
+            conn.close()
 
 
 @dataclass(frozen=True)
@@ -94,11 +344,9 @@ class UpdateResult:
 class CountingFetcher(FetcherInterface):
     """Wraps a fetcher: counts bytes per URL and reports progress of the current download."""
 
-    def __init__(self, inner: Any | None = None) -> None:
+    def __init__(self, inner: Any | None = None, limits: TransferLimits = DEFAULT_TRANSFER) -> None:
         if inner is None:
-            from tuf.ngclient import Urllib3Fetcher  # type: ignore[attr-defined]
-
-            inner = Urllib3Fetcher(app_user_agent="fwsign")
+            inner = DeadlineFetcher(limits)
         self.inner = inner
         self.bytes_by_url: dict[str, int] = {}
         self.progress: Progress | None = None
@@ -107,6 +355,11 @@ class CountingFetcher(FetcherInterface):
     @property
     def total(self) -> int:
         return sum(self.bytes_by_url.values())
+
+    def begin_update(self) -> None:
+        begin = getattr(self.inner, "begin_update", None)
+        if begin is not None:
+            begin()
 
     def _fetch(self, url: str) -> Iterator[bytes]:
         chunks = self.inner.fetch(url)
@@ -126,6 +379,12 @@ def _tuf_error(exc: BaseException) -> FwsignError:
     from tuf.api import exceptions as e
 
     text = f"{exc}" or type(exc).__name__
+    if isinstance(exc, FwsignError):
+        return exc
+    if isinstance(exc.__cause__, FwsignError):  # ngclient wraps what a fetcher raises before the first byte
+        return exc.__cause__
+    if isinstance(exc, e.SlowRetrievalError):
+        return SlowRetrieval(f"the repository is too slow: {text}")
     if isinstance(exc, e.UnsignedMetadataError):
         return TufRejected(f"metadata signature check failed: {text}", reason="tuf-signature")
     if isinstance(exc, e.ExpiredMetadataError):
@@ -175,6 +434,7 @@ def fetch_update(
     progress: Progress | None = None,
     max_payload: int = DEFAULT_MAX_PAYLOAD,
     suit_policy: Policy | None = None,
+    limits: TransferLimits = DEFAULT_TRANSFER,
 ) -> UpdateResult:
     """Fetch, check and store the newest release for one device class (see the module docstring).
 
@@ -187,10 +447,12 @@ def fetch_update(
         out_dir: where ``firmware-<seq>.suit`` and ``firmware-<seq>.bin`` are written.
         cache_dir: persistent TUF metadata cache (a fresh temporary one if None).
         now: reference time for expiry checks (tests; default the system clock).
-        fetcher: a ``tuf.ngclient.FetcherInterface`` (default urllib3).
+        fetcher: a ``tuf.ngclient.FetcherInterface`` (default :class:`DeadlineFetcher` with ``limits``).
         progress: called with (bytes so far, expected bytes) while the payload downloads.
         suit_policy: the release policy's rule for this class (keys, threshold, algorithms);
             replaces ``suit_keys``/``suit_threshold`` when given.
+        limits: minimum speed and deadlines of the downloads (:class:`TransferLimits`); a
+            download past them raises :class:`~fwsign.errors.SlowRetrieval` naming the file.
 
     Returns an :class:`UpdateResult`; raises :class:`fwsign.errors.FwsignError` on rejection.
     """
@@ -203,7 +465,8 @@ def fetch_update(
     if not suit_keys and suit_policy is None:
         raise UsageError("give at least one SUIT key to verify the envelope with")
     base = repo_url if repo_url.endswith("/") else repo_url + "/"
-    counting = fetcher if isinstance(fetcher, CountingFetcher) else CountingFetcher(fetcher)
+    counting = fetcher if isinstance(fetcher, CountingFetcher) else CountingFetcher(fetcher, limits)
+    counting.begin_update()
     with tempfile.TemporaryDirectory(prefix="fwsign-update-") as scratch:
         work = Path(scratch)
         meta_dir = cache_dir / "metadata" if cache_dir is not None else work / "metadata"
@@ -260,9 +523,7 @@ def fetch_update(
                     pay_file = Path(updater.download_target(pinfo, str(work / "payload.bin")))
                 finally:
                     counting.progress = None
-        except tuf_exc.RepositoryError as exc:
-            raise _tuf_error(exc) from None
-        except tuf_exc.DownloadError as exc:
+        except (tuf_exc.RepositoryError, tuf_exc.DownloadError) as exc:
             raise _tuf_error(exc) from None
         # One clock for both layers: the TUF expiry checks above and SUIT delegation expiry.
         suit_now = int(now.timestamp()) if now is not None else None

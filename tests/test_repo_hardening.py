@@ -369,7 +369,7 @@ def test_concurrent_publishers_lose_nothing(tmp_path: Path) -> None:
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
                  for rel in releases]
         for p in procs:
-            out, err = p.communicate(timeout=300)
+            _out, err = p.communicate(timeout=300)
             assert p.returncode == 0, err.decode()
         assert _published_sequences(repo_dir) == set(range(1, (rnd + 1) * per_round + 1))
         assert list((repo_dir / "staged").iterdir()) == []
@@ -408,3 +408,184 @@ def test_second_writer_times_out_with_a_clear_error_and_changes_nothing(tmp_path
     assert r.code == 2 and r.err.startswith("fwsign: repo-locked:") and "--lock-timeout" in r.err
     assert len(r.err.strip().splitlines()) == 1
     assert tree(repo_dir) == before
+
+
+# -- slow retrieval: a mirror that trickles ---------------------------------------------------------
+
+FAST = ["--min-speed", "1000", "--speed-window", "1", "--file-deadline", "2", "--update-deadline", "3"]
+
+
+class Trickle:
+    """A loopback mirror of a repository that sends chosen files (or their headers) a byte at a time."""
+
+    def __init__(self, repo_dir: Path, match: str, *, interval: float = 0.2, headers_too: bool = False) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.stop = threading.Event()
+        self.sent = 0
+        self.started = threading.Event()
+        outer = self
+        public = repo_dir / "public"
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path = resolve_request(public, self.path)
+                if path is None:
+                    self.send_error(404)
+                    return
+                body = path.read_bytes()
+                head = (f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+                if match not in self.path:
+                    self.wfile.write(head + body)
+                    return
+                data = head + body if headers_too else body
+                if not headers_too:
+                    self.wfile.write(head)
+                    self.wfile.flush()
+                outer.started.set()
+                for i in range(len(data)):
+                    if outer.stop.wait(interval):
+                        return
+                    try:
+                        self.wfile.write(data[i:i + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    outer.sent += 1
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+    def __enter__(self) -> Trickle:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def trickle_world(tmp_path: Path) -> dict[str, Path]:
+    clock = Clock()
+    repo_dir = tmp_path / "repo"
+    new_repo(repo_dir, clock)
+    add_and_publish(repo_dir, clock, write_release(tmp_path / "rel", 2, size=8192))
+    work = tmp_path / "work"
+    work.mkdir()
+    return {"repo": repo_dir, "work": work}
+
+
+def _timed(args: list[object]) -> tuple[object, float]:
+    import time
+
+    t0 = time.monotonic()
+    r = fwsign(*args)  # type: ignore[arg-type]
+    return r, time.monotonic() - t0
+
+
+@pytest.mark.parametrize(("match", "headers_too", "flags", "named"), [
+    ("timestamp.json", False, ["--min-speed", "0", "--file-deadline", "2"], "metadata/timestamp.json: not complete within"),
+    ("timestamp.json", True, ["--min-speed", "0", "--file-deadline", "2"], "metadata/timestamp.json: not complete within"),
+    ("/payloads/", False, FAST, "/payloads/"),
+    ("timestamp.json", False, ["--min-speed", "1000", "--speed-window", "1"], "metadata/timestamp.json: slower than"),
+])
+def test_slow_retrieval_trickling_mirror_is_refused_within_the_deadline(
+        trickle_world: dict[str, Path], match: str, headers_too: bool, flags: list[str], named: str) -> None:
+    repo_dir, work = trickle_world["repo"], trickle_world["work"]
+    with Trickle(repo_dir, match, headers_too=headers_too) as mirror:
+        r, took = _timed([*update_args(mirror.url, repo_dir, work, 1), *flags])
+    assert r.code == 2, r.err  # type: ignore[attr-defined]
+    err = r.err  # type: ignore[attr-defined]
+    assert err.startswith("fwsign: slow-retrieval: ") and named in err and len(err.strip().splitlines()) == 1, err
+    assert mirror.sent < 200  # cut off long before the file was complete
+    assert took < 20  # bounded by the deadline (2 s) plus start-up, where a trickled file would take minutes
+    assert out_is_empty(work)
+
+
+def test_slow_retrieval_device_update_is_refused_and_installs_nothing(trickle_world: dict[str, Path]) -> None:
+    import json
+
+    from tests.tuf_helpers import IDENTITY, suit_pub
+
+    repo_dir, work = trickle_world["repo"], trickle_world["work"]
+    dev = work / "dev"
+    assert fwsign("device", "create", dev, "--trust", suit_pub(work), *IDENTITY,
+                  "--trusted-root", repo_dir / "trusted-root.json").code == 0
+    before = json.loads(fwsign("device", "status", dev, "--json").out)
+    with Trickle(repo_dir, "/payloads/") as mirror:
+        r = fwsign("device", "update", dev, "--repo", mirror.url, "--now", (T0.replace(hour=13)).isoformat(), *FAST)
+    assert r.code == 2 and "slow-retrieval" in r.err and "/payloads/" in r.err, r.err
+    after = json.loads(fwsign("device", "status", dev, "--json").out)
+    assert after["slots"] == before["slots"] and after["counter"] == before["counter"]
+    assert not (dev / "downloads").exists() or not list((dev / "downloads").iterdir())
+
+
+def test_slow_retrieval_client_killed_mid_download_leaves_nothing(trickle_world: dict[str, Path]) -> None:
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    repo_dir, work = trickle_world["repo"], trickle_world["work"]
+    tmp = work / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    payload = (trickle_world["repo"].parent / "rel" / "fw-2.bin").read_bytes()
+    with Trickle(repo_dir, "/payloads/", interval=0.05) as mirror:
+        args = [str(a) for a in update_args(mirror.url, repo_dir, work, 1)]
+        proc = subprocess.Popen([sys.executable, "-m", "fwsign", *args, "--min-speed", "0"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                cwd=Path(__file__).resolve().parents[1])
+        try:
+            assert mirror.started.wait(60)
+            while mirror.sent < 20 and proc.poll() is None:
+                mirror.stop.wait(0.05)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    assert out_is_empty(work)
+    for p in [*work.rglob("*")]:
+        if p.is_file():
+            data = p.read_bytes()
+            assert payload[:16] not in data, p  # no partial payload anywhere
+            if p.suffix == ".json":
+                json.loads(data)  # metadata in the cache is whole
+            assert not p.name.endswith(".tmp"), p
+
+
+def test_speed_window_and_deadlines_with_a_test_clock() -> None:
+    from fwsign.client import TransferLimits, _Watch
+    from fwsign.errors import SlowRetrieval
+
+    now = [0.0]
+    lim = TransferLimits(min_speed=100, speed_window=10, file_deadline=60, update_deadline=90)
+    w = _Watch("metadata/x.json", lim, 90.0, lambda: now[0])
+    for _ in range(9):  # 9 s at 200 B/s: fine, and the first window is a grace period
+        now[0] += 1
+        w.received(200)
+    now[0] = 15
+    w.received(1000)  # the last 10 s brought 1000+ bytes: still fine
+    now[0] = 24.9
+    w.check()
+    now[0] = 26  # a burst, then nothing: the last 10 s brought 0 bytes
+    with pytest.raises(SlowRetrieval, match="slower than the minimum of 100 bytes/s"):
+        w.received(0)
+    fast = _Watch("targets/p", TransferLimits(min_speed=0, speed_window=10, file_deadline=60, update_deadline=90),
+                  30.0, lambda: now[0])
+    now[0] = 50
+    with pytest.raises(SlowRetrieval, match="update took longer"):
+        fast.check()
+    now[0] = 26
+    w2 = _Watch("targets/p", TransferLimits(min_speed=0, file_deadline=5), 1e9, lambda: now[0])
+    now[0] = 31
+    with pytest.raises(SlowRetrieval, match="targets/p: not complete within its deadline of 5 s"):
+        w2.received(10)

@@ -60,6 +60,9 @@ def register(sub: Any) -> None:
                         "(default: the clock).")
     p.add_argument("--boot", action="store_true", help="Power-cycle after a successful install (boot and confirm).")
     _power_options(p)
+    from .repo import add_transfer_options
+
+    add_transfer_options(p)
 
     p = add_command(dsub, "status", cmd_status, "Show slots, counter, last boot and flash wear.")
     p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
@@ -198,8 +201,10 @@ def cmd_update(a: argparse.Namespace) -> int:
     dev.now = _device_time(a.now)
     now = None if dev.now is None else datetime.fromtimestamp(dev.now, UTC)
     running = max([dev.counter.value, *[s.sequence for s in dev.slots() if s.state == "confirmed" and s.sequence]])
+    from .repo import transfer_limits
+
     res = fetch_update(a.repo, root, dev.config.vendor_id, dev.config.class_id, running, dev.suit_keys(),
-                       a.dir / "downloads", cache_dir=a.dir / "tuf-cache", now=now)
+                       a.dir / "downloads", cache_dir=a.dir / "tuf-cache", now=now, limits=transfer_limits(a))
     if not res.updated:
         _report(a, True, res.message, {"updated": False, "sequence": res.sequence})
         return EXIT_UP_TO_DATE

@@ -139,6 +139,29 @@ def register(sub: Any) -> None:
                    help="Reference time for expiry checks: seconds since the epoch or ISO 8601 (a trusted time source).")
     p.add_argument("--no-progress", action="store_true", help="No progress bar on stderr.")
     p.add_argument("--json", dest="json_out", action="store_true")
+    add_transfer_options(p)
+
+
+def add_transfer_options(p: argparse.ArgumentParser) -> None:
+    """Minimum speed and deadlines of the client's downloads (slow-retrieval protection)."""
+    g = p.add_argument_group("download limits (a mirror that trickles data is cut off)")
+    g.add_argument("--min-speed", type=non_negative, default=1024, metavar="BYTES/S",
+                   help="Minimum average speed over every --speed-window of a download (default 1024; 0 turns it off).")
+    g.add_argument("--speed-window", type=_seconds, default=30.0, metavar="SECONDS",
+                   help="Sliding window the minimum speed is measured over (default 30).")
+    g.add_argument("--file-deadline", type=_seconds, default=1800.0, metavar="SECONDS",
+                   help="Longest one file (metadata or payload) may take (default 1800).")
+    g.add_argument("--update-deadline", type=_seconds, default=3600.0, metavar="SECONDS",
+                   help="Longest the whole update may take, every file included (default 3600).")
+
+
+def transfer_limits(a: argparse.Namespace) -> Any:
+    from ..client import TransferLimits
+    from ..errors import UsageError
+
+    if min(a.speed_window, a.file_deadline, a.update_deadline) <= 0:
+        raise UsageError("--speed-window, --file-deadline and --update-deadline must be above 0")
+    return TransferLimits(a.min_speed, a.speed_window, a.file_deadline, a.update_deadline)
 
 
 def _bins_options(p: argparse.ArgumentParser) -> None:
@@ -485,7 +508,7 @@ def cmd_update(a: argparse.Namespace) -> int:
         raise UsageError("give the SUIT verification key(s) with --suit-key, or a release --policy")
     res = fetch_update(a.repo, root, vid, cid, a.current_sequence, trusted(a.suit_key or []), a.out, cache_dir=a.cache,
                        suit_threshold=a.suit_threshold, now=now, progress=_progress_bar if show else None,
-                       suit_policy=suit_policy)
+                       suit_policy=suit_policy, limits=transfer_limits(a))
     if a.json_out:
         emit_json(res.as_dict())
     else:
