@@ -200,6 +200,49 @@ static BR_NOINLINE bootref_err_t order_check(const uint8_t *buf, size_t ps, size
     return r == 0 && pn == kn ? BOOTREF_E_CBOR_DUP_KEY : BOOTREF_E_CBOR_ORDER;
 }
 
+/* End of the item at pos, in bytes the walk below has already checked: every
+ * head is well-formed and every length and count fits, so no check is needed
+ * here (and none of the walk's stack: no recursion through it). A length or
+ * count fits the buffer, so an 8-byte argument has a zero upper half and
+ * shifting it through a 32-bit size_t loses nothing. */
+static BR_NOINLINE size_t end_of_checked(const uint8_t *buf, size_t pos)
+{
+    size_t left = 1, v, n;
+    uint8_t ib;
+
+    do {
+        ib = buf[pos++];
+        v = ib & 0x1fu;
+        if (v >= 24u)
+            for (n = (size_t)1u << (v - 24u), v = 0; n > 0u; n--)
+                v = (v << 8) | buf[pos++];
+        switch (ib >> 5) {
+        case CBOR_BSTR: case CBOR_TSTR: pos += v; break;
+        case CBOR_MAP: v *= 2u; /* fall through */
+        case CBOR_ARRAY: left += v; break;
+        case CBOR_TAG: left++; break;
+        default: break;
+        }
+    } while (--left > 0u);
+    return pos;
+}
+
+/* Compare the key that occupies [ks, ke) with every earlier key of the map
+ * whose first entry starts at map_start (all of it already checked): the
+ * duplicate check of the lax walk (cbor_wellformed_lax), which allows any order. */
+static BR_NOINLINE bootref_err_t dup_check(const uint8_t *buf, size_t map_start, size_t ks, size_t ke)
+{
+    size_t k0 = map_start, k1;
+
+    while (k0 < ks) {
+        k1 = end_of_checked(buf, k0);
+        if (k1 - k0 == ke - ks && memcmp(buf + k0, buf + ks, ke - ks) == 0)
+            return BOOTREF_E_CBOR_DUP_KEY;
+        k0 = end_of_checked(buf, k1); /* skip the value */
+    }
+    return BOOTREF_OK;
+}
+
 /* Walk the one item at the decoder's position and leave the decoder at its
  * end. Every head is read by cbor_head() (so checked exactly as the typed
  * readers check it), nesting is bounded by BOOTREF_CBOR_MAX_DEPTH, map sizes
@@ -208,13 +251,23 @@ static BR_NOINLINE bootref_err_t order_check(const uint8_t *buf, size_t ps, size
  * recursion: a fixed explicit stack. The decoders check their own bytes as
  * they go and call this only to skip an item they do not interpret or to find
  * which error stands after a failure, so it favours size over speed. */
-static bootref_err_t walk(cbor_dec_t *d)
+#if defined(__GNUC__)
+#define BR_INLINE static inline __attribute__((always_inline))
+#else
+#define BR_INLINE static inline
+#endif
+/* lax: map keys in any order, duplicates still refused. Always inlined into
+ * its two callers below with lax constant, so the strict walk that the core
+ * links carries none of the lax code. */
+BR_INLINE bootref_err_t walk_impl(cbor_dec_t *d, int lax)
 {
     /* Explicit stack: entry 0 is a pseudo-container holding the one top-level
      * item; each open array/map/tag adds one entry. */
     struct level {
         size_t left;      /* items still to read (maps: keys + values) */
-        size_t prev_start, prev_end; /* the map's previous key (none: equal) */
+        /* the map's previous key (none: equal); in the lax walk prev_start is
+         * where the map's first key starts */
+        size_t prev_start, prev_end;
         size_t key_start; /* offset of the key being read */
         uint8_t is_map;
     } st[BOOTREF_CBOR_MAX_DEPTH + 1u], *lv = st;
@@ -236,6 +289,9 @@ static bootref_err_t walk(cbor_dec_t *d)
              * the map's previous key */
             if (!(lv->left & 1u)) {
                 lv->key_start = d->pos;
+            } else if (lax) {
+                if ((e = dup_check(d->buf, lv->prev_start, lv->key_start, d->pos)) != BOOTREF_OK)
+                    return e;
             } else {
                 if (lv->prev_end != lv->prev_start &&
                     (e = order_check(d->buf, lv->prev_start, lv->prev_end, lv->key_start, d->pos)) != BOOTREF_OK)
@@ -266,13 +322,30 @@ static bootref_err_t walk(cbor_dec_t *d)
         lv++;
         lv->left = n;
         lv->is_map = it.major == CBOR_MAP;
-        lv->prev_start = lv->prev_end = 0;
+        lv->prev_start = lax ? d->pos : 0u;
+        lv->prev_end = 0;
     }
+}
+
+static BR_NOINLINE bootref_err_t walk(cbor_dec_t *d)
+{
+    return walk_impl(d, 0);
 }
 
 bootref_err_t cbor_skip(cbor_dec_t *d)
 {
     return walk(d);
+}
+
+bootref_err_t cbor_wellformed_lax(const uint8_t *buf, size_t len)
+{
+    cbor_dec_t d;
+    bootref_err_t e;
+
+    cbor_init(&d, buf, len);
+    if ((e = walk_impl(&d, 1)) != BOOTREF_OK)
+        return e;
+    return d.pos == len ? BOOTREF_OK : BOOTREF_E_CBOR_TRAILING;
 }
 
 bootref_err_t cbor_wellformed(const uint8_t *buf, size_t len)

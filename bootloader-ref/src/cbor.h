@@ -6,7 +6,8 @@
  * definite lengths. Rejected: truncation, lengths beyond the buffer, heads not
  * in shortest form (RFC 8949 section 4.2.1), indefinite lengths, floats and
  * other simple values, reserved additional-information values, trailing bytes,
- * duplicate map keys (same encoded bytes), nesting beyond BOOTREF_CBOR_MAX_DEPTH.
+ * duplicate map keys (same encoded bytes), map keys out of canonical order,
+ * nesting beyond BOOTREF_CBOR_MAX_DEPTH.
  *
  * Text strings are not checked for valid UTF-8: SUIT never interprets them
  * on the device (URIs and text are passed through or ignored).
@@ -67,7 +68,13 @@ bootref_err_t cbor_int(cbor_dec_t *d, int64_t *v);
 /* Skip one complete item, checked as cbor_wellformed() checks it (no recursion). */
 bootref_err_t cbor_skip(cbor_dec_t *d);
 
-/* Check that buf holds exactly one well-formed, strictly encoded item. */
+/* Check that buf holds exactly one well-formed, strictly encoded item, every
+ * map in canonical key order (RFC 8949 s4.2.1). */
 bootref_err_t cbor_wellformed(const uint8_t *buf, size_t len);
+
+/* The same, but map keys in any order (duplicates still refused): for
+ * structures that are not SUIT maps and that fwsign also decodes without the
+ * order rule (the COSE encryption info, draft-ietf-suit-firmware-encryption). */
+bootref_err_t cbor_wellformed_lax(const uint8_t *buf, size_t len);
 
 #endif /* BOOTREF_CBOR_H */

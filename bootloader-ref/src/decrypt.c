@@ -127,7 +127,7 @@ static bootref_err_t protected_hdr(bootref_decrypt_t *d, cbor_dec_t *dec, hdr_t 
         return BOOTREF_OK;
     if (raw->n > MAX_PROTECTED)
         return bad(d, BOOTREF_E_ENC_INFO, BR_STR("protected header too large"));
-    if ((e = cbor_wellformed(raw->p, raw->n)) != BOOTREF_OK)
+    if ((e = cbor_wellformed_lax(raw->p, raw->n)) != BOOTREF_OK)
         return e;
     cbor_init(&in, raw->p, raw->n);
     return hdr_map(d, &in, h, S_ALG);
@@ -228,7 +228,7 @@ bootref_err_t bootref_decrypt_begin(bootref_decrypt_t *d, const bootref_port_t *
     if (dp == NULL || dp->kw_unwrap == NULL || dp->cipher_init == NULL || dp->cipher_update == NULL ||
         dp->cipher_final == NULL)
         return bad(d, BOOTREF_E_UNSUPPORTED_ALG, BR_STR("encrypted payload, but this device cannot decrypt"));
-    if ((e = cbor_wellformed(info, info_len)) != BOOTREF_OK)
+    if ((e = cbor_wellformed_lax(info, info_len)) != BOOTREF_OK)
         return bad(d, e, BR_STR("encryption info is not well-formed CBOR"));
     memset(&ch, 0, sizeof ch);
     cbor_init(&dec, info, info_len);
