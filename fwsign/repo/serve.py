@@ -84,7 +84,10 @@ class _Handler(BaseHTTPRequestHandler):
         opened = self._open()
         if opened is not None:
             with opened[0] as fh:
-                shutil.copyfileobj(fh, self.wfile, 1 << 16)
+                try:
+                    shutil.copyfileobj(fh, self.wfile, 1 << 16)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client stopped reading (a length limit, a deadline)
 
     def do_HEAD(self) -> None:
         opened = self._open()
