@@ -15,8 +15,16 @@ spec) or a key generated beside the log on first use (``FILE.key.pem``, mode 060
 repository keeps it in ``DIR/keys/audit-log.pem``.
 
 What this protects: after-the-fact edits by anyone without the log key, and accidental
-loss. What it does not: someone holding the log key can rewrite history; keep a copy of
-the head elsewhere (CI artefacts, a ticket) to anchor it in time.
+loss. The signed head alone cannot show that the tail was cut off and an older head put
+back (that head is genuinely signed), so a repository also *anchors* its log: every
+snapshot it publishes carries the log's sequence number and line hash at that moment
+(``"x-fwsign-audit-head"`` in the signed, version-numbered snapshot, which TUF's rollback
+protection covers). :func:`verify_log` with that anchor refuses a log that ends before the
+anchored record or whose anchored record differs. What it does not protect: records
+written after the newest published snapshot (only the signed head covers those), and
+someone holding both the log key and the snapshot key and rewriting both where no
+verifier has seen a newer snapshot; verify against the published mirror with a
+persistent cache (``fwsign audit verify --repo URL --cache DIR``) to rule that out.
 """
 
 from __future__ import annotations
@@ -222,21 +230,52 @@ def _parse(line: bytes, position: int) -> Record:
         raise AuditLogError(f"{where} has fields of the wrong type: it was edited") from None
 
 
+def current_head(path: Path) -> tuple[int, str]:
+    """The log's last sequence number and line hash right now ((0, GENESIS) for no log), read under its lock."""
+    path = Path(path)
+    if not path.exists():
+        return 0, GENESIS
+    with _locked(path) as fh:
+        fh.seek(0)
+        data = fh.read()
+    last = data.rstrip(b"\n").rsplit(b"\n", 1)[-1] if data.strip() else b""
+    if not last:
+        return 0, GENESIS
+    try:
+        return int(json.loads(last)["seq"]), line_hash(last)
+    except (ValueError, KeyError, TypeError):
+        raise AuditLogError(f"{path}: the last record is malformed; run fwsign audit verify") from None
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A log head recorded in signed, version-numbered metadata: record ``seq`` has line hash ``hash``."""
+
+    seq: int
+    hash: str
+    source: str  # what carried it, e.g. "snapshot v12"
+
+
 @dataclass(frozen=True)
 class LogReport:
     records: int
     head_kid: str
     head_key_pinned: bool
+    anchor: Anchor | None = None
 
     def as_dict(self) -> dict[str, object]:
-        return {"valid": True, "records": self.records, "head_kid": self.head_kid, "head_key_pinned": self.head_key_pinned}
+        return {"valid": True, "records": self.records, "head_kid": self.head_kid, "head_key_pinned": self.head_key_pinned,
+                "anchored_records": self.anchor.seq if self.anchor else None,
+                "anchor": self.anchor.source if self.anchor else None}
 
 
-def verify_log(path: Path, trusted_key: Any | None = None) -> LogReport:
-    """Check the chain and the signed head; raise AuditLogError naming the first bad record.
+def verify_log(path: Path, trusted_key: Any | None = None, anchor: Anchor | None = None) -> LogReport:
+    """Check the chain, the anchor and the signed head; raise AuditLogError naming the first bad record.
 
     ``trusted_key`` (a public key) pins the head's signer; without it the head is checked
-    against the key it names, which shows consistency but not who wrote it.
+    against the key it names, which shows consistency but not who wrote it. ``anchor``
+    (from the repository's signed snapshot) catches a log cut short with an older, validly
+    signed head put back.
     """
     from . import cose
     from .keys import decode_cose_key, key_id, verify_raw
@@ -251,6 +290,14 @@ def verify_log(path: Path, trusted_key: Any | None = None) -> LogReport:
             raise AuditLogError(f"record {i - 1} was edited (record {i} no longer links to it)" if i > 1
                                 else "record 1 was edited (it does not start the chain)")
         prev = line_hash(line)
+    if anchor is not None and anchor.seq > 0:
+        n = len(records)
+        if anchor.seq > n:
+            raise AuditLogError(f"the log was cut off: {anchor.source} anchors record {anchor.seq}, the log has {n}",
+                                reason="audit-log-truncated")
+        if line_hash(records[anchor.seq - 1][0]) != anchor.hash:
+            raise AuditLogError(f"record {anchor.seq} differs from the one anchored in {anchor.source}: "
+                                "the log was rewritten")
     head_file = _head_path(path)
     try:
         head = json.loads(head_file.read_bytes())
@@ -272,4 +319,4 @@ def verify_log(path: Path, trusted_key: Any | None = None) -> LogReport:
         raise AuditLogError(f"record {seq + 1} was appended without updating the signed head")
     if n and digest != prev:
         raise AuditLogError(f"record {n} was edited (it does not match the signed head)")
-    return LogReport(n, key_id(pub).hex(), trusted_key is not None)
+    return LogReport(n, key_id(pub).hex(), trusted_key is not None, anchor)

@@ -589,3 +589,69 @@ def test_speed_window_and_deadlines_with_a_test_clock() -> None:
     now[0] = 31
     with pytest.raises(SlowRetrieval, match="targets/p: not complete within its deadline of 5 s"):
         w2.received(10)
+
+
+# -- the audit log: truncation with an older signed head put back ----------------------------------
+
+
+def test_audit_log_truncation_with_older_head_restored_is_detected(tmp_path: Path) -> None:
+    from tests.tuf_helpers import suit_pub
+
+    repo_dir = tmp_path / "r"
+    log, head = repo_dir / "audit.log", repo_dir / "audit.log.head"
+    assert fwsign("repo", "init", repo_dir).code == 0
+    key = suit_pub(tmp_path)
+
+    def publish(seq: int) -> None:
+        rel = write_release(tmp_path / "rel", seq)
+        r = fwsign("repo", "add", repo_dir, rel.envelope, "--payload", rel.payload, "--suit-key", key, "--publish")
+        assert r.code == 0, r.err
+
+    publish(1)
+    old_log, old_head = log.read_bytes(), head.read_bytes()  # a copy of the log and its genuinely signed head
+    old_ts = (repo_dir / "public" / "metadata" / "timestamp.json").read_bytes()
+    publish(2)
+    r = fwsign("audit", "verify", log, "-k", repo_dir / "keys" / "audit-log.pem")
+    assert r.code == 0 and "anchored in the repository's snapshot v3" in r.out, r.out + r.err
+    with served(repo_dir) as url:  # a verifier that keeps its own metadata cache sees the mirror
+        cache = tmp_path / "verifier-cache"
+        args = ["--repo", url, "--trusted-root", repo_dir / "trusted-root.json", "--cache", cache]
+        assert fwsign("audit", "verify", log, *args).code == 0
+
+        # The attack: cut the tail off and put the older signed head back.
+        log.write_bytes(old_log)
+        head.write_bytes(old_head)
+        assert fwsign("audit", "verify", log, "--no-anchor").code == 0  # the chain and the head alone cannot tell
+        for cmd in ("audit", "log"):
+            r = fwsign(cmd, "verify", log)
+            assert r.code == 1 and r.err.startswith("fwsign: audit-log-truncated: the log was cut off: snapshot v3 "
+                                                    "anchors record 5, the log has 4"), r.err
+        r = fwsign("audit", "verify", log, *args, "--json")
+        assert r.code == 1 and "audit-log-truncated" in r.err
+
+        # Rolling the repository's metadata back as well does not help against that verifier.
+        (repo_dir / "public" / "metadata" / "timestamp.json").write_bytes(old_ts)
+        r = fwsign("audit", "verify", log, *args)
+        assert r.code == 1 and "BadVersionNumberError" in r.err, r.err
+
+
+def test_audit_log_anchor_covers_records_up_to_the_last_publication(tmp_path: Path) -> None:
+    """What is not detected, as the docs say: records after the newest published snapshot."""
+    repo_dir = tmp_path / "r"
+    log, head = repo_dir / "audit.log", repo_dir / "audit.log.head"
+    assert fwsign("repo", "init", repo_dir).code == 0  # records: 1 repo-init, 2 publish (snapshot v1 anchors 1)
+    lines = log.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 2
+    from fwsign.audit import GENESIS, _write_head, line_hash
+    from fwsign.signers import load_signer
+
+    # Someone holding the log key cuts record 2 and re-signs the head: the anchor (record 1) still matches.
+    log.write_bytes(lines[0])
+    _write_head(log, 1, line_hash(lines[0].rstrip(b"\n")), load_signer(repo_dir / "keys" / "audit-log.pem"))
+    assert fwsign("audit", "verify", log).code == 0
+    # Cutting record 1 as well reaches the anchor.
+    log.write_bytes(b"")
+    _write_head(log, 0, GENESIS, load_signer(repo_dir / "keys" / "audit-log.pem"))
+    r = fwsign("audit", "verify", log)
+    assert r.code == 1 and "audit-log-truncated" in r.err, r.err
+    assert head.exists()

@@ -43,7 +43,7 @@ COMMANDS: dict[str, str] = {
     "device": "fwsign.cli.device",
     "repo": "fwsign.cli.repo", "update": "fwsign.cli.repo",
     "energy": "fwsign.cli.energy",
-    "log": "fwsign.cli.log",
+    "log": "fwsign.cli.log", "audit": "fwsign.cli.log",
     "delegate": "fwsign.cli.delegate",
 }
 

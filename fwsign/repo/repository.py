@@ -54,6 +54,8 @@ Clock = Callable[[], dt.datetime]
 SERIALIZER = JSONSerializer(compact=True)
 ROLE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 CONFIG_FORMAT = 1
+#: Snapshot field holding the audit log head at publication (see :mod:`fwsign.audit`).
+AUDIT_ANCHOR = "x-fwsign-audit-head"
 
 
 def utcnow() -> dt.datetime:
@@ -610,6 +612,12 @@ class Repository:
             if role_type(role) == "targets":
                 snap.meta[f"{role}.json"] = MetaFile(version=self._staged[role].signed.version)
         snap.expires = self._expiry("snapshot")
+        # Anchor the audit log's head in signed, version-numbered metadata: a log later cut
+        # short (even with an older, validly signed head put back) no longer reaches it.
+        from ..audit import current_head
+
+        seq, head = current_head(self.audit_log)
+        snap.unrecognized_fields[AUDIT_ANCHOR] = {"seq": seq, "hash": head}
         snap_md = Metadata(snap)
         self._sign_online("snapshot", snap_md, root)
         snap_bytes = snap_md.to_bytes(SERIALIZER)
