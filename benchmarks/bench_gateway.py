@@ -20,7 +20,7 @@ from common import KIB, WORK, log, random_file, stats, time_interleaved
 from envelopes import ALGORITHMS, new_key, sign_image
 
 from fwsign.suit.decode import decode_envelope
-from fwsign.suit.semantics import analyze
+from fwsign.suit.processor import observe as analyze
 from fwsign.verify import Policy, TrustedKey, check_manifest_digest, verify_envelope
 
 

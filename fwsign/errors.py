@@ -95,6 +95,24 @@ class ImageMismatch(VerificationError):
     reason = "image-mismatch"
 
 
+class SeveredMemberMissing(VerificationError):
+    """A severed command sequence that the run needs was not supplied."""
+
+    reason = "severed-member-missing"
+
+
+class AbortError(VerificationError):
+    """condition-abort ran outside a soft-failure scope, or soft-failure was set where it may not be."""
+
+    reason = "abort"
+
+
+class MissingCheck(VerificationError):
+    """The manifest would install or invoke without the checks the processing model requires."""
+
+    reason = "missing-check"
+
+
 # --- Keys and usage -----------------------------------------------------------------
 
 
@@ -127,6 +145,7 @@ REASONS: dict[str, str] = {
     "vendor-mismatch": "vendor identifier differs from the expected one",
     "class-mismatch": "class identifier differs from the expected one",
     "image-mismatch": "image digest or size differs from the manifest",
+    "missing-check": "the manifest installs or invokes without the vendor, class or image checks it must make",
     "image-missing": "an image check was asked for but no image was given",
     "key-invalid": "a key could not be loaded or does not fit the algorithm",
     "usage": "bad arguments or unreadable input",
@@ -198,7 +217,7 @@ class PowerCutError(FwsignError):
 
 REASONS.update({
     "device-mismatch": "device identifier differs from the device's own",
-    "abort": "the manifest ran condition-abort",
+    "abort": "the manifest aborted (condition-abort, or soft-failure set outside try-each/run-sequence)",
     "port-error": "the device's hardware port reported a fault (flash, payload source)",
     "no-bootable-image": "no slot holds an image that verifies: the device stays in its bootloader",
     "power-cut": "power was cut before the operation finished (simulated device)",

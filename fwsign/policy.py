@@ -150,10 +150,10 @@ def envelope_identity(data: bytes) -> tuple[bytes | None, bytes | None]:
     """Vendor and class ids the manifest states for component 0 (unauthenticated: for rule choice only)."""
     from .suit.codepoints import Command, Parameter
     from .suit.decode import decode_envelope
-    from .suit.semantics import analyze
+    from .suit.processor import observe
 
     env = decode_envelope(data)
-    analysis = analyze(env.manifest, {})
+    analysis = observe(env.manifest, {})
 
     def one(cond: Command, param: Parameter) -> bytes | None:
         values = {v for comp, v, _ in analysis.identifiers(cond, param) if comp == 0 and isinstance(v, bytes)}

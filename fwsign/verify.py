@@ -24,9 +24,10 @@ from typing import Any, Final
 from . import cose
 from .cbor import bstr
 from .errors import (
+    DecodeError,
+    DelegationError,
     DigestMismatch,
     FwsignError,
-    IdentityMismatch,
     ImageMismatch,
     NoTrustedKey,
     RollbackError,
@@ -43,7 +44,18 @@ from .suit.codepoints import Command, DigestAlg, EnvelopeKey, ManifestKey, Param
 from .suit.decode import decode_envelope, decode_severed_sequence
 from .suit.encode import encode_digest
 from .suit.model import CommandSequence, Envelope
-from .suit.semantics import Analysis, ImageCandidate, analyze
+from .suit.processor import (
+    CONTENT_LIMIT,
+    Analysis,
+    DeviceModel,
+    ImageFacts,
+    Processor,
+    digest_algorithms,
+    manifest_sequences,
+    observe,
+    require_validate,
+    uris_named,
+)
 
 
 def digest_bytes(alg: int, data: bytes) -> bytes:
@@ -272,61 +284,172 @@ def verify_envelope(
         else:
             run.skip(step, "no severable members")
 
-        analysis = analyze(env.manifest, _severed_sequences(env, policy.limits))
-
-        if delegates:
-            step = "delegation-scope"
-            run.ok(step, _check_delegation_scope(env, analysis, delegates, signers))
-
-        for (step, cond, param, reason, unset), expected in zip(_IDENTITY_CHECKS, (policy.vendor_id, policy.class_id),
-                                                                  strict=True):
-            if expected is None:
-                run.skip(step, unset)
-            else:
-                run.ok(step, check_identity(analysis, cond, param, expected, reason, policy.component))
-
+        # Manifest processing (docs/processing-model.md sections 2, 6-9): rollback, the
+        # required structure, then the command sequences over the host's device model.
         step = "sequence-number"
-        seq = env.manifest.sequence_number
+        seq_no = env.manifest.sequence_number
         if policy.min_sequence is None:
-            run.skip(step, f"sequence number {seq}; no minimum given")
-        elif seq < policy.min_sequence:
-            raise RollbackError(f"sequence number {seq} is lower than the minimum {policy.min_sequence}",
+            run.skip(step, f"sequence number {seq_no}; no minimum given")
+        elif seq_no < policy.min_sequence:
+            raise RollbackError(f"sequence number {seq_no} is lower than the minimum {policy.min_sequence}",
                                 path="manifest.sequence-number")
         else:
-            run.ok(step, f"sequence number {seq} >= {policy.min_sequence}")
+            run.ok(step, f"sequence number {seq_no} >= {policy.min_sequence}")
+
+        step = "sequences"
+        require_validate(env.manifest)
+        severed_seqs = _severed_sequences(env, policy.limits)
+        _check_payloads_named(env, severed_seqs)
+        slots = () if policy.slot is None else ((policy.component, policy.slot),)
+        dry = observe(env.manifest, severed_seqs, policy.limits, slots)
 
         step = "image"
-        source = image
+        source: Iterable[bytes] | bytes | None = image
         where = "--image"
+        integrated, integrated_where = _integrated_payload(env, dry, policy.component)
         if source is None:
-            source, where = _integrated_payload(env, analysis, policy.component)
-        encrypted = _encryption_info(analysis, policy.component, policy.slot)
-        if source is None:
-            run.skip(step, "no image given")
-        elif encrypted is not None and not decryption:
-            run.skip(step, f"{where} is encrypted (encryption-info at {encrypted[1]}); "
-                     "give a decryption key to check its plaintext")
-        else:
+            source, where = integrated, integrated_where
+        elif integrated is not None:
+            given = source if isinstance(source, (bytes, bytearray)) else b"".join(source)
+            if bytes(given) != integrated:
+                raise ImageMismatch(f"the image given differs from the envelope's own {integrated_where}",
+                                    path=integrated_where.rsplit(" ", 1)[-1])
+            source = given
+        encrypted = _encryption_info(dry, policy.component, policy.slot)
+        facts: ImageFacts | None = None
+        image_note = "no image given"
+        if source is not None and encrypted is not None and not decryption:
+            image_note = (f"{where} is encrypted (encryption-info at {encrypted[1]}); "
+                          "give a decryption key to check its plaintext")
+        elif source is not None:
             if encrypted is not None:
                 from .encryption import decrypt_chunks
 
                 chunks: Iterable[bytes] = (source,) if isinstance(source, (bytes, bytearray)) else source
                 source = decrypt_chunks(encrypted[0], decryption, chunks, path=encrypted[1])
                 where = f"{where} decrypted"
-            run.ok(step, check_image(analysis, policy.component, source, where, slot=policy.slot))
+            if policy.component >= len(env.manifest.common.components):
+                raise UsageError(f"component {policy.component} does not exist "
+                                 f"(manifest has {len(env.manifest.common.components)})")
+            facts = image_facts(source, digest_algorithms(env.manifest, severed_seqs) or {_SHA256})
+
+        model = DeviceModel(
+            vendor_id=policy.vendor_id, class_id=policy.class_id,
+            images=() if facts is None else ((policy.component, facts),),
+            slots=slots, host=True, identified=(policy.component,))
+        hook = _scope_hook(delegates, signers) if delegates else None
+        proc = Processor(env.manifest, model, limits=policy.limits, on_identity=hook)
+        try:
+            proc.run(manifest_sequences(env.manifest, severed_seqs))
+        finally:
+            analysis = proc.analysis()
+        step = "sequences"
+        run.ok(step, _sequences_note(analysis))
+
+        if delegates:
+            used = _used_delegates(delegates, signers)
+            run.ok("delegation-scope", f"{len(used)} delegated signer(s) within their scope" if used
+                   else "no delegated key signed")
+        for (name, cond, label, unset), expected in zip(_IDENTITY_CHECKS, (policy.vendor_id, policy.class_id),
+                                                         strict=True):
+            made = analysis.of(int(cond))
+            if expected is None:
+                run.skip(name, f"{unset} ({len(made)} condition(s) not compared)")
+            else:
+                run.ok(name, f"{label} id {expected.hex()} matched by "
+                       f"{sum(1 for o in made if o.outcome == 'ok')} condition(s)")
+        step = "image"
+        if facts is None:
+            run.skip(step, image_note)
+        elif not analysis.checked_image(policy.component):
+            raise ImageMismatch(f"the manifest never compares component {policy.component}'s image, "
+                                f"so {where} cannot be checked")
+        else:
+            run.ok(step, f"{where}: {facts.size} bytes, "
+                   + ", ".join(sorted({_alg_name(c.digest.alg) for c in analysis.image_candidates(policy.component)}
+                                      or {"content"})) + " matches")
     except FwsignError as err:
-        failure = run.fail(step, err)
+        failure = run.fail(_STEP_OF_REASON.get(err.reason, step), err)
         return Report(tuple(run.checks), env, analysis, failure)
     return Report(tuple(run.checks), env, analysis, None)
 
 
-#: (check, condition, parameter, reason, detail when no expected value is given).
+#: (check, condition, label, detail when no expected value is given).
 _IDENTITY_CHECKS: Final = (
-    ("vendor-id", Command.CONDITION_VENDOR_IDENTIFIER, Parameter.VENDOR_IDENTIFIER, "vendor-mismatch",
-     "no expected vendor id given"),
-    ("class-id", Command.CONDITION_CLASS_IDENTIFIER, Parameter.CLASS_IDENTIFIER, "class-mismatch",
-     "no expected class id given"),
+    ("vendor-id", Command.CONDITION_VENDOR_IDENTIFIER, "vendor", "no expected vendor id given"),
+    ("class-id", Command.CONDITION_CLASS_IDENTIFIER, "class", "no expected class id given"),
 )
+
+#: The report step a failure of the manifest processing belongs to, by reason.
+_STEP_OF_REASON: Final = {
+    "vendor-mismatch": "vendor-id",
+    "class-mismatch": "class-id",
+    "image-mismatch": "image",
+    "delegation-scope": "delegation-scope",
+    "rollback": "sequence-number",
+}
+
+
+def _sequences_note(analysis: Analysis) -> str:
+    ran = len(analysis.observations)
+    not_run = f"; not run (severed, absent): {', '.join(analysis.missing)}" if analysis.missing else ""
+    skipped = sum(1 for o in analysis.observations if o.outcome == "skipped")
+    return (f"{ran} command(s) processed on the host model, {skipped} condition(s) skipped for want of "
+            f"an input, required checks made{not_run}")
+
+
+def _check_payloads_named(env: Envelope, severed: dict[int, CommandSequence]) -> None:
+    """Every integrated payload must be named by a uri parameter (model section 9)."""
+    if not env.payloads:
+        return
+    named = uris_named(env.manifest, severed)
+    for key, _data in env.payloads:
+        if key not in named:
+            raise DecodeError(f"integrated payload {key!r} is named by no uri parameter of the manifest, "
+                              "so nothing authenticates it", path=f"envelope[{key!r}]")
+
+
+def image_facts(image: Iterable[bytes] | bytes, algs: set[int] | frozenset[int]) -> ImageFacts:
+    """Stream ``image`` once: its size, its digest under each of ``algs``, its bytes if small."""
+    hashes = {alg: new_hash(alg) for alg in sorted(algs)}
+    size = 0
+    keep: list[bytes] | None = []
+    chunks: Iterable[bytes] = (image,) if isinstance(image, (bytes, bytearray)) else image
+    for chunk in chunks:
+        size += len(chunk)
+        for h in hashes.values():
+            h.update(chunk)
+        if keep is not None:
+            if size <= CONTENT_LIMIT:
+                keep.append(bytes(chunk))
+            else:
+                keep = None
+    return ImageFacts(size, tuple((alg, finish_hash(alg, h)) for alg, h in hashes.items()),
+                      None if keep is None else b"".join(keep))
+
+
+def _used_delegates(delegates: list[Any], signers: list[str]) -> list[Any]:
+    return [d for d in delegates if any(s.startswith(f"{d.anchor_label} delegate {d.kid.hex()} ") for s in signers)]
+
+
+def _scope_hook(delegates: list[Any], signers: list[str]) -> Any:
+    """Model section 9: every identifier condition made must lie inside every counted delegate's scope."""
+    used = _used_delegates(delegates, signers)
+    vendor = int(Command.CONDITION_VENDOR_IDENTIFIER)
+
+    def hook(code: int, value: bytes, where: str) -> None:
+        for d in used:
+            scope = d.scope
+            who = f"delegated key {d.kid.hex()}"
+            if code == vendor:
+                if scope.vendor_id is not None and value != scope.vendor_id:
+                    raise DelegationError(f"{who} may sign only for vendor {scope.vendor_id.hex()}, "
+                                          f"the manifest checks {value.hex()}", path=where, reason="delegation-scope")
+            elif scope.class_ids is not None and value not in scope.class_ids:
+                raise DelegationError(f"{who} may sign only for class(es) "
+                                      f"{', '.join(sorted(c.hex() for c in scope.class_ids))}, the manifest checks "
+                                      f"{value.hex()}", path=where, reason="delegation-scope")
+    return hook
 
 
 def _count_anchors(delegates: list[Any], signers: list[str], threshold: int) -> None:
@@ -338,18 +461,6 @@ def _count_anchors(delegates: list[Any], signers: list[str], threshold: int) -> 
     if len(roots) < threshold:
         raise NoTrustedKey(f"{len(roots)} distinct trust anchor(s) signed directly or through delegates, {threshold} required",
                            path="authentication-wrapper")
-
-
-def _check_delegation_scope(env: Envelope, analysis: Analysis, delegates: list[Any], signers: list[str]) -> str:
-    """Every delegated key whose signature counted must be scoped to the manifest's vendor and classes."""
-    from .delegation import check_scope
-
-    vendors = [v for _c, v, _w in analysis.identifiers(Command.CONDITION_VENDOR_IDENTIFIER, Parameter.VENDOR_IDENTIFIER)]
-    classes = [v for _c, v, _w in analysis.identifiers(Command.CONDITION_CLASS_IDENTIFIER, Parameter.CLASS_IDENTIFIER)]
-    used = [d for d in delegates if any(s.startswith(f"{d.anchor_label} delegate {d.kid.hex()} ") for s in signers)]
-    for d in used:
-        check_scope(d.scope, vendors, classes, f"delegated key {d.kid.hex()}")
-    return f"{len(used)} delegated signer(s) within their scope" if used else "no delegated key signed"
 
 
 def verify_or_raise(data: bytes, policy: Policy, image: Iterable[bytes] | bytes | None = None, *,
@@ -467,31 +578,6 @@ def _severed_sequences(env: Envelope, limits: Limits) -> dict[int, CommandSequen
     return out
 
 
-def check_identity(
-    analysis: Analysis, cond: Command, param: Parameter, expected: bytes, reason: str, component: int = 0
-) -> str:
-    """Every identity condition run for ``component`` must compare the expected id.
-
-    Other components may belong to other classes (e.g. a radio co-processor); each is
-    checked when it is the component being verified.
-    """
-    seen = [s for s in analysis.identifiers(cond, param) if s[0] == component]
-    label = "vendor" if param == Parameter.VENDOR_IDENTIFIER else "class"
-    if not seen:
-        raise IdentityMismatch(
-            f"the manifest has no {display(cond)} for component {component} to compare a {label} id with",
-            reason=reason)
-    for _component, value, where in seen:
-        if value is None:
-            raise IdentityMismatch(f"{display(cond)} runs without a {label} id parameter", path=where,
-                                   reason=reason)
-        if value != expected:
-            shown = value.hex() if isinstance(value, bytes) else repr(value)
-            raise IdentityMismatch(f"{label} id {shown} differs from the expected {expected.hex()}",
-                                   path=where, reason=reason)
-    return f"{label} id {expected.hex()} checked by {len(seen)} condition(s)"
-
-
 def _encryption_info(analysis: Analysis, component: int, slot: int | None = None) -> tuple[bytes, str] | None:
     """The encryption-info (parameter 19) a fetch, copy or write of ``component`` (in ``slot``) consumes."""
     found: dict[bytes, str] = {}
@@ -516,43 +602,3 @@ def _integrated_payload(env: Envelope, analysis: Analysis, component: int) -> tu
             if payload is not None:
                 return payload, f"integrated payload {uri}"
     return None, ""
-
-
-def check_image(analysis: Analysis, component: int, image: Iterable[bytes] | bytes, where: str,
-                *, slot: int | None = None) -> str:
-    """Stream the image once, hashing with every digest algorithm the manifest uses.
-
-    With ``slot``, only the digest and size the manifest states for that slot count.
-    """
-    if component >= analysis.n_components:
-        raise UsageError(f"component {component} does not exist (manifest has {analysis.n_components})")
-    candidates = analysis.image_candidates(component)
-    if slot is not None:
-        candidates = [c for c in candidates if c.slot == slot]
-        if not candidates:
-            raise ImageMismatch(f"the manifest states no image for slot {slot} of component {component}")
-    if not candidates:
-        raise ImageMismatch(f"the manifest states no image digest for component {component}")
-    hashes = {c.digest.alg: new_hash(c.digest.alg) for c in candidates}
-    size = 0
-    chunks: Iterable[bytes] = (image,) if isinstance(image, (bytes, bytearray)) else image
-    for chunk in chunks:
-        size += len(chunk)
-        for h in hashes.values():
-            h.update(chunk)
-    computed = {alg: finish_hash(alg, h) for alg, h in hashes.items()}
-    for c in candidates:
-        if computed[c.digest.alg] == c.digest.value and (c.size is None or c.size == size):
-            return _image_ok(c, size, where)
-    best = candidates[0]
-    if best.size is not None and best.size != size:
-        raise ImageMismatch(f"image is {size} bytes, the manifest says {best.size}", path=best.where)
-    raise ImageMismatch(
-        f"image digest {computed[best.digest.alg].hex()[:16]}... does not match "
-        f"the manifest's {best.digest.value.hex()[:16]}...",
-        path=best.where,
-    )
-
-
-def _image_ok(c: ImageCandidate, size: int, where: str) -> str:
-    return f"{where}: {size} bytes, {_alg_name(c.digest.alg)} matches"

@@ -42,7 +42,7 @@ MODULES = (
     "fwsign/suit/decode.py",
     "fwsign/suit/encode.py",
     "fwsign/suit/model.py",
-    "fwsign/suit/semantics.py",
+    "fwsign/suit/processor.py",
 )
 GROUP = "fwsign._native"
 MANIFEST = ROOT / "fwsign" / "_native.json"

@@ -103,7 +103,7 @@ def test_two_components_each_get_identity_and_image_checks() -> None:
     data = assemble_envelope(manifest, [KEYS["ed25519"].signer()])
     report = verify_envelope(data, Policy(keys=(KEYS["ed25519"].trusted,), vendor_id=VID, class_id=CID))
     assert report.valid, report.error
-    from fwsign.suit.semantics import analyze
+    from fwsign.suit.processor import observe as analyze
 
     a = analyze(decode_envelope(data).manifest)
     assert [c.size for c in a.image_candidates(0)] == [100]

@@ -21,7 +21,7 @@ from fwsign.keys import public_pem as sig_public_pem
 from fwsign.suit.codepoints import Command, Parameter
 from fwsign.suit.decode import decode_envelope
 from fwsign.suit.ids import class_uuid, vendor_uuid
-from fwsign.suit.semantics import analyze
+from fwsign.suit.processor import observe as analyze
 from tests.conftest import KEYS
 from tests.test_encryption import _keypair
 
@@ -157,9 +157,9 @@ def test_release_each_image_has_its_own_content_key_and_iv(work: Path) -> None:
 
 def _infos(env: object) -> dict[tuple[int, int | None], bytes]:
     """Encryption info per (component, slot) as the fetches of the install sequence consume it."""
-    analysis = analyze(env.manifest)  # type: ignore[attr-defined]
     out: dict[tuple[int, int | None], bytes] = {}
-    for o in analysis.observations:
+    observations = [o for slot in (0, 1) for o in analyze(env.manifest, slots=((0, slot),)).observations]  # type: ignore[attr-defined]
+    for o in observations:
         info = o.param(Parameter.ENCRYPTION_INFO)
         if o.code == Command.DIRECTIVE_FETCH and isinstance(info, bytes):
             slot = o.param(Parameter.COMPONENT_SLOT)

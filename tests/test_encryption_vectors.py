@@ -69,6 +69,9 @@ def test_aes_kw_example_with_another_kek_does_not_unwrap() -> None:
         open_info(info, [DecryptionKey(Kek(b"b" * 16), b"kid-1")])
 
 
-def test_ecdh_example_envelope_verifies_with_the_spec_key(spec_public: TrustedKey) -> None:
+def test_ecdh_example_envelope_signature_verifies_but_it_lacks_a_validate_sequence(spec_public: TrustedKey) -> None:
+    """The encryption draft's example is signed with the spec key, but it only writes a
+    component and has no validate sequence: the processing model (rule R0) refuses it."""
     report = verify_envelope(_envelope("ecdh-es-p256-a128gcm"), Policy(keys=(spec_public,)))
-    assert report.valid, report.error
+    assert next(c for c in report.checks if c.name == "signature").ok
+    assert report.reason == "missing-check" and "validate" in str(report.error)

@@ -82,12 +82,17 @@ def test_example2_severed_form_verifies_and_reports_absent_members(spec_public: 
     assert "install severed (absent)" in sev.detail
 
 
-def test_example3_image_candidates_cover_both_slots() -> None:
-    from fwsign.suit.semantics import analyze
+def test_example3_each_slot_selects_its_own_image() -> None:
+    """A/B (example 3): the try-each on component-slot picks slot A's or slot B's digest by
+    the slot the device is in; a host that does not know the slot takes the first option."""
+    from fwsign.suit.processor import DeviceModel, Processor, manifest_sequences, observe
 
     env = decode_envelope(vector("example3.signed.hex"))
-    sizes = sorted(c.size or 0 for c in analyze(env.manifest).image_candidates(0))
-    assert sizes == [34768, 76834]
+    assert [c.size for c in observe(env.manifest).image_candidates(0)] == [34768]
+    for slot, size in ((0, 34768), (1, 76834)):
+        proc = Processor(env.manifest, DeviceModel(slots=((0, slot),)))
+        proc.run(manifest_sequences(env.manifest, {}))
+        assert [c.size for c in proc.analysis().image_candidates(0)] == [size]
 
 
 def test_sign_example0_unsigned_with_spec_key_esp256_is_deterministic(spec_private, spec_public: TrustedKey) -> None:  # type: ignore[no-untyped-def]

@@ -274,6 +274,9 @@ def decode_sequence(data: bytes, ctx: _Ctx, path: str, depth: int = 0) -> Comman
     if type(value) is not tuple:
         _fail("command sequence array", value, path)
     n = len(value)
+    if n == 0:
+        # SUIT_Command_Sequence = [ + ... ]: at least one command (docs/processing-model.md section 8).
+        raise DecodeError("command sequence is empty (at least one command is required)", path=path)
     if n % 2:
         raise DecodeError("command sequence has an odd number of elements", path=path)
     if n // 2 > ctx.limits.max_commands:

@@ -1,0 +1,254 @@
+"""The Python processor follows docs/processing-model.md: one test per rule and per class of
+correctly signed manifest that the Python and C verifiers once judged differently.
+
+Each manifest is built by hand from the data model and signed, so the signature is valid
+and only the processing rules decide. The same classes are tested against the C verifier
+in tests/bootref/test_processing_model.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from fwsign.suit.builder import assemble_envelope
+from fwsign.suit.codepoints import Command as C
+from fwsign.suit.codepoints import Parameter as P
+from fwsign.suit.encode import encode_sequence
+from fwsign.suit.model import Cmd, CommandSequence, Common, Digest, Manifest, Parameters, TryEach
+from fwsign.verify import Policy, verify_envelope
+
+from .conftest import KEYS
+
+VID = bytes.fromhex("fa6b4a53d5ad5fdfbe9de663e4d41ffe")
+CID = bytes.fromhex("1492af1425695e48bf429b2d51f2ab45")
+OTHER_CID = bytes.fromhex("3c664d0a3abc515aac84aa76d766df08")
+IMAGE = b"firmware image " * 64
+
+
+def _digest(data: bytes) -> Digest:
+    import hashlib
+
+    return Digest(-16, hashlib.sha256(data).digest())
+
+
+def seq(*cmds: tuple[int, object]) -> CommandSequence:
+    return CommandSequence(tuple(Cmd(int(code), arg) for code, arg in cmds))  # type: ignore[arg-type]
+
+
+def params(**kw: object) -> Parameters:
+    names = {"vendor": P.VENDOR_IDENTIFIER, "cls": P.CLASS_IDENTIFIER, "digest": P.IMAGE_DIGEST,
+             "size": P.IMAGE_SIZE, "uri": P.URI, "soft": P.SOFT_FAILURE, "slot": P.COMPONENT_SLOT}
+    return Parameters(tuple(sorted((int(names[k]), v) for k, v in kw.items())))  # type: ignore[misc]
+
+
+IDENTITY = (
+    (C.DIRECTIVE_OVERRIDE_PARAMETERS, params(vendor=VID, cls=CID, digest=_digest(IMAGE), size=len(IMAGE))),
+    (C.CONDITION_VENDOR_IDENTIFIER, 15),
+    (C.CONDITION_CLASS_IDENTIFIER, 15),
+)
+VALIDATE = seq((C.CONDITION_IMAGE_MATCH, 15))
+INVOKE = seq((C.DIRECTIVE_INVOKE, 2))
+
+
+def manifest(shared: CommandSequence | None, *, validate: CommandSequence | None = VALIDATE,
+             invoke: CommandSequence | None = INVOKE, install: CommandSequence | None = None) -> Manifest:
+    return Manifest(1, Common(((b"\x00",),), shared), validate=validate, invoke=invoke, install=install)
+
+
+def verdict(m: Manifest, *, image: bytes | None = IMAGE, signers: Sequence[object] | None = None,
+            cls: bytes | None = CID, keys: tuple[str, ...] = ("ed25519",)) -> str:
+    env = assemble_envelope(m, signers if signers is not None else [KEYS["ed25519"].signer()])  # type: ignore[arg-type]
+    policy = Policy(keys=tuple(KEYS[k].trusted for k in keys), vendor_id=VID, class_id=cls)
+    report = verify_envelope(env, policy, image)
+    return "ok" if report.valid else str(report.reason)
+
+
+def test_baseline_manifest_is_accepted() -> None:
+    assert verdict(manifest(seq(*IDENTITY))) == "ok"
+
+
+# -- required checks (model section 6) ---------------------------------------------------
+
+
+def test_missing_vendor_check_is_refused() -> None:
+    assert verdict(manifest(seq(IDENTITY[0], IDENTITY[2]))) == "missing-check"
+
+
+def test_missing_class_check_is_refused() -> None:
+    assert verdict(manifest(seq(IDENTITY[0], IDENTITY[1]))) == "missing-check"
+
+
+def test_missing_validate_sequence_is_refused() -> None:
+    assert verdict(manifest(seq(*IDENTITY), validate=None)) == "missing-check"
+
+
+def test_validate_without_image_match_is_refused() -> None:
+    assert verdict(manifest(seq(*IDENTITY), validate=seq((C.CONDITION_VENDOR_IDENTIFIER, 15)))) == "missing-check"
+
+
+def test_invoke_of_a_component_written_after_its_match_is_refused() -> None:
+    # validate matches, then load fetches over it and invoke runs the unchecked bytes
+    m = Manifest(1, Common(((b"\x00",),), seq(*IDENTITY)), validate=VALIDATE,
+                 load=seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(uri="https://x.example/other")),
+                          (C.DIRECTIVE_FETCH, 2)),
+                 invoke=INVOKE)
+    assert verdict(m) == "missing-check"
+
+
+def test_identity_checks_made_without_expected_ids_count_as_made() -> None:
+    assert verdict(manifest(seq(*IDENTITY)), cls=None) == "ok"
+
+
+# -- try-each (model section 8) ---------------------------------------------------------
+
+
+def _try_each(*options: CommandSequence, nil: bool = False) -> tuple[int, TryEach]:
+    return (C.DIRECTIVE_TRY_EACH, TryEach(tuple(options), nil))
+
+
+def test_try_each_with_an_empty_option_is_malformed() -> None:
+    shared = seq(*IDENTITY, _try_each(CommandSequence(()), seq((C.CONDITION_ABORT, 15))))
+    env = assemble_envelope(manifest(shared), [KEYS["ed25519"].signer()])
+    assert encode_sequence(CommandSequence(())) == b"\x80"
+    policy = Policy(keys=(KEYS["ed25519"].trusted,), vendor_id=VID, class_id=CID)
+    report = verify_envelope(env, policy, IMAGE)
+    assert report.reason == "malformed" and "empty" in str(report.error)
+
+
+def _sign_raw_manifest(manifest_bytes: bytes) -> bytes:
+    """Envelope around manifest bytes the encoder would not produce, correctly signed."""
+    from fwsign import cose
+    from fwsign.cbor import dumps_tagged
+    from fwsign.suit.builder import manifest_digest
+    from fwsign.suit.encode import encode_digest
+
+    digest = manifest_digest(manifest_bytes)
+    block = cose.build(KEYS["ed25519"].signer(), encode_digest(digest))
+    from fwsign.cbor import dumps
+
+    wrapper = dumps((encode_digest(digest), block))
+    body = {2: wrapper, 3: manifest_bytes}
+    return dumps_tagged(107, body)
+
+
+def test_try_each_first_option_fails_later_one_passes() -> None:
+    first = seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(cls=OTHER_CID)), (C.CONDITION_CLASS_IDENTIFIER, 15))
+    second = seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(cls=CID)), (C.CONDITION_CLASS_IDENTIFIER, 15))
+    shared = seq(IDENTITY[0], IDENTITY[1], _try_each(first, second))
+    assert verdict(manifest(shared)) == "ok"
+
+
+def test_try_each_all_options_fail_gives_the_last_failure() -> None:
+    first = seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(cls=OTHER_CID)), (C.CONDITION_CLASS_IDENTIFIER, 15))
+    second = seq((C.CONDITION_ABORT, 15))
+    shared = seq(*IDENTITY, _try_each(first, second))
+    assert verdict(manifest(shared)) == "abort"
+
+
+def test_try_each_option_that_only_sets_parameters_does_not_make_a_check() -> None:
+    # the class check lives in the first option; the second only sets parameters: on a
+    # device of another class the second is taken and no class check was made
+    first = seq((C.CONDITION_CLASS_IDENTIFIER, 15))
+    second = seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(uri="#x")))
+    shared = seq(IDENTITY[0], IDENTITY[1], _try_each(first, second))
+    assert verdict(manifest(shared), cls=OTHER_CID) == "missing-check"
+    assert verdict(manifest(shared), cls=CID) == "ok"
+
+
+def test_try_each_nil_fallback_does_not_make_the_class_check() -> None:
+    shared = seq(IDENTITY[0], IDENTITY[1], _try_each(seq((C.CONDITION_CLASS_IDENTIFIER, 15)),
+                                                    seq((C.CONDITION_ABORT, 15)), nil=True))
+    assert verdict(manifest(shared), cls=OTHER_CID) == "missing-check"
+
+
+def test_soft_failure_false_inside_try_each_fails_hard() -> None:
+    first = seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(soft=False, cls=OTHER_CID)), (C.CONDITION_CLASS_IDENTIFIER, 15))
+    second = seq((C.CONDITION_CLASS_IDENTIFIER, 15))
+    shared = seq(IDENTITY[0], IDENTITY[1], _try_each(first, second))
+    assert verdict(manifest(shared)) == "class-mismatch"
+
+
+def test_soft_failure_at_top_level_aborts() -> None:
+    shared = seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(soft=True)), *IDENTITY)
+    assert verdict(manifest(shared)) == "abort"
+
+
+def test_condition_abort_at_top_level_is_refused() -> None:
+    assert verdict(manifest(seq(*IDENTITY, (C.CONDITION_ABORT, 15)))) == "abort"
+
+
+def test_run_sequence_with_soft_failure_halts_without_failing() -> None:
+    inner = seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(soft=True)), (C.CONDITION_ABORT, 15),
+                (C.DIRECTIVE_OVERRIDE_PARAMETERS, params(digest=_digest(b"other"))))
+    shared = seq(*IDENTITY, (C.DIRECTIVE_RUN_SEQUENCE, inner))
+    assert verdict(manifest(shared)) == "ok"  # the digest override after the abort never ran
+
+
+# -- set- against override-parameters --------------------------------------------------------
+
+
+def test_set_parameters_does_not_overwrite_but_override_does() -> None:
+    keep = seq(*IDENTITY, (C.DIRECTIVE_SET_PARAMETERS, params(digest=_digest(b"other"))))
+    assert verdict(manifest(keep)) == "ok"
+    replace = seq(*IDENTITY, (C.DIRECTIVE_OVERRIDE_PARAMETERS, params(digest=_digest(b"other"))))
+    assert verdict(manifest(replace)) == "image-mismatch"
+
+
+# -- authentication (model section 5) ---------------------------------------------------
+
+
+def test_block_with_a_kid_naming_no_trusted_key_is_ignored() -> None:
+    signers = [KEYS["p256"].signer(), KEYS["ed25519"].signer()]
+    assert verdict(manifest(seq(*IDENTITY)), signers=signers, keys=("ed25519",)) == "ok"
+
+
+def test_block_naming_a_trusted_key_that_does_not_verify_is_refused() -> None:
+    from fwsign.suit.decode import decode_envelope
+    from fwsign.verify import Policy as Pol
+
+    env = assemble_envelope(manifest(seq(*IDENTITY)), [KEYS["ed25519"].signer(), KEYS["p256"].signer()])
+    # corrupt the last byte of the P-256 signature: its kid names a trusted key
+    decoded = decode_envelope(env)
+    sig = decoded.auth.blocks[1].message.tag
+    bad = env.replace(sig, sig[:-1] + bytes([sig[-1] ^ 1]))
+    policy = Pol(keys=(KEYS["ed25519"].trusted, KEYS["p256"].trusted), vendor_id=VID, class_id=CID)
+    assert verify_envelope(bad, policy, IMAGE).reason == "signature-invalid"
+
+
+# -- canonical encoding (model section 3) -----------------------------------------------------
+
+
+def test_manifest_map_out_of_canonical_order_is_refused() -> None:
+    from fwsign.cbor import dumps
+    from fwsign.suit.encode import encode_manifest
+
+    raw = encode_manifest(manifest(seq(*IDENTITY)))
+    # swap two members of the manifest map by hand: sequence-number after common
+    from fwsign.cbor import loads
+
+    value = loads(raw)
+    items = list(value.items())  # type: ignore[union-attr]
+    items[1], items[2] = items[2], items[1]
+    head = bytes([0xA0 | len(items)])
+    swapped = head + b"".join(dumps(k) + dumps(v) for k, v in items)
+    policy = Policy(keys=(KEYS["ed25519"].trusted,), vendor_id=VID, class_id=CID)
+    assert verify_envelope(_sign_raw_manifest(swapped), policy, IMAGE).reason == "malformed"
+
+
+# -- delegation scope and integrated payloads (model section 9) -------------------------------
+
+
+def test_integrated_payload_that_differs_from_the_given_image_is_refused() -> None:
+    m = manifest(seq(*IDENTITY), install=seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(uri="#fw")),
+                                               (C.DIRECTIVE_FETCH, 2), (C.CONDITION_IMAGE_MATCH, 15)))
+    env = assemble_envelope(m, [KEYS["ed25519"].signer()], payloads=[("#fw", IMAGE)])
+    policy = Policy(keys=(KEYS["ed25519"].trusted,), vendor_id=VID, class_id=CID)
+    assert verify_envelope(env, policy).valid
+    assert verify_envelope(env, policy, IMAGE).valid
+    assert verify_envelope(env, policy, b"another image").reason == "image-mismatch"
+
+
+def test_unreferenced_integrated_payload_is_refused() -> None:
+    env = assemble_envelope(manifest(seq(*IDENTITY)), [KEYS["ed25519"].signer()], payloads=[("#extra", b"x")])
+    policy = Policy(keys=(KEYS["ed25519"].trusted,), vendor_id=VID, class_id=CID)
+    assert verify_envelope(env, policy, IMAGE).reason == "malformed"
