@@ -121,9 +121,9 @@ $FWSIGN inspect "$OUT/firmware.suit"
 # 11-19: TUF repository, loopback server, simulated fleet (scripts/demo_fleet.py).
 .venv/bin/python scripts/demo_fleet.py "$OUT" "$OUT/release-ed25519"
 
-step "19b. The repository's audit log: every action, hash-chained, head signed"
-$FWSIGN log verify "$OUT/repo/audit.log"
-$FWSIGN log show "$OUT/repo/audit.log" | tail -4
+step "19b. The repository's audit log: every action, hash-chained, head signed and anchored in the published snapshot"
+$FWSIGN audit verify "$OUT/repo/audit.log"
+$FWSIGN audit show "$OUT/repo/audit.log" | tail -4
 
 step "20. What one update costs a battery-powered device (nRF52840 over BLE, 256 KiB image)"
 $FWSIGN energy --device nrf52840 --link ble-1m --image-size 256KiB --alg ed25519 --mode all
