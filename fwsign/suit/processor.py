@@ -611,9 +611,9 @@ def observe(manifest: Manifest, severed: dict[int, CommandSequence] | None = Non
     return proc.analysis()
 
 
-def uris_named(manifest: Manifest, severed: dict[int, CommandSequence]) -> set[str]:
-    """Every uri parameter value anywhere in the manifest (any sequence, any option)."""
-    found: set[str] = set()
+def _parameter_values(manifest: Manifest, severed: dict[int, CommandSequence], key: int) -> list[ParamValue]:
+    """Every value parameter ``key`` is given anywhere in the manifest (any sequence, any option)."""
+    found: list[ParamValue] = []
 
     def walk(seq: CommandSequence | None) -> None:
         if seq is None:
@@ -621,9 +621,9 @@ def uris_named(manifest: Manifest, severed: dict[int, CommandSequence]) -> set[s
         for cmd in seq.commands:
             arg = cmd.arg
             if isinstance(arg, Parameters):
-                uri = arg.get(_P_URI)
-                if isinstance(uri, str):
-                    found.add(uri)
+                value = arg.get(key)
+                if value is not None:
+                    found.append(value)
             elif isinstance(arg, TryEach):
                 for alt in arg.alternatives:
                     walk(alt)
@@ -634,28 +634,13 @@ def uris_named(manifest: Manifest, severed: dict[int, CommandSequence]) -> set[s
     for seq in manifest_sequences(manifest, severed).values():
         walk(seq)
     return found
+
+
+def uris_named(manifest: Manifest, severed: dict[int, CommandSequence]) -> set[str]:
+    """Every uri parameter value anywhere in the manifest."""
+    return {v for v in _parameter_values(manifest, severed, _P_URI) if isinstance(v, str)}
 
 
 def digest_algorithms(manifest: Manifest, severed: dict[int, CommandSequence]) -> set[int]:
     """Every digest algorithm an image-digest parameter of the manifest names."""
-    found: set[int] = set()
-
-    def walk(seq: CommandSequence | None) -> None:
-        if seq is None:
-            return
-        for cmd in seq.commands:
-            arg = cmd.arg
-            if isinstance(arg, Parameters):
-                d = arg.get(_P_DIGEST)
-                if isinstance(d, Digest):
-                    found.add(d.alg)
-            elif isinstance(arg, TryEach):
-                for alt in arg.alternatives:
-                    walk(alt)
-            elif isinstance(arg, CommandSequence):
-                walk(arg)
-
-    walk(manifest.common.shared_sequence)
-    for seq in manifest_sequences(manifest, severed).values():
-        walk(seq)
-    return found
+    return {v.alg for v in _parameter_values(manifest, severed, _P_DIGEST) if isinstance(v, Digest)}

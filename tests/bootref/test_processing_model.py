@@ -329,31 +329,31 @@ def _deleg_manifest(shared_tail: list[Any], class_id: bytes = OTHER_CLASS) -> by
     return make_manifest(shared=[20, params, 1, 15, *shared_tail], validate=MATCH)
 
 
-def test_delegate_scope_checked_on_made_class_condition(check):
+def test_delegate_scope_checked_on_made_class_condition(check):  # noqa: F811 - the check fixture imported from test_delegation
     assert check(delegated(ONLINE, [[cwt(ANCHOR, ONLINE)]], _deleg_manifest([2, 15], SPEC_CLASS.bytes))).code == 0
     assert check(delegated(ONLINE, [[cwt(ANCHOR, ONLINE)]], _deleg_manifest([2, 15]))).reason == "delegation-scope"
 
 
-def test_delegate_class_check_hidden_in_try_each_refused(check):
+def test_delegate_class_check_hidden_in_try_each_refused(check):  # noqa: F811 - the check fixture imported from test_delegation
     # the class check sits in an option beside a harmless alternative: it is made
     # (skipped in host mode), so its class is compared with the delegate's scope
     tail = [15, [seq([2, 15]), seq([12, 0])]]
     assert check(delegated(ONLINE, [[cwt(ANCHOR, ONLINE)]], _deleg_manifest(tail))).reason == "delegation-scope"
 
 
-def test_delegate_class_check_behind_nil_or_failed_option_refused(check):
+def test_delegate_class_check_behind_nil_or_failed_option_refused(check):  # noqa: F811 - the check fixture imported from test_delegation
     # cut off by a failed condition, or stood in for by nil: not made, so R1 refuses
     tail = [15, [seq([14, 15, 2, 15]), seq([14, 15]), None]]
     assert check(delegated(ONLINE, [[cwt(ANCHOR, ONLINE)]], _deleg_manifest(tail))).reason == "missing-check"
 
 
-def test_delegate_class_check_behind_soft_failure_refused(check):
+def test_delegate_class_check_behind_soft_failure_refused(check):  # noqa: F811 - the check fixture imported from test_delegation
     tail = [32, seq([20, {13: True}, 14, 15, 2, 15])]
     assert check(delegated(ONLINE, [[cwt(ANCHOR, ONLINE)]], _deleg_manifest(tail))).reason == "missing-check"
 
 
 @pytest.mark.parametrize("where", ["shared", "validate"])
-def test_delegate_second_class_check_outside_scope_refused(check, where):
+def test_delegate_second_class_check_outside_scope_refused(check, where):  # noqa: F811 - the check fixture imported from test_delegation
     # one check in scope does not excuse another out of it, wherever it runs
     if where == "shared":
         m = _deleg_manifest([2, 15, 20, {2: OTHER_CLASS}, 2, 15], SPEC_CLASS.bytes)
