@@ -128,6 +128,8 @@ def must_refuse(case: Case, envelope_size: int) -> list[str]:
     tops = [case.shared] if case.shared is not None else []
     if any(c == 23 for t in [*tops, *(s for _k, s in visible)] for c, _a in t.cmds) and not all_codes & {3, 6}:
         out.append("6 R2: invoke at the top level and no image-match or check-content anywhere")
-    if validate is not None and not (shared_codes | {c for c, _a, _d in walk(validate)}) & {3, 6}:
-        out.append("6 R3: validate has no image-match or check-content anywhere")
+    # matched[c] lives for the whole run (section 4): payload-fetch and install run before validate
+    before = [s for k, s in visible if k in (16, 20, 7)]
+    if validate is not None and not (shared_codes | {c for s in before for c, _a, _d in walk(s)}) & {3, 6}:
+        out.append("6 R3: no image-match or check-content anywhere up to the end of validate")
     return out
