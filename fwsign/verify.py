@@ -495,12 +495,15 @@ def check_manifest_digest(env: Envelope) -> None:
 
 
 def check_authentication(env: Envelope, policy: Policy) -> list[str]:
-    """Verify every authentication block a trusted key could have made.
+    """The authentication rule of docs/processing-model.md section 5.
 
-    A block naming (by kid) or fitting a trusted key must verify, or the envelope is
-    rejected: a bad signature by a key we trust means tampering. Blocks by keys we do
-    not know are ignored (another party's or a new key's signature). At least
-    ``policy.threshold`` distinct trusted keys must have verified.
+    Every block is examined. A block with an algorithm this verifier does not implement
+    (or the policy does not allow) is ignored; so is one that no trusted key fits (by key
+    type, and by kid where both carry one). A block that fits a trusted key and does not
+    verify is ignored when it carries no kid (another authority's signature with a key of
+    the same type) and refused when it does: it names a key we trust and is evidence of
+    tampering. At least ``policy.threshold`` distinct trusted keys must have verified;
+    otherwise the most telling failure among the blocks is the reason.
     """
     if not policy.keys:
         raise NoTrustedKey("no trusted keys were given to verify with")
@@ -510,39 +513,58 @@ def check_authentication(env: Envelope, policy: Policy) -> list[str]:
     # The detached payload is the encoded SUIT_Digest; the Sig_structure wraps it in a bstr.
     payload = encode_digest(env.auth.digest)
     verified: dict[bytes, str] = {}
+    best: FwsignError | None = None
     for i, block in enumerate(env.auth.blocks, start=1):
         msg = block.message
         path = f"authentication-wrapper[{i}]"
         alg = msg.alg
-        if alg is None or alg not in cose.SUPPORTED_ALGS:
-            raise UnsupportedError(f"COSE algorithm {alg} is not supported", path=path)
-        if policy.allowed_algs is not None and alg not in policy.allowed_algs:
-            raise UnsupportedError(f"algorithm {ALG_DISPLAY.get(alg, alg)} is not allowed by the policy",
-                                   path=path)
+        if alg is None:
+            raise DecodeError("COSE alg missing from the protected header", path=path)
+        if alg not in cose.SUPPORTED_ALGS or (policy.allowed_algs is not None and alg not in policy.allowed_algs):
+            why = "is not supported" if alg not in cose.SUPPORTED_ALGS else "is not allowed by the policy"
+            best = _more_telling(best, UnsupportedError(f"COSE algorithm {ALG_DISPLAY.get(alg, alg)} {why}",
+                                                        path=path))
+            continue
         candidates = [
             k for k in policy.keys
-            if alg in KIND_ALGS.get(k.kind, ()) and (msg.kid is None or msg.kid == k.kid)
+            if alg in KIND_ALGS.get(k.kind, ()) and (msg.kid is None or not k.kid or msg.kid == k.kid)
         ]
         if not candidates:
+            best = _more_telling(best, NoTrustedKey("no trusted key fits this block's algorithm and kid", path=path))
             continue
-        last: FwsignError | None = None
+        failure: FwsignError | None = None
         for k in candidates:
             try:
                 cose.verify(msg, k.key, payload, k.verifier)
             except SignatureInvalid as exc:
-                last = exc
+                failure = exc
                 continue
             verified.setdefault(k.kid, f"{k.label} ({ALG_DISPLAY.get(alg, alg)})")
-            last = None
+            failure = None
             break
-        if last is not None:
-            raise SignatureInvalid(last.message, path=path)
+        if failure is not None:
+            err = SignatureInvalid(failure.message, path=path)
+            if msg.kid is not None:
+                raise err
+            best = _more_telling(best, err)
     if len(verified) < policy.threshold:
+        if not verified and best is not None:
+            raise best
         raise NoTrustedKey(
             f"{len(verified)} trusted key(s) verified, {policy.threshold} required",
             path="authentication-wrapper",
         )
     return list(verified.values())
+
+
+_TELLING: Final = {"signature-invalid": 3, "unsupported": 2, "no-trusted-key": 1}
+
+
+def _more_telling(old: FwsignError | None, new: FwsignError) -> FwsignError:
+    """Of two ignored blocks' failures, the one that says more (model section 5)."""
+    if old is None or _TELLING.get(new.reason, 0) > _TELLING.get(old.reason, 0):
+        return new
+    return old
 
 
 def check_severed(env: Envelope) -> str:
