@@ -117,6 +117,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bootref_host_free": (None, [vp]),
         "bootref_host_add_pem": (c_int, [vp, c_char_p, c_char_p, sz]),
         "bootref_host_add_hmac_file": (c_int, [vp, c_char_p, c_char_p, sz]),
+        "bootref_host_set_kid": (c_int, [vp, sz, c_char_p, sz]),
         "bootref_host_add_decrypt_key": (c_int, [vp, c_char_p, c_char_p, sz, c_char_p, sz]),
         "bootref_host_set_image": (c_int, [vp, c_char_p, c_char_p, sz]),
         "bootref_host_set_counter": (None, [vp, ctypes.c_uint64]),
@@ -189,6 +190,12 @@ class HostPort:
     def add_hmac_file(self, path: Path) -> None:
         err = ctypes.create_string_buffer(256)
         self._check(self.lib.bootref_host_add_hmac_file(self.handle, str(path).encode(), err, 256), err)
+
+    def set_kid(self, index: int, kid: bytes | None) -> None:
+        """Replace trust anchor ``index``'s key id (by default fwsign's, :func:`fwsign.keys.key_id`);
+        None: no key id, a candidate for blocks with any kid."""
+        if self.lib.bootref_host_set_kid(self.handle, index, kid or None, len(kid or b"")) != 0:
+            raise UsageError(f"no trust anchor {index}, or a key id longer than 64 bytes")
 
     def add_decrypt_key(self, path: Path, kid: bytes = b"") -> None:
         """A payload decryption key: PEM X25519/P-256 private key, or a raw 16/32-byte KEK file."""

@@ -56,6 +56,23 @@ def spec_public_pem() -> Path:
     return vectors_dir() / "spec-test-key.public.pem"
 
 
+def thumbprint_kid(key: Any) -> bytes:
+    """The key id fwsign gives a key and the host port gives a trust anchor: the first 8
+    bytes of its RFC 9679 COSE Key Thumbprint (SHA-256 of the deterministic CBOR of the
+    COSE_Key's required members). ``key``: a P-256 or Ed25519 key (private or public), or
+    the bytes of a symmetric key."""
+    if isinstance(key, bytes):
+        members: dict[int, Any] = {1: 4, -1: key}
+    else:
+        pub = key.public_key() if isinstance(key, (ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)) else key
+        if isinstance(pub, ed25519.Ed25519PublicKey):
+            members = {1: 1, -1: 6, -2: pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)}
+        else:
+            nums = pub.public_numbers()
+            members = {1: 2, -1: 1, -2: nums.x.to_bytes(32, "big"), -3: nums.y.to_bytes(32, "big")}
+    return hashlib.sha256(cbor2.dumps(members, canonical=True)).digest()[:8]
+
+
 def envelope_map(env: bytes) -> dict[Any, Any]:
     """Decode an envelope (tagged or not) into its map, keeping member bytes."""
     obj = cbor2.loads(env)

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -194,6 +195,92 @@ static int h_identity(void *ctx, bootref_identity_t *id)
     return BOOTREF_PORT_OK;
 }
 
+/* The key id fwsign computes (fwsign.keys.key_id, fwsign.encryption.keys.kid_of):
+ * SHA-256 over the deterministic CBOR of the key's COSE_Key with its required
+ * members only (RFC 9679 section 4), keys in canonical order: OKP
+ * {1: 1, -1: crv, -2: x}, EC2 {1: 2, -1: 1, -2: x, -3: y}, symmetric
+ * {1: 4, -1: k}; its first BOOTREF_HOST_KID_LEN bytes. */
+static int thumbprint(const uint8_t *cose_key, size_t len, uint8_t kid[BOOTREF_HOST_KID_LEN])
+{
+    uint8_t md[32];
+    unsigned int n = 0;
+    if (EVP_Digest(cose_key, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32u)
+        return -1;
+    memcpy(kid, md, BOOTREF_HOST_KID_LEN);
+    return 0;
+}
+
+int bootref_host_pkey_kid(const void *pkey, uint8_t kid[BOOTREF_HOST_KID_LEN])
+{
+    const EVP_PKEY *pk = pkey;
+    uint8_t ck[4u + 4u + 32u + 3u + 32u];
+    size_t n = 0, len = 32;
+    int ok;
+
+    if (pk == NULL)
+        return -1;
+    if (EVP_PKEY_is_a(pk, "ED25519") || EVP_PKEY_is_a(pk, "X25519")) {
+        ck[n++] = 0xa3; ck[n++] = 0x01; ck[n++] = 0x01; /* kty: OKP */
+        ck[n++] = 0x20; ck[n++] = EVP_PKEY_is_a(pk, "ED25519") ? 0x06 : 0x04; /* crv */
+        ck[n++] = 0x21; ck[n++] = 0x58; ck[n++] = 0x20; /* x: bstr(32) */
+        ok = EVP_PKEY_get_raw_public_key(pk, ck + n, &len) == 1 && len == 32u;
+        n += 32u;
+    } else if (EVP_PKEY_is_a(pk, "EC") && EVP_PKEY_get_bits(pk) == 256) {
+        BIGNUM *x = NULL, *y = NULL;
+        ck[n++] = 0xa4; ck[n++] = 0x01; ck[n++] = 0x02; /* kty: EC2 */
+        ck[n++] = 0x20; ck[n++] = 0x01;                 /* crv: P-256 */
+        ck[n++] = 0x21; ck[n++] = 0x58; ck[n++] = 0x20;
+        ok = EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
+             EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1 && BN_bn2binpad(x, ck + n, 32) == 32;
+        n += 32u;
+        ck[n++] = 0x22; ck[n++] = 0x58; ck[n++] = 0x20;
+        ok = ok && BN_bn2binpad(y, ck + n, 32) == 32;
+        n += 32u;
+        BN_free(x);
+        BN_free(y);
+    } else {
+        return -1;
+    }
+    return ok ? thumbprint(ck, n, kid) : -1;
+}
+
+int bootref_host_secret_kid(const uint8_t *k, size_t len, uint8_t kid[BOOTREF_HOST_KID_LEN])
+{
+    uint8_t ck[4u + 2u + BOOTREF_HOST_MAX_HMAC_KEY];
+    size_t n = 0;
+    int r;
+
+    if (k == NULL || len == 0u || len > BOOTREF_HOST_MAX_HMAC_KEY)
+        return -1;
+    ck[n++] = 0xa2; ck[n++] = 0x01; ck[n++] = 0x04; /* kty: Symmetric */
+    ck[n++] = 0x20;                                 /* k: bstr */
+    if (len < 24u) {
+        ck[n++] = (uint8_t)(0x40u | len);
+    } else {
+        ck[n++] = 0x58;
+        ck[n++] = (uint8_t)len;
+    }
+    memcpy(ck + n, k, len);
+    r = thumbprint(ck, n + len, kid);
+    OPENSSL_cleanse(ck, sizeof ck);
+    return r;
+}
+
+int bootref_host_set_kid(bootref_host_t *h, size_t index, const uint8_t *kid, size_t kid_len)
+{
+    if (h == NULL || index >= h->port.n_keys || kid_len > BOOTREF_HOST_MAX_KID)
+        return -1;
+    if (kid == NULL || kid_len == 0u) {
+        h->keys[index].kid = NULL;
+        h->keys[index].kid_len = 0;
+        return 0;
+    }
+    memmove(h->kid[index], kid, kid_len);
+    h->keys[index].kid = h->kid[index];
+    h->keys[index].kid_len = kid_len;
+    return 0;
+}
+
 bootref_host_t *bootref_host_new(void)
 {
     bootref_host_t *h = calloc(1, sizeof *h);
@@ -277,10 +364,15 @@ int bootref_host_add_pem(bootref_host_t *h, const char *path, char *err, size_t 
         set_err(err, errlen, "key is neither P-256 nor Ed25519", path);
         return -1;
     }
+    if (bootref_host_pkey_kid(pk, h->kid[i]) != 0) {
+        EVP_PKEY_free(pk);
+        set_err(err, errlen, "cannot compute the key id", path);
+        return -1;
+    }
     h->pkey[i] = pk;
     h->keys[i].type = type;
-    h->keys[i].kid = NULL;
-    h->keys[i].kid_len = 0;
+    h->keys[i].kid = h->kid[i];
+    h->keys[i].kid_len = BOOTREF_HOST_KID_LEN;
     h->keys[i].handle = pk;
     h->port.n_keys = i + 1u;
     return 0;
@@ -309,10 +401,15 @@ int bootref_host_add_hmac_file(bootref_host_t *h, const char *path, char *err, s
         return -1;
     }
     fclose(f);
+    if (bootref_host_secret_kid(h->hmac[i].key, n, h->kid[i]) != 0) {
+        OPENSSL_cleanse(h->hmac[i].key, sizeof h->hmac[i].key);
+        set_err(err, errlen, "cannot compute the key id", path);
+        return -1;
+    }
     h->hmac[i].len = n;
     h->keys[i].type = BOOTREF_KEY_HMAC_SHA256;
-    h->keys[i].kid = NULL;
-    h->keys[i].kid_len = 0;
+    h->keys[i].kid = h->kid[i];
+    h->keys[i].kid_len = BOOTREF_HOST_KID_LEN;
     h->keys[i].handle = &h->hmac[i];
     h->port.n_keys = i + 1u;
     return 0;

@@ -17,6 +17,9 @@
 
 #define BOOTREF_HOST_MAX_KEYS 8
 #define BOOTREF_HOST_MAX_HMAC_KEY 64
+#define BOOTREF_HOST_MAX_KID 64
+/* fwsign's key ids: the first 8 bytes of the key's RFC 9679 COSE Key Thumbprint */
+#define BOOTREF_HOST_KID_LEN 8
 
 typedef struct bootref_host_hmac_key {
     size_t len;
@@ -28,6 +31,7 @@ typedef struct bootref_host {
     bootref_key_t keys[BOOTREF_HOST_MAX_KEYS];
     void *pkey[BOOTREF_HOST_MAX_KEYS];                 /* EVP_PKEY* */
     bootref_host_hmac_key_t hmac[BOOTREF_HOST_MAX_KEYS];
+    uint8_t kid[BOOTREF_HOST_MAX_KEYS][BOOTREF_HOST_MAX_KID]; /* the trusted keys' key ids */
     void *md;                                           /* EVP_MD_CTX* */
     FILE *image;
     uint64_t counter;
@@ -51,8 +55,22 @@ enum {
  * if err != NULL, at most errlen bytes). */
 bootref_host_t *bootref_host_new(void);
 void bootref_host_free(bootref_host_t *h);
+/* Trust anchors. Each gets the key id fwsign gives the key and signs with
+ * (BOOTREF_HOST_KID_LEN bytes of its RFC 9679 thumbprint), so an
+ * authentication block whose kid names no trusted key is ignored and one that
+ * names a key is checked with that key only (docs/processing-model.md
+ * section 5). */
 int bootref_host_add_pem(bootref_host_t *h, const char *path, char *err, size_t errlen);
 int bootref_host_add_hmac_file(bootref_host_t *h, const char *path, char *err, size_t errlen);
+/* Replace the key id of trust anchor `index` (in the order added): kid_len
+ * bytes (at most BOOTREF_HOST_MAX_KID), or none (kid NULL or kid_len 0), which
+ * makes the key a candidate for blocks with any kid. */
+int bootref_host_set_kid(bootref_host_t *h, size_t index, const uint8_t *kid, size_t kid_len);
+/* fwsign's key id of a key: an EVP_PKEY (Ed25519, X25519 or P-256; for a
+ * private key, its public key's) or a symmetric key of 1..64 bytes. The one
+ * definition for trust anchors and decryption keys. 0 or -1. */
+int bootref_host_pkey_kid(const void *pkey, uint8_t kid[BOOTREF_HOST_KID_LEN]);
+int bootref_host_secret_kid(const uint8_t *k, size_t len, uint8_t kid[BOOTREF_HOST_KID_LEN]);
 int bootref_host_set_image(bootref_host_t *h, const char *path, char *err, size_t errlen);
 void bootref_host_set_counter(bootref_host_t *h, uint64_t value);
 /* which: 1 vendor, 2 class, 3 device */

@@ -27,7 +27,7 @@
 
 #define MAX_DKEYS 8
 #define MAX_KID 64
-#define KID_BYTES 8u                          /* fwsign's key ids: 8 bytes of the RFC 9679 thumbprint */
+#define KID_BYTES BOOTREF_HOST_KID_LEN          /* fwsign's key ids: 8 bytes of the RFC 9679 thumbprint */
 #define MAX_KEY_FILE 16384u
 #define KEK_PEM_LABEL "SUIT KEY ENCRYPTION KEY" /* fwsign's KEK files */
 
@@ -350,54 +350,14 @@ int bootref_host_add_decrypt_key(bootref_host_t *h, const char *path, const uint
     return 0;
 }
 
-/* The deterministic CBOR of the key's COSE_Key with its required members
- * (RFC 9679 section 4): OKP {1: 1, -1: 4, -2: x}, EC2 {1: 2, -1: 1, -2: x,
- * -3: y}, symmetric {1: 4, -1: k}; the kid is the first 8 bytes of its SHA-256,
- * as fwsign computes it. */
+/* fwsign's key id of decryption key i: the one definition of the host port
+ * (bootref_host_pkey_kid, bootref_host_secret_kid). */
 static int thumbprint_kid(const host_enc_t *he, size_t i, uint8_t kid[KID_BYTES])
 {
-    uint8_t ck[2u + 2u + 2u + 2u + 32u + 3u + 32u], md[32];
-    size_t n = 0, len = 0;
-    unsigned int mdlen = 0;
     const bootref_dec_key_t *k = &he->keys[i];
-    int ok = 1;
-
-    if (k->type == BOOTREF_DKEY_A128KW || k->type == BOOTREF_DKEY_A256KW) {
-        size_t kl = k->type == BOOTREF_DKEY_A128KW ? 16u : 32u;
-        ck[n++] = 0xa2; ck[n++] = 0x01; ck[n++] = 0x04; ck[n++] = 0x20;
-        if (kl == 16u)
-            ck[n++] = 0x50;
-        else {
-            ck[n++] = 0x58;
-            ck[n++] = 0x20;
-        }
-        memcpy(ck + n, he->kek[i], kl);
-        n += kl;
-    } else if (k->type == BOOTREF_DKEY_X25519) {
-        ck[n++] = 0xa3; ck[n++] = 0x01; ck[n++] = 0x01; ck[n++] = 0x20; ck[n++] = 0x04;
-        ck[n++] = 0x21; ck[n++] = 0x58; ck[n++] = 0x20;
-        len = 32;
-        ok = EVP_PKEY_get_raw_public_key(he->pkey[i], ck + n, &len) == 1 && len == 32u;
-        n += 32u;
-    } else {
-        BIGNUM *x = NULL, *y = NULL;
-        ck[n++] = 0xa4; ck[n++] = 0x01; ck[n++] = 0x02; ck[n++] = 0x20; ck[n++] = 0x01;
-        ck[n++] = 0x21; ck[n++] = 0x58; ck[n++] = 0x20;
-        ok = EVP_PKEY_get_bn_param(he->pkey[i], OSSL_PKEY_PARAM_EC_PUB_X, &x) == 1 &&
-             EVP_PKEY_get_bn_param(he->pkey[i], OSSL_PKEY_PARAM_EC_PUB_Y, &y) == 1 &&
-             BN_bn2binpad(x, ck + n, 32) == 32;
-        n += 32u;
-        ck[n++] = 0x22; ck[n++] = 0x58; ck[n++] = 0x20;
-        ok = ok && BN_bn2binpad(y, ck + n, 32) == 32;
-        n += 32u;
-        BN_free(x);
-        BN_free(y);
-    }
-    ok = ok && EVP_Digest(ck, n, md, &mdlen, EVP_sha256(), NULL) == 1 && mdlen == 32u;
-    OPENSSL_cleanse(ck, sizeof ck);
-    if (ok)
-        memcpy(kid, md, KID_BYTES);
-    return ok ? 0 : -1;
+    if (k->type == BOOTREF_DKEY_A128KW || k->type == BOOTREF_DKEY_A256KW)
+        return bootref_host_secret_kid(he->kek[i], k->type == BOOTREF_DKEY_A128KW ? 16u : 32u, kid);
+    return bootref_host_pkey_kid(he->pkey[i], kid);
 }
 
 int bootref_host_add_decrypt_key_file(bootref_host_t *h, const char *path, char *err, size_t errlen)
