@@ -7,9 +7,13 @@
  *                  ENVELOPE [IMAGE]
  *
  * Prints one line per check, then "OK" or "REJECTED: <reason>: <detail>".
- * With --decrypt-key, an IMAGE that component 0's fetch names an encryption
- * info for is decrypted first, through the decryption port operations the
- * boot flow uses (bootref_decrypt.h), and image-match checks the plaintext.
+ * Host mode of docs/processing-model.md (bootref_host_verify(), host_model.c):
+ * trust anchors carry fwsign's key ids; component 0's content is IMAGE or the
+ * integrated payload its fetch names (both given: they must be equal); an
+ * integrated payload no uri names is refused; with --decrypt-key, an encrypted
+ * component 0 is decrypted first, through the decryption port operations the
+ * boot flow uses (bootref_decrypt.h), and image-match checks the plaintext;
+ * without one, an encrypted IMAGE is not checked.
  * Exit status: 0 valid, 1 rejected, 2 usage error or unreadable input.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -19,7 +23,6 @@
 #include <string.h>
 
 #include "bootref.h"
-#include "bootref_decrypt.h"
 #include "bootref_host.h"
 
 static void usage(FILE *f)
@@ -33,7 +36,12 @@ static void usage(FILE *f)
           "trust anchors (P-256 or Ed25519 PEM public keys; raw HMAC-SHA256 key files),\n"
           "then runs the manifest's command sequences' conditions. Conditions whose\n"
           "inputs are not given (identity, image, slot) are reported as skipped.\n"
-          "IMAGE is component 0's image, checked by image-match (digest and size).\n"
+          "Trust anchors carry the key id fwsign gives them (RFC 9679 thumbprint, 8 bytes): an\n"
+          "authentication block whose kid names none of them is ignored.\n"
+          "IMAGE is component 0's image, checked by image-match (digest and size); the manifest\n"
+          "must compare it. Without IMAGE, an integrated payload (\"#name\" in the envelope) that\n"
+          "component 0's fetch names is its image; with both, they must be equal. An integrated\n"
+          "payload that no uri parameter names is refused.\n"
           "An envelope may carry a delegation chain (trust domains) from a trust anchor to\n"
           "its signing key; --now gives the time its expiry is checked against (seconds\n"
           "since the epoch; default: this host's clock; 'none': no time source, which\n"
@@ -41,7 +49,8 @@ static void usage(FILE *f)
           "--decrypt-key KEY (repeatable; X25519 or P-256 private key PEM, or a key-encryption\n"
           "key: fwsign's KEK PEM or 16/32 raw bytes): when the manifest gives component 0's\n"
           "fetch an encryption info, IMAGE is the ciphertext; it is decrypted (AEAD tag\n"
-          "checked) and image-match checks the plaintext.\n"
+          "checked) and image-match checks the plaintext. Without a decryption key an\n"
+          "encrypted IMAGE is not checked (its image-match is skipped).\n"
           "Exit status: 0 valid, 1 rejected, 2 usage error or unreadable input.\n",
           f);
 }
@@ -164,94 +173,13 @@ static int read_file(const char *path, uint8_t *buf, size_t max, size_t *len)
 static bootref_ctx_t ctx;                               /* static: like on a device */
 static uint8_t envelope[BOOTREF_MAX_ENVELOPE_SIZE + 1u];
 
-/* --decrypt-key: the encryption info component 0's fetch consumes, found by a
- * silent first run of the manifest whose port action records it. */
-#define MAX_ENC_INFO 4096u
-static uint8_t enc_info[MAX_ENC_INFO];
-static size_t enc_info_len;
-static int enc_info_state; /* 0 none, 1 found, 2 several different, 3 too large */
-
-static int capture_action(void *user, const bootref_action_t *a)
-{
-    (void)user;
-    if (a->component != 0u || a->enc_info == NULL || enc_info_state >= 2)
-        return BOOTREF_PORT_OK;
-    if (a->enc_info_len > MAX_ENC_INFO) {
-        enc_info_state = 3;
-    } else if (enc_info_state == 0) {
-        memcpy(enc_info, a->enc_info, a->enc_info_len);
-        enc_info_len = a->enc_info_len;
-        enc_info_state = 1;
-    } else if (a->enc_info_len != enc_info_len || memcmp(enc_info, a->enc_info, enc_info_len) != 0) {
-        enc_info_state = 2;
-    }
-    return BOOTREF_PORT_OK;
-}
-
-static void rejected(bootref_err_t e, const char *detail)
-{
-    printf("REJECTED: %s: %s [%s]\n", bootref_reason(e), detail != NULL ? detail : "rejected", bootref_err_name(e));
-}
-
-/* Decrypt the IMAGE file into an unnamed temporary file with the boot flow's
- * streaming decryption; *out is rewound, ready for image-match. */
-static bootref_err_t decrypt_image(const bootref_port_t *port, const char *path, FILE **out, const char **detail)
-{
-    static uint8_t in[4096], plain[4096 + BOOTREF_DEC_TAG_MAX];
-    bootref_decrypt_t d;
-    bootref_err_t e;
-    FILE *f = fopen(path, "rb"), *t = NULL;
-    size_t n, got, total = 0;
-
-    *out = NULL;
-    *detail = NULL;
-    if (f == NULL) {
-        *detail = "cannot read IMAGE again";
-        return BOOTREF_E_PORT;
-    }
-    e = bootref_decrypt_begin(&d, port, enc_info, enc_info_len);
-    if (e == BOOTREF_OK && (t = tmpfile()) == NULL) {
-        *detail = "cannot create a temporary file";
-        e = BOOTREF_E_PORT;
-    }
-    while (e == BOOTREF_OK && (n = fread(in, 1, sizeof in, f)) > 0u) {
-        e = bootref_decrypt_update(&d, in, n, plain, &got);
-        if (e == BOOTREF_OK && fwrite(plain, 1, got, t) != got) {
-            *detail = "cannot write the temporary file";
-            e = BOOTREF_E_PORT;
-        }
-        total += got;
-    }
-    if (e == BOOTREF_OK && ferror(f)) {
-        *detail = "cannot read IMAGE";
-        e = BOOTREF_E_PORT;
-    }
-    if (e == BOOTREF_OK)
-        e = bootref_decrypt_finish(&d);
-    if (e != BOOTREF_OK && *detail == NULL)
-        *detail = d.detail;
-    fclose(f);
-    if (e == BOOTREF_OK && (fflush(t) != 0 || fseek(t, 0L, SEEK_SET) != 0)) {
-        *detail = "cannot read back the temporary file";
-        e = BOOTREF_E_PORT;
-    }
-    if (e != BOOTREF_OK) {
-        if (t != NULL)
-            fclose(t);
-        return e;
-    }
-    printf("%-12s decrypt (component 0): %lu bytes of plaintext, authenticated\n", "ok", (unsigned long)total);
-    *out = t;
-    return BOOTREF_OK;
-}
-
 int main(int argc, char **argv)
 {
     bootref_host_t *h;
     const char *env_path = NULL, *img_path = NULL;
     char err[512];
     size_t env_len = 0;
-    int i, n_anchors = 0, n_dkeys = 0, rc;
+    int i, n_anchors = 0, rc;
     bootref_err_t e;
 
     if (argc >= 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
@@ -292,7 +220,6 @@ int main(int argc, char **argv)
                 fprintf(stderr, "bootref: %s\n", err);
                 goto out;
             }
-            n_dkeys++;
         } else if (strcmp(a, "--vendor-id") == 0 || strcmp(a, "--class-id") == 0 ||
                    strcmp(a, "--device-id") == 0) {
             uint8_t id[16];
@@ -349,43 +276,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "bootref: %s\n", err);
         goto out;
     }
-    if (n_dkeys > 0 && img_path != NULL) {
-        /* First run, silent: which encryption info does component 0's fetch
-         * consume? A failure here shows again in the real run below. */
-        h->port.action = capture_action;
-        if (bootref_verify_envelope(&ctx, bootref_host_port(h), envelope, env_len, BOOTREF_F_ALLOW_SKIP) == BOOTREF_OK)
-            (void)bootref_run(&ctx, BOOTREF_SEQ_PAYLOAD_FETCH | BOOTREF_SEQ_INSTALL);
-        h->port.action = NULL;
-        if (enc_info_state >= 2) {
-            rejected(BOOTREF_E_UNSUPPORTED_ALG, enc_info_state == 2
-                     ? "component 0 has several encryption infos (one per slot image)"
-                     : "encryption info too large for this tool");
-            rc = 1;
-            goto out;
-        }
-    }
-    if (enc_info_state == 1) {
-        FILE *plain = NULL;
-        const char *detail = NULL;
-        e = decrypt_image(bootref_host_port(h), img_path, &plain, &detail);
-        if (e != BOOTREF_OK) {
-            printf("%-12s decrypt (component 0): %s\n", "FAILED", detail != NULL ? detail : "failed");
-            rejected(e, detail);
-            rc = 1;
-            goto out;
-        }
-        if (h->image != NULL)
-            fclose(h->image);
-        h->image = plain; /* closed by bootref_host_free */
-    }
-
     bootref_set_reporter(&ctx, reporter, NULL);
-    /* A host inspection tool: conditions without inputs are skipped, and
-     * directives are reported, not executed (the host port has no action). */
-    e = bootref_verify_envelope(&ctx, bootref_host_port(h), envelope, env_len, BOOTREF_F_ALLOW_SKIP);
-    if (e == BOOTREF_OK)
-        e = bootref_run(&ctx, BOOTREF_SEQ_PAYLOAD_FETCH | BOOTREF_SEQ_INSTALL | BOOTREF_SEQ_VALIDATE |
-                                  BOOTREF_SEQ_LOAD | BOOTREF_SEQ_INVOKE);
+    /* A host inspection tool: conditions without inputs are skipped, directives
+     * are reported, not executed (the host port has no action), and the host's
+     * own rules apply (integrated payloads, encrypted and given images). */
+    e = bootref_host_verify(h, &ctx, envelope, env_len, BOOTREF_F_ALLOW_SKIP,
+                            BOOTREF_SEQ_PAYLOAD_FETCH | BOOTREF_SEQ_INSTALL | BOOTREF_SEQ_VALIDATE |
+                                BOOTREF_SEQ_LOAD | BOOTREF_SEQ_INVOKE);
     if (e == BOOTREF_OK) {
         puts("OK");
         rc = 0;

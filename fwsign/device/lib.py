@@ -118,6 +118,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bootref_host_add_pem": (c_int, [vp, c_char_p, c_char_p, sz]),
         "bootref_host_add_hmac_file": (c_int, [vp, c_char_p, c_char_p, sz]),
         "bootref_host_set_kid": (c_int, [vp, sz, c_char_p, sz]),
+        "bootref_host_verify": (c_int, [vp, vp, c_char_p, sz, ctypes.c_uint32, ctypes.c_uint32]),
         "bootref_host_add_decrypt_key": (c_int, [vp, c_char_p, c_char_p, sz, c_char_p, sz]),
         "bootref_host_set_image": (c_int, [vp, c_char_p, c_char_p, sz]),
         "bootref_host_set_counter": (None, [vp, ctypes.c_uint64]),
@@ -237,7 +238,9 @@ class HostPort:
 
 
 class Verifier:
-    """In-process equivalent of ``bootref verify``: verify, then run every sequence."""
+    """In-process equivalent of ``bootref verify``: verify, then run every sequence; with
+    ``F_ALLOW_SKIP`` (host mode) also the host's rules of ``bootref_host_verify``
+    (integrated payloads, an encrypted or given image of component 0)."""
 
     def __init__(self, host: HostPort) -> None:
         self.host = host
@@ -247,7 +250,4 @@ class Verifier:
     def check(self, envelope: bytes, flags: int = F_ALLOW_SKIP) -> int:
         """0 if valid, else the bootref error code."""
         buf = ctypes.create_string_buffer(envelope, len(envelope))
-        code = int(self.lib.bootref_verify_envelope(self.ctx, self.host.port, buf, len(envelope), flags))
-        if code == 0:
-            code = int(self.lib.bootref_run(self.ctx, SEQ_ALL))
-        return code
+        return int(self.lib.bootref_host_verify(self.host.handle, self.ctx, buf, len(envelope), flags, SEQ_ALL))

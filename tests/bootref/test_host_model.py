@@ -9,6 +9,7 @@ rule (both call bootref_host_verify)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import cbor2
@@ -24,8 +25,10 @@ from ._suit import (
     make_manifest,
     manifest_digest,
     sign1,
+    signed,
     spec_private_key,
     spec_public_pem,
+    suit_digest,
     thumbprint_kid,
 )
 
@@ -134,3 +137,139 @@ def test_trust_anchor_without_kid_through_the_ctypes_host_port(write):
         assert v.check(env) == 0
         with pytest.raises(Exception, match="no trust anchor"):
             host.set_kid(1, b"x")
+
+
+# --- G: every integrated payload is named (model section 9) ------------------------------------
+
+def test_unreferenced_integrated_payload_refused_by_the_host(bootref, write):
+    m = make_manifest(shared=SHARED, validate=MATCH)
+    r = bootref(write("e", signed(m, extra={"#fw": IMAGE})))
+    assert_refused(r, "malformed", "BOOTREF_E_STRUCTURE")
+    assert "named by no uri" in r.verdict
+
+
+def test_integrated_payload_named_by_another_uri_refused_by_the_host(bootref, write):
+    r = bootref(write("e", signed(fetching("#app"), extra={"#app": IMAGE, "#extra": b"x"})))
+    assert_refused(r, "malformed", "BOOTREF_E_STRUCTURE")
+
+
+@pytest.mark.parametrize("where", ["shared", "try-each option never run", "run-sequence"])
+def test_integrated_payload_named_anywhere_in_the_manifest_accepted_by_the_host(bootref, write, where):
+    uri = {21: "#fw"}
+    if where == "shared":
+        m = make_manifest(shared=[20, {**image_params(IMAGE), **uri}, *IDENTITY], validate=MATCH)
+    elif where == "try-each option never run":
+        options = [cbor2.dumps([3, 15]), cbor2.dumps([20, uri, 3, 15])]
+        m = make_manifest(shared=SHARED, validate=[15, options])
+    else:
+        m = make_manifest(shared=SHARED, validate=[32, cbor2.dumps([20, uri]), *MATCH])
+    assert_ok(bootref(write("e", signed(m, extra={"#fw": IMAGE}))))
+
+
+def test_unreferenced_integrated_payload_judged_after_rollback_by_the_host(bootref, write):
+    m = make_manifest(shared=SHARED, validate=MATCH)
+    r = bootref(write("e", signed(m, extra={"#fw": IMAGE})), "--min-sequence", "5")
+    assert_refused(r, "rollback")
+
+
+def test_unreferenced_integrated_payload_refused_by_the_ctypes_verifier():
+    from fwsign.device import lib
+
+    with lib.HostPort() as host:
+        host.add_pem(spec_public_pem())
+        code = lib.Verifier(host).check(signed(make_manifest(shared=SHARED, validate=MATCH), extra={"#fw": IMAGE}))
+        assert lib.err_name(code) == "BOOTREF_E_STRUCTURE"
+
+
+# --- I: the integrated payload is component 0's content (model sections 1 and 9) ----------------
+
+def test_integrated_payload_is_component_0s_image_on_the_host(bootref, write):
+    r = bootref(write("e", signed(fetching("#fw"), extra={"#fw": IMAGE})))
+    assert_ok(r)
+    assert "ok           condition image-match (component 0)" in r.out
+
+
+def test_integrated_payload_that_fails_image_match_refused_by_the_host(bootref, write):
+    r = bootref(write("e", signed(fetching("#fw"), extra={"#fw": OTHER})))
+    assert_refused(r, "image-mismatch")
+    assert "FAILED       condition image-match (component 0)" in r.out
+
+
+def test_given_image_differing_from_integrated_payload_refused_by_the_host(bootref, write):
+    env = write("e", signed(fetching("#fw"), extra={"#fw": IMAGE}))
+    assert_ok(bootref(env, write("same.bin", IMAGE)))
+    r = bootref(env, write("other.bin", OTHER))
+    assert_refused(r, "image-mismatch", "BOOTREF_E_IMAGE_DIGEST")
+    assert "differs from the envelope's integrated payload" in r.verdict
+
+
+def test_integrated_payload_of_a_fetch_never_run_is_not_the_image_on_the_host(bootref, write):
+    # the dry run takes try-each's first option; the second option's fetch never runs
+    options = [cbor2.dumps([3, 15]), cbor2.dumps([20, {21: "#fw"}, 21, 15, 3, 15])]
+    m = make_manifest(shared=SHARED, validate=[15, options])
+    r = bootref(write("e", signed(m, extra={"#fw": OTHER})))
+    assert_ok(r)
+    assert "skipped      condition image-match (component 0)" in r.out
+
+
+def test_integrated_payload_is_component_0s_image_for_the_ctypes_verifier():
+    from fwsign.device import lib
+
+    with lib.HostPort() as host:
+        host.add_pem(spec_public_pem())
+        v = lib.Verifier(host)
+        assert v.check(signed(fetching("#fw"), extra={"#fw": IMAGE})) == 0
+        assert lib.reason(v.check(signed(fetching("#fw"), extra={"#fw": OTHER}))) == "image-mismatch"
+        # the host forgets the payload after each envelope
+        assert v.check(signed(make_manifest(shared=SHARED, validate=MATCH))) == 0
+
+
+# --- E: an encrypted image without a decryption key (model section 1) ---------------------------
+
+ENC_INFO = cbor2.dumps(cbor2.CBORTag(96, [cbor2.dumps({1: 1}), {5: bytes(12)}, None, []]))
+
+
+def encrypted(write_cmd: int = 21) -> bytes:
+    params = {**image_params(IMAGE), 19: ENC_INFO, 21: "https://example.com/fw.enc"}
+    return make_manifest(shared=[20, params, *IDENTITY], validate=[write_cmd, 15, *MATCH])
+
+
+def test_encrypted_image_without_decryption_key_is_not_checked_by_the_host(bootref, write):
+    r = bootref(write("e", signed(encrypted())), write("fw.enc", b"ciphertext, not the image"))
+    assert_ok(r)
+    assert "skipped      condition image-match (component 0)" in r.out
+
+
+def test_encrypted_image_without_decryption_key_is_not_checked_by_the_ctypes_verifier(tmp_path: Path):
+    from fwsign.device import lib
+
+    (tmp_path / "fw.enc").write_bytes(b"ciphertext, not the image")
+    with lib.HostPort() as host:
+        host.add_pem(spec_public_pem())
+        host.set_image(tmp_path / "fw.enc")
+        v = lib.Verifier(host)
+        assert v.check(signed(encrypted())) == 0
+        # the same image, not encrypted: compared, and it differs
+        plain = make_manifest(shared=SHARED, validate=MATCH)
+        assert lib.reason(v.check(signed(plain))) == "image-mismatch"
+
+
+def test_several_encryption_infos_for_component_0_refused_by_the_host(bootref, write):
+    other = cbor2.dumps(cbor2.CBORTag(96, [cbor2.dumps({1: 1}), {5: bytes([1]) * 12}, None, []]))
+    params = {**image_params(IMAGE), 19: ENC_INFO, 21: "https://example.com/a"}
+    m = make_manifest(shared=[20, params, *IDENTITY], validate=[21, 15, 20, {19: other}, 21, 15, *MATCH])
+    assert_refused(bootref(write("e", signed(m))), "unsupported")
+
+
+# --- section 6, host only: an image given must be compared ---------------------------------------
+
+def test_image_given_that_no_condition_compares_refused_by_the_host(bootref, write):
+    # validate matches component 1 (no image: skipped, counts as made); component 0's image
+    # is never compared, so the host cannot say it checked it
+    shared = [20, image_params(IMAGE), *IDENTITY, 12, 1, 20, {3: suit_digest(IMAGE), 14: len(IMAGE)}]
+    m = make_manifest(shared=shared, validate=[12, 1, *MATCH], components=2)
+    env = write("e", signed(m))
+    assert_ok(bootref(env))
+    r = bootref(env, write("fw.bin", IMAGE))
+    assert_refused(r, "image-mismatch", "BOOTREF_E_IMAGE_DIGEST")
+    assert "never compares" in r.verdict

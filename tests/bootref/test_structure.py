@@ -89,8 +89,13 @@ def test_unknown_envelope_key_rejected(bootref, write):
     assert (r.code, r.reason) == (1, "malformed")
 
 
-def test_integrated_payload_member_tolerated(bootref, write):
-    assert bootref(write("e", raw_env((2, AUTH), (3, MANIFEST), ("#firmware", b"\x01\x02")))).code == 0
+def test_integrated_payload_member_decodes_and_must_be_named(bootref, write):
+    # the member is well-formed (the envelope authenticates); the example manifest names
+    # no "#firmware", so the host refuses the payload nothing authenticates (model section 9)
+    r = bootref(write("e", raw_env((2, AUTH), (3, MANIFEST), ("#firmware", b"\x01\x02"))))
+    assert (r.code, r.reason) == (1, "malformed")
+    assert "[BOOTREF_E_STRUCTURE]" in r.verdict and "named by no uri" in r.verdict
+    assert "ok           authentication" in r.out
 
 
 def test_missing_manifest_rejected(bootref, write):

@@ -155,14 +155,27 @@ static int h_read_image(void *ctx, uint8_t component, uint64_t offset, uint8_t *
                         size_t *got)
 {
     bootref_host_t *h = ctx;
+    FILE *f = h->run_image != NULL ? h->run_image : h->image;
     *got = 0;
-    if (component != 0u || h->image == NULL)
+    /* host mode (host_model.c): no image in the dry run, none for an encrypted
+     * image without a decryption key; the integrated payload stands in for a
+     * missing one; the plaintext for a decrypted one */
+    if (component != 0u || h->dry || h->image_hidden)
+        return BOOTREF_PORT_UNAVAILABLE;
+    if (h->payload != NULL && h->run_image == NULL) {
+        if (offset < h->payload_len) {
+            *got = h->payload_len - (size_t)offset < len ? h->payload_len - (size_t)offset : len;
+            memcpy(buf, h->payload + offset, *got);
+        }
+        return BOOTREF_PORT_OK;
+    }
+    if (f == NULL)
         return BOOTREF_PORT_UNAVAILABLE;
     if (offset > (uint64_t)0x7fffffffffffffffull ||
-        fseeko(h->image, (off_t)offset, SEEK_SET) != 0)
+        fseeko(f, (off_t)offset, SEEK_SET) != 0)
         return BOOTREF_PORT_ERROR;
-    *got = fread(buf, 1, len, h->image);
-    if (*got < len && ferror(h->image))
+    *got = fread(buf, 1, len, f);
+    if (*got < len && ferror(f))
         return BOOTREF_PORT_ERROR;
     return BOOTREF_PORT_OK;
 }
@@ -189,9 +202,9 @@ static int h_time_now(void *ctx, int64_t *now)
 static int h_identity(void *ctx, bootref_identity_t *id)
 {
     bootref_host_t *h = ctx;
-    id->vendor_id = h->has_vendor ? h->vendor_id : NULL;
-    id->class_id = h->has_class ? h->class_id : NULL;
-    id->device_id = h->has_device ? h->device_id : NULL;
+    id->vendor_id = h->has_vendor && !h->dry ? h->vendor_id : NULL;
+    id->class_id = h->has_class && !h->dry ? h->class_id : NULL;
+    id->device_id = h->has_device && !h->dry ? h->device_id : NULL;
     return BOOTREF_PORT_OK;
 }
 
@@ -325,6 +338,8 @@ void bootref_host_free(bootref_host_t *h)
     EVP_MD_CTX_free((EVP_MD_CTX *)h->md);
     if (h->image != NULL)
         fclose(h->image);
+    if (h->run_image != NULL)
+        fclose(h->run_image);
     free(h);
 }
 

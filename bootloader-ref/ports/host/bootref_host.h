@@ -43,6 +43,16 @@ typedef struct bootref_host {
     bootref_deleg_port_t deleg;
     int64_t now;
     int time_mode;                                      /* BOOTREF_HOST_TIME_* */
+    /* host mode (host_model.c): what component 0 holds during one run */
+    uint8_t dry;                                        /* the dry run: no identity, no image */
+    uint8_t image_hidden;                               /* encrypted, no decryption key: no image */
+    const uint8_t *payload;                             /* the integrated payload as the image */
+    size_t payload_len;
+    FILE *run_image;                                    /* the decrypted image */
+    uint8_t image_compared;                             /* an image-match / check-content of 0 passed */
+    void *dry_state;
+    bootref_report_fn user_report;                      /* the caller's reporter during a host run */
+    void *user_report_user;
 } bootref_host_t;
 
 enum {
@@ -88,6 +98,27 @@ int bootref_host_add_decrypt_key(bootref_host_t *h, const char *path, const uint
  * of its RFC 9679 COSE Key Thumbprint), as `bootref verify --decrypt-key` uses. */
 int bootref_host_add_decrypt_key_file(bootref_host_t *h, const char *path, char *err, size_t errlen);
 void bootref_host_enc_free(bootref_host_t *h);
+
+/* Host mode (host_model.c; docs/processing-model.md sections 1, 6 and 9):
+ * bootref_verify_envelope(), then, with BOOTREF_F_ALLOW_SKIP, the host's own
+ * rules before and after bootref_run(sequences):
+ *   - an integrated payload ("#name" in the envelope) that no uri parameter of
+ *     the manifest names is refused: BOOTREF_E_STRUCTURE ("malformed");
+ *   - component 0's content is the image given (bootref_host_set_image) or
+ *     else the integrated payload its first "#..." fetch names, found by a dry
+ *     run of the sequences with no identity and no image; an image given that
+ *     differs from that payload: BOOTREF_E_IMAGE_DIGEST;
+ *   - component 0's fetch/copy/write consuming an encryption info: with a
+ *     decryption key the content is decrypted and image-match sees the
+ *     plaintext (reported as "decrypt"); without one its plaintext is unknown
+ *     and component 0 has no image; several different infos:
+ *     BOOTREF_E_UNSUPPORTED_ALG;
+ *   - an image the host had for component 0 must be compared by an
+ *     image-match or check-content that ran: else BOOTREF_E_IMAGE_DIGEST.
+ * Without BOOTREF_F_ALLOW_SKIP: bootref_verify_envelope() and bootref_run()
+ * alone (device mode). The envelope buffer must stay alive during the call. */
+bootref_err_t bootref_host_verify(bootref_host_t *h, bootref_ctx_t *ctx, const uint8_t *env, size_t env_len,
+                                  uint32_t flags, uint32_t sequences);
 
 /* Sizes for foreign-function callers that allocate the context themselves. */
 size_t bootref_ctx_size(void);
