@@ -166,6 +166,16 @@ def test_integrated_payload_named_anywhere_in_the_manifest_accepted_by_the_host(
     assert_ok(bootref(write("e", signed(m, extra={"#fw": IMAGE}))))
 
 
+def test_integrated_payload_named_only_in_a_malformed_parameter_map_refused_by_the_host(bootref, write):
+    # the only uri naming "#fw" sits in a parameter map out of canonical order: that map
+    # is malformed, so it names nothing, and the payload is refused before any sequence runs
+    params = bytes([0xA2]) + cbor2.dumps(21) + cbor2.dumps("#fw") + cbor2.dumps(3) + cbor2.dumps(suit_digest(IMAGE))
+    load = bytes([0x82]) + cbor2.dumps(20) + params
+    m = make_manifest(shared=SHARED, validate=MATCH, extra={8: load})
+    r = bootref(write("e", signed(m, extra={"#fw": IMAGE})))
+    assert_refused(r, "malformed", "BOOTREF_E_STRUCTURE")
+
+
 def test_unreferenced_integrated_payload_judged_after_rollback_by_the_host(bootref, write):
     m = make_manifest(shared=SHARED, validate=MATCH)
     r = bootref(write("e", signed(m, extra={"#fw": IMAGE})), "--min-sequence", "5")

@@ -53,8 +53,9 @@ static bootref_err_t fail(bootref_ctx_t *c, bootref_err_t e, const char *detail)
 
 /* Whether the command sequence seq names `name` in a uri parameter of a
  * set-parameters or override-parameters, here or in a try-each option or
- * run-sequence inside it. A sequence that does not decode names nothing (its
- * run refuses it anyway). */
+ * run-sequence inside it. A sequence that is not well-formed (strict CBOR,
+ * canonical maps) names nothing: it is malformed, as fwsign decodes it, and
+ * its run refuses it anyway. */
 static int seq_names(const uint8_t *seq, size_t seq_len, const uint8_t *name, size_t name_len, unsigned depth)
 {
     cbor_dec_t d;
@@ -62,7 +63,7 @@ static int seq_names(const uint8_t *seq, size_t seq_len, const uint8_t *name, si
     size_t n, i, j, m;
     int64_t label, key;
 
-    if (depth > WALK_DEPTH)
+    if (depth > WALK_DEPTH || cbor_wellformed(seq, seq_len) != BOOTREF_OK)
         return 0;
     cbor_init(&d, seq, seq_len);
     if (cbor_array(&d, &n) != BOOTREF_OK)
