@@ -41,9 +41,9 @@ from .limits import DEFAULT_LIMITS, Limits
 from .streams import CHUNK as CHUNK
 from .streams import read_chunks as read_chunks
 from .suit.codepoints import Command, DigestAlg, EnvelopeKey, ManifestKey, Parameter, display
-from .suit.decode import decode_envelope, decode_severed_sequence
+from .suit.decode import decode_envelope_parts, decode_manifest, decode_severed_sequence
 from .suit.encode import encode_digest
-from .suit.model import CommandSequence, Envelope
+from .suit.model import CommandSequence, Envelope, EnvelopeParts
 from .suit.processor import (
     CONTENT_LIMIT,
     Analysis,
@@ -247,45 +247,45 @@ def verify_envelope(
     env: Envelope | None = None
     analysis: Analysis | None = None
     try:
+        # docs/processing-model.md section 2: the envelope's own structure, the manifest
+        # digest and the signatures first; the manifest is parsed only once it is
+        # authenticated (draft section 6.2), and its commands are judged as they run.
         step = "structure"
-        env = decode_envelope(data, policy.limits)
-        run.ok(step, f"{'tagged' if env.tagged else 'untagged'} envelope, {len(data)} bytes, "
-               f"{len(env.manifest.common.components)} component(s), "
-               f"{len(env.auth.blocks)} authentication block(s)")
+        parts = decode_envelope_parts(data, policy.limits)
+        run.ok(step, f"{'tagged' if parts.tagged else 'untagged'} envelope, {len(data)} bytes, "
+               f"{len(parts.auth.blocks)} authentication block(s)")
 
         step = "manifest-digest"
-        check_manifest_digest(env)
-        run.ok(step, f"{_alg_name(env.auth.digest.alg)} of the manifest matches the authentication wrapper")
+        check_manifest_digest(parts)
+        run.ok(step, f"{_alg_name(parts.auth.digest.alg)} of the manifest matches the authentication wrapper")
 
         delegates: list[Any] = []
-        if env.delegation is not None:
+        if parts.delegation is not None:
             # Trust-domains delegation: keys the trusted keys vouch for join the candidates;
-            # their scope is checked once the manifest has been analysed below.
+            # their scope is checked on every identity condition the processor makes.
             step = "delegation"
             from .delegation import resolve
 
-            delegates = resolve(env.delegation, policy.keys, now=policy.now, max_chain=policy.max_delegation_chain)
+            delegates = resolve(parts.delegation, policy.keys, now=policy.now, max_chain=policy.max_delegation_chain)
             policy = replace(policy, keys=(*policy.keys, *(
                 TrustedKey(d.key, f"{d.anchor_label} delegate {d.kid.hex()}", d.kid, policy.keys[0].bulk if policy.keys else True)
                 for d in delegates)))
             run.ok(step, f"{len(delegates)} delegated key(s) verified back to trusted anchors")
 
         step = "signature"
-        signers = check_authentication(env, policy)
+        signers = check_authentication(parts, policy)
         if delegates:
             _count_anchors(delegates, signers, policy.threshold)
         run.ok(step, f"{len(signers)} of {policy.threshold} required trusted key(s) verified: "
                + ", ".join(signers))
 
-        step = "severed-members"
-        severed = check_severed(env)
-        if severed:
-            run.ok(step, severed)
-        else:
-            run.skip(step, "no severable members")
+        step = "manifest"
+        env = parts.with_manifest(decode_manifest(parts.manifest_bytes, policy.limits, lazy=True))
+        run.ok(step, f"version {env.manifest.version}, {len(env.manifest.common.components)} component(s)")
 
-        # Manifest processing (docs/processing-model.md sections 2, 6-9): rollback, the
-        # required structure, then the command sequences over the host's device model.
+        # Manifest processing (docs/processing-model.md sections 2, 6-9): rollback,
+        # severed members, the required structure, then the command sequences over the
+        # host's device model.
         step = "sequence-number"
         seq_no = env.manifest.sequence_number
         if policy.min_sequence is None:
@@ -295,6 +295,13 @@ def verify_envelope(
                                 path="manifest.sequence-number")
         else:
             run.ok(step, f"sequence number {seq_no} >= {policy.min_sequence}")
+
+        step = "severed-members"
+        severed = check_severed(env)
+        if severed:
+            run.ok(step, severed)
+        else:
+            run.skip(step, "no severable members")
 
         step = "sequences"
         require_validate(env.manifest)
@@ -482,7 +489,7 @@ def _alg_name(alg: int) -> str:
     return name if name is not None else str(alg)
 
 
-def check_manifest_digest(env: Envelope) -> None:
+def check_manifest_digest(env: Envelope | EnvelopeParts) -> None:
     """The SUIT_Digest covers the bstr-wrapped manifest, CBOR header included."""
     d = env.auth.digest
     actual = digest_bytes(d.alg, bstr(env.manifest_bytes))
@@ -494,7 +501,7 @@ def check_manifest_digest(env: Envelope) -> None:
         )
 
 
-def check_authentication(env: Envelope, policy: Policy) -> list[str]:
+def check_authentication(env: Envelope | EnvelopeParts, policy: Policy) -> list[str]:
     """The authentication rule of docs/processing-model.md section 5.
 
     Every block is examined. A block with an algorithm this verifier does not implement
@@ -594,7 +601,7 @@ def check_severed(env: Envelope) -> str:
 def _severed_sequences(env: Envelope, limits: Limits) -> dict[int, CommandSequence]:
     out: dict[int, CommandSequence] = {}
     for key in (EnvelopeKey.PAYLOAD_FETCH, EnvelopeKey.INSTALL):
-        seq = decode_severed_sequence(env, int(key), limits)
+        seq = decode_severed_sequence(env, int(key), limits, lazy=True)
         if seq is not None:
             out[int(key)] = seq
     return out

@@ -252,3 +252,43 @@ def test_unreferenced_integrated_payload_is_refused() -> None:
     env = assemble_envelope(manifest(seq(*IDENTITY)), [KEYS["ed25519"].signer()], payloads=[("#extra", b"x")])
     policy = Policy(keys=(KEYS["ed25519"].trusted,), vendor_id=VID, class_id=CID)
     assert verify_envelope(env, policy, IMAGE).reason == "malformed"
+
+
+# -- when structure is judged (model section 2) ----------------------------------------------
+
+
+def test_try_each_with_one_option_and_nil_is_malformed() -> None:
+    shared = seq(*IDENTITY, _try_each(seq((C.CONDITION_VENDOR_IDENTIFIER, 15)), nil=True))
+    assert verdict(manifest(shared)) == "malformed"
+
+
+def test_option_after_a_completed_one_is_only_type_checked() -> None:
+    # the second option is empty (malformed), but it never runs: a device never reads it
+    shared = seq(*IDENTITY, _try_each(seq((C.CONDITION_VENDOR_IDENTIFIER, 15)), CommandSequence(())))
+    assert verdict(manifest(shared)) == "ok"
+    # the same option, reached because the first failed softly, is refused
+    shared = seq(*IDENTITY, _try_each(seq((C.CONDITION_ABORT, 15)), CommandSequence(())))
+    assert verdict(manifest(shared)) == "malformed"
+
+
+def test_rollback_is_judged_before_a_malformed_sequence() -> None:
+    from fwsign.limits import DEFAULT_LIMITS
+
+    bad = manifest(seq(*IDENTITY, _try_each(CommandSequence(()), seq((C.CONDITION_ABORT, 15)))))
+    env = assemble_envelope(bad, [KEYS["ed25519"].signer()])
+    policy = Policy(keys=(KEYS["ed25519"].trusted,), vendor_id=VID, class_id=CID, min_sequence=2,
+                    limits=DEFAULT_LIMITS)
+    assert verify_envelope(env, policy, IMAGE).reason == "rollback"
+
+
+def test_manifest_is_parsed_only_after_authentication() -> None:
+    # a manifest with an unknown member, signed by a key nobody trusts: the signature is
+    # refused before the manifest is read
+    from fwsign.cbor import dumps, loads
+    from fwsign.suit.encode import encode_manifest
+
+    value = loads(encode_manifest(manifest(seq(*IDENTITY))))
+    extended = dumps({**value, 99: 1})  # type: ignore[dict-item]
+    env = _sign_raw_manifest(extended)
+    assert verify_envelope(env, Policy(keys=(KEYS["p256"].trusted,))).reason == "no-trusted-key"
+    assert verify_envelope(env, Policy(keys=(KEYS["ed25519"].trusted,))).reason == "unsupported"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from fwsign import cbor, cose
 from fwsign.errors import FwsignError
 from fwsign.keys import make_signer
-from fwsign.limits import Limits
+from fwsign.limits import DEFAULT_LIMITS, Limits
 from fwsign.suit.builder import (
     ComponentSpec,
     ImageSpec,
@@ -24,12 +24,13 @@ from fwsign.suit.builder import (
     assemble_envelope,
     build_manifest,
     class_uuid,
+    manifest_digest,
     vendor_uuid,
 )
 from fwsign.suit.codepoints import CoseAlg
-from fwsign.suit.decode import decode_envelope
+from fwsign.suit.decode import decode_cose, decode_envelope
 from fwsign.suit.encode import encode_digest, encode_envelope
-from fwsign.suit.model import Digest, Envelope
+from fwsign.suit.model import AuthBlock, AuthWrapper, Digest, Envelope
 from fwsign.verify import Policy, TrustedKey, verify_envelope, verify_or_raise
 
 from .conftest import KEYS, FixtureKey
@@ -293,7 +294,14 @@ def test_unknown_critical_manifest_member_rejected() -> None:
     assert isinstance(manifest, cbor.FrozenMap)
     extended = cbor.dumps({**manifest, 99: 1})
     forged = Envelope(auth=signed.auth, manifest=signed.manifest, manifest_bytes=extended)
-    report = verify_envelope(encode_envelope(forged), _policy(KEYS["ed25519"]))
+    # Unsigned, the manifest is not parsed at all: its digest no longer matches.
+    assert verify_envelope(encode_envelope(forged), _policy(KEYS["ed25519"])).reason == "digest-mismatch"
+    # Correctly signed, the unknown member is refused once the manifest is authenticated.
+    digest = manifest_digest(extended)
+    block = cose.build(KEYS["ed25519"].signer(), encode_digest(digest))
+    auth = AuthWrapper(digest, (AuthBlock(decode_cose(block, DEFAULT_LIMITS, "block"), block),))
+    signed_ext = Envelope(auth=auth, manifest=signed.manifest, manifest_bytes=extended)
+    report = verify_envelope(encode_envelope(signed_ext), _policy(KEYS["ed25519"]))
     assert report.reason == "unsupported" and "99" in str(report.error)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Final, NoReturn
 
 from ..cbor import CBORValue, FrozenMap, Tag, loads
-from ..errors import DecodeError, LimitError, UnsupportedError
+from ..errors import DecodeError, FwsignError, LimitError, UnsupportedError
 from ..limits import DEFAULT_LIMITS, Limits
 from .codepoints import (
     MANIFEST_VERSION,
@@ -34,6 +34,7 @@ from .model import (
     DIGEST_SIZES,
     AuthBlock,
     AuthWrapper,
+    Broken,
     Cmd,
     CommandArg,
     CommandSequence,
@@ -42,6 +43,7 @@ from .model import (
     CoseMessage,
     Digest,
     Envelope,
+    EnvelopeParts,
     LanguageText,
     Manifest,
     Parameters,
@@ -154,11 +156,13 @@ def _expect(cond: bool, what: str, value: object, path: str) -> None:
 
 
 class _Ctx:
-    """Decoding context: limits and the number of components (for index checks)."""
+    """Decoding context: limits, the number of components (for index checks), and whether
+    command sequences are decoded leniently (see :func:`decode_manifest`)."""
 
-    def __init__(self, limits: Limits) -> None:
+    def __init__(self, limits: Limits, lazy: bool = False) -> None:
         self.limits = limits
         self.n_components = 0
+        self.lazy = lazy
 
 
 # -- digests -------------------------------------------------------------------------
@@ -266,6 +270,8 @@ def _check_index(index: int, ctx: _Ctx, path: str) -> None:
 
 
 def decode_sequence(data: bytes, ctx: _Ctx, path: str, depth: int = 0) -> CommandSequence:
+    if ctx.lazy:
+        return _lazy_sequence(data, ctx, path, depth)
     if depth > ctx.limits.max_sequence_depth:
         raise LimitError(
             f"command sequences nested deeper than {ctx.limits.max_sequence_depth}", path=path
@@ -363,6 +369,135 @@ def _decode_command_arg(label: int, arg: CBORValue, ctx: _Ctx, path: str, depth:
             _expect(isinstance(v, tuple) and all(_is_int(x) for x in v), "array of parameter keys", v, p)
         return arg
     raise UnsupportedError(f"command {display(cmd)} is not supported", path=p)  # pragma: no cover
+
+
+# -- lenient sequences (verification) ------------------------------------------------
+#
+# docs/processing-model.md section 2: a device judges a command sequence's CBOR before the
+# sequence runs, and what each command means (its code, its argument, its parameters)
+# when the command is reached; a try-each option that never runs is only checked to be a
+# bstr. Verification decodes sequences the same way: an error is kept in the command as
+# :class:`Broken` and raised by the processor when it gets there.
+
+#: Parameters the processor implements (model section 7), in the order a device checks an
+#: override-parameters entry: label, then type.
+PROCESSOR_PARAMETERS: Final = frozenset(int(p) for p in (
+    Parameter.VENDOR_IDENTIFIER, Parameter.CLASS_IDENTIFIER, Parameter.IMAGE_DIGEST, Parameter.COMPONENT_SLOT,
+    Parameter.STRICT_ORDER, Parameter.SOFT_FAILURE, Parameter.IMAGE_SIZE, Parameter.CONTENT,
+    Parameter.ENCRYPTION_INFO, Parameter.URI, Parameter.SOURCE_COMPONENT, Parameter.DEVICE_IDENTIFIER))
+_TRY_EACH: Final = int(Command.DIRECTIVE_TRY_EACH)
+_RUN_SEQUENCE: Final = int(Command.DIRECTIVE_RUN_SEQUENCE)
+
+
+def _broken(exc: FwsignError, option: bool = False) -> CommandSequence:
+    return CommandSequence((Cmd(0, Broken(exc, option)),))
+
+
+def _lazy_sequence(data: bytes, ctx: _Ctx, path: str, depth: int) -> CommandSequence:
+    try:
+        if depth > ctx.limits.max_sequence_depth + 1:
+            # deeper than the processor ever runs (it refuses at the limit): not decoded
+            raise LimitError(f"command sequences nested deeper than {ctx.limits.max_sequence_depth}", path=path)
+        value = loads(data, ctx.limits, path=path)
+        if type(value) is not tuple:
+            _fail("command sequence array", value, path)
+        n = len(value)
+        if n == 0:
+            raise DecodeError("command sequence is empty (at least one command is required)", path=path)
+        if n % 2:
+            raise DecodeError("command sequence has an odd number of elements", path=path)
+        if n // 2 > ctx.limits.max_commands:
+            raise LimitError(f"{n // 2} commands exceed the limit of {ctx.limits.max_commands}", path=path)
+    except (DecodeError, LimitError) as exc:
+        return _broken(exc)
+    cmds: list[Cmd] = []
+    for i in range(0, n, 2):
+        label, arg = value[i], value[i + 1]
+        here = f"{path}[{i}]"
+        try:
+            if type(label) is not int:
+                raise DecodeError(f"command label must be an int, found {_type_name(label)}", path=here)
+            cmds.append(Cmd(label, _lazy_arg(label, arg, ctx, here, depth)))
+        except DecodeError as exc:
+            cmds.append(Cmd(label if type(label) is int else 0, Broken(exc)))
+    return CommandSequence(tuple(cmds))
+
+
+def _lazy_arg(label: int, arg: CBORValue, ctx: _Ctx, path: str, depth: int) -> CommandArg:
+    if label in _REP_POLICY_COMMANDS:
+        if type(arg) is not int or arg < 0:
+            _fail("reporting policy (uint)", arg, f"{path}({_COMMAND_NAMES[label]})")
+        return arg
+    if label == _TRY_EACH:
+        p = f"{path}(directive-try-each)"
+        _expect(isinstance(arg, tuple), "try-each array", arg, p)
+        assert isinstance(arg, tuple)
+        if len(arg) < 2:
+            raise DecodeError("try-each needs at least two alternatives", path=p)
+        nil_fallback = arg[-1] is None
+        seqs = arg[:-1] if nil_fallback else arg
+        alts: list[CommandSequence] = []
+        for j, s in enumerate(seqs):
+            if type(s) is bytes:
+                alts.append(_lazy_sequence(s, ctx, f"{p}[{j}]", depth + 1))
+            else:
+                alts.append(_broken(DecodeError(f"expected bstr-wrapped command sequence, found {_type_name(s)}",
+                                                path=f"{p}[{j}]"), option=True))
+        if len(seqs) < 2:
+            # [seq, nil]: the second alternative the CDDL requires is missing; a device
+            # finds out when it reaches the nil
+            alts.append(_broken(DecodeError("try-each needs at least two alternatives", path=p), option=True))
+            nil_fallback = False
+        return TryEach(tuple(alts), nil_fallback)
+    if label == _RUN_SEQUENCE:
+        p = f"{path}(directive-run-sequence)"
+        _expect(type(arg) is bytes, "bstr-wrapped command sequence", arg, p)
+        assert isinstance(arg, bytes)
+        return _lazy_sequence(arg, ctx, p, depth + 1)
+    if label in (_OVERRIDE_PARAMETERS, _SET_PARAMETERS):
+        return _lenient_parameters(arg, f"{path}({_COMMAND_NAMES[label]})")
+    if label >= 0 and label not in _COMMANDS:
+        raise UnsupportedError(f"unknown command {label}", path=path)
+    return _decode_command_arg(label, arg, ctx, path, depth)
+
+
+#: CBOR checks a device makes on a parameter value when it is set (the major type only:
+#: identifier lengths, digests and component ranges are judged where they are used).
+_LENIENT_TYPES: Final[dict[int, tuple[type, ...]]] = {
+    int(Parameter.VENDOR_IDENTIFIER): (bytes,), int(Parameter.CLASS_IDENTIFIER): (bytes,),
+    int(Parameter.DEVICE_IDENTIFIER): (bytes,), int(Parameter.IMAGE_DIGEST): (bytes,),
+    int(Parameter.CONTENT): (bytes,), int(Parameter.ENCRYPTION_INFO): (bytes,),
+    int(Parameter.COMPONENT_SLOT): (int,), int(Parameter.IMAGE_SIZE): (int,), int(Parameter.SOURCE_COMPONENT): (int,),
+    int(Parameter.STRICT_ORDER): (bool,), int(Parameter.SOFT_FAILURE): (bool,), int(Parameter.URI): (str,),
+}
+
+
+#: The label under which a lenient parameters map keeps the entry it could not accept.
+BROKEN_PARAMETER: Final = -(1 << 63)
+
+
+def _lenient_parameters(value: CBORValue, path: str) -> Parameters:
+    """A parameters map as a device sets it: entry by entry, in order. The first entry a
+    device would refuse is kept as :class:`Broken` (under BROKEN_PARAMETER) and ends the
+    map: the processor sets the entries before it, then raises."""
+    if type(value) is not FrozenMap:
+        _fail("SUIT_Parameters map", value, path)
+    items: list[tuple[int, ParamValue]] = []
+    for key, v in value.items():
+        try:
+            if type(key) is not int:
+                raise DecodeError(f"parameter key must be an int, found {_type_name(key)}", path=path)
+            if key not in PROCESSOR_PARAMETERS:
+                raise UnsupportedError(f"parameter {key} is not supported by the processor", path=path)
+            kinds = _LENIENT_TYPES[key]
+            if type(v) not in kinds or (kinds == (int,) and v < 0):  # type: ignore[operator]
+                _fail("bstr" if kinds == (bytes,) else "uint" if kinds == (int,) else
+                      "bool" if kinds == (bool,) else "tstr", v, _param_path(path, key))
+        except DecodeError as exc:
+            items.append((BROKEN_PARAMETER, Broken(exc)))  # type: ignore[arg-type]
+            break
+        items.append((key, v))
+    return Parameters(tuple(items))
 
 
 # -- text ----------------------------------------------------------------------------
@@ -466,9 +601,15 @@ _SEQUENCE_MEMBERS = (ManifestKey.VALIDATE, ManifestKey.LOAD, ManifestKey.INVOKE)
 _MANIFEST_PATHS: dict[int, str] = {int(m): f"manifest.{display(m)}" for m in ManifestKey}
 
 
-def decode_manifest(data: bytes, limits: Limits = DEFAULT_LIMITS, path: str = "manifest") -> Manifest:
-    """Decode the content of the envelope's manifest bstr."""
-    ctx = _Ctx(limits)
+def decode_manifest(data: bytes, limits: Limits = DEFAULT_LIMITS, path: str = "manifest", *,
+                    lazy: bool = False) -> Manifest:
+    """Decode the content of the envelope's manifest bstr.
+
+    ``lazy``: decode the command sequences as a device runs them (errors kept as
+    :class:`Broken` commands for the processor to raise when it reaches them) and leave the
+    text map undecoded; verification uses this, tools use the strict form.
+    """
+    ctx = _Ctx(limits, lazy)
     value = loads(data, limits, path=path)
     if type(value) is not FrozenMap:
         _fail("SUIT_Manifest map", value, path)
@@ -520,7 +661,8 @@ def decode_manifest(data: bytes, limits: Limits = DEFAULT_LIMITS, path: str = "m
     elif text_raw is not None:
         if type(text_raw) is not bytes:
             _fail("bstr-wrapped text map or SUIT_Digest", text_raw, paths[ManifestKey.TEXT])
-        text = decode_text(text_raw, ctx, paths[ManifestKey.TEXT])
+        if not lazy:
+            text = decode_text(text_raw, ctx, paths[ManifestKey.TEXT])
 
     extensions: list[tuple[int, CBORValue]] = []
     for key, raw in value.items():
@@ -659,7 +801,24 @@ def decode_auth_wrapper(data: bytes, limits: Limits, path: str = "authentication
 
 
 def decode_envelope(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Envelope:
-    """Decode a SUIT_Envelope (tagged 107 or untagged) from untrusted bytes."""
+    """Decode a SUIT_Envelope (tagged 107 or untagged) from untrusted bytes, strictly and whole."""
+    parts = decode_envelope_parts(data, limits)
+    manifest = decode_manifest(parts.manifest_bytes, limits)
+    # Severed members are checked for shape here and for their digest in verification.
+    ctx = _Ctx(limits)
+    ctx.n_components = len(manifest.common.components)
+    for key, raw in parts.severed:
+        p = _ENVELOPE_NAMES[key]
+        if key == EnvelopeKey.TEXT:
+            decode_text(raw, ctx, p)
+        elif key in (EnvelopeKey.PAYLOAD_FETCH, EnvelopeKey.INSTALL,
+                     EnvelopeKey.DEPENDENCY_RESOLUTION, EnvelopeKey.CANDIDATE_VERIFICATION):
+            decode_sequence(raw, ctx, p)
+    return parts.with_manifest(manifest)
+
+
+def decode_envelope_parts(data: bytes, limits: Limits = DEFAULT_LIMITS) -> EnvelopeParts:
+    """The envelope map and the authentication wrapper, without decoding the manifest."""
     if not isinstance(data, (bytes, bytearray)):
         raise TypeError("envelope must be bytes")
     data = bytes(data)
@@ -730,22 +889,8 @@ def decode_envelope(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Envelope:
     _expect(isinstance(auth_raw, bytes), "bstr-wrapped authentication wrapper", auth_raw, "authentication-wrapper")
     assert isinstance(auth_raw, bytes)
     auth = decode_auth_wrapper(auth_raw, limits)
-    manifest = decode_manifest(manifest_bytes, limits)
-
-    # Severed members are checked for shape here and for their digest in verification.
-    ctx = _Ctx(limits)
-    ctx.n_components = len(manifest.common.components)
-    for key, raw in severed:
-        p = _ENVELOPE_NAMES[key]
-        if key == EnvelopeKey.TEXT:
-            decode_text(raw, ctx, p)
-        elif key in (EnvelopeKey.PAYLOAD_FETCH, EnvelopeKey.INSTALL,
-                     EnvelopeKey.DEPENDENCY_RESOLUTION, EnvelopeKey.CANDIDATE_VERIFICATION):
-            decode_sequence(raw, ctx, p)
-
-    return Envelope(
+    return EnvelopeParts(
         auth=auth,
-        manifest=manifest,
         manifest_bytes=manifest_bytes,
         severed=tuple(severed),
         payloads=tuple(payloads),
@@ -755,12 +900,13 @@ def decode_envelope(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Envelope:
     )
 
 
-def decode_severed_sequence(env: Envelope, key: int, limits: Limits = DEFAULT_LIMITS) -> CommandSequence | None:
+def decode_severed_sequence(env: Envelope, key: int, limits: Limits = DEFAULT_LIMITS, *,
+                            lazy: bool = False) -> CommandSequence | None:
     """The severed command sequence at ``key`` from the envelope, decoded, if present."""
     raw = env.severed_member(key)
     if raw is None:
         return None
-    ctx = _Ctx(limits)
+    ctx = _Ctx(limits, lazy)
     ctx.n_components = len(env.manifest.common.components)
     return decode_sequence(raw, ctx, _ENVELOPE_NAMES[key])
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Union
 
 from ..cbor import CBORValue, FrozenMap, Tag
+from ..errors import FwsignError
 from .codepoints import Command, DigestAlg, ManifestKey, Parameter
 
 ComponentId = tuple[bytes, ...]
@@ -123,10 +124,29 @@ class TryEach:
     nil_fallback: bool = False
 
 
+@dataclass(frozen=True, init=False)
+class Broken:
+    """A command (or try-each option) that a lenient decode could not read.
+
+    Verification decodes command sequences the way a device runs them
+    (docs/processing-model.md section 2): what a command means is judged when the command
+    is reached, so the decoder keeps the error here and the processor raises it then.
+    ``option`` marks a try-each option that is not a bstr: it is refused when the
+    try-each reaches it, whether or not an earlier option completed.
+    """
+
+    error: FwsignError
+    option: bool
+
+    def __init__(self, error: FwsignError, option: bool = False) -> None:
+        object.__setattr__(self, "error", error)
+        object.__setattr__(self, "option", option)
+
+
 #: set-component-index: one index, ``True`` (all components) or a list of indices.
 ComponentIndex = Union[int, bool, tuple[int, ...]]
 
-CommandArg = Union[int, ComponentIndex, Parameters, TryEach, CommandSequence, CBORValue]
+CommandArg = Union[int, ComponentIndex, Parameters, TryEach, CommandSequence, Broken, CBORValue]
 
 
 @dataclass(frozen=True)
@@ -366,3 +386,25 @@ __all__ = [
     "TextMap",
     "TryEach",
 ]
+
+
+@dataclass(frozen=True)
+class EnvelopeParts:
+    """An envelope's members before its manifest is decoded: what authentication needs.
+
+    Verification authenticates the manifest before it parses it (draft section 6.2: the
+    signature is verified "prior to parsing/executing any section of the manifest").
+    """
+
+    auth: AuthWrapper
+    manifest_bytes: bytes
+    severed: tuple[tuple[int, bytes], ...] = ()
+    payloads: tuple[tuple[str, bytes], ...] = ()
+    delegation: CBORValue | None = None
+    tagged: bool = True
+    raw: bytes = field(default=b"", compare=False, repr=False)
+
+    def with_manifest(self, manifest: Manifest) -> Envelope:
+        return Envelope(auth=self.auth, manifest=manifest, manifest_bytes=self.manifest_bytes,
+                        severed=self.severed, payloads=self.payloads, delegation=self.delegation,
+                        tagged=self.tagged, raw=self.raw)

@@ -37,7 +37,8 @@ from ..errors import (
 )
 from ..limits import DEFAULT_LIMITS, Limits
 from .codepoints import Command, ManifestKey, Parameter, display
-from .model import CommandSequence, Digest, Manifest, Parameters, ParamValue, TryEach
+from .decode import decode_digest
+from .model import Broken, CommandSequence, Digest, Manifest, Parameters, ParamValue, TryEach
 
 # Plain int code points (native constants in a compiled build).
 _VENDOR: Final = int(Command.CONDITION_VENDOR_IDENTIFIER)
@@ -242,8 +243,8 @@ class Analysis:
         out: list[ImageCandidate] = []
         seen: set[tuple[Digest, int | None, int | None]] = set()
         for o in self.of(_IMAGE_MATCH, component):
-            d = o.param(_P_DIGEST)
-            if not isinstance(d, Digest):
+            d = as_digest(o.param(_P_DIGEST))
+            if d is None:
                 continue
             size = _uint_or_none(o.param(_P_SIZE))
             slot = _uint_or_none(o.param(_P_SLOT))
@@ -264,6 +265,18 @@ class Analysis:
         """True when an image-match or check-content of ``component`` really compared its contents."""
         return any(o.component == component and o.code in (_IMAGE_MATCH, _CHECK_CONTENT) and o.outcome == OK
                    for o in self.observations)
+
+
+def as_digest(v: object) -> Digest | None:
+    """An image-digest parameter as a Digest: decoded already, or bstr-wrapped (lenient decode)."""
+    if isinstance(v, Digest):
+        return v
+    if isinstance(v, bytes):
+        try:
+            return decode_digest(v, DEFAULT_LIMITS, "image-digest")
+        except FwsignError:
+            return None
+    return None
 
 
 def _uint_or_none(v: object) -> int | None:
@@ -351,6 +364,8 @@ class Processor:
             here = f"{where}[{2 * i}]"
             code = cmd.code
             arg = cmd.arg
+            if isinstance(arg, Broken) and code != _TRY_EACH and code != _RUN_SEQUENCE:
+                raise arg.error  # a command a device would refuse when it reaches it
             if code == _SET_INDEX:
                 self._set_index(arg, here)
             elif code in (_OVERRIDE, _SET_PARAMETERS):
@@ -385,6 +400,8 @@ class Processor:
 
     def _set_params(self, arg: Parameters, override: bool, soft: list[bool] | None, where: str) -> None:
         for key, value in arg.items:
+            if isinstance(value, Broken):
+                raise value.error
             if key == _P_SOFT_FAILURE:
                 if soft is None:
                     raise AbortError("soft-failure may only be set inside try-each or run-sequence", path=where)
@@ -403,6 +420,8 @@ class Processor:
         if depth + 1 > self.limits.max_sequence_depth:
             raise LimitError(f"try-each / run-sequence nested deeper than {self.limits.max_sequence_depth}",
                              path=where)
+        if isinstance(arg, Broken):
+            raise arg.error
         saved = self.selected
         for comp in saved:
             if code == _TRY_EACH:
@@ -411,6 +430,11 @@ class Processor:
                 last: FwsignError | None = None
                 done = False
                 for j, option in enumerate(arg.alternatives):
+                    first = option.commands[0].arg if option.commands else None
+                    if isinstance(first, Broken) and first.option:
+                        raise first.error  # not a bstr: refused even after an option completed
+                    if done:
+                        continue
                     self.selected = (comp,)
                     cell = [True]  # soft-failure starts true in each option (draft 8.4.10.2)
                     try:
@@ -421,7 +445,6 @@ class Processor:
                             continue
                         raise
                     done = True
-                    break
                 if not done and not arg.nil_fallback:
                     assert last is not None
                     raise last
@@ -494,6 +517,8 @@ class Processor:
 
     def _image_match(self, comp: int, where: str) -> None:
         digest = self._param(comp, _P_DIGEST, _IMAGE_MATCH, where)
+        if isinstance(digest, bytes):  # a leniently decoded manifest: parsed where it is used
+            digest = decode_digest(digest, self.limits, f"{where}(image-digest)")
         if not isinstance(digest, Digest):
             raise DecodeError("image-digest must be a SUIT_Digest", path=where)
         size = self.params[comp].get(_P_SIZE)
@@ -643,4 +668,4 @@ def uris_named(manifest: Manifest, severed: dict[int, CommandSequence]) -> set[s
 
 def digest_algorithms(manifest: Manifest, severed: dict[int, CommandSequence]) -> set[int]:
     """Every digest algorithm an image-digest parameter of the manifest names."""
-    return {v.alg for v in _parameter_values(manifest, severed, _P_DIGEST) if isinstance(v, Digest)}
+    return {d.alg for d in map(as_digest, _parameter_values(manifest, severed, _P_DIGEST)) if d is not None}
