@@ -476,7 +476,8 @@ static bootref_err_t nested(bootref_ctx_t *c, cbor_dec_t *d, int32_t label, unsi
             uint8_t soft = (uint8_t)!run; /* draft-34: true in try-each, false in run-sequence */
             if ((e = cbor_head(&a, &it)) != BOOTREF_OK)
                 return e;
-            if (!run && it.major == CBOR_SIMPLE && it.val == CBOR_NULL && i == n - 1u) {
+            /* i >= 2: [2* bstr, ?nil] (a run-sequence has n = 1, so never here) */
+            if (i >= 2u && i == n - 1u && it.major == CBOR_SIMPLE && it.val == CBOR_NULL) {
                 done = 1; /* a final nil: "none applied" is acceptable */
                 break;
             }

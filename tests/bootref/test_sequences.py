@@ -22,6 +22,7 @@ from ._suit import BUILD, SPEC_CLASS, SPEC_VENDOR
 from .conftest import SAN_ENV
 
 TRUNCATED, DUP_KEY, UNSUPPORTED, TRAILING = 1, 4, 5, 6  # BOOTREF_E_CBOR_* (bootref.h)
+TYPE = 7  # BOOTREF_E_TYPE
 VENDOR_MISMATCH = 34
 RESERVED = b"\x1c"  # a head with reserved additional information 28: never well-formed
 
@@ -79,7 +80,7 @@ def test_threat_directive_before_malformed_bytes_never_executed(built, tmp_path,
 
 
 def test_threat_directive_in_nested_option_of_malformed_sequence_never_executed(built, tmp_path):
-    body = cbor2.dumps(15) + cbor2.dumps([seq(4, FETCH), None])  # try-each: the option fetches
+    body = cbor2.dumps(15) + cbor2.dumps([seq(4, FETCH), seq(4, FETCH), None])  # try-each: the first option fetches
     _, r, _, _, acted = run(tmp_path, manifest(install=seq(2, body)))
     assert (r, acted) == (0, 1)
     # the same, followed by bytes that make the outer sequence malformed
@@ -92,9 +93,16 @@ def test_threat_directive_in_nested_option_of_malformed_sequence_never_executed(
 
 def test_threat_malformed_option_of_try_each_is_a_hard_failure(built, tmp_path):
     bad_option = seq(6, FETCH + RESERVED + b"\x0f")  # malformed: not a condition failure to skip
-    body = cbor2.dumps(15) + bytes([0x82]) + cbor2.dumps(bad_option) + b"\xf6"  # try-each [option, nil]
+    body = cbor2.dumps(15) + bytes([0x83]) + cbor2.dumps(bad_option) * 2 + b"\xf6"  # try-each [option, option, nil]
     _, r, _, _, acted = run(tmp_path, manifest(install=seq(2, body)))
     assert (r, acted) == (UNSUPPORTED, 0)
+
+
+def test_try_each_with_one_option_and_nil_is_malformed(built, tmp_path):
+    """[2* bstr, ?nil]: one option and a nil is not a try-each (processing model section 8)."""
+    body = cbor2.dumps(15) + cbor2.dumps([seq(4, FETCH), None])
+    _, r, _, _, _ = run(tmp_path, manifest(install=seq(2, body)))
+    assert r == TYPE
 
 
 def test_cbor_error_wins_over_an_earlier_condition_failure(built, tmp_path):
