@@ -50,7 +50,7 @@ typecheck: lint
 # the pure-Python modules (the reference, and what an install without a compiler runs).
 unit: $(STAMP) sysdeps compile
 	$(BIN)/pytest
-	FWSIGN_PURE=1 $(BIN)/pytest tests/test_cbor.py tests/test_vectors.py tests/test_verify.py tests/test_differential.py
+	FWSIGN_PURE=1 $(BIN)/pytest tests/test_cbor.py tests/test_vectors.py tests/test_verify.py tests/test_differential.py tests/test_processing_model.py tests/test_generated.py
 
 test: lint unit
 

@@ -7,15 +7,14 @@ must give the same verdict and the *same* reason code: no structure-class equiva
 tests/test_differential.py, whose mutations break the signature before the semantics.
 Neither may accept what the small oracle of the model's rules says to refuse.
 
-Off by default while the two verifiers are brought to the model: set FWSIGN_GENERATED=1
-(and run on a fresh compiled build, or with FWSIGN_PURE=1). `make fuzz-diff` runs the
-same generator for a set time and keeps each new disagreement in tests/vectors/generated/.
+Part of `make test` (which compiles first; by hand, run on a fresh compiled build or with
+FWSIGN_PURE=1). `make fuzz-diff` runs the same generator for a set time and keeps each new
+disagreement in tests/vectors/generated/.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -26,25 +25,25 @@ from tests.gen.build import Case, describe
 from tests.gen.harness import VECTORS, Differ, check, hexdump, replay, save_vector, vector
 from tests.gen.strategies import cases
 
-pytestmark = [
-    pytest.mark.generated,
-    pytest.mark.skipif(os.environ.get("FWSIGN_GENERATED") != "1",
-                       reason="set FWSIGN_GENERATED=1 to compare the verifiers on generated manifests"),
-]
+pytestmark = [pytest.mark.generated]
 
 EXAMPLES = 2000
 FAILURES = Path(__file__).resolve().parents[1] / "build" / "generated-failures"
 
 
-def _stale_compiled_build() -> list[str]:
-    """Compiled modules older than their source would test yesterday's verifier."""
+def _stale_compiled_build() -> str:
+    """A compiled build made from other sources would test yesterday's verifier."""
+    import subprocess
+    import sys
+
     import fwsign
 
-    root = Path(fwsign.__file__).parent
     if not fwsign.compiled():
-        return []
-    return [str(so.name) for so in root.rglob("*.cpython-*.so")
-            if (src := so.with_name(so.name.split(".")[0] + ".py")).exists() and src.stat().st_mtime > so.stat().st_mtime]
+        return ""
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(root / "scripts" / "compile.py"), "--check"],
+                          capture_output=True, text=True, cwd=root)
+    return "" if proc.returncode == 0 else proc.stderr.strip()
 
 
 @pytest.fixture(scope="module")

@@ -395,7 +395,7 @@ def _broken(exc: FwsignError, option: bool = False) -> CommandSequence:
 
 def _lazy_sequence(data: bytes, ctx: _Ctx, path: str, depth: int) -> CommandSequence:
     try:
-        if depth > ctx.limits.max_sequence_depth + 1:
+        if depth > ctx.limits.max_sequence_depth + 2:
             # deeper than the processor ever runs (it refuses at the limit): not decoded
             raise LimitError(f"command sequences nested deeper than {ctx.limits.max_sequence_depth}", path=path)
         value = loads(data, ctx.limits, path=path)
@@ -433,7 +433,10 @@ def _lazy_arg(label: int, arg: CBORValue, ctx: _Ctx, path: str, depth: int) -> C
         _expect(isinstance(arg, tuple), "try-each array", arg, p)
         assert isinstance(arg, tuple)
         if len(arg) < 2:
-            raise DecodeError("try-each needs at least two alternatives", path=p)
+            options = tuple(_lazy_sequence(s, ctx, f"{p}[{j}]", depth + 1) for j, s in enumerate(arg)
+                            if type(s) is bytes)
+            return Broken(DecodeError("try-each needs at least two alternatives", path=p),
+                          partial=TryEach(options, False))
         nil_fallback = arg[-1] is None
         seqs = arg[:-1] if nil_fallback else arg
         alts: list[CommandSequence] = []
@@ -483,7 +486,14 @@ def _lenient_parameters(value: CBORValue, path: str) -> Parameters:
     if type(value) is not FrozenMap:
         _fail("SUIT_Parameters map", value, path)
     items: list[tuple[int, ParamValue]] = []
+    broken = False
     for key, v in value.items():
+        if broken:
+            # never set (the processor stops at the broken entry), but still there for
+            # whoever asks which uris the manifest names
+            if type(key) is int:
+                items.append((key, v))
+            continue
         try:
             if type(key) is not int:
                 raise DecodeError(f"parameter key must be an int, found {_type_name(key)}", path=path)
@@ -494,8 +504,9 @@ def _lenient_parameters(value: CBORValue, path: str) -> Parameters:
                 _fail("bstr" if kinds == (bytes,) else "uint" if kinds == (int,) else
                       "bool" if kinds == (bool,) else "tstr", v, _param_path(path, key))
         except DecodeError as exc:
-            items.append((BROKEN_PARAMETER, Broken(exc)))  # type: ignore[arg-type]
-            break
+            items.append((BROKEN_PARAMETER, Broken(exc)))
+            broken = True
+            continue
         items.append((key, v))
     return Parameters(tuple(items))
 

@@ -87,7 +87,6 @@ def _key_order(code: int) -> tuple[int, int]:
     return (0, code) if code >= 0 else (1, -1 - code)
 
 
-ParamValue = Union[int, bytes, str, bool, Digest, Tag, CBORValue]
 
 
 @dataclass(frozen=True, init=False)
@@ -137,11 +136,18 @@ class Broken:
 
     error: FwsignError
     option: bool
+    #: What could still be read of the argument (a try-each with too few options keeps
+    #: them), for scans such as which uris the manifest names; never run.
+    partial: TryEach | None
 
-    def __init__(self, error: FwsignError, option: bool = False) -> None:
+    def __init__(self, error: FwsignError, option: bool = False, partial: TryEach | None = None) -> None:
         object.__setattr__(self, "error", error)
         object.__setattr__(self, "option", option)
+        object.__setattr__(self, "partial", partial)
 
+
+#: A parameter's value; Broken marks an entry a lenient decode could not accept.
+ParamValue = Union[int, bytes, str, bool, Digest, Tag, Broken, CBORValue]
 
 #: set-component-index: one index, ``True`` (all components) or a list of indices.
 ComponentIndex = Union[int, bool, tuple[int, ...]]

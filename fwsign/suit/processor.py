@@ -644,7 +644,9 @@ def _parameter_values(manifest: Manifest, severed: dict[int, CommandSequence], k
         if seq is None:
             return
         for cmd in seq.commands:
-            arg = cmd.arg
+            arg: object = cmd.arg
+            if isinstance(arg, Broken):
+                arg = arg.partial
             if isinstance(arg, Parameters):
                 value = arg.get(key)
                 if value is not None:
