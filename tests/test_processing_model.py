@@ -292,3 +292,19 @@ def test_manifest_is_parsed_only_after_authentication() -> None:
     env = _sign_raw_manifest(extended)
     assert verify_envelope(env, Policy(keys=(KEYS["p256"].trusted,))).reason == "no-trusted-key"
     assert verify_envelope(env, Policy(keys=(KEYS["ed25519"].trusted,))).reason == "unsupported"
+
+
+def test_set_parameters_does_not_change_soft_failure_once_set() -> None:
+    # override sets soft-failure false; a later set-parameters of true leaves it false, so
+    # the failed class check fails the try-each instead of moving on
+    first = seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(soft=False)),
+                (C.DIRECTIVE_SET_PARAMETERS, params(soft=True)),
+                (C.DIRECTIVE_OVERRIDE_PARAMETERS, params(cls=OTHER_CID)), (C.CONDITION_CLASS_IDENTIFIER, 15))
+    second = seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(cls=CID)), (C.CONDITION_CLASS_IDENTIFIER, 15))
+    shared = seq(IDENTITY[0], IDENTITY[1], _try_each(first, second))
+    assert verdict(manifest(shared)) == "class-mismatch"
+    # the option's default (true) does not count as set: set-parameters may set it
+    first = seq((C.DIRECTIVE_SET_PARAMETERS, params(soft=False)),
+                (C.DIRECTIVE_OVERRIDE_PARAMETERS, params(cls=OTHER_CID)), (C.CONDITION_CLASS_IDENTIFIER, 15))
+    shared = seq(IDENTITY[0], IDENTITY[1], _try_each(first, second))
+    assert verdict(manifest(shared)) == "class-mismatch"

@@ -359,7 +359,7 @@ class Processor:
 
     def sequence(self, seq: CommandSequence, depth: int, soft: list[bool] | None, where: str) -> None:
         """Run one command sequence. ``soft`` is the soft-failure cell of a nested
-        sequence, None at top level (where soft-failure may not be set)."""
+        sequence ([value, set in this sequence]), None at top level (where soft-failure may not be set)."""
         for i, cmd in enumerate(seq.commands):
             here = f"{where}[{2 * i}]"
             code = cmd.code
@@ -405,7 +405,12 @@ class Processor:
             if key == _P_SOFT_FAILURE:
                 if soft is None:
                     raise AbortError("soft-failure may only be set inside try-each or run-sequence", path=where)
-                soft[0] = value is True
+                # soft-failure is a processor parameter: override-parameters always sets
+                # it, set-parameters only if this sequence has not set it yet (its
+                # default does not count as set)
+                if override or not soft[1]:
+                    soft[0] = value is True
+                    soft[1] = True
                 continue
             if key not in SUPPORTED_PARAMETERS:
                 raise UnsupportedError(f"parameter {key} is not supported by this processor", path=where)
@@ -436,7 +441,7 @@ class Processor:
                     if done:
                         continue
                     self.selected = (comp,)
-                    cell = [True]  # soft-failure starts true in each option (draft 8.4.10.2)
+                    cell = [True, False]  # soft-failure starts true, unset, in each option (draft 8.4.10.2)
                     try:
                         self.sequence(option, depth + 1, cell, f"{where}[{j}]")
                     except FwsignError as exc:
@@ -452,7 +457,7 @@ class Processor:
                 if not isinstance(arg, CommandSequence):
                     raise DecodeError("run-sequence argument must be a command sequence", path=where)
                 self.selected = (comp,)
-                cell = [False]  # soft-failure starts false in run-sequence (draft 8.4.10.8)
+                cell = [False, False]  # soft-failure starts false, unset, in run-sequence (draft 8.4.10.8)
                 try:
                     self.sequence(arg, depth + 1, cell, where)
                 except FwsignError as exc:

@@ -2,8 +2,8 @@
 refuse, over the structure the generator chose (not over bytes).
 
 It only answers "must refuse" where that follows from the structure alone, whatever path
-the run takes: a check that appears nowhere cannot have been made, a malformed structure
-is malformed wherever it sits. It never claims a manifest must be accepted. So it is a
+the run takes: a check that appears nowhere cannot have been made, and a malformed
+structure that any accepting run must have read is malformed. It never claims a manifest must be accepted. So it is a
 cross-check on both verifiers' acceptances, not a third implementation.
 """
 
@@ -15,7 +15,6 @@ from .build import (
     DEVICE_MAX_AUTH_BLOCKS,
     DEVICE_MAX_COMPONENTS,
     DEVICE_MAX_ENVELOPE,
-    DEVICE_MAX_NESTING,
     TRUSTED,
     Case,
     Params,
@@ -69,26 +68,35 @@ def must_refuse(case: Case, envelope_size: int) -> list[str]:
     visible = [(k, s) for k, s in case.members if case.severed_mode(k) in ("inline", "present")]
     seen = ([case.shared] if case.shared is not None else []) + [s for _k, s in visible]
 
-    # structure: section 3 (canonical maps), section 8 (sequences, try-each), section 7 (types)
+    # structure: section 3 (canonical maps), section 8 (sequences, try-each), section 7 (types).
+    # Section 2 judges a sequence's CBOR before its result counts and a command when it is
+    # reached, so only what an accepted manifest certainly ran can be judged from the
+    # structure alone: every top-level command of every sequence (a top-level failure is a
+    # refusal), and, as whole sequences, the argument of a top-level run-sequence and the
+    # first option of a top-level try-each.
     if case.noncanonical:
         out.append(f"3 canonical: the {case.noncanonical} map is out of order")
     for top in seen:
-        for s in nested(top):
+        ran = [top]
+        for _code, arg in top.cmds:
+            if isinstance(arg, TryEach) and arg.options:
+                ran.append(arg.options[0])
+            elif isinstance(arg, Seq):
+                ran.append(arg)
+        for s in ran:
             if not s.cmds:
                 out.append("8 empty: a command sequence is empty")
-        for code, arg, depth in walk(top):
+            out += ["3 canonical: a parameter map is out of order"
+                    for _c, arg in s.cmds if isinstance(arg, Params) and not arg.canonical]
+        for code, arg in top.cmds:
             if isinstance(arg, Params):
-                if not arg.canonical:
-                    out.append("3 canonical: a parameter map is out of order")
                 out += [f"7 types: parameter {p} = {v!r}" for p, v in arg.items if wrong_type(p, v)]
-                if depth == 0 and any(p == 13 for p, _v in arg.items):
+                if any(p == 13 for p, _v in arg.items):
                     out.append("8 soft-failure: set outside a try-each option or run-sequence (abort)")
             if isinstance(arg, TryEach) and (len(arg.options) < 2 or arg.nil_misplaced):
                 out.append("8 try-each: fewer than two options, or nil not last")
-            if depth == 0 and code == 14:
+            if code == 14:
                 out.append("7 abort: abort at the top level of a sequence")
-            if depth > DEVICE_MAX_NESTING:
-                out.append("10 limits: try-each/run-sequence nesting")
     # limits: section 10
     if len(case.components) > DEVICE_MAX_COMPONENTS:
         out.append("10 limits: components")
