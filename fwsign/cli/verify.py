@@ -37,6 +37,9 @@ def register(sub: Any) -> None:
                    help="A/B manifests: the slot the image was built for (its digest and encryption-info apply).")
     p.add_argument("--decrypt-key", action="append", default=[], type=Path, metavar="KEY",
                    help="Device private key (X25519/P-256) or KEK: an encrypted --image is decrypted while it is checked.")
+    p.add_argument("--engine", choices=("python", "bootref"), default="python",
+                   help="Verifier: python (default) or bootref, the device's own C verifier in host mode "
+                        "(same rules, same report format; one trusted signature, component 0).")
     p.add_argument("--json", dest="json_out", action="store_true", help="Print the report as JSON.")
 
     p = add_command(sub, "inspect", cmd_inspect, "Show an envelope's contents. Does not verify signatures (use fwsign verify).")
@@ -75,11 +78,17 @@ def cmd_verify(a: argparse.Namespace) -> int:
     if image is not None and not image.is_file():
         raise UsageError(f"cannot read image {image}: no such file")
     decryption = []
-    if a.decrypt_key:
+    if a.decrypt_key and a.engine == "python":
         from ..encryption import load_decryption_key
 
         decryption = [load_decryption_key(k) for k in a.decrypt_key]
-    report = verify_envelope(data, policy, read_chunks(image) if image is not None else None, decryption=decryption)
+    if a.engine == "bootref":
+        from ..device.verifier import verify_with_bootref
+
+        report = verify_with_bootref(data, policy, image, a.decrypt_key)
+    else:
+        report = verify_envelope(data, policy, read_chunks(image) if image is not None else None,
+                                 decryption=decryption)
     if a.json_out:
         emit_json(report.as_dict())
     else:

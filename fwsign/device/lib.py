@@ -13,6 +13,7 @@ import ctypes
 import os
 import subprocess
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UsageError
@@ -129,6 +130,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bootref_verify_envelope": (c_int, [vp, vp, c_char_p, sz, ctypes.c_uint32]),
         "bootref_run": (c_int, [vp, ctypes.c_uint32]),
         "bootref_reason": (c_char_p, [c_int]),
+        "bootref_set_reporter": (None, [vp, ReportFn, vp]),
         "bootref_err_name": (c_char_p, [c_int]),
         "bootref_boot_size": (sz, []),
         "bootref_boot_init": (c_int, [vp, vp, ctypes.POINTER(BootPort)]),
@@ -251,3 +253,51 @@ class Verifier:
         """0 if valid, else the bootref error code."""
         buf = ctypes.create_string_buffer(envelope, len(envelope))
         return int(self.lib.bootref_host_verify(self.host.handle, self.ctx, buf, len(envelope), flags, SEQ_ALL))
+
+    def check_events(self, envelope: bytes, flags: int = F_ALLOW_SKIP) -> tuple[int, list[Event]]:
+        """As :meth:`check`, with the progress events the C verifier reported, in order."""
+        events: list[Event] = []
+
+        def on_event(_user: int | None, ev: ctypes._Pointer[EventStruct]) -> None:
+            e = ev.contents
+            events.append(Event(
+                (e.what or b"").decode(errors="replace"), (e.note or b"").decode(errors="replace"),
+                int(e.component), int(e.value), int(e.status)))
+
+        callback = ReportFn(on_event)  # kept alive for the call
+        self.lib.bootref_set_reporter(self.ctx, callback, None)
+        try:
+            return self.check(envelope, flags), events
+        finally:
+            self.lib.bootref_set_reporter(self.ctx, ReportFn(), None)
+
+
+EV_OK, EV_SKIPPED, EV_FAILED, EV_NOT_EXECUTED = 0, 1, 2, 3
+
+
+class EventStruct(ctypes.Structure):
+    """Mirror of ``bootref_event_t`` (include/bootref.h)."""
+
+    _fields_ = [
+        ("what", ctypes.c_char_p),
+        ("note", ctypes.c_char_p),
+        ("component", ctypes.c_int),
+        ("value", ctypes.c_int32),
+        ("status", ctypes.c_int),
+    ]
+
+
+ReportFn = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.POINTER(EventStruct))
+
+
+@dataclass(frozen=True)
+class Event:
+    """One progress event of the C verifier: what was checked, a note, the component
+    (or -1), a value (algorithm, sequence key...) and EV_OK / _SKIPPED / _FAILED /
+    _NOT_EXECUTED."""
+
+    what: str
+    note: str
+    component: int
+    value: int
+    status: int
