@@ -308,3 +308,24 @@ def test_set_parameters_does_not_change_soft_failure_once_set() -> None:
                 (C.DIRECTIVE_OVERRIDE_PARAMETERS, params(cls=OTHER_CID)), (C.CONDITION_CLASS_IDENTIFIER, 15))
     shared = seq(IDENTITY[0], IDENTITY[1], _try_each(first, second))
     assert verdict(manifest(shared)) == "class-mismatch"
+
+
+# -- inspect reads the processor's trace -----------------------------------------------------
+
+
+def test_inspect_asserts_come_from_the_processor() -> None:
+    from fwsign.suit.decode import decode_envelope
+    from fwsign.suit.render import asserts_json
+
+    from .conftest import vector
+
+    a = asserts_json(decode_envelope(vector("example3.signed.hex")))
+    assert a["vendor-id"] == ["fa6b4a53-d5ad-5fdf-be9d-e663e4d41ffe"]
+    assert a["processing"] == "required checks made"
+    comp = a["components"][0]  # type: ignore[index]
+    # a host that knows no slot takes the first option: slot A's image and URI
+    assert comp["image"] == [{"digest": {"algorithm": "sha-256", "value": "00112233445566778899aabbccddeeff"
+                                          "0123456789abcdeffedcba9876543210"}, "size": 34768, "slot": 0}]
+    assert comp["uri"] == ["http://example.com/file1.bin"]
+    bad = assemble_envelope(manifest(seq(IDENTITY[0], IDENTITY[1])), [KEYS["ed25519"].signer()])
+    assert asserts_json(decode_envelope(bad))["processing"].startswith("missing-check")  # type: ignore[union-attr]

@@ -190,7 +190,59 @@ def to_json(env: Envelope) -> dict[str, object]:
         }
     if env.delegation is not None:
         out["delegation"] = _plain(env.delegation)
+    out["asserts"] = asserts_json(env)
     return out
+
+
+def asserts_json(env: Envelope) -> dict[str, object]:
+    """What the manifest asserts, from the processor's run on a host that knows nothing of
+    the device (every condition skipped; docs/processing-model.md section 1): which
+    identifiers its conditions compare, which image each component must be, where
+    payloads come from, and whether the run met the required checks. The verifier reads
+    the same trace; there is no second walk of the sequences."""
+    from ..errors import FwsignError
+    from .processor import DeviceModel, Processor, manifest_sequences
+
+    severed = {int(k): seq for k in (EnvelopeKey.PAYLOAD_FETCH, EnvelopeKey.INSTALL)
+               if (seq := decode_severed_sequence(env, int(k))) is not None}
+    proc = Processor(env.manifest, DeviceModel())
+    verdict = "required checks made"
+    try:
+        proc.run(manifest_sequences(env.manifest, severed))
+    except FwsignError as exc:
+        verdict = exc.describe()
+    a = proc.analysis()
+
+    def ids(cond: Command, param: Parameter) -> list[str]:
+        return sorted({_uuid(v) for _c, v, _w in a.identifiers(cond, param) if isinstance(v, bytes)})
+
+    components: list[dict[str, object]] = []
+    for c in range(a.n_components):
+        entry: dict[str, object] = {}
+        images = [{"digest": _digest_json(i.digest), **({"size": i.size} if i.size is not None else {}),
+                   **({"slot": i.slot} if i.slot is not None else {})} for i in a.image_candidates(c)]
+        if images:
+            entry["image"] = images
+        if uris := a.uris(c):
+            entry["uri"] = uris
+        acts = sorted({display(Command(o.code)) for o in a.observations
+                       if o.component == c and o.code in (21, 22, 18, 31, 23)})
+        if acts:
+            entry["directives"] = acts
+        components.append(entry)
+    out: dict[str, object] = {
+        "vendor-id": ids(Command.CONDITION_VENDOR_IDENTIFIER, Parameter.VENDOR_IDENTIFIER),
+        "class-id": ids(Command.CONDITION_CLASS_IDENTIFIER, Parameter.CLASS_IDENTIFIER),
+        "components": components,
+        "processing": verdict,
+    }
+    if a.missing:
+        out["not-run"] = list(a.missing)
+    return out
+
+
+def _uuid(v: bytes) -> str:
+    return str(uuid.UUID(bytes=v)) if len(v) == 16 else v.hex()
 
 
 # -- tree --------------------------------------------------------------------------------
