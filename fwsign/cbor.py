@@ -55,146 +55,6 @@ MT_TAG: Final = 6
 MT_SIMPLE: Final = 7
 
 
-def _path_join(path: str, suffix: str) -> str:
-    return f"{path}{suffix}" if path else suffix.lstrip(".")
-
-
-class Decoder:
-    """A pull decoder over one buffer. Positions are byte offsets into ``data``."""
-
-    __slots__ = ("data", "limits", "pos", "require_canonical")
-
-    def __init__(
-        self,
-        data: bytes,
-        limits: Limits = DEFAULT_LIMITS,
-        *,
-        require_canonical: bool = True,
-    ) -> None:
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError("CBOR input must be bytes")
-        self.data = bytes(data)
-        self.pos = 0
-        self.limits = limits
-        self.require_canonical = require_canonical
-
-    # -- heads --------------------------------------------------------------------
-
-    def _take(self, n: int, path: str) -> bytes:
-        end = self.pos + n
-        if end > len(self.data):
-            raise TruncatedError(
-                f"needs {n} bytes at offset {self.pos}, only {len(self.data) - self.pos} left",
-                path=path,
-            )
-        chunk = self.data[self.pos : end]
-        self.pos = end
-        return chunk
-
-    def head(self, path: str) -> tuple[int, int, int]:
-        """Read an item head; return (major type, additional info, argument)."""
-        start = self.pos
-        (ib,) = self._take(1, path)
-        major, ai = ib >> 5, ib & 0x1F
-        if ai < 24:
-            return major, ai, ai
-        if ai in (24, 25, 26, 27):
-            size = 1 << (ai - 24)
-            arg = int.from_bytes(self._take(size, path), "big")
-            if major == MT_SIMPLE:
-                # ai 24 = simple value, 25-27 = floats: neither is used by SUIT/COSE.
-                return major, ai, arg
-            # Shortest form (RFC 8949 section 4.2.1): the argument must not fit a
-            # smaller head. Two encodings of one value would let signed bytes differ
-            # from what a re-encoder produces.
-            minimum = 24 if ai == 24 else 1 << (8 * (size >> 1))
-            if arg < minimum:
-                raise DecodeError(
-                    f"non-shortest encoding of {arg} at offset {start}", path=path
-                )
-            return major, ai, arg
-        if ai == 31:
-            raise DecodeError(f"indefinite-length item at offset {start}", path=path)
-        raise DecodeError(f"reserved additional information {ai} at offset {start}", path=path)
-
-    def _length(self, arg: int, limit: int, what: str, path: str) -> int:
-        if arg > limit:
-            raise LimitError(f"{what} of {arg} exceeds the limit of {limit}", path=path)
-        return arg
-
-    # -- generic items ----------------------------------------------------------------
-
-    def item(self, path: str = "", depth: int = 0, string_limit: int | None = None) -> CBORValue:
-        """Decode one complete item of any type; ``string_limit`` applies to nested strings too."""
-        if depth > self.limits.max_depth:
-            raise LimitError(f"nesting deeper than {self.limits.max_depth}", path=path)
-        max_str = self.limits.max_string_bytes if string_limit is None else string_limit
-        major, ai, arg = self.head(path)
-        if major == MT_UINT:
-            return arg
-        if major == MT_NINT:
-            return -1 - arg
-        if major == MT_BSTR:
-            return self._take(self._length(arg, max_str, "byte string length", path), path)
-        if major == MT_TSTR:
-            raw = self._take(self._length(arg, max_str, "text string length", path), path)
-            try:
-                return raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DecodeError(f"text string is not valid UTF-8 ({exc.reason})", path=path) from None
-        if major == MT_ARRAY:
-            n = self._length(arg, self.limits.max_container_items, "array length", path)
-            if n > len(self.data) - self.pos:
-                raise TruncatedError(f"array of {n} items cannot fit in the bytes left", path=path)
-            return tuple(self.item(f"{path}[{i}]", depth + 1, string_limit) for i in range(n))
-        if major == MT_MAP:
-            return self._map(arg, path, depth, string_limit)
-        if major == MT_TAG:
-            return Tag(arg, self.item(f"{path}<tag {arg}>", depth + 1, string_limit))
-        # Major type 7.
-        if ai == 20:
-            return False
-        if ai == 21:
-            return True
-        if ai == 22:
-            return None
-        if ai in (25, 26, 27):
-            raise DecodeError("floating-point values are not allowed", path=path)
-        raise DecodeError(f"simple value {arg} is not allowed", path=path)
-
-    def _map(self, arg: int, path: str, depth: int, string_limit: int | None) -> FrozenMap:
-        n = self._length(arg, self.limits.max_container_items, "map size", path)
-        if 2 * n > len(self.data) - self.pos:
-            raise TruncatedError(f"map of {n} entries cannot fit in the bytes left", path=path)
-        out: dict[MapKey, CBORValue] = {}
-        seen: set[bytes] = set()
-        previous: bytes | None = None
-        for _ in range(n):
-            kstart = self.pos
-            key = self.item(f"{path}{{key}}", depth + 1)
-            kraw = self.data[kstart : self.pos]
-            key = _as_map_key(key, path)
-            if kraw in seen:
-                raise DecodeError(f"duplicate map key {key!r}", path=path)
-            if self.require_canonical and previous is not None and not _canonical_less(previous, kraw):
-                raise DecodeError(
-                    f"map key {key!r} out of canonical order (RFC 8949 section 4.2.1)", path=path
-                )
-            seen.add(kraw)
-            previous = kraw
-            out[key] = self.item(f"{path}{{{key!r}}}", depth + 1, string_limit)
-        return FrozenMap(out)
-
-    def at_end(self) -> bool:
-        return self.pos == len(self.data)
-
-    def expect_end(self, path: str = "") -> None:
-        if self.pos != len(self.data):
-            raise DecodeError(
-                f"{len(self.data) - self.pos} trailing bytes after the item", path=path
-            )
-
-
 def _canonical_less(a: bytes, b: bytes) -> bool:
     # Bytewise lexicographic order of the deterministic encodings (RFC 8949 4.2.1).
     return a < b
@@ -223,43 +83,33 @@ def loads(
 ) -> CBORValue:
     """Decode exactly one item; trailing bytes are an error.
 
-    Well-formed input takes a fast path (:func:`fast_loads`) that accepts exactly what
-    :class:`Decoder` accepts; anything it refuses is decoded again by :class:`Decoder`,
-    which is the reference and produces the typed error with its offset and path.
+    ``path`` names the item in errors (``manifest.common``); an error inside it names the
+    element (``manifest.common{2}[0]``). ``string_limit`` replaces the limit's string size
+    for the item and everything in it except map keys. ``require_canonical=False`` accepts
+    map keys in any order (duplicates are still refused): only for structures that other
+    generators write out of order and nothing signs as SUIT maps.
     """
-    if require_canonical:
-        try:
-            return fast_loads(data, limits, string_limit)
-        except _Refused:
-            pass
-    dec = Decoder(data, limits, require_canonical=require_canonical)
-    value = dec.item(path, 0, string_limit)
-    dec.expect_end(path)
-    return value
-
-
-class _Refused(Exception):
-    """Internal: the fast path declines; the reference decoder reports why."""
-
-
-_REFUSED = _Refused()
-
-
-def fast_loads(data: bytes, limits: Limits = DEFAULT_LIMITS, string_limit: int | None = None) -> CBORValue:
-    """Decode one canonical item with the same rules as :class:`Decoder`, or raise ``_Refused``.
-
-    No per-item objects, no path strings, no slicing except for the strings returned.
-    Map keys must be strictly increasing in bytewise order, which also rules out
-    duplicates. The property tests check that this function and :class:`Decoder` agree
-    on valid and mutated input.
-    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("CBOR input must be bytes")
     if type(data) is not bytes:
         data = bytes(data)
-    fast = _Fast(data, limits.max_depth, limits.max_container_items, limits.max_string_bytes)
-    value = fast.item(0, limits.max_string_bytes if string_limit is None else string_limit)
-    if fast.pos != fast.n:
-        raise _REFUSED
+    dec = _Decoder(data, limits.max_depth, limits.max_container_items, limits.max_string_bytes, require_canonical)
+    try:
+        value = dec.item(0, limits.max_string_bytes if string_limit is None else string_limit)
+        if dec.pos != dec.n:
+            raise DecodeError(f"{dec.n - dec.pos} trailing bytes after the item", path="")
+    except DecodeError as exc:
+        # Paths are put together only on the way out of an error: the happy path builds none.
+        exc.path = f"{path}{exc.path}" if path else exc.path.lstrip(".")
+        exc.args = (exc.describe(),)
+        raise
     return value
+
+
+def _within(exc: DecodeError, suffix: str) -> DecodeError:
+    """The error of an element, its path now starting with the element's place."""
+    exc.path = suffix + exc.path
+    return exc
 
 
 def _small_int(b: int) -> int:
@@ -267,57 +117,58 @@ def _small_int(b: int) -> int:
     return b if b < 0x18 else 0x1F - b
 
 
-class _Fast:
-    """The fast path's state: the buffer and the position (a class, so that compiled
-    builds of this module call its methods natively)."""
+class _Decoder:
+    """The one strict decoder: a buffer and a position (a class, so that compiled builds of
+    this module call its methods natively). Every check is made before the bytes it guards
+    are used; small integers, most of what SUIT holds, are read inline."""
 
-    __slots__ = ("data", "default_str", "max_depth", "max_items", "n", "pos")
+    __slots__ = ("canonical", "data", "default_str", "max_depth", "max_items", "n", "pos")
 
-    def __init__(self, data: bytes, max_depth: int, max_items: int, default_str: int) -> None:
+    def __init__(self, data: bytes, max_depth: int, max_items: int, default_str: int, canonical: bool) -> None:
         self.data = data
         self.n = len(data)
         self.pos = 0
         self.max_depth = max_depth
         self.max_items = max_items
         self.default_str = default_str
+        self.canonical = canonical
 
     def item(self, depth: int, max_str: int) -> CBORValue:
         data = self.data
         n = self.n
         pos = self.pos
-        if depth > self.max_depth or pos >= n:
-            raise _REFUSED
+        if depth > self.max_depth:
+            raise LimitError(f"nesting deeper than {self.max_depth}", path="")
+        if pos >= n:
+            raise TruncatedError(f"needs 1 bytes at offset {pos}, only {n - pos} left", path="")
+        start = pos
         ib = data[pos]
         pos += 1
         major = ib >> 5
-        arg = ib & 0x1F
-        if arg >= 24:
-            if arg == 24:
-                if pos >= n:
-                    raise _REFUSED
-                arg = data[pos]
-                pos += 1
-                if arg < 24:
-                    raise _REFUSED
-            elif arg == 25:
-                if pos + 2 > n:
-                    raise _REFUSED
-                arg = (data[pos] << 8) | data[pos + 1]
-                pos += 2
-                if arg < 0x100:
-                    raise _REFUSED
-            elif arg == 26 or arg == 27:
-                size = 4 if arg == 26 else 8
+        ai = ib & 0x1F
+        arg = ai
+        if ai >= 24:
+            if ai <= 27:
+                size = 1 << (ai - 24)
                 if pos + size > n:
-                    raise _REFUSED
-                arg = int.from_bytes(data[pos : pos + size], "big")
+                    raise TruncatedError(f"needs {size} bytes at offset {pos}, only {n - pos} left", path="")
+                if size == 1:
+                    arg = data[pos]
+                elif size == 2:
+                    arg = (data[pos] << 8) | data[pos + 1]
+                else:
+                    arg = int.from_bytes(data[pos : pos + size], "big")
                 pos += size
-                if arg < (0x10000 if size == 4 else 0x100000000):
-                    raise _REFUSED
+                # Shortest form (RFC 8949 section 4.2.1): the argument must not fit a
+                # smaller head. Two encodings of one value would let signed bytes differ
+                # from what a re-encoder produces. (Simple values and floats are refused
+                # below, whatever their form.)
+                if major != MT_SIMPLE and arg < (24 if size == 1 else 1 << (8 * (size >> 1))):
+                    raise DecodeError(f"non-shortest encoding of {arg} at offset {start}", path="")
+            elif ai == 31:
+                raise DecodeError(f"indefinite-length item at offset {start}", path="")
             else:
-                raise _REFUSED
-            if major == MT_SIMPLE:
-                raise _REFUSED  # simple values >= 24 and floats
+                raise DecodeError(f"reserved additional information {ai} at offset {start}", path="")
         if major == MT_UINT:
             self.pos = pos
             return arg
@@ -325,88 +176,118 @@ class _Fast:
             self.pos = pos
             return -1 - arg
         if major in (MT_BSTR, MT_TSTR):
+            if arg > max_str:
+                what = "byte string length" if major == MT_BSTR else "text string length"
+                raise LimitError(f"{what} of {arg} exceeds the limit of {max_str}", path="")
             end = pos + arg
-            if arg > max_str or end > n:
-                raise _REFUSED
+            if end > n:
+                raise TruncatedError(f"needs {arg} bytes at offset {pos}, only {n - pos} left", path="")
             raw = data[pos:end]
             self.pos = end
             if major == MT_BSTR:
                 return raw
             try:
                 return raw.decode("utf-8")
-            except UnicodeDecodeError:
-                raise _REFUSED from None
+            except UnicodeDecodeError as exc:
+                raise DecodeError(f"text string is not valid UTF-8 ({exc.reason})", path="") from None
         if major == MT_ARRAY:
-            if arg > self.max_items or arg > n - pos:
-                raise _REFUSED
-            child = depth + 1
-            if child > self.max_depth:
-                raise _REFUSED
-            elements: list[CBORValue] = []
-            for _ in range(arg):
-                # Small integers inline: most SUIT array elements are command labels and
-                # reporting policies, and a call per item would dominate.
-                if pos < n:
+            return self._array(arg, pos, depth + 1, max_str)
+        if major == MT_MAP:
+            return self._map(arg, pos, depth + 1, max_str)
+        if major == MT_TAG:
+            self.pos = pos
+            try:
+                return Tag(arg, self.item(depth + 1, max_str))
+            except DecodeError as exc:
+                raise _within(exc, f"<tag {arg}>") from None
+        self.pos = pos
+        if ai == 20:
+            return False
+        if ai == 21:
+            return True
+        if ai == 22:
+            return None
+        if ai == 25 or ai == 26 or ai == 27:
+            raise DecodeError("floating-point values are not allowed", path="")
+        raise DecodeError(f"simple value {arg} is not allowed", path="")
+
+    def _array(self, count: int, pos: int, child: int, max_str: int) -> tuple[CBORValue, ...]:
+        data = self.data
+        n = self.n
+        if count > self.max_items:
+            raise LimitError(f"array length of {count} exceeds the limit of {self.max_items}", path="")
+        if count > n - pos:
+            raise TruncatedError(f"array of {count} items cannot fit in the bytes left", path="")
+        # Small integers inline (most SUIT array elements are command labels and
+        # reporting policies): only where the element's depth is allowed anyway.
+        inline = child <= self.max_depth
+        elements: list[CBORValue] = []
+        i = 0
+        try:
+            while i < count:
+                if inline and pos < n:
                     b = data[pos]
                     if b < 0x18 or 0x20 <= b < 0x38:
                         pos += 1
                         elements.append(_small_int(b))
+                        i += 1
                         continue
                 self.pos = pos
                 elements.append(self.item(child, max_str))
                 pos = self.pos
-            self.pos = pos
-            return tuple(elements)
-        if major == MT_MAP:
-            if arg > self.max_items or 2 * arg > n - pos:
-                raise _REFUSED
-            child = depth + 1
-            if child > self.max_depth:
-                raise _REFUSED
-            out: dict[MapKey, CBORValue] = {}
-            previous = b""
-            for _ in range(arg):
-                kstart = pos
-                key: CBORValue
-                if pos < n and (data[pos] < 0x18 or 0x20 <= data[pos] < 0x38):
-                    key = _small_int(data[pos])
-                    pos += 1
-                else:
-                    self.pos = pos
-                    key = self.item(child, self.default_str)
-                    pos = self.pos
-                kraw = data[kstart:pos]
-                if kraw <= previous:
-                    raise _REFUSED  # duplicate or out of canonical order
-                previous = kraw
-                tk = type(key)
-                if tk is not int and tk is not str and tk is not bytes:
-                    if tk is not tuple:
-                        raise _REFUSED  # bool, nil, map and tag keys
-                    try:
-                        key = _as_map_key(key, "")
-                    except DecodeError:
-                        raise _REFUSED from None
-                if pos < n and (data[pos] < 0x18 or 0x20 <= data[pos] < 0x38):
-                    out[key] = _small_int(data[pos])  # type: ignore[index]
-                    pos += 1
-                else:
-                    self.pos = pos
-                    out[key] = self.item(child, max_str)  # type: ignore[index]
-                    pos = self.pos
-            self.pos = pos
-            return FrozenMap._wrap(out)
-        if major == MT_TAG:
-            self.pos = pos
-            return Tag(arg, self.item(depth + 1, max_str))
+                i += 1
+        except DecodeError as exc:
+            raise _within(exc, f"[{i}]") from None
         self.pos = pos
-        if arg == 20:
-            return False
-        if arg == 21:
-            return True
-        if arg == 22:
-            return None
-        raise _REFUSED
+        return tuple(elements)
+
+    def _map(self, count: int, pos: int, child: int, max_str: int) -> FrozenMap:
+        data = self.data
+        n = self.n
+        if count > self.max_items:
+            raise LimitError(f"map size of {count} exceeds the limit of {self.max_items}", path="")
+        if 2 * count > n - pos:
+            raise TruncatedError(f"map of {count} entries cannot fit in the bytes left", path="")
+        inline = child <= self.max_depth
+        out: dict[MapKey, CBORValue] = {}
+        previous = b""
+        for _ in range(count):
+            kstart = pos
+            key: CBORValue
+            if inline and pos < n and (data[pos] < 0x18 or 0x20 <= data[pos] < 0x38):
+                key = _small_int(data[pos])
+                pos += 1
+            else:
+                self.pos = pos
+                try:
+                    key = self.item(child, self.default_str)
+                except DecodeError as exc:
+                    raise _within(exc, "{key}") from None
+                pos = self.pos
+            kraw = data[kstart:pos]
+            tk = type(key)
+            if tk is not int and tk is not str and tk is not bytes:
+                key = _as_map_key(key, "")
+            if self.canonical:
+                if kraw <= previous:  # not increasing: a repeat, or out of order
+                    if key in out:  # type: ignore[operator]
+                        raise DecodeError(f"duplicate map key {key!r}", path="")
+                    raise DecodeError(f"map key {key!r} out of canonical order (RFC 8949 section 4.2.1)", path="")
+                previous = kraw
+            elif key in out:  # type: ignore[operator]
+                raise DecodeError(f"duplicate map key {key!r}", path="")
+            if inline and pos < n and (data[pos] < 0x18 or 0x20 <= data[pos] < 0x38):
+                out[key] = _small_int(data[pos])  # type: ignore[index]
+                pos += 1
+            else:
+                self.pos = pos
+                try:
+                    out[key] = self.item(child, max_str)  # type: ignore[index]
+                except DecodeError as exc:
+                    raise _within(exc, f"{{{key!r}}}") from None
+                pos = self.pos
+        self.pos = pos
+        return FrozenMap._wrap(out)
 
 
 # -- encoding ------------------------------------------------------------------------

@@ -8,9 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fwsign.cbor import Decoder, FrozenMap, Tag, _Refused, dumps, encode_head, fast_loads, loads
+from fwsign.cbor import FrozenMap, Tag, dumps, encode_head, loads
 from fwsign.errors import DecodeError, LimitError, TruncatedError
 from fwsign.limits import Limits
+
+from .cbor_reference import reference_loads
 
 
 @pytest.mark.parametrize(
@@ -101,43 +103,41 @@ def test_random_bytes_raise_only_typed_errors(data: bytes) -> None:
         loads(data)
 
 
-# -- the fast path agrees with the reference decoder ------------------------------------
+# -- the decoder agrees with the reference oracle (tests/cbor_reference.py) -------------
 
 
-def _reference(data: bytes, limits: Limits) -> tuple[str, object]:
-    dec = Decoder(data, limits)
+def _outcome(decode: object, data: bytes, limits: Limits, **kw: object) -> tuple[object, ...]:
+    """The value, or the error's class, message and path: all of it must agree."""
     try:
-        value = dec.item()
-        dec.expect_end()
-    except DecodeError:
-        return ("refused", None)
-    return ("value", value)
+        return ("value", decode(data, limits, **kw))  # type: ignore[operator]
+    except DecodeError as exc:
+        return ("error", type(exc).__name__, exc.message, exc.path, str(exc))
 
 
-def _fast(data: bytes, limits: Limits) -> tuple[str, object]:
-    try:
-        return ("value", fast_loads(data, limits))
-    except _Refused:
-        return ("refused", None)
+def _agree(data: bytes, limits: Limits, **kw: object) -> None:
+    mine = _outcome(loads, data, limits, **kw)
+    ref = _outcome(reference_loads, data, limits, **kw)
+    assert mine == ref, (data.hex(), mine, ref)
 
 
 SMALL_LIMITS = Limits(max_depth=4, max_container_items=8, max_string_bytes=16)
 
 
 @given(cbor_values)
-def test_fast_path_decodes_valid_items_exactly_as_the_reference(value: object) -> None:
+def test_decoder_decodes_valid_items_exactly_as_the_reference(value: object) -> None:
     data = dumps(value)
-    assert _fast(data, Limits()) == _reference(data, Limits()) == ("value", loads(data))
+    assert _outcome(loads, data, Limits()) == _outcome(reference_loads, data, Limits()) == ("value", loads(data))
 
 
 @given(st.binary(max_size=64))
-def test_fast_path_and_reference_agree_on_random_bytes(data: bytes) -> None:
+def test_decoder_and_reference_agree_on_random_bytes(data: bytes) -> None:
     for limits in (Limits(), SMALL_LIMITS):
-        assert _fast(data, limits) == _reference(data, limits)
+        _agree(data, limits)
+        _agree(data, limits, path="manifest", require_canonical=False)
 
 
 @given(cbor_values, st.data())
-def test_fast_path_and_reference_agree_on_mutated_encodings(value: object, draw: st.DataObject) -> None:
+def test_decoder_and_reference_agree_on_mutated_encodings(value: object, draw: st.DataObject) -> None:
     data = bytearray(dumps(value))
     for _ in range(draw.draw(st.integers(1, 3))):
         op = draw.draw(st.sampled_from(["flip", "insert", "delete"]))
@@ -150,16 +150,20 @@ def test_fast_path_and_reference_agree_on_mutated_encodings(value: object, draw:
             else:
                 del data[at]
     for limits in (Limits(), SMALL_LIMITS):
-        assert _fast(bytes(data), limits) == _reference(bytes(data), limits)
+        _agree(bytes(data), limits, path="envelope")
+        _agree(bytes(data), limits, require_canonical=False, string_limit=8)
 
 
-def test_fast_path_refuses_what_the_reference_refuses_and_loads_reports_it() -> None:
-    # Non-canonical key order, a duplicate key, a float and an over-deep array: the fast
-    # path declines and loads() reports the reference decoder's precise error.
+def test_decoder_reports_the_precise_error() -> None:
+    # Trailing bytes, non-canonical key order, a duplicate key, a float and an over-deep
+    # array: each refused with its own error, its path and its offset.
     for hexdata, fragment in (("01 01", "trailing"), ("a202010101", "canonical"), ("a201010101", "duplicate"),
                               ("f93c00", "floating"), ("8181818181818181818181818181818181 00", "deeper")):
         data = bytes.fromhex(hexdata.replace(" ", ""))
-        with pytest.raises(_Refused):
-            fast_loads(data)
         with pytest.raises(DecodeError, match=fragment):
             loads(data)
+    with pytest.raises(DecodeError) as info:
+        loads(bytes.fromhex("a2 01 82 01 f9 3c00 02 00".replace(" ", "")), path="manifest")
+    assert info.value.path == "manifest{1}[1]" and str(info.value).startswith("malformed at manifest{1}[1]")
+
+
