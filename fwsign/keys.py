@@ -6,7 +6,9 @@ PKCS#8 PEM (symmetric keys under a ``SUIT SYMMETRIC KEY`` PEM label), mode 0600,
 temporary file and rename. Key material never appears in messages or reprs.
 
 Key ids (``kid``) are the first 8 bytes of the RFC 9679 COSE Key Thumbprint (SHA-256
-over the canonical COSE_Key of the public part), so any tool can recompute them.
+over the canonical COSE_Key of the public part), so any tool can recompute them; the rule
+and the algorithm table (``ALG_NAMES``, ``ALG_DISPLAY``, ``KIND_ALGS``) live in
+:mod:`fwsign.cose` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -28,40 +30,22 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from . import cbor
+from .cose import kid as _kid
+from .cose.algs import ALG_DISPLAY as ALG_DISPLAY
+from .cose.algs import ALG_NAMES as ALG_NAMES
+from .cose.algs import KIND_ALGS as KIND_ALGS
 from .errors import FwsignError, KeyLoadError, UsageError
-from .suit.codepoints import CoseAlg
 
 PrivateKey = Union[ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey, "SymmetricKey"]
 PublicKey = Union[ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey, "SymmetricKey"]
 
-KID_BYTES = 8
+KID_BYTES = _kid.KID_BYTES
 SYMMETRIC_PEM_LABEL = "SUIT SYMMETRIC KEY"
 
 # COSE_Key labels and values (RFC 9052 section 7, RFC 9053).
 KTY, KID_LABEL, ALG_LABEL, CRV, X, Y, K = 1, 2, 3, -1, -2, -3, -1
 KTY_OKP, KTY_EC2, KTY_SYMMETRIC = 1, 2, 4
 CRV_P256, CRV_P384, CRV_ED25519 = 1, 2, 6
-
-#: Algorithm names accepted on the command line -> COSE algorithm id.
-ALG_NAMES: dict[str, int] = {
-    "esp256": CoseAlg.ESP256,
-    "es256": CoseAlg.ES256,
-    "esp384": CoseAlg.ESP384,
-    "es384": CoseAlg.ES384,
-    "ed25519": CoseAlg.ED25519,
-    "eddsa": CoseAlg.EDDSA,
-    "hmac256": CoseAlg.HMAC_256_256,
-}
-ALG_DISPLAY: dict[int, str] = {
-    CoseAlg.ESP256: "ESP256",
-    CoseAlg.ES256: "ES256",
-    CoseAlg.ESP384: "ESP384",
-    CoseAlg.ES384: "ES384",
-    CoseAlg.ED25519: "Ed25519",
-    CoseAlg.EDDSA: "EdDSA",
-    CoseAlg.HMAC_256_256: "HMAC 256/256",
-    CoseAlg.HSS_LMS: "HSS-LMS",
-}
 
 
 @dataclass(frozen=True)
@@ -85,15 +69,6 @@ def key_kind(key: PrivateKey | PublicKey) -> str:
             return "p384"
         raise KeyLoadError(f"unsupported curve {key.curve.name}")
     return "hmac"
-
-
-#: Algorithms each kind of key may be used with; the first is the default.
-KIND_ALGS: dict[str, tuple[int, ...]] = {
-    "ed25519": (CoseAlg.ED25519, CoseAlg.EDDSA),
-    "p256": (CoseAlg.ESP256, CoseAlg.ES256),
-    "p384": (CoseAlg.ESP384, CoseAlg.ES384),
-    "hmac": (CoseAlg.HMAC_256_256,),
-}
 
 
 def check_alg(kind: str, alg: int) -> None:
@@ -141,11 +116,12 @@ def cose_key_map(key: PublicKey, *, with_kid: bool = True, thumbprint_only: bool
 
 def thumbprint(key: PublicKey) -> bytes:
     """RFC 9679 COSE Key Thumbprint (SHA-256 of the canonical required members)."""
-    return hashlib.sha256(cbor.dumps(cose_key_map(key, thumbprint_only=True))).digest()
+    return _kid.thumbprint(cose_key_map(key, thumbprint_only=True))
 
 
 def key_id(key: PrivateKey | PublicKey) -> bytes:
-    return thumbprint(public_of(key))[:KID_BYTES]
+    """fwsign's key id of a key (:func:`fwsign.cose.kid.kid_of` of its public COSE_Key)."""
+    return _kid.kid_of(cose_key_map(public_of(key), thumbprint_only=True))
 
 
 def encode_cose_key(key: PublicKey) -> bytes:

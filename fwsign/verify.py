@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from . import cose
 from .cbor import bstr
+from .cose.algs import ALG_DISPLAY, KIND_ALGS
 from .errors import (
     DecodeError,
     DelegationError,
@@ -36,7 +37,7 @@ from .errors import (
     UsageError,
     VerificationError,
 )
-from .keys import ALG_DISPLAY, KIND_ALGS, PublicKey, Verifier, key_id, key_kind, make_verifier
+from .keys import PublicKey, Verifier, key_id, key_kind, make_verifier
 from .limits import DEFAULT_LIMITS, Limits
 from .streams import CHUNK as CHUNK
 from .streams import read_chunks as read_chunks

@@ -4,21 +4,26 @@ Core values from draft-ietf-suit-manifest-34 (IANA "SUIT" registries); extension
 from draft-ietf-suit-trust-domains (TD), draft-ietf-suit-update-management (UM) and
 draft-ietf-suit-firmware-encryption (ENC), listed so that the decoder can name them
 when it refuses them. COSE values from RFC 9052/9053 and RFC 9864 (fully specified
-algorithms). Display names are the spec's names, without the ``suit-`` prefix.
+algorithms), defined in :mod:`fwsign.cose` and re-exported here. Display names are the
+spec's names, without the ``suit-`` prefix.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
 
+# COSE code points live with COSE (fwsign.cose); they are named here too for the SUIT code.
+from ..cose.algs import CoseAlg as CoseAlg
+from ..cose.headers import CoseHeader as CoseHeader
+from ..cose.messages import TAG_COSE_ENCRYPT as TAG_COSE_ENCRYPT
+from ..cose.messages import TAG_COSE_MAC as TAG_COSE_MAC
+from ..cose.messages import TAG_COSE_MAC0 as TAG_COSE_MAC0
+from ..cose.messages import TAG_COSE_SIGN as TAG_COSE_SIGN
+from ..cose.messages import TAG_COSE_SIGN1 as TAG_COSE_SIGN1
+
 # CBOR tags.
 TAG_ENVELOPE = 107
 TAG_MANIFEST = 1070
-TAG_COSE_SIGN1 = 18
-TAG_COSE_SIGN = 98
-TAG_COSE_MAC0 = 17
-TAG_COSE_MAC = 97
-TAG_COSE_ENCRYPT = 96
 TAG_PEN = 112
 
 MANIFEST_VERSION = 1
@@ -222,28 +227,6 @@ class DigestAlg(IntEnum):
     SHA384 = -43
     SHA512 = -44
     SHAKE256 = -45
-
-
-class CoseAlg(IntEnum):
-    """COSE algorithm identifiers used for SUIT authentication (IANA COSE Algorithms)."""
-
-    ES256 = -7
-    ESP256 = -9
-    ES384 = -35
-    ESP384 = -51
-    EDDSA = -8
-    ED25519 = -19
-    HMAC_256_256 = 5
-    HSS_LMS = -46
-
-
-class CoseHeader(IntEnum):
-    ALG = 1
-    CRIT = 2
-    CONTENT_TYPE = 3
-    KID = 4
-    IV = 5
-    PARTIAL_IV = 6
 
 
 class ReportingPolicy(IntEnum):

@@ -12,14 +12,11 @@ from __future__ import annotations
 from typing import Final, NoReturn
 
 from ..cbor import CBORValue, FrozenMap, Tag, loads
+from ..cose.messages import decode_cose as decode_cose
 from ..errors import DecodeError, FwsignError, LimitError, UnsupportedError
 from ..limits import DEFAULT_LIMITS, Limits
 from .codepoints import (
     MANIFEST_VERSION,
-    TAG_COSE_MAC,
-    TAG_COSE_MAC0,
-    TAG_COSE_SIGN,
-    TAG_COSE_SIGN1,
     TAG_ENVELOPE,
     TAG_PEN,
     Command,
@@ -40,7 +37,6 @@ from .model import (
     CommandSequence,
     Common,
     ComponentId,
-    CoseMessage,
     Digest,
     Envelope,
     EnvelopeParts,
@@ -715,77 +711,6 @@ _EXTENSION_MEMBERS = frozenset({
     ManifestKey.MANIFEST_COMPONENT_ID, ManifestKey.DEPENDENCY_RESOLUTION, ManifestKey.CANDIDATE_VERIFICATION,
     ManifestKey.UNINSTALL, ManifestKey.COSWID,
 })
-
-
-# -- COSE ----------------------------------------------------------------------------
-
-
-_EMPTY_MAP: Final = FrozenMap()
-
-
-def _header_map(value: CBORValue, path: str) -> FrozenMap:
-    _expect(isinstance(value, FrozenMap), "header map", value, path)
-    assert isinstance(value, FrozenMap)
-    for label in value:
-        _expect(_is_int(label) or isinstance(label, str), "header label (int or tstr)", label, path)
-    return value
-
-
-def decode_cose(data: bytes, limits: Limits, path: str) -> CoseMessage:
-    """Decode a tagged COSE_Sign1 or COSE_Mac0 (RFC 9052 sections 4.2 and 6.2)."""
-    value = loads(data, limits, path=path)
-    _expect(isinstance(value, Tag), "tagged COSE message", value, path)
-    assert isinstance(value, Tag)
-    if value.tag in (TAG_COSE_SIGN, TAG_COSE_MAC):
-        raise UnsupportedError(
-            f"COSE message with tag {value.tag} (multi-signer form) is not supported; "
-            "use one COSE_Sign1/COSE_Mac0 per signer",
-            path=path,
-        )
-    if value.tag not in (TAG_COSE_SIGN1, TAG_COSE_MAC0):
-        raise DecodeError(f"unexpected tag {value.tag} for a COSE message", path=path)
-    body = value.value
-    _expect(isinstance(body, tuple) and len(body) == 4, "4-element COSE array", body, path)
-    assert isinstance(body, tuple)
-    protected, unprotected, payload, tag = body
-    if type(protected) is not bytes:
-        _fail("protected header (bstr)", protected, f"{path}.protected")
-    pmap = _EMPTY_MAP
-    if protected:
-        ppath = f"{path}.protected"
-        pmap = _header_map(loads(protected, limits, path=ppath), ppath)
-    if type(unprotected) is FrozenMap and not unprotected:
-        umap = unprotected
-    else:
-        umap = _header_map(unprotected, f"{path}.unprotected")
-    dup = set(pmap) & set(umap) if umap else None
-    if dup:
-        raise DecodeError(
-            f"header label(s) {sorted(map(str, dup))} in both protected and unprotected buckets",
-            path=path,
-        )
-    alg = pmap.get(1)
-    if 1 in umap:
-        raise DecodeError("algorithm must be in the protected header", path=f"{path}.unprotected")
-    if type(alg) is not int:
-        _fail("algorithm id in the protected header", alg, f"{path}.protected.alg")
-    crit = pmap.get(2)
-    if crit is not None:
-        _expect(isinstance(crit, tuple) and len(crit) > 0, "non-empty crit array", crit, f"{path}.protected.crit")
-        assert isinstance(crit, tuple)
-        for label in crit:
-            if label not in (1, 2, 3, 4):
-                raise UnsupportedError(f"critical header {label!r} is not understood", path=f"{path}.protected.crit")
-    kid = pmap.get(4, umap.get(4))
-    if kid is not None and type(kid) is not bytes:
-        _fail("kid (bstr)", kid, f"{path}.kid")
-    if payload is not None:
-        raise DecodeError(
-            "COSE payload must be nil: SUIT signs the detached SUIT_Digest", path=f"{path}.payload"
-        )
-    if type(tag) is not bytes:
-        _fail("signature/tag (bstr)", tag, f"{path}.signature")
-    return CoseMessage(value.tag, protected, pmap, umap, None, tag)
 
 
 # -- envelope ------------------------------------------------------------------------

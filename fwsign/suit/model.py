@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Union
 
-from ..cbor import CBORValue, FrozenMap, Tag
+from ..cbor import CBORValue, Tag
+from ..cose.messages import CoseMessage
 from ..errors import FwsignError
 from .codepoints import Command, DigestAlg, ManifestKey, Parameter
 
@@ -262,44 +263,6 @@ _SEVERABLE_EXT = frozenset(
         int(ManifestKey.CANDIDATE_VERIFICATION),
     }
 )
-
-
-@dataclass(frozen=True, init=False)
-class CoseMessage:
-    """A COSE_Sign1 (tag 18) or COSE_Mac0 (tag 17) authentication block.
-
-    ``protected`` is the serialized protected header exactly as received (it is part of
-    what is signed); ``tag`` is the value of the signature or MAC field.
-    """
-
-    cose_tag: int
-    protected: bytes
-    protected_map: FrozenMap
-    unprotected: FrozenMap
-    payload: bytes | None
-    tag: bytes
-
-    def __init__(self, cose_tag: int, protected: bytes, protected_map: FrozenMap, unprotected: FrozenMap,
-                 payload: bytes | None, tag: bytes) -> None:
-        object.__setattr__(self, "cose_tag", cose_tag)
-        object.__setattr__(self, "protected", protected)
-        object.__setattr__(self, "protected_map", protected_map)
-        object.__setattr__(self, "unprotected", unprotected)
-        object.__setattr__(self, "payload", payload)
-        object.__setattr__(self, "tag", tag)
-
-    @property
-    def alg(self) -> int | None:
-        alg = self.protected_map.get(1)
-        return alg if isinstance(alg, int) and not isinstance(alg, bool) else None
-
-    @property
-    def kid(self) -> bytes | None:
-        for header in (self.protected_map, self.unprotected):
-            kid = header.get(4)
-            if isinstance(kid, bytes):
-                return kid
-        return None
 
 
 @dataclass(frozen=True, init=False)
