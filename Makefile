@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FUZZ_SECONDS ?= 120
 
-.PHONY: all demo test lint typecheck unit bench bench-host bench-repo bench-device fuzz fuzz-c fuzz-diff size clean venv sysdeps compile pure
+.PHONY: all demo test lint typecheck unit bench bench-host bench-repo bench-device fuzz fuzz-c fuzz-diff size clean venv sysdeps compile pure tables
 
 all: test
 
@@ -30,7 +30,7 @@ venv: $(STAMP)
 # Optional: without a C compiler or Python headers fwsign stays pure Python and works the
 # same, only slower. `make pure` removes the build; FWSIGN_PURE=1 ignores it.
 NATIVE := fwsign/_native.json
-$(NATIVE): $(STAMP) scripts/compile.py $(wildcard fwsign/*.py fwsign/cose/*.py fwsign/suit/*.py)
+$(NATIVE): $(STAMP) scripts/compile.py $(wildcard fwsign/*.py fwsign/suit/*.py)
 	@mkdir -p build
 	@if $(BIN)/python scripts/compile.py > build/compile.log 2>&1; then tail -1 build/compile.log; \
 	 else tail -3 build/compile.log >&2; echo "compile: continuing with the pure-Python modules" >&2; fi
@@ -39,6 +39,12 @@ compile: $(NATIVE)
 
 pure:
 	$(BIN)/python scripts/compile.py --clean
+
+# Limits and reason codes of both verifiers from fwsign/model_tables.toml: rewrites
+# fwsign/_tables.py, bootloader-ref's bootref_limits.h and reasons_table.h and the tables of
+# docs/processing-model.md. The results are committed; tests/test_tables.py checks them.
+tables:
+	$(PYTHON) scripts/gen_tables.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check fwsign tests benchmarks scripts

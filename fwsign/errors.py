@@ -8,6 +8,8 @@ match on the reason code, never on the message text.
 
 from __future__ import annotations
 
+from fwsign import _tables
+
 
 class FwsignError(Exception):
     """Root of all fwsign errors."""
@@ -130,27 +132,9 @@ class UsageError(FwsignError):
     exit_code = 2
 
 
-#: Stable reason codes and what they mean (printed in the README and by --help).
-REASONS: dict[str, str] = {
-    "malformed": "bytes are not a well-formed, strictly encoded SUIT/COSE structure",
-    "truncated": "input ended inside an item",
-    "limit-exceeded": "a size, depth or count limit was exceeded",
-    "unsupported": "unknown critical member, command, algorithm or tag",
-    "digest-mismatch": "manifest does not match the digest in the authentication wrapper",
-    "signature-invalid": "a signature or MAC does not verify with the key it names",
-    "no-trusted-key": "fewer authentication blocks verify with trusted keys than required",
-    "severed-digest-mismatch": "a severable member does not match its digest in the manifest",
-    "severed-member-missing": "a severed member needed for the check is absent",
-    "rollback": "sequence number is lower than the minimum accepted",
-    "vendor-mismatch": "vendor identifier differs from the expected one",
-    "class-mismatch": "class identifier differs from the expected one",
-    "image-mismatch": "image digest or size differs from the manifest",
-    "missing-check": "the manifest installs or invokes without the vendor, class or image checks it must make",
-    "image-missing": "an image check was asked for but no image was given",
-    "key-invalid": "a key could not be loaded or does not fit the algorithm",
-    "usage": "bad arguments or unreadable input",
-    "profile-invalid": "a device or link profile of the energy model is unknown or malformed",
-}
+#: Stable reason codes and what they mean (printed in the README and by --help), from
+#: fwsign/model_tables.toml, the source bootloader-ref's bootref_reason() is generated from.
+REASONS: dict[str, str] = dict(_tables.REASONS)
 
 
 # --- TUF repository and update client -------------------------------------------------
@@ -190,21 +174,6 @@ class NetworkError(FwsignError):
     exit_code = 2
 
 
-REASONS.update({
-    "repo-invalid": "the TUF repository is missing or inconsistent, or the request does not fit it",
-    "threshold-not-met": "a role version is pending: fewer key holders signed it than its threshold",
-    "metadata-too-large": "a metadata file would exceed a default TUF client's size limit",
-    "tuf-rejected": "the TUF client refused repository metadata or a target",
-    "tuf-signature": "metadata is not signed by a threshold of the keys trusted for its role",
-    "tuf-expired": "metadata has expired (indefinite freeze protection)",
-    "tuf-rollback": "metadata version is lower than one already trusted (rollback protection)",
-    "tuf-hash-mismatch": "a file does not match the length or hashes its signed metadata gives",
-    "tuf-too-large": "a download exceeded the length its metadata or the client limits allow",
-    "tuf-not-found": "the repository holds no release for this device class",
-    "network": "the repository could not be reached or a file could not be fetched",
-})
-
-
 # --- Simulated device and the C reference verifier ---------------------------------------
 
 
@@ -213,15 +182,6 @@ class PowerCutError(FwsignError):
 
     reason = "power-cut"
     exit_code = 1
-
-
-REASONS.update({
-    "device-mismatch": "device identifier differs from the device's own",
-    "abort": "the manifest aborted (condition-abort, or soft-failure set outside try-each/run-sequence)",
-    "port-error": "the device's hardware port reported a fault (flash, payload source)",
-    "no-bootable-image": "no slot holds an image that verifies: the device stays in its bootloader",
-    "power-cut": "power was cut before the operation finished (simulated device)",
-})
 
 
 # --- Encrypted payloads (draft-ietf-suit-firmware-encryption) --------------------------
@@ -257,15 +217,6 @@ class NonceReuse(VerificationError):
     reason = "nonce-reuse"
 
 
-REASONS.update({
-    "encryption-info-invalid": "the encryption info is not a well-formed COSE_Encrypt as SUIT payload encryption uses it",
-    "no-recipient": "no recipient of the encryption info is addressed to the decryption key(s) given",
-    "key-unwrap-failed": "the wrapped content-encryption key does not unwrap with the key given (wrong key or tampered)",
-    "decryption-failed": "the encrypted payload does not authenticate (tampered or truncated ciphertext)",
-    "nonce-reuse": "an IV/nonce would be reused with the same content-encryption key",
-})
-
-
 # --- Release policy, delegation and audit log ---------------------------------------------
 
 
@@ -288,16 +239,6 @@ class AuditLogError(FwsignError):
     exit_code = 1
 
 
-REASONS.update({
-    "policy-invalid": "a release policy file is unreadable or malformed",
-    "policy-no-rule": "the release policy has no rule for the envelope's device class",
-    "delegation-invalid": "a delegation chain (CWT) is malformed, not signed by a trusted issuer, or too long",
-    "delegation-expired": "a delegation in the chain has expired or is not yet valid",
-    "delegation-scope": "the manifest's vendor or class is outside the scope a delegation grants",
-    "audit-log-invalid": "an audit log record was edited, removed or reordered, or its signed head does not verify",
-})
-
-
 # --- Repository writers, slow mirrors, audit log anchors ----------------------------------
 
 
@@ -313,10 +254,3 @@ class SlowRetrieval(NetworkError):
 
     reason = "slow-retrieval"
     exit_code = 2
-
-
-REASONS.update({
-    "repo-locked": "another command is changing the repository; it did not finish within the lock timeout",
-    "slow-retrieval": "a download fell below the minimum speed or passed its deadline; nothing was installed",
-    "audit-log-truncated": "the audit log ends before the head anchored in the signed repository metadata",
-})

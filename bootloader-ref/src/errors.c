@@ -6,38 +6,15 @@
  */
 #include "internal.h"
 
-/* Reason classes, in the order of the R_* indexes below, as one block of
- * NUL-terminated strings: no pointer table (4 bytes a reason on Cortex-M), and
- * a switch would be about twice the size again. Looked up on the error path only. */
-static const char reasons[] =
-    "ok\0" "malformed\0" "limit-exceeded\0" "digest-mismatch\0" "signature-invalid\0"
-    "no-trusted-key\0" "unsupported\0" "vendor-mismatch\0" "class-mismatch\0"
-    "device-mismatch\0" "rollback\0" "image-mismatch\0" "severed-digest-mismatch\0"
-    "severed-member-missing\0" "abort\0" "port-error\0" "usage\0" "truncated\0"
-    "no-bootable-image\0" "encryption-info-invalid\0" "no-recipient\0" "key-unwrap-failed\0"
-    "decryption-failed\0" "delegation-invalid\0" "delegation-expired\0" "delegation-scope\0"
-    "missing-check\0" "unknown\0";
-enum { R_OK, R_MAL, R_LIM, R_DIG, R_SIG, R_KEY, R_UNS, R_VEN, R_CLS, R_DEV, R_RB, R_IMG,
-       R_SEV, R_SEVM, R_ABORT, R_PORT, R_USAGE, R_TRUNC, R_NOIMG, R_ENCI, R_NOREC, R_UNWRAP,
-       R_DECRYPT, R_DINV, R_DEXP, R_DSCOPE, R_MISS, R_UNKNOWN };
-
-/* reason class of each error code (codes 0..58, see bootref.h); the names
- * are the Python verifier's reason codes (fwsign/errors.py REASONS) */
-static const uint8_t reason_of[BOOTREF_E_CBOR_ORDER + 1] = {
-    R_OK, R_TRUNC, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL, R_MAL,    /* 0-9 */
-    R_MAL, R_MAL, R_MAL, R_MAL, R_UNKNOWN, R_UNKNOWN, R_UNKNOWN, R_UNKNOWN,   /* 10-17 */
-    R_UNKNOWN, R_UNKNOWN, R_LIM, R_LIM, R_LIM, R_LIM, R_UNKNOWN, R_UNKNOWN,   /* 18-25 */
-    R_UNKNOWN, R_UNKNOWN, R_UNKNOWN, R_UNKNOWN, R_DIG, R_SIG, R_KEY, R_UNS,   /* 26-33 */
-    R_VEN, R_CLS, R_DEV, R_RB, R_IMG, R_IMG, R_IMG, R_IMG, R_SEV, R_SEVM,     /* 34-43 */
-    R_UNS, R_UNS, R_ABORT, R_PORT, R_USAGE, R_NOIMG,                          /* 44-49 */
-    R_ENCI, R_NOREC, R_UNWRAP, R_DECRYPT, R_DINV, R_DEXP, R_DSCOPE,          /* 50-56 */
-    R_MISS, R_MAL};                                                           /* 57-58 */
+/* reasons[], the R_* indexes into it and reason_of[] (error code -> R_*), generated
+ * from fwsign/model_tables.toml with fwsign.errors.REASONS (make tables) */
+#include "reasons_table.h"
 
 const char *bootref_reason(bootref_err_t e)
 {
     /* a value outside the table is "unknown", never "ok" */
     const char *p = reasons;
-    unsigned k = (unsigned)e > (unsigned)BOOTREF_E_CBOR_ORDER ? (unsigned)R_UNKNOWN : reason_of[e];
+    unsigned k = (unsigned)e < sizeof reason_of ? reason_of[e] : (unsigned)R_UNKNOWN;
     while (k-- > 0u)
         while (*p++ != '\0') {
         }
