@@ -10,7 +10,10 @@ Encoding (all deterministic CBOR):
 * envelope member 1 ``suit-delegation``: ``bstr .cbor [ + [ + bstr .cbor CWT ] ]`` -- one
   or more chains, each ordered from the anchor's delegation to the signing key's;
 * each CWT is a tagged COSE_Sign1 (tag 18) with an attached payload, the claims map, and
-  ``alg`` and ``kid`` (the issuer's key id) in the protected header;
+  ``alg`` and ``kid`` (the issuer's key id) in the protected header; it is built and its
+  Sig_structure formed by :mod:`fwsign.cose.sign` (the payload takes the place the
+  detached SUIT_Digest has in an authentication block), and its signature is checked
+  with the issuer's key by :func:`fwsign.keys.verify_raw`;
 * claims: ``iss`` (1, the issuer's key id as lower-case hex), ``sub`` (2, the subject key's
   id as hex), ``exp`` (4), ``nbf`` (5), ``iat`` (6) as NumericDate, ``cnf`` (8) holding
   ``{1: COSE_Key}`` (RFC 8747 section 3.2) of the delegated key, and the scope claim
@@ -32,8 +35,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import cbor, cose
+from . import cbor
 from .cbor import FrozenMap, Tag
+from .cose.algs import SUPPORTED_ALGS
+from .cose.headers import CoseHeader, protected_header
+from .cose.messages import TAG_COSE_SIGN1
+from .cose.sign import assemble, to_be_signed
 from .errors import DelegationError, FwsignError
 from .keys import PublicKey, Signer, cose_key_map, decode_cose_key, key_id, key_kind, verify_raw
 
@@ -42,7 +49,6 @@ CNF_COSE_KEY = 1
 #: Private-use CWT claim for the SUIT scope a delegation grants.
 CLAIM_SCOPE = -65537
 SCOPE_VENDOR, SCOPE_CLASSES = 1, 2
-TAG_COSE_SIGN1 = 18
 
 DEFAULT_MAX_CHAIN = 3
 MAX_CHAINS = 4
@@ -107,9 +113,9 @@ def issue(issuer: Signer, issuer_public: PublicKey, subject: PublicKey, *, expir
     if sc:
         claims[CLAIM_SCOPE] = sc
     payload = cbor.dumps(claims)
-    protected = cose.protected_header(issuer.alg, issuer.kid)
-    signature = issuer.sign(cose.to_be_signed(TAG_COSE_SIGN1, protected, payload))
-    return cbor.dumps_tagged(TAG_COSE_SIGN1, (protected, {}, payload, signature))
+    protected = protected_header(issuer.alg, issuer.kid)
+    signature = issuer.sign(to_be_signed(TAG_COSE_SIGN1, protected, payload))
+    return assemble(TAG_COSE_SIGN1, protected, signature, payload=payload)
 
 
 def delegation_member(chains: Sequence[Sequence[bytes]]) -> tuple[tuple[bytes, ...], ...]:
@@ -167,10 +173,10 @@ def parse_cwt(data: object, where: str) -> Cwt:
         claims = cbor.loads(payload)
     except FwsignError as exc:
         raise DelegationError(f"{where}: {exc.message}") from None
-    if not isinstance(pmap, FrozenMap) or set(pmap) - {1, 4}:
+    if not isinstance(pmap, FrozenMap) or set(pmap) - {CoseHeader.ALG, CoseHeader.KID}:
         raise DelegationError(f"{where}: the protected header may hold only alg and kid")
-    alg, kid = pmap.get(1), pmap.get(4)
-    if not isinstance(alg, int) or isinstance(alg, bool) or alg not in cose.SUPPORTED_ALGS or not isinstance(kid, bytes):
+    alg, kid = pmap.get(CoseHeader.ALG), pmap.get(CoseHeader.KID)
+    if not isinstance(alg, int) or isinstance(alg, bool) or alg not in SUPPORTED_ALGS or not isinstance(kid, bytes):
         raise DelegationError(f"{where}: the protected header needs a supported alg and the issuer's kid")
     if not isinstance(claims, FrozenMap):
         raise DelegationError(f"{where}: the claims are not a map")
@@ -242,7 +248,7 @@ def resolve(delegation: Any, anchors: Sequence[Any], *, now: int | None = None, 
             assert issuer_key is not None
             if cwt.iss != issuer_kid.hex():
                 raise DelegationError(f"iss claim {cwt.iss!r} does not name the signing issuer {issuer_kid.hex()}", path=where)
-            tbs = cose.to_be_signed(TAG_COSE_SIGN1, cwt.protected, cwt.payload)
+            tbs = to_be_signed(TAG_COSE_SIGN1, cwt.protected, cwt.payload)
             if not verify_raw(issuer_key, cwt.alg, tbs, cwt.signature):
                 raise DelegationError("the delegation's signature does not verify with its issuer's key", path=where)
             if t >= cwt.exp:
