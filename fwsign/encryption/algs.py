@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from ..cose.messages import TAG_COSE_ENCRYPT as TAG_COSE_ENCRYPT
+
 
 class ContentAlg(IntEnum):
     A128GCM = 1
@@ -27,17 +29,20 @@ class KeyAlg(IntEnum):
 
 
 class Header(IntEnum):
-    """COSE header labels used in SUIT_Encryption_Info (RFC 9052 section 3.1, RFC 9053 6.4.1)."""
+    """COSE header labels used in SUIT_Encryption_Info (RFC 9052 section 3.1, RFC 9053 6.4.1).
+
+    The common labels are :class:`fwsign.cose.headers.CoseHeader`'s; the ephemeral key is
+    specific to the key-agreement algorithms.
+    """
 
     ALG = 1
     CRIT = 2
     KID = 4
     IV = 5
+    #: ephemeral key of ECDH-ES (RFC 9053 section 6.4.1), an algorithm-specific label.
     EPHEMERAL_KEY = -1
 
 
-#: CBOR tag of COSE_Encrypt (RFC 9052 section 2).
-TAG_COSE_ENCRYPT = 96
 #: COSE_KDF_Context.SuppPubInfo.other for SUIT (draft-ietf-suit-firmware-encryption-26 section 6.2).
 KDF_OTHER = b"SUIT Payload Encryption"
 

@@ -14,7 +14,8 @@ a structure before it has checked it): strict CBOR with explicit limits, exactly
 members above, known algorithms, sizes checked, and every failure an
 :class:`~fwsign.errors.EncryptionInfoError` (or ``unsupported`` for an unknown
 algorithm) naming where it failed. Map keys may come in any order (the draft's own
-examples are not in deterministic order); duplicates are refused.
+examples are not in deterministic order); duplicates are refused. The header buckets are
+read by :mod:`fwsign.cose.headers` (its explicitly-allowed-labels rules).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 
 from .. import cbor
 from ..cbor import FrozenMap, Tag
+from ..cose.headers import decode_protected, labelled_map, merge_buckets
 from ..errors import DecodeError, EncryptionInfoError, UnsupportedError
 from ..limits import Limits
 from .algs import CONTENT_ALGS, KEY_ALG_NAMES, TAG_COSE_ENCRYPT, ContentAlg, Header, KeyAlg, content_name
@@ -97,42 +99,15 @@ def _fail(msg: str, path: str) -> EncryptionInfoError:
 
 
 def _header_map(value: object, path: str, allowed: frozenset[int]) -> dict[int, object]:
-    if not isinstance(value, FrozenMap):
-        raise _fail("header must be a map", path)
-    out: dict[int, object] = {}
-    for k, v in value.items():
-        if not isinstance(k, int) or isinstance(k, bool):
-            raise _fail(f"header label {k!r} is not an integer", path)
-        if k == Header.CRIT:
-            raise UnsupportedError("critical header parameters are not supported", path=path)
-        if k not in allowed:
-            raise UnsupportedError(f"header label {k} is not supported here", path=path)
-        out[k] = v
-    return out
+    return labelled_map(value, path, allowed, _fail)
 
 
 def _protected(raw: object, path: str, allowed: frozenset[int]) -> tuple[bytes, dict[int, object]]:
-    if not isinstance(raw, bytes):
-        raise _fail("protected header must be a byte string", path)
-    if not raw:
-        return raw, {}
-    try:
-        decoded = cbor.loads(raw, INFO_LIMITS, path=path, require_canonical=False)
-    except EncryptionInfoError:
-        raise
-    except DecodeError as exc:
-        raise _fail(f"protected header is not well-formed CBOR: {exc.message}", path) from None
-    headers = _header_map(decoded, path, allowed)
-    if not headers:
-        raise _fail("an empty protected header must be encoded as a zero-length byte string", path)
-    return raw, headers
+    return decode_protected(raw, path, allowed, INFO_LIMITS, _fail)
 
 
 def _merge(prot: dict[int, object], unprot: dict[int, object], path: str) -> dict[int, object]:
-    both = set(prot) & set(unprot)
-    if both:
-        raise _fail(f"header label {min(both)} is in both the protected and the unprotected header", path)
-    return {**prot, **unprot}
+    return merge_buckets(prot, unprot, path, _fail)
 
 
 def _int(v: object, what: str, path: str) -> int:

@@ -16,7 +16,6 @@ reveals nothing usable about it). Key material never appears in messages or repr
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,13 +24,13 @@ from typing import Union
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, x25519
 
-from .. import cbor
+from ..cose import kid as _kid
 from ..errors import KeyLoadError, UsageError
 from ..keys import pem_secret, read_key_file
 from .algs import KW_KEY_BYTES, KeyAlg
 
 KEK_PEM_LABEL = "SUIT KEY ENCRYPTION KEY"
-KID_BYTES = 8
+KID_BYTES = _kid.KID_BYTES
 
 # COSE_Key labels and values (RFC 9052 section 7, RFC 9053 section 7).
 _KTY, _CRV, _X, _Y, _K = 1, -1, -2, -3, -1
@@ -99,7 +98,7 @@ def key_kind(key: KexPrivate | KexPublic | Kek) -> str:
 
 
 def _thumb(cose_key: dict[int, object]) -> bytes:
-    return hashlib.sha256(cbor.dumps(cose_key)).digest()[:KID_BYTES]
+    return _kid.kid_of(cose_key)
 
 
 def public_cose_key(key: KexPublic) -> dict[int, object]:
