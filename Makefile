@@ -30,7 +30,7 @@ venv: $(STAMP)
 # Optional: without a C compiler or Python headers fwsign stays pure Python and works the
 # same, only slower. `make pure` removes the build; FWSIGN_PURE=1 ignores it.
 NATIVE := fwsign/_native.json
-$(NATIVE): $(STAMP) scripts/compile.py $(wildcard fwsign/*.py fwsign/suit/*.py)
+$(NATIVE): $(STAMP) scripts/compile.py $(wildcard fwsign/*.py fwsign/cose/*.py fwsign/suit/*.py)
 	@mkdir -p build
 	@if $(BIN)/python scripts/compile.py > build/compile.log 2>&1; then tail -1 build/compile.log; \
 	 else tail -3 build/compile.log >&2; echo "compile: continuing with the pure-Python modules" >&2; fi
