@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from fwsign import cbor, cose
 from fwsign.keys import PrivateKey, SymmetricKey, key_id, make_signer
+from fwsign.limits import DEVICE_LIMITS
 from fwsign.suit.codepoints import TAG_COSE_MAC0, TAG_COSE_SIGN1, TAG_ENVELOPE, CoseAlg
 
 from .rawcbor import RawMap, Tagged, Wrapped, emit
@@ -36,11 +37,11 @@ IMAGE = bytes((i * 7 + 3) & 0xFF for i in range(200))
 OTHER_IMAGE = bytes((i * 11 + 5) & 0xFF for i in range(200))
 IMAGES: dict[str, bytes] = {"image": IMAGE, "other": OTHER_IMAGE}
 
-#: bootloader-ref/include/bootref_config.h
-DEVICE_MAX_ENVELOPE = 4096
-DEVICE_MAX_COMPONENTS = 4
-DEVICE_MAX_AUTH_BLOCKS = 4
-DEVICE_MAX_NESTING = 3
+#: The device's limits (bootloader-ref/include/bootref_limits.h, generated with these)
+DEVICE_MAX_ENVELOPE = DEVICE_LIMITS.max_envelope_bytes
+DEVICE_MAX_COMPONENTS = DEVICE_LIMITS.max_components
+DEVICE_MAX_AUTH_BLOCKS = DEVICE_LIMITS.max_auth_blocks
+DEVICE_MAX_NESTING = DEVICE_LIMITS.max_sequence_depth
 
 SHA256 = -16
 HSS_LMS = int(CoseAlg.HSS_LMS)  # implemented by neither verifier

@@ -15,14 +15,12 @@ from pathlib import Path
 
 from fwsign.device import lib
 from fwsign.keys import SymmetricKey, public_of, public_pem
-from fwsign.limits import Limits
+from fwsign.limits import DEVICE_LIMITS
 from fwsign.verify import Policy, TrustedKey, verify_envelope
 
 from .build import CLASS, DEVICE, IMAGES, TRUSTED, VENDOR, Case, describe, encode, private_keys
 from .oracle import must_refuse
 
-DEVICE_LIMITS = Limits(max_envelope_bytes=4096, max_components=4, max_auth_blocks=4, max_sequence_depth=3,
-                       max_depth=8, max_container_items=32)
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "generated"
 #: Python's Policy has no device identifier yet; when it gains one the C side gets it too.
 POLICY_HAS_DEVICE = "device_id" in {f.name for f in dataclasses.fields(Policy)}
