@@ -329,3 +329,18 @@ def test_inspect_asserts_come_from_the_processor() -> None:
     assert comp["uri"] == ["http://example.com/file1.bin"]
     bad = assemble_envelope(manifest(seq(IDENTITY[0], IDENTITY[1])), [KEYS["ed25519"].signer()])
     assert asserts_json(decode_envelope(bad))["processing"].startswith("missing-check")  # type: ignore[union-attr]
+
+
+def test_component_index_list_acts_in_ascending_order_once() -> None:
+    from fwsign.suit.processor import DeviceModel, Processor, manifest_sequences
+
+    two = Manifest(1, Common(((b"\x00",), (b"\x01",)), seq(*IDENTITY)), validate=VALIDATE,
+                   install=seq((C.DIRECTIVE_SET_COMPONENT_INDEX, True),
+                               (C.DIRECTIVE_OVERRIDE_PARAMETERS, params(uri="https://x.example/fw")),
+                               (C.DIRECTIVE_SET_COMPONENT_INDEX, (1, 0, 1)), (C.DIRECTIVE_FETCH, 2),
+                               (C.DIRECTIVE_SET_COMPONENT_INDEX, 0), (C.CONDITION_IMAGE_MATCH, 15),
+                               (C.DIRECTIVE_SET_COMPONENT_INDEX, 1), (C.CONDITION_IMAGE_MATCH, 15)))
+    proc = Processor(two, DeviceModel())
+    proc.run(manifest_sequences(two, {}))
+    fetches = [o.component for o in proc.analysis().of(int(C.DIRECTIVE_FETCH))]
+    assert fetches == [0, 1]

@@ -396,7 +396,9 @@ class Processor:
             if type(v) is not int or v < 0 or v >= self.n:
                 raise DecodeError(f"component index {v!r} is out of range (manifest has {self.n})", path=where)
             out.append(v)
-        self.selected = tuple(out)
+        # Each selected component once, in ascending index order, whatever the order of the
+        # list (docs/processing-model.md section 7; a device keeps the selection as a mask).
+        self.selected = tuple(sorted(set(out)))
 
     def _set_params(self, arg: Parameters, override: bool, soft: list[bool] | None, where: str) -> None:
         for key, value in arg.items:
