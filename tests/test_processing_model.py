@@ -336,7 +336,8 @@ def test_component_index_list_acts_in_ascending_order_once() -> None:
 
     two = Manifest(1, Common(((b"\x00",), (b"\x01",)), seq(*IDENTITY)), validate=VALIDATE,
                    install=seq((C.DIRECTIVE_SET_COMPONENT_INDEX, True),
-                               (C.DIRECTIVE_OVERRIDE_PARAMETERS, params(uri="https://x.example/fw")),
+                               (C.DIRECTIVE_OVERRIDE_PARAMETERS, params(uri="https://x.example/fw",
+                                                                        digest=_digest(IMAGE))),
                                (C.DIRECTIVE_SET_COMPONENT_INDEX, (1, 0, 1)), (C.DIRECTIVE_FETCH, 2),
                                (C.DIRECTIVE_SET_COMPONENT_INDEX, 0), (C.CONDITION_IMAGE_MATCH, 15),
                                (C.DIRECTIVE_SET_COMPONENT_INDEX, 1), (C.CONDITION_IMAGE_MATCH, 15)))
