@@ -345,3 +345,71 @@ def test_component_index_list_acts_in_ascending_order_once() -> None:
     proc.run(manifest_sequences(two, {}))
     fetches = [o.component for o in proc.analysis().of(int(C.DIRECTIVE_FETCH))]
     assert fetches == [0, 1]
+
+
+# -- delegation scope and severed members (model section 9) ---------------------------------
+
+
+def _delegated(shared: CommandSequence, policy_class: bytes | None) -> str:
+    from fwsign.delegation import Scope, attach
+
+    from .test_delegation import ANCHOR, NOW, ONLINE, _cwt
+
+    m = manifest(shared)
+    env = assemble_envelope(m, [_online_signer(ONLINE)])
+    env = attach(env, [[_cwt(ANCHOR.private, ONLINE, scope=Scope(VID, frozenset({CID})))]])
+    report = verify_envelope(env, Policy(keys=(ANCHOR.trusted,), vendor_id=VID, class_id=policy_class, now=NOW),
+                             IMAGE)
+    return "ok" if report.valid else str(report.reason)
+
+
+def _online_signer(key: object) -> object:
+    from fwsign.keys import make_signer
+
+    return make_signer(key)  # type: ignore[arg-type]
+
+
+def test_delegate_class_check_hidden_in_try_each_with_an_empty_alternative_is_refused() -> None:
+    # a delegate scoped to class CID signs for OTHER_CID, hiding the class check in a
+    # try-each whose second option does nothing but set a parameter
+    hidden = seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(vendor=VID, cls=OTHER_CID, digest=_digest(IMAGE),
+                                                          size=len(IMAGE))),
+                 (C.CONDITION_VENDOR_IDENTIFIER, 15),
+                 _try_each(seq((C.CONDITION_CLASS_IDENTIFIER, 15)),
+                           seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(uri="#x")))))
+    # on a device of class OTHER_CID the class check runs and names a class outside the scope
+    assert _delegated(hidden, OTHER_CID) == "delegation-scope"
+    # on a device of another class the check fails softly and no class check was made
+    assert _delegated(hidden, CID) == "missing-check"
+    # a host that does not know the class skips the check, which still names OTHER_CID
+    assert _delegated(hidden, None) == "delegation-scope"
+
+
+def test_delegate_class_check_behind_soft_failure_is_refused() -> None:
+    soft = seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(vendor=VID, cls=OTHER_CID, digest=_digest(IMAGE),
+                                                        size=len(IMAGE))),
+               (C.CONDITION_VENDOR_IDENTIFIER, 15),
+               (C.DIRECTIVE_RUN_SEQUENCE, seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(soft=True)),
+                                              (C.CONDITION_CLASS_IDENTIFIER, 15))))
+    assert _delegated(soft, CID) == "missing-check"
+    assert _delegated(soft, OTHER_CID) == "delegation-scope"
+
+
+def test_severed_install_absent_is_skipped_on_a_host_and_refused_on_a_device() -> None:
+    from fwsign.suit.builder import manifest_digest
+    from fwsign.suit.encode import encode_sequence
+    from fwsign.suit.processor import DeviceModel, Processor, manifest_sequences
+
+    install = seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(uri="https://x.example/fw")), (C.DIRECTIVE_FETCH, 2),
+                  (C.CONDITION_IMAGE_MATCH, 15))
+    severed = Manifest(1, Common(((b"\x00",),), seq(*IDENTITY)), validate=VALIDATE, invoke=INVOKE,
+                       install=manifest_digest(encode_sequence(install)))
+    env = assemble_envelope(severed, [KEYS["ed25519"].signer()])  # install member left out
+    report = verify_envelope(env, Policy(keys=(KEYS["ed25519"].trusted,), vendor_id=VID, class_id=CID), IMAGE)
+    assert report.valid and report.analysis is not None and report.analysis.missing == ("manifest.install",)
+    device = Processor(severed, DeviceModel(vendor_id=VID, class_id=CID, host=False))
+    import pytest
+
+    with pytest.raises(Exception) as info:
+        device.run(manifest_sequences(severed, {}))
+    assert getattr(info.value, "reason", "") == "severed-member-missing"
