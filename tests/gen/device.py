@@ -1,0 +1,310 @@
+"""The simulated device (the C boot flow, fwsign.device) against the Python processor in
+device mode (docs/processing-model.md section 1), on the generated envelopes.
+
+The device side installs the envelope on a factory-fresh :class:`fwsign.device.Device`
+(identity VENDOR / CLASS / DEVICE, the three trusted keys as anchors, the case's counter,
+the case's image as the payload its fetches are served, the envelope's integrated
+payloads under their names) and, when the install succeeds, boots it.
+
+The Python side, :func:`device_verdict`, follows section 2 of the model for the envelope
+(with ``fwsign.verify``'s functions) and then runs the processor with ``host=False`` over
+the update run (payload-fetch, install) and the boot run (validate, load, invoke), with
+what the boot flow does besides the model's rules modelled in :class:`BootFlowProcessor`
+(see :data:`DEVICE_RULES`).
+
+Verdicts are ``(stage, reason)``: ``("install", reason)`` for a refused install,
+``("boot", "ok")`` for an image that installs and starts, ``("boot", reason)`` for one
+that installs and then does not start.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+import fwsign
+from fwsign.device.device import DeviceConfig, Geometry, new_device
+from fwsign.device.flash import Counter
+from fwsign.errors import FwsignError, RollbackError, UnsupportedError, VerificationError
+from fwsign.keys import SymmetricKey, public_of, public_pem
+from fwsign.limits import DEVICE_LIMITS, Limits
+from fwsign.suit.codepoints import ManifestKey
+from fwsign.suit.decode import decode_envelope_parts, decode_manifest, decode_severed_sequence
+from fwsign.suit.model import CommandSequence, Envelope, Manifest
+from fwsign.suit.processor import DeviceModel, manifest_sequences, require_validate
+from fwsign.verify import (
+    Policy,
+    TrustedKey,
+    check_authentication,
+    check_manifest_digest,
+    check_severed,
+    image_facts,
+)
+
+from .build import CLASS, DEVICE, IMAGES, TRUSTED, VENDOR, Case, describe, private_keys
+from .harness import VECTORS
+
+#: The rules the boot flow (bootloader-ref/src/boot.c) follows that the model does not
+#: state; BootFlowProcessor models each of them.
+DEVICE_RULES = (
+    "D1 the device has one image, component 0, in the slot being installed (a fresh device: "
+    "slot 0); any other component's image, slot or directive is unavailable (a condition "
+    "fails, a directive is a port-error)",
+    "D2 a fetch of component 0 writes the slot: from then on component 0's contents are the "
+    "fetched payload; only one fetch per install (a second is a port-error), and none at boot",
+    "D3 the port serves a fetch of '#name' the envelope's integrated payload of that name, any "
+    "other uri (and '#name' the envelope does not carry) the image delivered with the update; "
+    "no image: port-error",
+    "D4 before the fetch, component 0 has no contents (image-match, check-content fail)",
+    "D5 an update run that fetches nothing is followed by a fetch of the delivered image "
+    "into the slot (port-error without one)",
+    "D6 copy, write and swap are not available on this device (port-error)",
+    "D7 after the update run the install runs validate, load, invoke over the slot (as the "
+    "boot will); the boot runs them again, and a failure there leaves no bootable image",
+    "D8 the update must be newer than the running image (none on a fresh device)",
+    "D9 a fetch that carries an encryption-info, on a device provisioned with no decryption "
+    "key, is refused as unsupported (after D2's checks)",
+)
+
+_FETCH, _COPY, _WRITE, _SWAP, _INVOKE = 21, 22, 18, 31, 23
+_P_URI, _P_ENC = 21, 19
+SHA256 = -16
+#: A small flash: 1 KiB sectors, 4 for the envelope, one trailer, 1 KiB of image.
+GEOMETRY = Geometry(sector_size=1024, write_size=8, slot_sectors=6)
+IMAGE_CAPACITY = GEOMETRY.image_capacity
+
+Verdict = tuple[str, str]
+
+
+class PortError(FwsignError):
+    reason = "port-error"
+
+
+@dataclass
+class _Port:
+    """What the device's payload source and slot hold during one install."""
+
+    payload: bytes | None
+    payloads: Mapping[str, bytes]
+    mode: str = "install"
+    fetched: bytes | None = None
+
+
+def _processor_source() -> ModuleType:
+    """fwsign/suit/processor.py as Python: a compiled (mypyc) class cannot be subclassed by
+    an interpreted one, so in a compiled build the device model runs the same source
+    interpreted (the host comparison runs the compiled one)."""
+    import fwsign.suit.processor as compiled
+
+    if not fwsign.compiled():
+        return compiled
+    path = Path(fwsign.__file__).parent / "suit" / "processor.py"
+    spec = importlib.util.spec_from_file_location("fwsign.suit._processor_interpreted", path)
+    assert spec is not None and spec.loader is not None
+    module = sys.modules.get(spec.name)
+    if module is None:
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
+        spec.loader.exec_module(module)
+    return module
+
+
+if TYPE_CHECKING:
+    from fwsign.suit.processor import Processor as _Processor
+else:
+    _Processor = _processor_source().Processor
+
+
+class BootFlowProcessor(_Processor):
+    """The processor in device mode with the boot flow's port (DEVICE_RULES D1-D6)."""
+
+    def __init__(self, manifest: Manifest, port: _Port, limits: Limits) -> None:
+        super().__init__(manifest, _model(port.fetched), limits=limits)
+        self.port = port
+
+    def _act(self, code: int, comp: int, where: str) -> None:
+        super()._act(code, comp, where)  # R1, R2, the directive's parameters (model section 6, 7)
+        if comp != 0:
+            raise PortError(f"component {comp} is not on this device", path=where)  # D1
+        if code == _INVOKE:
+            return
+        if code != _FETCH:
+            raise PortError("copy, write and swap are not available", path=where)  # D6
+        if self.port.mode != "install" or self.port.fetched is not None:
+            raise PortError("one fetch per install, none at boot", path=where)  # D2
+        if _P_ENC in self.params[comp]:  # D9
+            raise UnsupportedError("an encrypted payload, and the device has no decryption key", path=where)
+        uri = self.params[comp][_P_URI]
+        data = self.port.payloads.get(uri) if isinstance(uri, str) else None  # D3
+        if data is None:
+            data = self.port.payload
+        if data is None:
+            raise PortError(f"no payload for {uri!r}", path=where)
+        self.port.fetched = data
+        self.model = _model(data)  # D2
+
+
+def _model(image: bytes | None) -> DeviceModel:
+    images = () if image is None else ((0, image_facts(image, {SHA256})),)
+    return DeviceModel(VENDOR, CLASS, DEVICE, images=images, slots=((0, 0),), host=False)
+
+
+def _sequences(manifest: Manifest, severed: dict[int, CommandSequence],
+               keys: tuple[int, ...]) -> dict[int, CommandSequence | None]:
+    return {k: v for k, v in manifest_sequences(manifest, severed).items() if k in keys}
+
+
+UPDATE = (int(ManifestKey.PAYLOAD_FETCH), int(ManifestKey.INSTALL))
+BOOT = (int(ManifestKey.VALIDATE), int(ManifestKey.LOAD), int(ManifestKey.INVOKE))
+
+
+def device_verdict(envelope: bytes, keys: tuple[TrustedKey, ...], counter: int, payload: bytes | None,
+                   payloads: Mapping[str, bytes], limits: Limits = DEVICE_LIMITS) -> Verdict:
+    """What a fresh device does with ``envelope``, by the model in device mode."""
+    port = _Port(payload, payloads)
+    try:
+        # model section 2, steps 1-8
+        parts = decode_envelope_parts(envelope, limits)
+        check_manifest_digest(parts)
+        check_authentication(parts, Policy(keys=keys, limits=limits))
+        env: Envelope = parts.with_manifest(decode_manifest(parts.manifest_bytes, limits, lazy=True))
+        if env.manifest.sequence_number < counter:
+            raise RollbackError("sequence number is lower than the device's counter")
+        check_severed(env)
+        require_validate(env.manifest)
+        severed: dict[int, CommandSequence] = {}
+        for key in UPDATE:
+            seq = decode_severed_sequence(env, key, limits, lazy=True)
+            if seq is not None:
+                severed[key] = seq
+        # step 10, the update run, then the boot flow's own steps
+        BootFlowProcessor(env.manifest, port, limits).run(_sequences(env.manifest, severed, UPDATE))
+        if port.fetched is None:  # D5
+            if payload is None:
+                raise PortError("payload could not be fetched into the slot")
+            if len(payload) > IMAGE_CAPACITY:
+                raise VerificationError("payload is larger than the slot", reason="limit-exceeded")
+            port.fetched = payload
+        port.mode = "boot"
+        BootFlowProcessor(env.manifest, port, limits).run(_sequences(env.manifest, severed, BOOT))  # D7
+    except FwsignError as exc:
+        return "install", str(exc.reason)
+    try:
+        BootFlowProcessor(env.manifest, port, limits).run(_sequences(env.manifest, severed, BOOT))
+    except FwsignError:
+        return "boot", "no-bootable-image"
+    return "boot", "ok"
+
+
+@dataclass(frozen=True)
+class DeviceOutcome:
+    python: Verdict
+    device: Verdict
+    device_detail: str
+    python_detail: str = ""
+
+    @property
+    def agree(self) -> bool:
+        return self.python == self.device
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return "/".join(self.python), "/".join(self.device)
+
+
+class DeviceDiffer:
+    """A fresh simulated device per envelope; trust anchors written once."""
+
+    def __init__(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="fwsign-gen-device-"))
+        keys = private_keys()
+        names: list[str] = []
+        for name in TRUSTED:
+            k = keys[name]
+            file = f"{name}.hmac" if isinstance(k, SymmetricKey) else f"{name}.pem"
+            (self.tmp / file).write_bytes(k.secret if isinstance(k, SymmetricKey) else public_pem(public_of(k)))
+            names.append(file)
+        self.config = DeviceConfig(VENDOR, CLASS, DEVICE, GEOMETRY, tuple(names))
+        self.trusted = tuple(TrustedKey.of(public_of(keys[n]), n) for n in TRUSTED)
+
+    def device(self, envelope: bytes, counter: int, payload: bytes | None,
+               payloads: Mapping[str, bytes]) -> tuple[Verdict, str]:
+        dev = new_device(self.config, self.tmp)
+        dev.counter = Counter(counter)
+        try:
+            dev.install(envelope, payload, payloads)
+        except FwsignError as exc:
+            return ("install", str(exc.reason)), exc.describe()
+        try:
+            dev.boot()
+        except FwsignError as exc:
+            return ("boot", str(exc.reason)), exc.describe()
+        return ("boot", "ok"), ""
+
+    def run(self, envelope: bytes, counter: int, payload: bytes | None,
+            payloads: Mapping[str, bytes]) -> DeviceOutcome:
+        try:
+            py = device_verdict(envelope, self.trusted, counter, payload, payloads)
+            detail = ""
+        except Exception as exc:  # a crash is a finding too
+            py, detail = ("crash", type(exc).__name__), str(exc)
+        dv, ddetail = self.device(envelope, counter, payload, payloads)
+        return DeviceOutcome(py, dv, ddetail, detail)
+
+
+def device_inputs(case: Case) -> tuple[int, bytes | None, dict[str, bytes]]:
+    """The case's counter, the image delivered with the update, and the integrated payloads."""
+    return case.counter, IMAGES[case.image] if case.image else None, {n: IMAGES[w] for n, w in case.payloads}
+
+
+#: Device disagreements known and reported (not fixed here): (python verdict, device
+#: verdict) as DeviceOutcome.pair -> what is known about it. The tests count them and
+#: report them; any other disagreement fails.
+KNOWN_DISAGREEMENTS: dict[tuple[str, str], str] = {}
+
+DEVICE_VECTORS = VECTORS / "device"
+
+
+def check_device(differ: DeviceDiffer, case: Case, envelope: bytes) -> DeviceOutcome:
+    return differ.run(envelope, *device_inputs(case))
+
+
+def device_vector(case: Case, envelope: bytes, outcome: DeviceOutcome, provenance: str,
+                  expected: str | None = None) -> dict[str, object]:
+    counter, payload, payloads = device_inputs(case)
+    return {
+        "envelope": envelope.hex(),
+        "counter": counter,
+        "payload": payload.hex() if payload is not None else None,
+        "payloads": {n: p.hex() for n, p in payloads.items()},
+        "expected": expected,
+        "observed": {"python": "/".join(outcome.python), "device": "/".join(outcome.device),
+                     "device_detail": outcome.device_detail, "python_detail": outcome.python_detail},
+        "structure": describe(case),
+        "provenance": provenance,
+    }
+
+
+def save_device_vector(data: dict[str, object], directory: Path = DEVICE_VECTORS, name: str | None = None) -> Path:
+    observed = data["observed"]
+    assert isinstance(observed, dict)
+    stem = name or f"py-{observed['python']}__device-{observed['device']}".replace("/", "-").replace(":", "-")
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{stem}.json"
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    return path
+
+
+def replay_device(differ: DeviceDiffer, data: Mapping[str, object]) -> DeviceOutcome:
+    """Run a saved device vector through the device and the model with the inputs it records."""
+    envelope, counter, payload, payloads = data["envelope"], data["counter"], data["payload"], data["payloads"]
+    assert isinstance(envelope, str) and isinstance(counter, int) and isinstance(payloads, dict)
+    return differ.run(bytes.fromhex(envelope), counter, bytes.fromhex(payload) if isinstance(payload, str) else None,
+                      {str(n): bytes.fromhex(str(p)) for n, p in payloads.items()})
