@@ -19,6 +19,7 @@ that installs and then does not start.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import sys
@@ -48,7 +49,22 @@ from fwsign.verify import (
     image_facts,
 )
 
-from .build import CLASS, DEVICE, IMAGES, TRUSTED, VENDOR, Case, describe, private_keys
+from .build import (
+    CLASS,
+    DEVICE,
+    IMAGES,
+    TRUSTED,
+    VENDOR,
+    Block,
+    Case,
+    Digest,
+    Params,
+    Seq,
+    describe,
+    encode,
+    private_keys,
+    sha256,
+)
 from .harness import VECTORS
 
 #: The rules the boot flow (bootloader-ref/src/boot.c) follows that the model does not
@@ -68,14 +84,17 @@ DEVICE_RULES = (
     "D6 copy, write and swap are not available on this device (port-error)",
     "D7 after the update run the install runs validate, load, invoke over the slot (as the "
     "boot will); the boot runs them again, and a failure there leaves no bootable image",
-    "D8 the update must be newer than the running image (none on a fresh device)",
+    "D8 beside a running (confirmed) image, the update goes to the other slot (component 0's "
+    "slot is 1), and its sequence number must be greater than the running image's: checked "
+    "after the envelope checks (section 2 steps 1-8), refused as rollback; a staged image "
+    "that does not verify at boot leaves the previous image running",
     "D9 a fetch that carries an encryption-info, on a device provisioned with no decryption "
     "key, is refused as unsupported (after D2's checks)",
 )
 
 _FETCH, _COPY, _WRITE, _SWAP, _INVOKE = 21, 22, 18, 31, 23
 _P_URI, _P_ENC = 21, 19
-SHA256 = -16
+SHA256 = -16  # the only digest algorithm of the C core
 #: A small flash: 1 KiB sectors, 4 for the envelope, one trailer, 1 KiB of image.
 GEOMETRY = Geometry(sector_size=1024, write_size=8, slot_sectors=6)
 IMAGE_CAPACITY = GEOMETRY.image_capacity
@@ -95,6 +114,8 @@ class _Port:
     payloads: Mapping[str, bytes]
     mode: str = "install"
     fetched: bytes | None = None
+    #: The slot being installed and booted: 0 on a fresh device, 1 beside a running image.
+    slot: int = 0
 
 
 def _processor_source() -> ModuleType:
@@ -126,7 +147,7 @@ class BootFlowProcessor(_Processor):
     """The processor in device mode with the boot flow's port (DEVICE_RULES D1-D6)."""
 
     def __init__(self, manifest: Manifest, port: _Port, limits: Limits) -> None:
-        super().__init__(manifest, _model(port.fetched), limits=limits)
+        super().__init__(manifest, _model(port.fetched, port.slot), limits=limits)
         self.port = port
 
     def _act(self, code: int, comp: int, where: str) -> None:
@@ -148,12 +169,12 @@ class BootFlowProcessor(_Processor):
         if data is None:
             raise PortError(f"no payload for {uri!r}", path=where)
         self.port.fetched = data
-        self.model = _model(data)  # D2
+        self.model = _model(data, self.port.slot)  # D2
 
 
-def _model(image: bytes | None) -> DeviceModel:
+def _model(image: bytes | None, slot: int) -> DeviceModel:
     images = () if image is None else ((0, image_facts(image, {SHA256})),)
-    return DeviceModel(VENDOR, CLASS, DEVICE, images=images, slots=((0, 0),), host=False)
+    return DeviceModel(VENDOR, CLASS, DEVICE, images=images, slots=((0, slot),), host=False)
 
 
 def _sequences(manifest: Manifest, severed: dict[int, CommandSequence],
@@ -166,9 +187,13 @@ BOOT = (int(ManifestKey.VALIDATE), int(ManifestKey.LOAD), int(ManifestKey.INVOKE
 
 
 def device_verdict(envelope: bytes, keys: tuple[TrustedKey, ...], counter: int, payload: bytes | None,
-                   payloads: Mapping[str, bytes], limits: Limits = DEVICE_LIMITS) -> Verdict:
-    """What a fresh device does with ``envelope``, by the model in device mode."""
-    port = _Port(payload, payloads)
+                   payloads: Mapping[str, bytes], limits: Limits = DEVICE_LIMITS, running: int | None = None) -> Verdict:
+    """What a fresh device does with ``envelope``, by the model in device mode; ``running``:
+    the sequence number of a confirmed image in slot 0 (the device counter is then at least
+    that), so the update goes to slot 1 (D8)."""
+    port = _Port(payload, payloads, slot=0 if running is None else 1)
+    if running is not None:
+        counter = max(counter, running)
     try:
         # model section 2, steps 1-8
         parts = decode_envelope_parts(envelope, limits)
@@ -179,6 +204,8 @@ def device_verdict(envelope: bytes, keys: tuple[TrustedKey, ...], counter: int, 
             raise RollbackError("sequence number is lower than the device's counter")
         check_severed(env)
         require_validate(env.manifest)
+        if running is not None and env.manifest.sequence_number <= running:  # D8
+            raise RollbackError("sequence number is not newer than the running image")
         severed: dict[int, CommandSequence] = {}
         for key in UPDATE:
             seq = decode_severed_sequence(env, key, limits, lazy=True)
@@ -199,7 +226,7 @@ def device_verdict(envelope: bytes, keys: tuple[TrustedKey, ...], counter: int, 
     try:
         BootFlowProcessor(env.manifest, port, limits).run(_sequences(env.manifest, severed, BOOT))
     except FwsignError:
-        return "boot", "no-bootable-image"
+        return "boot", "no-bootable-image" if running is None else "previous-image"
     return "boot", "ok"
 
 
@@ -233,30 +260,66 @@ class DeviceDiffer:
             names.append(file)
         self.config = DeviceConfig(VENDOR, CLASS, DEVICE, GEOMETRY, tuple(names))
         self.trusted = tuple(TrustedKey.of(public_of(keys[n]), n) for n in TRUSTED)
+        # a device running a confirmed image (sequence number RUNNING) in slot 0
+        base = new_device(self.config, self.tmp)
+        base.install(encode(BASELINE), IMAGES["image"])
+        booted = base.boot()
+        assert booted.slot == 0 and booted.confirmed and base.counter.value == RUNNING
+        self.base_flash = (bytes(base.flash.data), bytes(base.flash.written), list(base.flash.wear))
 
     def device(self, envelope: bytes, counter: int, payload: bytes | None,
-               payloads: Mapping[str, bytes]) -> tuple[Verdict, str]:
+               payloads: Mapping[str, bytes], running: bool = False) -> tuple[Verdict, str]:
         dev = new_device(self.config, self.tmp)
+        if running:
+            data, written, wear = self.base_flash
+            dev.flash.data[:] = data
+            dev.flash.written[:] = written
+            dev.flash.wear[:] = wear
+            counter = max(counter, RUNNING)
         dev.counter = Counter(counter)
         try:
-            dev.install(envelope, payload, payloads)
+            slot = dev.install(envelope, payload, payloads)
         except FwsignError as exc:
             return ("install", str(exc.reason)), exc.describe()
         try:
-            dev.boot()
+            booted = dev.boot()
         except FwsignError as exc:
             return ("boot", str(exc.reason)), exc.describe()
+        if booted.slot != slot:
+            return ("boot", "previous-image"), f"slot {slot} was staged, slot {booted.slot} started"
         return ("boot", "ok"), ""
 
     def run(self, envelope: bytes, counter: int, payload: bytes | None,
-            payloads: Mapping[str, bytes]) -> DeviceOutcome:
+            payloads: Mapping[str, bytes], running: bool = False) -> DeviceOutcome:
         try:
-            py = device_verdict(envelope, self.trusted, counter, payload, payloads)
+            py = device_verdict(envelope, self.trusted, counter, payload, payloads,
+                                running=RUNNING if running else None)
             detail = ""
         except Exception as exc:  # a crash is a finding too
             py, detail = ("crash", type(exc).__name__), str(exc)
-        dv, ddetail = self.device(envelope, counter, payload, payloads)
+        dv, ddetail = self.device(envelope, counter, payload, payloads, running)
         return DeviceOutcome(py, dv, ddetail, detail)
+
+
+#: The image a device with a running image runs: sequence number RUNNING, slot 0, confirmed.
+RUNNING = 1
+BASELINE = Case(
+    components=((b"\x00",),),
+    shared=Seq((
+        (20, Params(((1, VENDOR), (2, CLASS), (3, Digest(SHA256, sha256(IMAGES["image"]))),
+                     (14, len(IMAGES["image"]))))),
+        (1, 15),
+        (2, 15),
+    )),
+    members=((7, Seq(((3, 15),))), (9, Seq(((23, 2),)))),
+    blocks=(Block("p256", -7, "own"),),
+    sequence_number=RUNNING,
+)
+
+
+def with_running_image(envelope: bytes) -> bool:
+    """Half the envelopes go to a device that already runs an image (by the envelope's digest)."""
+    return bool(hashlib.sha256(envelope).digest()[0] & 1)
 
 
 def device_inputs(case: Case) -> tuple[int, bytes | None, dict[str, bytes]]:
@@ -273,7 +336,7 @@ DEVICE_VECTORS = VECTORS / "device"
 
 
 def check_device(differ: DeviceDiffer, case: Case, envelope: bytes) -> DeviceOutcome:
-    return differ.run(envelope, *device_inputs(case))
+    return differ.run(envelope, *device_inputs(case), running=with_running_image(envelope))
 
 
 def device_vector(case: Case, envelope: bytes, outcome: DeviceOutcome, provenance: str,
@@ -284,6 +347,7 @@ def device_vector(case: Case, envelope: bytes, outcome: DeviceOutcome, provenanc
         "counter": counter,
         "payload": payload.hex() if payload is not None else None,
         "payloads": {n: p.hex() for n, p in payloads.items()},
+        "running": with_running_image(envelope),
         "expected": expected,
         "observed": {"python": "/".join(outcome.python), "device": "/".join(outcome.device),
                      "device_detail": outcome.device_detail, "python_detail": outcome.python_detail},
@@ -307,4 +371,4 @@ def replay_device(differ: DeviceDiffer, data: Mapping[str, object]) -> DeviceOut
     envelope, counter, payload, payloads = data["envelope"], data["counter"], data["payload"], data["payloads"]
     assert isinstance(envelope, str) and isinstance(counter, int) and isinstance(payloads, dict)
     return differ.run(bytes.fromhex(envelope), counter, bytes.fromhex(payload) if isinstance(payload, str) else None,
-                      {str(n): bytes.fromhex(str(p)) for n, p in payloads.items()})
+                      {str(n): bytes.fromhex(str(p)) for n, p in payloads.items()}, running=data["running"] is True)
