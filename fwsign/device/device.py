@@ -270,8 +270,10 @@ class Device:
             return lib.PORT_ERROR
 
     def fetch_bytes(self, uri: str, offset: int, length: int) -> bytes:
+        # "#name" is an integrated payload of the envelope (draft section 5.5): one the
+        # envelope does not carry is missing, never the image delivered beside it.
         data = self._payloads.get(uri) if uri else None
-        if data is None:
+        if data is None and not uri.startswith("#"):
             data = self._payload
         if data is None:
             raise FileNotFoundError(f"no payload for {uri or 'this envelope'}")

@@ -75,9 +75,9 @@ DEVICE_RULES = (
     "fails, a directive is a port-error)",
     "D2 a fetch of component 0 writes the slot: from then on component 0's contents are the "
     "fetched payload; only one fetch per install (a second is a port-error), and none at boot",
-    "D3 the port serves a fetch of '#name' the envelope's integrated payload of that name, any "
-    "other uri (and '#name' the envelope does not carry) the image delivered with the update; "
-    "no image: port-error",
+    "D3 the port serves a fetch of '#name' the envelope's integrated payload of that name (one "
+    "the envelope does not carry: port-error), any other uri the image delivered with the "
+    "update (none: port-error)",
     "D4 before the fetch, component 0 has no contents (image-match, check-content fail)",
     "D5 an update run that fetches nothing is followed by a fetch of the delivered image "
     "into the slot (port-error without one)",
@@ -164,7 +164,7 @@ class BootFlowProcessor(_Processor):
             raise UnsupportedError("an encrypted payload, and the device has no decryption key", path=where)
         uri = self.params[comp][_P_URI]
         data = self.port.payloads.get(uri) if isinstance(uri, str) else None  # D3
-        if data is None:
+        if data is None and not (isinstance(uri, str) and uri.startswith("#")):
             data = self.port.payload
         if data is None:
             raise PortError(f"no payload for {uri!r}", path=where)
