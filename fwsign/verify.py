@@ -51,11 +51,10 @@ from .suit.processor import (
     DeviceModel,
     ImageFacts,
     Processor,
-    digest_algorithms,
+    as_digest,
     manifest_sequences,
     observe,
     require_validate,
-    uris_named,
 )
 
 
@@ -68,6 +67,9 @@ def digest_bytes(alg: int, data: bytes) -> bytes:
 
 
 _SHA256: Final = int(DigestAlg.SHA256)
+_P_URI: Final = int(Parameter.URI)
+_P_DIGEST: Final = int(Parameter.IMAGE_DIGEST)
+_P_ENCRYPTION_INFO: Final = int(Parameter.ENCRYPTION_INFO)
 
 
 def new_hash(alg: int) -> Any:
@@ -281,7 +283,8 @@ def verify_envelope(
                + ", ".join(signers))
 
         step = "manifest"
-        env = parts.with_manifest(decode_manifest(parts.manifest_bytes, policy.limits, lazy=True))
+        found: dict[int, list[Any]] = {_P_URI: [], _P_DIGEST: [], _P_ENCRYPTION_INFO: []}
+        env = parts.with_manifest(decode_manifest(parts.manifest_bytes, policy.limits, lazy=True, seen=found))
         run.ok(step, f"version {env.manifest.version}, {len(env.manifest.common.components)} component(s)")
 
         # Manifest processing (docs/processing-model.md sections 2, 6-9): rollback,
@@ -306,15 +309,19 @@ def verify_envelope(
 
         step = "sequences"
         require_validate(env.manifest)
-        severed_seqs = _severed_sequences(env, policy.limits)
-        _check_payloads_named(env, severed_seqs)
+        severed_seqs = _severed_sequences(env, policy.limits, found)
+        _check_payloads_named(env, {v for v in found[_P_URI] if isinstance(v, str)})
         slots = () if policy.slot is None else ((policy.component, policy.slot),)
-        dry = observe(env.manifest, severed_seqs, policy.limits, slots)
+        # What the host feeds component 0 (an integrated payload its fetch names, an
+        # encryption-info its fetch consumes) comes from a first run with no inputs; a
+        # manifest with neither needs none.
+        dry = (observe(env.manifest, severed_seqs, policy.limits, slots)
+               if env.payloads or found[_P_ENCRYPTION_INFO] else None)
 
         step = "image"
         source: Iterable[bytes] | bytes | None = image
         where = "--image"
-        integrated, integrated_where = _integrated_payload(env, dry, policy.component)
+        integrated, integrated_where = (None, "") if dry is None else _integrated_payload(env, dry, policy.component)
         if source is None:
             source, where = integrated, integrated_where
         elif integrated is not None:
@@ -323,7 +330,7 @@ def verify_envelope(
                 raise ImageMismatch(f"the image given differs from the envelope's own {integrated_where}",
                                     path=integrated_where.rsplit(" ", 1)[-1])
             source = given
-        encrypted = _encryption_info(dry, policy.component, policy.slot)
+        encrypted = None if dry is None else _encryption_info(dry, policy.component, policy.slot)
         facts: ImageFacts | None = None
         image_note = "no image given"
         if source is not None and encrypted is not None and not decryption:
@@ -339,7 +346,8 @@ def verify_envelope(
             if policy.component >= len(env.manifest.common.components):
                 raise UsageError(f"component {policy.component} does not exist "
                                  f"(manifest has {len(env.manifest.common.components)})")
-            facts = image_facts(source, digest_algorithms(env.manifest, severed_seqs) or {_SHA256})
+            algs = {d.alg for d in map(as_digest, found[_P_DIGEST]) if d is not None}
+            facts = image_facts(source, algs or {_SHA256})
 
         model = DeviceModel(
             vendor_id=policy.vendor_id, class_id=policy.class_id,
@@ -352,7 +360,9 @@ def verify_envelope(
         finally:
             analysis = proc.analysis()
         step = "sequences"
-        run.ok(step, _sequences_note(analysis))
+        not_run = f"; not run (severed, absent): {', '.join(analysis.missing)}" if analysis.missing else ""
+        run.ok(step, f"{len(analysis.observations)} command(s) processed on the host model, {proc.skipped} "
+               f"condition(s) skipped for want of an input, required checks made{not_run}")
 
         if delegates:
             used = _used_delegates(delegates, signers)
@@ -360,22 +370,20 @@ def verify_envelope(
                    else "no delegated key signed")
         for (name, cond, label, unset), expected in zip(_IDENTITY_CHECKS, (policy.vendor_id, policy.class_id),
                                                          strict=True):
-            made = analysis.of(int(cond))
             if expected is None:
-                run.skip(name, f"{unset} ({len(made)} condition(s) not compared)")
+                run.skip(name, unset)
             else:
-                run.ok(name, f"{label} id {expected.hex()} matched by "
-                       f"{sum(1 for o in made if o.outcome == 'ok')} condition(s)")
+                run.ok(name, f"{label} id {expected.hex()} matched by {proc.passed.get(cond, 0)} condition(s)")
         step = "image"
         if facts is None:
             run.skip(step, image_note)
-        elif not analysis.checked_image(policy.component):
-            raise ImageMismatch(f"the manifest never compares component {policy.component}'s image, "
-                                f"so {where} cannot be checked")
         else:
+            compared = proc.compared.get(policy.component)
+            if not compared:
+                raise ImageMismatch(f"the manifest never compares component {policy.component}'s image, "
+                                    f"so {where} cannot be checked")
             run.ok(step, f"{where}: {facts.size} bytes, "
-                   + ", ".join(sorted({_alg_name(c.digest.alg) for c in analysis.image_candidates(policy.component)}
-                                      or {"content"})) + " matches")
+                   + ", ".join(sorted(_alg_name(a) if a else "content" for a in compared)) + " matches")
     except FwsignError as err:
         failure = run.fail(_STEP_OF_REASON.get(err.reason, step), err)
         return Report(tuple(run.checks), env, analysis, failure)
@@ -384,8 +392,8 @@ def verify_envelope(
 
 #: (check, condition, label, detail when no expected value is given).
 _IDENTITY_CHECKS: Final = (
-    ("vendor-id", Command.CONDITION_VENDOR_IDENTIFIER, "vendor", "no expected vendor id given"),
-    ("class-id", Command.CONDITION_CLASS_IDENTIFIER, "class", "no expected class id given"),
+    ("vendor-id", int(Command.CONDITION_VENDOR_IDENTIFIER), "vendor", "no expected vendor id given"),
+    ("class-id", int(Command.CONDITION_CLASS_IDENTIFIER), "class", "no expected class id given"),
 )
 
 #: The report step a failure of the manifest processing belongs to, by reason.
@@ -398,19 +406,8 @@ _STEP_OF_REASON: Final = {
 }
 
 
-def _sequences_note(analysis: Analysis) -> str:
-    ran = len(analysis.observations)
-    not_run = f"; not run (severed, absent): {', '.join(analysis.missing)}" if analysis.missing else ""
-    skipped = sum(1 for o in analysis.observations if o.outcome == "skipped")
-    return (f"{ran} command(s) processed on the host model, {skipped} condition(s) skipped for want of "
-            f"an input, required checks made{not_run}")
-
-
-def _check_payloads_named(env: Envelope, severed: dict[int, CommandSequence]) -> None:
+def _check_payloads_named(env: Envelope, named: set[str]) -> None:
     """Every integrated payload must be named by a uri parameter (model section 9)."""
-    if not env.payloads:
-        return
-    named = uris_named(env.manifest, severed)
     for key, _data in env.payloads:
         if key not in named:
             raise DecodeError(f"integrated payload {key!r} is named by no uri parameter of the manifest, "
@@ -599,10 +596,11 @@ def check_severed(env: Envelope) -> str:
     return "; ".join(notes)
 
 
-def _severed_sequences(env: Envelope, limits: Limits) -> dict[int, CommandSequence]:
+def _severed_sequences(env: Envelope, limits: Limits,
+                       seen: dict[int, list[Any]] | None = None) -> dict[int, CommandSequence]:
     out: dict[int, CommandSequence] = {}
     for key in (EnvelopeKey.PAYLOAD_FETCH, EnvelopeKey.INSTALL):
-        seq = decode_severed_sequence(env, int(key), limits, lazy=True)
+        seq = decode_severed_sequence(env, int(key), limits, lazy=True, seen=seen)
         if seq is not None:
             out[int(key)] = seq
     return out

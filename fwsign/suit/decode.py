@@ -9,6 +9,7 @@ processor that skipped them would act on a manifest it does not understand
 
 from __future__ import annotations
 
+import contextlib
 from typing import Final, NoReturn
 
 from ..cbor import CBORValue, FrozenMap, Tag, loads
@@ -155,10 +156,14 @@ class _Ctx:
     """Decoding context: limits, the number of components (for index checks), and whether
     command sequences are decoded leniently (see :func:`decode_manifest`)."""
 
-    def __init__(self, limits: Limits, lazy: bool = False) -> None:
+    def __init__(self, limits: Limits, lazy: bool = False,
+                 seen: dict[int, list[ParamValue]] | None = None) -> None:
         self.limits = limits
         self.n_components = 0
         self.lazy = lazy
+        #: Lenient decoding only: for each parameter key in it, every value the key is given
+        #: in the sequences decoded (what a verifier asks of the whole manifest, in one pass).
+        self.seen = seen
 
 
 # -- digests -------------------------------------------------------------------------
@@ -382,6 +387,7 @@ PROCESSOR_PARAMETERS: Final = frozenset(int(p) for p in (
     Parameter.STRICT_ORDER, Parameter.SOFT_FAILURE, Parameter.IMAGE_SIZE, Parameter.CONTENT,
     Parameter.ENCRYPTION_INFO, Parameter.URI, Parameter.SOURCE_COMPONENT, Parameter.DEVICE_IDENTIFIER))
 _TRY_EACH: Final = int(Command.DIRECTIVE_TRY_EACH)
+_IMAGE_DIGEST: Final = int(Parameter.IMAGE_DIGEST)
 _RUN_SEQUENCE: Final = int(Command.DIRECTIVE_RUN_SEQUENCE)
 
 
@@ -454,7 +460,7 @@ def _lazy_arg(label: int, arg: CBORValue, ctx: _Ctx, path: str, depth: int) -> C
         assert isinstance(arg, bytes)
         return _lazy_sequence(arg, ctx, p, depth + 1)
     if label in (_OVERRIDE_PARAMETERS, _SET_PARAMETERS):
-        return _lenient_parameters(arg, f"{path}({_COMMAND_NAMES[label]})")
+        return _lenient_parameters(arg, f"{path}({_COMMAND_NAMES[label]})", ctx)
     if label >= 0 and label not in _COMMANDS:
         raise UnsupportedError(f"unknown command {label}", path=path)
     return _decode_command_arg(label, arg, ctx, path, depth)
@@ -475,7 +481,7 @@ _LENIENT_TYPES: Final[dict[int, tuple[type, ...]]] = {
 BROKEN_PARAMETER: Final = -(1 << 63)
 
 
-def _lenient_parameters(value: CBORValue, path: str) -> Parameters:
+def _lenient_parameters(value: CBORValue, path: str, ctx: _Ctx) -> Parameters:
     """A parameters map as a device sets it: entry by entry, in order. The first entry a
     device would refuse is kept as :class:`Broken` (under BROKEN_PARAMETER) and ends the
     map: the processor sets the entries before it, then raises."""
@@ -483,12 +489,15 @@ def _lenient_parameters(value: CBORValue, path: str) -> Parameters:
         _fail("SUIT_Parameters map", value, path)
     items: list[tuple[int, ParamValue]] = []
     broken = False
+    seen = ctx.seen
     for key, v in value.items():
         if broken:
             # never set (the processor stops at the broken entry), but still there for
             # whoever asks which uris the manifest names
             if type(key) is int:
                 items.append((key, v))
+                if seen is not None and key in seen:
+                    seen[key].append(v)
             continue
         try:
             if type(key) is not int:
@@ -503,7 +512,16 @@ def _lenient_parameters(value: CBORValue, path: str) -> Parameters:
             items.append((BROKEN_PARAMETER, Broken(exc)))
             broken = True
             continue
-        items.append((key, v))
+        value_: ParamValue = v
+        if key == _IMAGE_DIGEST:
+            # parsed now where it parses (the same answer the processor would get where the
+            # digest is used); kept as the bytes where it does not, for the processor to refuse
+            assert isinstance(v, bytes)
+            with contextlib.suppress(DecodeError):
+                value_ = decode_digest(v, ctx.limits, "")  # an error is raised again, with its path, where used
+        items.append((key, value_))
+        if seen is not None and key in seen:
+            seen[key].append(value_)
     return Parameters(tuple(items))
 
 
@@ -609,14 +627,16 @@ _MANIFEST_PATHS: dict[int, str] = {int(m): f"manifest.{display(m)}" for m in Man
 
 
 def decode_manifest(data: bytes, limits: Limits = DEFAULT_LIMITS, path: str = "manifest", *,
-                    lazy: bool = False) -> Manifest:
+                    lazy: bool = False, seen: dict[int, list[ParamValue]] | None = None) -> Manifest:
     """Decode the content of the envelope's manifest bstr.
 
     ``lazy``: decode the command sequences as a device runs them (errors kept as
     :class:`Broken` commands for the processor to raise when it reaches them) and leave the
-    text map undecoded; verification uses this, tools use the strict form.
+    text map undecoded; verification uses this, tools use the strict form. ``seen`` (lazy
+    only) collects the values of the parameter keys it holds, from the shared sequence and
+    the five command sequences.
     """
-    ctx = _Ctx(limits, lazy)
+    ctx = _Ctx(limits, lazy, seen if lazy else None)
     value = loads(data, limits, path=path)
     if type(value) is not FrozenMap:
         _fail("SUIT_Manifest map", value, path)
@@ -672,6 +692,7 @@ def decode_manifest(data: bytes, limits: Limits = DEFAULT_LIMITS, path: str = "m
             text = decode_text(text_raw, ctx, paths[ManifestKey.TEXT])
 
     extensions: list[tuple[int, CBORValue]] = []
+    ctx.seen = None  # extension members are not among the sequences a verifier runs
     for key, raw in value.items():
         if key not in _EXTENSION_MEMBERS:
             continue
@@ -837,12 +858,13 @@ def decode_envelope_parts(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Envel
 
 
 def decode_severed_sequence(env: Envelope, key: int, limits: Limits = DEFAULT_LIMITS, *,
-                            lazy: bool = False) -> CommandSequence | None:
+                            lazy: bool = False, seen: dict[int, list[ParamValue]] | None = None,
+                            ) -> CommandSequence | None:
     """The severed command sequence at ``key`` from the envelope, decoded, if present."""
     raw = env.severed_member(key)
     if raw is None:
         return None
-    ctx = _Ctx(limits, lazy)
+    ctx = _Ctx(limits, lazy, seen if lazy else None)
     ctx.n_components = len(env.manifest.common.components)
     return decode_sequence(raw, ctx, _ENVELOPE_NAMES[key])
 

@@ -182,11 +182,12 @@ class Observation:
 
     code: int
     component: int
-    params: tuple[tuple[int, ParamValue], ...]
+    #: A snapshot of the component's parameters when the command ran.
+    params: dict[int, ParamValue]
     where: str
     outcome: str
 
-    def __init__(self, code: int, component: int, params: tuple[tuple[int, ParamValue], ...], where: str,
+    def __init__(self, code: int, component: int, params: dict[int, ParamValue], where: str,
                  outcome: str = OK) -> None:
         object.__setattr__(self, "code", code)
         object.__setattr__(self, "component", component)
@@ -195,10 +196,7 @@ class Observation:
         object.__setattr__(self, "outcome", outcome)
 
     def param(self, code: int) -> ParamValue | None:
-        for k, v in self.params:
-            if k == code:
-                return v
-        return None
+        return self.params.get(code)
 
 
 @dataclass(frozen=True, init=False)
@@ -302,11 +300,20 @@ class Processor:
         self.on_identity = on_identity
         self.n = len(manifest.common.components)
         self.params: list[dict[int, ParamValue]] = [{} for _ in range(self.n)]
+        #: Per component, a snapshot of its parameters that observations share until they
+        #: change (one copy per state, not one per command).
+        self._snaps: list[dict[int, ParamValue] | None] = [None] * self.n
         self.selected: tuple[int, ...] = (0,)
         self.identity = 0
         self.matched = [False] * self.n
         self.written = [False] * self.n
         self.trace: list[Observation] = []
+        #: Running tallies for reports (what the trace says, without walking it again):
+        #: conditions skipped, conditions that passed by code, and per component the digest
+        #: algorithms (0 for check-content) that really compared its contents.
+        self.skipped = 0
+        self.passed: dict[int, int] = {}
+        self.compared: dict[int, set[int]] = {}
         self.missing: list[str] = []
 
     def analysis(self) -> Analysis:
@@ -334,6 +341,7 @@ class Processor:
             # Each sequence starts from fresh parameters, component 0 selected, and no
             # identity check made; the shared sequence runs first (draft sections 6.4, 8.4.5).
             self.params = [{} for _ in range(self.n)]
+            self._snaps = [None] * self.n
             self.identity = 0
             if shared is not None:
                 self.selected = (0,)
@@ -422,6 +430,7 @@ class Processor:
             for comp in self.selected:
                 if override or key not in self.params[comp]:
                     self.params[comp][key] = value
+                    self._snaps[comp] = None
 
     def _nested(self, code: int, arg: object, depth: int, where: str) -> None:
         if depth + 1 > self.limits.max_sequence_depth:
@@ -470,7 +479,10 @@ class Processor:
     # -- conditions ----------------------------------------------------------------
 
     def _observe(self, code: int, comp: int, where: str, outcome: str) -> None:
-        self.trace.append(Observation(code, comp, tuple(sorted(self.params[comp].items())), where, outcome))
+        snap = self._snaps[comp]
+        if snap is None:
+            snap = self._snaps[comp] = dict(self.params[comp])
+        self.trace.append(Observation(code, comp, snap, where, outcome))
 
     def _param(self, comp: int, key: int, code: int, where: str) -> ParamValue:
         value = self.params[comp].get(key)
@@ -479,13 +491,15 @@ class Processor:
                               f"for component {comp}", path=where)
         return value
 
-    def _skip_or_fail(self, code: int, comp: int, where: str, err: FwsignError) -> None:
-        """A condition whose input the model lacks: skipped in host mode, failed on a device."""
+    def _skip_or_fail(self, code: int, comp: int, where: str, err: Callable[[], FwsignError]) -> None:
+        """A condition whose input the model lacks: skipped in host mode, failed on a device
+        (the error is made only then: skipping is the common case on a host)."""
         if self.model.host:
             self._observe(code, comp, where, SKIPPED)
+            self.skipped += 1
             return
         self._observe(code, comp, where, FAILED)
-        raise err
+        raise err()
 
     def _fail(self, code: int, comp: int, where: str, err: FwsignError) -> None:
         self._observe(code, comp, where, FAILED)
@@ -508,7 +522,7 @@ class Processor:
         value = self._param(comp, key, code, where)
         mine = self.model.identity(code, comp)
         if mine is None:
-            self._skip_or_fail(code, comp, where, IdentityMismatch(
+            self._skip_or_fail(code, comp, where, lambda: IdentityMismatch(
                 f"the device has no {label} identifier to compare", path=where, reason=reason))
         elif value != mine:
             shown = value.hex() if isinstance(value, bytes) else repr(value)
@@ -516,6 +530,7 @@ class Processor:
                 f"{label} id {shown} differs from the device's {mine.hex()}", path=where, reason=reason))
         else:
             self._observe(code, comp, where, OK)
+            self.passed[code] = self.passed.get(code, 0) + 1
         bit = _IDENTITY_BIT.get(code, 0)
         if bit:
             self.identity |= bit
@@ -531,7 +546,7 @@ class Processor:
         size = self.params[comp].get(_P_SIZE)
         facts = self.model.image(comp)
         if facts is None:
-            self._skip_or_fail(_IMAGE_MATCH, comp, where, ImageMismatch(
+            self._skip_or_fail(_IMAGE_MATCH, comp, where, lambda: ImageMismatch(
                 f"no image for component {comp}", path=where))
         else:
             computed = facts.digest(digest.alg)
@@ -545,13 +560,14 @@ class Processor:
                     f"image digest {computed.hex()[:16]}... does not match the manifest's "
                     f"{digest.value.hex()[:16]}...", path=where))
             self._observe(_IMAGE_MATCH, comp, where, OK)
+            self.compared.setdefault(comp, set()).add(digest.alg)
         self.matched[comp] = True
 
     def _check_content(self, comp: int, where: str) -> None:
         content = self._param(comp, _P_CONTENT, _CHECK_CONTENT, where)
         facts = self.model.image(comp)
         if facts is None:
-            self._skip_or_fail(_CHECK_CONTENT, comp, where, ImageMismatch(
+            self._skip_or_fail(_CHECK_CONTENT, comp, where, lambda: ImageMismatch(
                 f"no content for component {comp}", path=where))
         else:
             if not isinstance(content, bytes) or facts.size != len(content):
@@ -560,13 +576,14 @@ class Processor:
             if facts.data != content:
                 self._fail(_CHECK_CONTENT, comp, where, ImageMismatch("component content differs", path=where))
             self._observe(_CHECK_CONTENT, comp, where, OK)
+            self.compared.setdefault(comp, set()).add(0)
         self.matched[comp] = True
 
     def _slot(self, comp: int, where: str) -> None:
         want = self._param(comp, _P_SLOT, _SLOT, where)
         slot = self.model.slot(comp)
         if slot is None:
-            self._skip_or_fail(_SLOT, comp, where, ImageMismatch(f"the slot of component {comp} is unknown",
+            self._skip_or_fail(_SLOT, comp, where, lambda: ImageMismatch(f"the slot of component {comp} is unknown",
                                                                   path=where))
         elif slot != want:
             self._fail(_SLOT, comp, where, ImageMismatch(f"component {comp} is in slot {slot}, not {want!r}",
@@ -645,7 +662,14 @@ def observe(manifest: Manifest, severed: dict[int, CommandSequence] | None = Non
 
 def _parameter_values(manifest: Manifest, severed: dict[int, CommandSequence], key: int) -> list[ParamValue]:
     """Every value parameter ``key`` is given anywhere in the manifest (any sequence, any option)."""
-    found: list[ParamValue] = []
+    return parameter_values(manifest, severed, (key,))[key]
+
+
+def parameter_values(manifest: Manifest, severed: dict[int, CommandSequence],
+                     keys: tuple[int, ...]) -> dict[int, list[ParamValue]]:
+    """For each of ``keys``, every value that parameter is given anywhere in the manifest
+    (any sequence, any try-each option, run or not), in one walk."""
+    found: dict[int, list[ParamValue]] = {k: [] for k in keys}
 
     def walk(seq: CommandSequence | None) -> None:
         if seq is None:
@@ -655,9 +679,10 @@ def _parameter_values(manifest: Manifest, severed: dict[int, CommandSequence], k
             if isinstance(arg, Broken):
                 arg = arg.partial
             if isinstance(arg, Parameters):
-                value = arg.get(key)
-                if value is not None:
-                    found.append(value)
+                for k, v in arg.items:
+                    values = found.get(k)
+                    if values is not None:
+                        values.append(v)
             elif isinstance(arg, TryEach):
                 for alt in arg.alternatives:
                     walk(alt)
