@@ -413,3 +413,27 @@ def test_severed_install_absent_is_skipped_on_a_host_and_refused_on_a_device() -
     with pytest.raises(Exception) as info:
         device.run(manifest_sequences(severed, {}))
     assert getattr(info.value, "reason", "") == "severed-member-missing"
+
+
+def test_image_read_after_the_run_gives_the_same_verdicts_as_reading_it_first() -> None:
+    """verify streams the image after the sequences have run, taking each comparison to
+    pass and running again with the real contents when one does not: every outcome is the
+    one a run with the contents known from the start gives."""
+    from fwsign.suit.processor import DeviceModel, Processor, manifest_sequences
+    from fwsign.verify import image_facts
+
+    first = seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(digest=_digest(b"slot A"), size=6)),
+                (C.CONDITION_IMAGE_MATCH, 15))
+    second = seq((C.DIRECTIVE_OVERRIDE_PARAMETERS, params(digest=_digest(IMAGE), size=len(IMAGE))),
+                 (C.CONDITION_IMAGE_MATCH, 15))
+    ab = manifest(seq(*IDENTITY, _try_each(first, second)))
+    for image, want in ((IMAGE, "ok"), (b"slot A", "ok"), (b"other", "image-mismatch")):
+        assert verdict(ab, image=image) == want
+        facts = image_facts(image, {-16})
+        proc = Processor(ab, DeviceModel(vendor_id=VID, class_id=CID, images=((0, facts),), identified=(0,)))
+        try:
+            proc.run(manifest_sequences(ab, {}))
+            direct = "ok"
+        except Exception as exc:  # noqa: BLE001 - the reason is what is compared
+            direct = str(getattr(exc, "reason", exc))
+        assert direct == want

@@ -125,6 +125,31 @@ class ImageFacts:
         return None
 
 
+class Expected:
+    """A component's contents not yet read: each image-match or check-content of it is
+    taken to pass, and what it compared is recorded. The caller then reads the contents
+    and keeps the run only if every comparison holds (:meth:`held`); otherwise it runs
+    again with the real :class:`ImageFacts`. The outcome is the same either way; the
+    image is streamed after the sequences have run, not before."""
+
+    __slots__ = ("checks",)
+
+    def __init__(self) -> None:
+        #: (digest or None, size or None, content or None) per comparison, in order.
+        self.checks: list[tuple[Digest | None, int | None, bytes | None]] = []
+
+    def held(self, facts: ImageFacts) -> bool:
+        for digest, size, content in self.checks:
+            if content is not None:
+                if facts.size != len(content) or facts.data != content:
+                    return False
+                continue
+            assert digest is not None
+            if (size is not None and facts.size != size) or facts.digest(digest.alg) != digest.value:
+                return False
+        return True
+
+
 @dataclass(frozen=True, init=False)
 class DeviceModel:
     """The device a manifest is processed for (model section 1)."""
@@ -132,7 +157,7 @@ class DeviceModel:
     vendor_id: bytes | None
     class_id: bytes | None
     device_id: bytes | None
-    images: tuple[tuple[int, ImageFacts], ...]
+    images: tuple[tuple[int, ImageFacts | Expected], ...]
     slots: tuple[tuple[int, int], ...]
     host: bool
     #: Components the identifiers belong to (draft section 8.4.9.1: identifiers are scoped
@@ -140,7 +165,7 @@ class DeviceModel:
     identified: tuple[int, ...] | None
 
     def __init__(self, vendor_id: bytes | None = None, class_id: bytes | None = None,
-                 device_id: bytes | None = None, images: tuple[tuple[int, ImageFacts], ...] = (),
+                 device_id: bytes | None = None, images: tuple[tuple[int, ImageFacts | Expected], ...] = (),
                  slots: tuple[tuple[int, int], ...] = (), host: bool = True,
                  identified: tuple[int, ...] | None = None) -> None:
         object.__setattr__(self, "vendor_id", vendor_id)
@@ -156,7 +181,7 @@ class DeviceModel:
             return None
         return self.vendor_id if code == _VENDOR else self.class_id if code == _CLASS else self.device_id
 
-    def image(self, component: int) -> ImageFacts | None:
+    def image(self, component: int) -> ImageFacts | Expected | None:
         for c, facts in self.images:
             if c == component:
                 return facts
@@ -548,6 +573,10 @@ class Processor:
         if facts is None:
             self._skip_or_fail(_IMAGE_MATCH, comp, where, lambda: ImageMismatch(
                 f"no image for component {comp}", path=where))
+        elif isinstance(facts, Expected):
+            facts.checks.append((digest, size if isinstance(size, int) else None, None))
+            self._observe(_IMAGE_MATCH, comp, where, OK)
+            self.compared.setdefault(comp, set()).add(digest.alg)
         else:
             computed = facts.digest(digest.alg)
             if computed is None:
@@ -569,11 +598,15 @@ class Processor:
         if facts is None:
             self._skip_or_fail(_CHECK_CONTENT, comp, where, lambda: ImageMismatch(
                 f"no content for component {comp}", path=where))
+        elif isinstance(facts, Expected) and isinstance(content, bytes):
+            facts.checks.append((None, None, content))
+            self._observe(_CHECK_CONTENT, comp, where, OK)
+            self.compared.setdefault(comp, set()).add(0)
         else:
-            if not isinstance(content, bytes) or facts.size != len(content):
+            if not isinstance(content, bytes) or isinstance(facts, Expected) or facts.size != len(content):
                 self._fail(_CHECK_CONTENT, comp, where, ImageMismatch(
                     "component content has a different length", path=where))
-            if facts.data != content:
+            if isinstance(facts, ImageFacts) and facts.data != content:
                 self._fail(_CHECK_CONTENT, comp, where, ImageMismatch("component content differs", path=where))
             self._observe(_CHECK_CONTENT, comp, where, OK)
             self.compared.setdefault(comp, set()).add(0)
