@@ -434,6 +434,6 @@ def test_image_read_after_the_run_gives_the_same_verdicts_as_reading_it_first() 
         try:
             proc.run(manifest_sequences(ab, {}))
             direct = "ok"
-        except Exception as exc:  # noqa: BLE001 - the reason is what is compared
+        except Exception as exc:
             direct = str(getattr(exc, "reason", exc))
         assert direct == want
