@@ -13,6 +13,7 @@ import contextlib
 from typing import Final, NoReturn
 
 from ..cbor import CBORValue, FrozenMap, Tag, loads
+from ..cose.headers import type_name
 from ..cose.messages import decode_cose as decode_cose
 from ..errors import DecodeError, FwsignError, LimitError, UnsupportedError
 from ..limits import DEFAULT_LIMITS, Limits
@@ -134,17 +135,7 @@ def _is_int(v: object) -> bool:
     return type(v) is int
 
 
-def _type_name(v: object) -> str:
-    return {
-        bool: "bool",
-        int: "int",
-        bytes: "bstr",
-        str: "tstr",
-        tuple: "array",
-        FrozenMap: "map",
-        Tag: "tag",
-        type(None): "nil",
-    }.get(type(v), type(v).__name__)
+_type_name = type_name
 
 
 def _expect(cond: bool, what: str, value: object, path: str) -> None:
@@ -270,13 +261,10 @@ def _check_index(index: int, ctx: _Ctx, path: str) -> None:
 # -- command sequences ---------------------------------------------------------------
 
 
-def decode_sequence(data: bytes, ctx: _Ctx, path: str, depth: int = 0) -> CommandSequence:
-    if ctx.lazy:
-        return _lazy_sequence(data, ctx, path, depth)
-    if depth > ctx.limits.max_sequence_depth:
-        raise LimitError(
-            f"command sequences nested deeper than {ctx.limits.max_sequence_depth}", path=path
-        )
+def _sequence_items(data: bytes, ctx: _Ctx, path: str, depth: int, max_depth: int) -> tuple[CBORValue, ...]:
+    """A command sequence's CBOR and shape: [+ (label, argument)] within the limits."""
+    if depth > max_depth:
+        raise LimitError(f"command sequences nested deeper than {ctx.limits.max_sequence_depth}", path=path)
     value = loads(data, ctx.limits, path=path)
     if type(value) is not tuple:
         _fail("command sequence array", value, path)
@@ -287,9 +275,15 @@ def decode_sequence(data: bytes, ctx: _Ctx, path: str, depth: int = 0) -> Comman
     if n % 2:
         raise DecodeError("command sequence has an odd number of elements", path=path)
     if n // 2 > ctx.limits.max_commands:
-        raise LimitError(
-            f"{n // 2} commands exceed the limit of {ctx.limits.max_commands}", path=path
-        )
+        raise LimitError(f"{n // 2} commands exceed the limit of {ctx.limits.max_commands}", path=path)
+    return value
+
+
+def decode_sequence(data: bytes, ctx: _Ctx, path: str, depth: int = 0) -> CommandSequence:
+    if ctx.lazy:
+        return _lazy_sequence(data, ctx, path, depth)
+    value = _sequence_items(data, ctx, path, depth, ctx.limits.max_sequence_depth)
+    n = len(value)
     cmds: list[Cmd] = []
     for i in range(0, n, 2):
         label, arg = value[i], value[i + 1]
@@ -397,21 +391,11 @@ def _broken(exc: FwsignError, option: bool = False) -> CommandSequence:
 
 def _lazy_sequence(data: bytes, ctx: _Ctx, path: str, depth: int) -> CommandSequence:
     try:
-        if depth > ctx.limits.max_sequence_depth + 2:
-            # deeper than the processor ever runs (it refuses at the limit): not decoded
-            raise LimitError(f"command sequences nested deeper than {ctx.limits.max_sequence_depth}", path=path)
-        value = loads(data, ctx.limits, path=path)
-        if type(value) is not tuple:
-            _fail("command sequence array", value, path)
-        n = len(value)
-        if n == 0:
-            raise DecodeError("command sequence is empty (at least one command is required)", path=path)
-        if n % 2:
-            raise DecodeError("command sequence has an odd number of elements", path=path)
-        if n // 2 > ctx.limits.max_commands:
-            raise LimitError(f"{n // 2} commands exceed the limit of {ctx.limits.max_commands}", path=path)
+        # deeper than the processor ever runs (it refuses at the limit): not decoded
+        value = _sequence_items(data, ctx, path, depth, ctx.limits.max_sequence_depth + 2)
     except (DecodeError, LimitError) as exc:
         return _broken(exc)
+    n = len(value)
     cmds: list[Cmd] = []
     for i in range(0, n, 2):
         label, arg = value[i], value[i + 1]
