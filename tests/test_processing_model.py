@@ -246,6 +246,10 @@ def test_integrated_payload_that_differs_from_the_given_image_is_refused() -> No
     assert verify_envelope(env, policy).valid
     assert verify_envelope(env, policy, IMAGE).valid
     assert verify_envelope(env, policy, b"another image").reason == "image-mismatch"
+    # streamed: compared chunk by chunk, a longer or shorter stream is not the payload
+    assert verify_envelope(env, policy, iter([IMAGE[:100], IMAGE[100:]])).valid
+    assert verify_envelope(env, policy, iter([IMAGE, b"x"])).reason == "image-mismatch"
+    assert verify_envelope(env, policy, iter([IMAGE[:-1]])).reason == "image-mismatch"
 
 
 def test_unreferenced_integrated_payload_is_refused() -> None:

@@ -37,7 +37,7 @@ from ..errors import (
 )
 from ..limits import DEFAULT_LIMITS, Limits
 from .codepoints import Command, ManifestKey, Parameter, display
-from .decode import decode_digest
+from .decode import PROCESSOR_PARAMETERS, decode_digest
 from .model import Broken, CommandSequence, Digest, Manifest, Parameters, ParamValue, TryEach
 
 # Plain int code points (native constants in a compiled build).
@@ -69,12 +69,6 @@ _P_SIZE: Final = int(Parameter.IMAGE_SIZE)
 _P_CONTENT: Final = int(Parameter.CONTENT)
 _P_URI: Final = int(Parameter.URI)
 _P_SOURCE: Final = int(Parameter.SOURCE_COMPONENT)
-
-#: Parameters the processor implements (model section 7); any other is ``unsupported``.
-SUPPORTED_PARAMETERS: Final = frozenset(int(p) for p in (
-    Parameter.VENDOR_IDENTIFIER, Parameter.CLASS_IDENTIFIER, Parameter.IMAGE_DIGEST, Parameter.COMPONENT_SLOT,
-    Parameter.STRICT_ORDER, Parameter.SOFT_FAILURE, Parameter.IMAGE_SIZE, Parameter.CONTENT,
-    Parameter.ENCRYPTION_INFO, Parameter.URI, Parameter.SOURCE_COMPONENT, Parameter.DEVICE_IDENTIFIER))
 
 #: Reasons of a failed condition: the only failures soft-failure turns into "go on".
 CONDITION_FAILURES: Final = frozenset(
@@ -284,11 +278,6 @@ class Analysis:
                 out.append(uri)
         return out
 
-    def checked_image(self, component: int) -> bool:
-        """True when an image-match or check-content of ``component`` really compared its contents."""
-        return any(o.component == component and o.code in (_IMAGE_MATCH, _CHECK_CONTENT) and o.outcome == OK
-                   for o in self.observations)
-
 
 def as_digest(v: object) -> Digest | None:
     """An image-digest parameter as a Digest: decoded already, or bstr-wrapped (lenient decode)."""
@@ -447,7 +436,7 @@ class Processor:
                     soft[0] = value is True
                     soft[1] = True
                 continue
-            if key not in SUPPORTED_PARAMETERS:
+            if key not in PROCESSOR_PARAMETERS:
                 raise UnsupportedError(f"parameter {key} is not supported by this processor", path=where)
             if key == _P_VENDOR and isinstance(value, Tag):
                 raise DecodeError("vendor-identifier must be a UUID (bstr); PEN identifiers are not supported",
@@ -691,48 +680,3 @@ def observe(manifest: Manifest, severed: dict[int, CommandSequence] | None = Non
     with contextlib.suppress(FwsignError):
         proc.run(manifest_sequences(manifest, severed or {}))
     return proc.analysis()
-
-
-def _parameter_values(manifest: Manifest, severed: dict[int, CommandSequence], key: int) -> list[ParamValue]:
-    """Every value parameter ``key`` is given anywhere in the manifest (any sequence, any option)."""
-    return parameter_values(manifest, severed, (key,))[key]
-
-
-def parameter_values(manifest: Manifest, severed: dict[int, CommandSequence],
-                     keys: tuple[int, ...]) -> dict[int, list[ParamValue]]:
-    """For each of ``keys``, every value that parameter is given anywhere in the manifest
-    (any sequence, any try-each option, run or not), in one walk."""
-    found: dict[int, list[ParamValue]] = {k: [] for k in keys}
-
-    def walk(seq: CommandSequence | None) -> None:
-        if seq is None:
-            return
-        for cmd in seq.commands:
-            arg: object = cmd.arg
-            if isinstance(arg, Broken):
-                arg = arg.partial
-            if isinstance(arg, Parameters):
-                for k, v in arg.items:
-                    values = found.get(k)
-                    if values is not None:
-                        values.append(v)
-            elif isinstance(arg, TryEach):
-                for alt in arg.alternatives:
-                    walk(alt)
-            elif isinstance(arg, CommandSequence):
-                walk(arg)
-
-    walk(manifest.common.shared_sequence)
-    for seq in manifest_sequences(manifest, severed).values():
-        walk(seq)
-    return found
-
-
-def uris_named(manifest: Manifest, severed: dict[int, CommandSequence]) -> set[str]:
-    """Every uri parameter value anywhere in the manifest."""
-    return {v for v in _parameter_values(manifest, severed, _P_URI) if isinstance(v, str)}
-
-
-def digest_algorithms(manifest: Manifest, severed: dict[int, CommandSequence]) -> set[int]:
-    """Every digest algorithm an image-digest parameter of the manifest names."""
-    return {d.alg for d in map(as_digest, _parameter_values(manifest, severed, _P_DIGEST)) if d is not None}
