@@ -92,8 +92,10 @@ static int seq_names(const uint8_t *seq, size_t seq_len, const uint8_t *name, si
                         return 0;
                 }
             }
-        } else if (label == CMD_TRY_EACH) {
-            if (cbor_array(&d, &m) != BOOTREF_OK)
+        } else if (label == CMD_TRY_EACH || label == CMD_RUN_SEQ) {
+            /* try-each: an array of options; run-sequence: one option */
+            m = 1;
+            if (label == CMD_TRY_EACH && cbor_array(&d, &m) != BOOTREF_OK)
                 return 0;
             for (j = 0; j < m; j++) {
                 if (cbor_head(&d, &it) != BOOTREF_OK)
@@ -106,17 +108,6 @@ static int seq_names(const uint8_t *seq, size_t seq_len, const uint8_t *name, si
                     if (cbor_skip(&d) != BOOTREF_OK)
                         return 0;
                 }
-            }
-        } else if (label == CMD_RUN_SEQ) {
-            if (cbor_head(&d, &it) != BOOTREF_OK)
-                return 0;
-            if (it.major == CBOR_BSTR) {
-                if (seq_names(it.str, (size_t)it.val, name, name_len, depth + 1u))
-                    return 1;
-            } else if (it.major != CBOR_TSTR) {
-                d.pos = it.start;
-                if (cbor_skip(&d) != BOOTREF_OK)
-                    return 0;
             }
         } else if (cbor_skip(&d) != BOOTREF_OK) {
             return 0;
