@@ -89,3 +89,13 @@ def test_what_the_device_verifier_cannot_take_is_a_usage_error(cli, tmp_path: Pa
 def test_p384_key_refused_by_the_bootref_engine() -> None:
     with pytest.raises(UsageError, match="P-256, Ed25519 and HMAC"):
         verify_with_bootref(vector("example0.signed.hex"), Policy(keys=(KEYS["p384"].trusted,)))
+
+
+def test_hmac_key_reaches_the_device_verifier(tmp_path: Path) -> None:
+    from fwsign.suit.builder import assemble_envelope
+
+    env = assemble_envelope(manifest(seq(*IDENTITY)), [KEYS["hmac"].signer()])
+    policy = Policy(keys=(KEYS["hmac"].trusted,), vendor_id=VID, class_id=CID)
+    assert verify_with_bootref(env, policy, _write(tmp_path, "image.bin", IMAGE)).valid
+    other = Policy(keys=(KEYS["ed25519"].trusted,), vendor_id=VID, class_id=CID)
+    assert verify_with_bootref(env, other).reason == verify_envelope(env, other).reason == "no-trusted-key"

@@ -16,6 +16,7 @@ component than 0, a slot, and host limits other than the device's compiled ones.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -61,8 +62,10 @@ def verify_with_bootref(data: bytes, policy: Policy, image: Path | None = None,
         for i, k in enumerate(policy.keys):
             path = Path(tmp) / f"key-{i}"
             if isinstance(k.key, SymmetricKey):
-                path.write_bytes(k.key.secret)
-                path.chmod(0o600)
+                # created 0600 in a 0700 directory, removed when verification ends
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(k.key.secret)
                 host.add_hmac_file(path)
             else:
                 path.write_bytes(public_pem(k.key))
