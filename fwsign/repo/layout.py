@@ -136,15 +136,19 @@ class Layout:
     def staged_role(self, role: str) -> Path:
         return self.staged / f"{check_name(role, 'role name')}.json"
 
-    def target_file(self, path: str, sha256: str) -> Path:
-        """Where a target is stored so a consistent-snapshot client finds it."""
+    def target_name(self, path: str, sha256: str) -> str:
+        """A target's name in the published tree (``targets/<dir>/<sha256>.<base>``, consistent snapshots)."""
         from ..errors import UsageError
 
         check_target_path(path)
         if not re.fullmatch(r"[0-9a-f]{64}", sha256):
             raise UsageError(f"target hash {sha256!r} is not a SHA-256 hex digest")
         dirname, _, base = path.rpartition("/")
-        return self.targets / dirname / f"{sha256}.{base}"
+        return f"targets/{dirname}/{sha256}.{base}" if dirname else f"targets/{sha256}.{base}"
+
+    def target_file(self, path: str, sha256: str) -> Path:
+        """Where a target is stored so a consistent-snapshot client finds it."""
+        return self.public / self.target_name(path, sha256)
 
     def legacy(self) -> bool:
         """True for a repository laid out before ``public/``: ``metadata/`` directly in ``DIR``."""

@@ -3,17 +3,29 @@
 Every envelope is verified with :func:`fwsign.verify.verify_envelope` before it enters the
 repository (signature by the trusted SUIT keys, digest, severed members, the payload
 against image-digest and image-size), so a repository never distributes what a device
-would refuse. Its target entry carries custom metadata under ``"fwsign"``:
+would refuse. Its target entry carries custom metadata under ``"fwsign"``.
+
+Every entry (release envelope ``<class-id>/<seq>.suit``, payload, latest pointer):
 
 ``type``            ``"suit-envelope"``, ``"suit-latest"`` or ``"payload"``
+``sequence``        the manifest sequence number
+``payload``         (envelope, latest) target path of the payload, or null
+
+The latest pointer ``<class-id>/latest.suit``, the one entry a client reads, also has:
+
 ``vendor-id``       vendor UUID (component 0's vendor-identifier condition)
 ``class-id``        class UUID (component 0's class-identifier condition)
-``sequence``        the manifest sequence number
 ``component-ids``   each component id as a list of hex strings
 ``manifest-digest`` ``"<alg>:<hex>"`` of the manifest (the SUIT_Digest value)
-``payload``         target path of the payload, if any
-``min-sequence``    (latest pointer) revocation floor for the class
-``releases``        (latest pointer) sequence numbers of the class's releases
+``payload-length``, ``payload-sha256``  the payload's length and hash, as its own entry has
+                    them, so a client finds everything it downloads in the one bin that
+                    holds the latest pointer (the same role signs both entries)
+``min-sequence``    revocation floor for the class
+``releases``        sequence numbers of the class's releases
+``envelope``        target path of the release envelope it points to
+
+A release envelope's own entry stays small (its hash already pins the manifest): at 100k
+releases the size of each entry is what a client's bin download is made of.
 """
 
 from __future__ import annotations
@@ -28,9 +40,12 @@ from tuf.api.metadata import TargetFile  # type: ignore[attr-defined]
 
 from ..errors import RepoError, UsageError
 from ..suit.codepoints import Command, DigestAlg, Parameter
+from ..suit.decode import decode_envelope
+from ..suit.model import Envelope
 from ..verify import Policy, Report, TrustedKey, read_chunks, verify_envelope
 from . import layout as L
 from .repository import Repository
+from .storage import Ingested
 
 CUSTOM = "fwsign"
 
@@ -82,13 +97,25 @@ def add_release(repo: Repository, envelope: bytes, suit_keys: Sequence[TrustedKe
         raise UsageError("give the SUIT verification key(s) (--suit-key) the repository checks releases with")
     if payload is not None and not payload.is_file():
         raise UsageError(f"cannot read payload {payload}: no such file")
+    # The payload is read once: copied into a private file while hashed. The verification
+    # below, the target entry and the published file all use that copy.
+    copy = repo.ingest(payload) if payload is not None else None
+    try:
+        return _add_verified(repo, envelope, suit_keys, copy, threshold, policy, reason)
+    finally:
+        if copy is not None:
+            copy.discard()
+
+
+def _add_verified(repo: Repository, envelope: bytes, suit_keys: Sequence[TrustedKey], copy: Ingested | None,
+                  threshold: int, policy: Policy | None, reason: str | None) -> AddResult:
     report = verify_envelope(envelope, policy or Policy(keys=tuple(suit_keys), threshold=threshold),
-                             read_chunks(payload) if payload is not None else None)
+                             read_chunks(copy.path) if copy is not None else None)
     if report.error is not None:
         raise report.error
     assert report.envelope is not None and report.analysis is not None
     image_check = next(c for c in report.checks if c.name == "image")
-    if payload is None and image_check.ok is None and report.analysis.image_candidates(0):
+    if copy is None and image_check.ok is None and report.analysis.image_candidates(0):
         raise UsageError("the envelope names an image for component 0 that is not integrated; give it with --payload FILE")
     vendor_id = _identity(report, Command.CONDITION_VENDOR_IDENTIFIER, Parameter.VENDOR_IDENTIFIER, "vendor-id")
     class_id = _identity(report, Command.CONDITION_CLASS_IDENTIFIER, Parameter.CLASS_IDENTIFIER, "class-id")
@@ -104,34 +131,17 @@ def add_release(repo: Repository, envelope: bytes, suit_keys: Sequence[TrustedKe
         raise RepoError(f"sequence {seq} is below the class's revocation floor {floor}")
     roles: list[str] = []
     pay_path: str | None = None
-    if payload is not None:
-        import hashlib
-
-        h = hashlib.sha256()
-        for chunk in read_chunks(payload):
-            h.update(chunk)
-        pay_path = L.payload_path(class_id, h.hexdigest())
-        repo.store_file(pay_path, source=payload, custom={CUSTOM: {"type": "payload", "class-id": L.class_dir(class_id),
-                                                                   "sequence": seq}})
+    pay_tf: TargetFile | None = None
+    if copy is not None:
+        pay_path = L.payload_path(class_id, copy.sha256)
+        pay_tf = repo.store_file(pay_path, source=copy, custom={CUSTOM: {"type": "payload", "sequence": seq}})
         roles.append(repo.owner_of(pay_path))
-    digest = env.auth.digest
-    try:
-        alg = DigestAlg(digest.alg).name.lower()
-    except ValueError:
-        alg = str(digest.alg)
-    meta: dict[str, Any] = {
-        "type": "suit-envelope",
-        "vendor-id": str(uuid.UUID(bytes=vendor_id)),
-        "class-id": L.class_dir(class_id),
-        "sequence": seq,
-        "component-ids": [[part.hex() for part in cid] for cid in env.manifest.common.components],
-        "manifest-digest": f"{alg}:{digest.value.hex()}",
-        "payload": pay_path,
-    }
-    repo.store_file(env_path, data=envelope, custom={CUSTOM: meta})
+    meta = _release_meta(env, vendor_id, class_id, pay_tf)
+    repo.store_file(env_path, data=envelope, custom={CUSTOM: {"type": "suit-envelope", "sequence": seq, "payload": pay_path}})
     roles.append(repo.owner_of(env_path))
     releases = sorted({*latest.get("releases", []), seq})
     newest = latest_tf is None or seq > int(latest.get("sequence", -1))
+    digest = env.auth.digest
     if newest:
         _point_latest(repo, class_id, envelope, meta, floor, releases)
     else:
@@ -142,6 +152,28 @@ def add_release(repo: Repository, envelope: bytes, suit_keys: Sequence[TrustedKe
                signers=["suit-verified" for b in env.auth.blocks if b.message.kid],
                reason=reason, details={"sequence": seq, "class-id": meta["class-id"], "payload": pay_path})
     return AddResult(env_path, pay_path, seq, meta["class-id"], meta["vendor-id"], newest, tuple(dict.fromkeys(roles)), report)
+
+
+def _release_meta(env: Envelope, vendor_id: bytes, class_id: bytes, pay_tf: TargetFile | None) -> dict[str, Any]:
+    """What the latest pointer says about the release it points to."""
+    digest = env.auth.digest
+    try:
+        alg = DigestAlg(digest.alg).name.lower()
+    except ValueError:
+        alg = str(digest.alg)
+    meta: dict[str, Any] = {
+        "type": "suit-envelope",
+        "vendor-id": str(uuid.UUID(bytes=vendor_id)),
+        "class-id": L.class_dir(class_id),
+        "sequence": env.manifest.sequence_number,
+        "component-ids": [[part.hex() for part in cid] for cid in env.manifest.common.components],
+        "manifest-digest": f"{alg}:{digest.value.hex()}",
+        "payload": pay_tf.path if pay_tf is not None else None,
+    }
+    if pay_tf is not None:
+        meta["payload-length"] = pay_tf.length
+        meta["payload-sha256"] = pay_tf.hashes["sha256"]
+    return meta
 
 
 def _point_latest(repo: Repository, class_id: bytes, envelope: bytes, meta: dict[str, Any], floor: int,
@@ -197,7 +229,12 @@ def remove_target(repo: Repository, path: str, *, keep_payload: bool = False) ->
     for seq in candidates:
         prev = repo.get_target(L.envelope_path(class_id, seq))
         if prev is not None:
-            _point_latest(repo, class_id, repo.target_bytes(prev), fwsign_custom(prev), floor, remaining)
+            data = repo.target_bytes(prev)
+            pay = fwsign_custom(prev).get("payload")
+            pay_tf = repo.get_target(pay) if isinstance(pay, str) else None
+            vendor = uuid.UUID(str(latest["vendor-id"])).bytes
+            _point_latest(repo, class_id, data, _release_meta(decode_envelope(data), vendor, class_id, pay_tf), floor,
+                          remaining)
             return removed
     repo.delete_target(L.latest_path(class_id))
     removed.append(L.latest_path(class_id))

@@ -23,7 +23,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,6 @@ from tuf.api.metadata import (  # type: ignore[attr-defined]
     DelegatedRole,
     Delegations,
     Metadata,
-    MetaFile,
     Root,
     Snapshot,
     SuccinctRoles,
@@ -46,16 +44,19 @@ from tuf.api.serialization.json import JSONSerializer
 
 from ..errors import MetadataTooLarge, RepoError, ThresholdNotMet, UsageError
 from ..keys import write_atomic
+from . import auditing, planner
 from . import layout as L
+from .auditing import AUDIT_ANCHOR
 from .lock import DEFAULT_TIMEOUT, locked
+from .seal import canonical_bytes, metadata_file, sign_bytes
 from .signing import KeyRef, PendingKeys, load_signer, parse_key_spec
+from .storage import FileStorage, Ingested, ingest, write_synced
 
 Clock = Callable[[], dt.datetime]
 SERIALIZER = JSONSerializer(compact=True)
 ROLE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 CONFIG_FORMAT = 1
-#: Snapshot field holding the audit log head at publication (see :mod:`fwsign.audit`).
-AUDIT_ANCHOR = "x-fwsign-audit-head"
+__all__ = ["AUDIT_ANCHOR", "SERIALIZER", "Config", "InitResult", "PublishResult", "Repository", "initialise"]
 
 
 def utcnow() -> dt.datetime:
@@ -131,7 +132,8 @@ class Repository:
         self._staged: dict[str, Metadata[Any]] = {}
         self._dirty: set[str] = set()
         self._signers: dict[str, Signer] = {}
-        self._unsynced_dirs: set[Path] = set()
+        #: The published tree (``DIR/public``): metadata and target files.
+        self.storage = FileStorage(self.layout.public)
 
     @classmethod
     @contextlib.contextmanager
@@ -219,15 +221,8 @@ class Repository:
         return self.layout.root / "audit.log"
 
     def audit(self, action: str, **fields: Any) -> None:
-        """Append a record for a completed action; the head is signed with ``DIR/keys/audit-log.pem``."""
-        from ..audit import append
-        from ..keys import generate, private_pem
-
-        key = self.layout.keys / "audit-log.pem"
-        if not key.exists():
-            key.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            write_atomic(key, private_pem(generate("ed25519")), mode=0o600)
-        append(self.audit_log, action, key=key, now=self.now, **fields)
+        """Append a record for a completed action (see :mod:`fwsign.repo.auditing`)."""
+        auditing.record(self.layout.root, self.layout.keys, action, self.now, **fields)
 
     # -- loading -------------------------------------------------------------------------
 
@@ -324,21 +319,15 @@ class Repository:
         with self.transaction():
             self.layout.staged.mkdir(parents=True, exist_ok=True)
             for role in sorted(self._dirty):
-                _write_synced(self.layout.staged_role(role), self._staged[role].to_bytes(SERIALIZER))
-            self._sync_dirs({self.layout.staged})
+                write_synced(self.layout.staged_role(role), self._staged[role].to_bytes(SERIALIZER))
+            L.fsync_dir(self.layout.staged)
+            self.storage.flush()
             self._dirty.clear()
 
     def _save_config(self) -> None:
         with self.transaction():
             write_atomic(self.layout.config, self.config.to_json())
             L.fsync_dir(self.layout.root)
-
-    def _sync_dirs(self, extra: Iterable[Path] = ()) -> None:
-        """fsync every directory that gained entries (new target files and their new parents)."""
-        for d in sorted({*self._unsynced_dirs, *extra}, key=lambda p: len(p.parts), reverse=True):
-            if d.is_dir():
-                L.fsync_dir(d)
-        self._unsynced_dirs.clear()
 
     # -- delegation structure ---------------------------------------------------------
 
@@ -459,35 +448,40 @@ class Repository:
         del md.signed.targets[path]
         return owner
 
-    def store_file(self, path: str, data: bytes | None = None, source: Path | None = None,
+    def store_file(self, path: str, data: bytes | None = None, source: Ingested | None = None,
                    custom: dict[str, Any] | None = None) -> TargetFile:
-        """Copy a target's bytes into ``targets/`` under its hash-prefixed name and stage its entry."""
+        """Store a target's bytes under its hash-prefixed name and stage its entry.
+
+        ``data`` is hashed here; an :class:`~fwsign.repo.storage.Ingested` payload was hashed
+        while it was copied (:meth:`ingest`), and that private copy is what is stored, so the
+        published bytes are the hashed bytes.
+        """
         if data is not None:
             tf = TargetFile.from_data(path, data, ["sha256"])
         elif source is not None:
-            tf = TargetFile.from_file(path, str(source), ["sha256"])
+            tf = TargetFile(source.length, {"sha256": source.sha256}, path)
         else:
-            raise UsageError("store_file needs data or a source file")
-        dest = self.layout.target_file(path, tf.hashes["sha256"])
-        parent = dest.parent
-        while not parent.exists() and parent != self.layout.targets:
-            self._unsynced_dirs.add(parent.parent)
-            parent = parent.parent
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if not dest.exists():
-            if data is not None:
-                write_atomic(dest, data)
-            else:
-                assert source is not None
-                _copy_atomic(source, dest)
-            self._unsynced_dirs.add(dest.parent)
+            raise UsageError("store_file needs data or an ingested file")
+        name = self.layout.target_name(path, tf.hashes["sha256"])
+        if self.storage.exists(name):
+            if source is not None:
+                source.discard()
+        elif data is not None:
+            self.storage.put(name, data)
+        else:
+            assert source is not None
+            self.storage.put_file(name, source.path)
         if custom:
             tf.unrecognized_fields["custom"] = custom
         self.set_target(tf)
         return tf
 
+    def ingest(self, source: Path, *, max_bytes: int | None = None) -> Ingested:
+        """A private, hashed copy of ``source`` (read once) for :meth:`store_file`."""
+        return ingest(source, self.layout.staged, max_bytes=max_bytes)
+
     def target_bytes(self, tf: TargetFile) -> bytes:
-        return self.layout.target_file(tf.path, tf.hashes["sha256"]).read_bytes()
+        return self.storage.read(self.layout.target_name(tf.path, tf.hashes["sha256"]))
 
     # -- signing and publishing ----------------------------------------------------------
 
@@ -511,17 +505,30 @@ class Repository:
             keys = {**{k: prev_root.keys[k] for k in old.keyids}, **keys}
         return keys
 
-    def _sign_available(self, role: str, md: Metadata[Any], root: Root, prev_root: Root | None) -> None:
+    def _signers_for(self, role: str, md: Metadata[Any], root: Root, prev_root: Root | None) -> dict[str, Signer]:
+        """The signers this repository can use for ``role`` that have not signed ``md`` yet."""
+        out: dict[str, Signer] = {}
         for keyid, key in self._signable_keys(role, root, prev_root).items():
             uri = self.config.signers.get(keyid)
             if uri and keyid not in md.signatures:
                 signer = self._signers.get(keyid)
                 if signer is None:
                     signer = self._signers[keyid] = load_signer(uri, key, self.layout.root)
-                md.sign(signer, append=True)
+                out[keyid] = signer
+        return out
 
-    def _verified(self, role: str, md: Metadata[Any], root: Root, prev_root: Root | None) -> tuple[bool, str]:
-        payload = md.signed_bytes
+    def _sign_available(self, role: str, md: Metadata[Any], root: Root, prev_root: Root | None) -> bytes:
+        """Sign ``md`` with every available key of ``role``; returns its canonical signed bytes."""
+        payload = canonical_bytes(md.signed.to_dict())
+        sigs = sign_bytes(payload, self._signers_for(role, md, root, prev_root), md.signatures)
+        md.signatures.clear()
+        md.signatures.update(sigs)
+        return payload
+
+    def _verified(self, role: str, md: Metadata[Any], root: Root, prev_root: Root | None,
+                  payload: bytes | None = None) -> tuple[bool, str]:
+        if payload is None:
+            payload = canonical_bytes(md.signed.to_dict())
         if role == "root":
             res = root.get_root_verification_result(prev_root, payload, md.signatures)
             missing = res.first.missing + res.second.missing
@@ -575,16 +582,18 @@ class Repository:
             if (old_t.keyids, old_t.threshold) != (new_t.keyids, new_t.threshold) and "targets" not in self._staged:
                 self.edit("targets")
             staged = self.staged_roles()
+        # Each staged role is encoded once; its signatures, checks and file use those bytes.
+        payloads: dict[str, bytes] = {}
         pending: list[str] = []
         for role in staged:
             md = self._staged[role]
             if not md.signatures:
                 md.signed.expires = self._expiry(role)
-            self._sign_available(role, md, root, prev_root)
-            ok, note = self._verified(role, md, root, prev_root)
+            payloads[role] = self._sign_available(role, md, root, prev_root)
+            ok, note = self._verified(role, md, root, prev_root, payloads[role])
             if not ok:
                 pending.append(note)
-        self._check_children(staged, root)
+        self._check_children(staged, payloads)
         if pending:
             self._dirty.update(staged)
             self.save()
@@ -592,61 +601,38 @@ class Repository:
                                   + " (run fwsign repo sign DIR ROLE --key ...)")
         if not staged and not resign_online:
             return PublishResult(False)
-        now = self.now()
         files: dict[str, bytes] = {}
         versions: dict[str, int] = {}
         warnings: list[str] = []
         for role in staged:
             md = self._staged[role]
-            data = md.to_bytes(SERIALIZER)
+            data = metadata_file(payloads[role], md.signatures)
             self._check_size(role, data, warnings)
             files[f"{md.signed.version}.{role}.json"] = data
             versions[role] = md.signed.version
-        # Snapshot: next version, every targets role at its (new) version.
         old_snap = self.published("snapshot")
-        snap: Snapshot = Snapshot(version=1, expires=now, meta={})
-        if old_snap is not None:
-            snap = Metadata[Snapshot].from_bytes(old_snap.to_bytes(SERIALIZER)).signed
-            snap.version += 1
-        for role in staged:
-            if role_type(role) == "targets":
-                snap.meta[f"{role}.json"] = MetaFile(version=self._staged[role].signed.version)
-        snap.expires = self._expiry("snapshot")
-        # Anchor the audit log's head in signed, version-numbered metadata: a log later cut
-        # short (even with an older, validly signed head put back) no longer reaches it.
-        from ..audit import current_head
-
-        seq, head = current_head(self.audit_log)
-        snap.unrecognized_fields[AUDIT_ANCHOR] = {"seq": seq, "hash": head}
-        snap_md = Metadata(snap)
-        self._sign_online("snapshot", snap_md, root)
-        snap_bytes = snap_md.to_bytes(SERIALIZER)
+        changed = {r: self._staged[r].signed.version for r in staged if role_type(r) == "targets"}
+        snap = planner.next_snapshot(old_snap.signed if old_snap is not None else None, changed,
+                                     self._expiry("snapshot"), auditing.anchor(self.layout.root))
+        snap_bytes = self._seal_online("snapshot", snap, root)
         self._check_size("snapshot", snap_bytes, warnings)
         files[f"{snap.version}.snapshot.json"] = snap_bytes
         old_ts = self.published("timestamp")
-        ts_version = 1 if old_ts is None else old_ts.signed.version + 1
-        ts = Timestamp(version=ts_version, expires=self._expiry("timestamp"),
-                       snapshot_meta=MetaFile(version=snap.version, length=len(snap_bytes),
-                                              hashes={"sha256": _sha256(snap_bytes)}))
-        ts_md = Metadata(ts)
-        self._sign_online("timestamp", ts_md, root)
-        ts_bytes = ts_md.to_bytes(SERIALIZER)
+        ts = planner.next_timestamp(old_ts.signed.version if old_ts is not None else None, snap.version, snap_bytes,
+                                    self._expiry("timestamp"))
+        ts_bytes = self._seal_online("timestamp", ts, root)
         self._check_size("timestamp", ts_bytes, warnings)
         files["timestamp.json"] = ts_bytes
-        versions["snapshot"], versions["timestamp"] = snap.version, ts_version
+        versions["snapshot"], versions["timestamp"] = snap.version, ts.version
         if check:
             self._client_check(files, [r for r in staged if role_type(r) == "targets"])
-        # Write order: root, targets roles, snapshot, timestamp.
-        order = sorted(files, key=lambda n: (_write_rank(n), n))
-        self.layout.metadata.mkdir(parents=True, exist_ok=True)
+        order = planner.write_order(files)
         # Target files and everything but timestamp go down first, each file and then the
         # directories synced; then timestamp, the only file that makes the new state
         # visible, is written and synced with its directory.
         for name in order[:-1]:
-            _write_synced(self.layout.metadata / name, files[name])
-        self._sync_dirs({self.layout.metadata})
-        write_atomic(self.layout.metadata / order[-1], files[order[-1]])
-        L.fsync_dir(self.layout.metadata)
+            self.storage.put(f"metadata/{name}", files[name])
+        self.storage.put_visible(f"metadata/{order[-1]}", files[order[-1]])
         if "root" in staged:
             write_atomic(self.layout.trusted_root, files[f"{root.version}.root.json"])
             L.fsync_dir(self.layout.root)
@@ -659,7 +645,7 @@ class Repository:
         self.audit("publish", artifact=order[-1], artifact_bytes=files[order[-1]], details={"versions": versions})
         return PublishResult(True, tuple(order), (), tuple(warnings), versions)
 
-    def _check_children(self, staged: Sequence[str], root: Root) -> None:
+    def _check_children(self, staged: Sequence[str], payloads: dict[str, bytes]) -> None:
         """Every role delegated by a changed delegator must still verify under it."""
         for role in staged:
             signed = self._staged[role].signed
@@ -671,15 +657,19 @@ class Repository:
                 md = self._staged.get(child) or self.published(child)
                 if md is None or (child in self._staged and not md.signatures):
                     continue
-                if not signed.get_verification_result(child, md.signed_bytes, md.signatures).verified:
+                payload = payloads.get(child) or canonical_bytes(md.signed.to_dict())
+                if not signed.get_verification_result(child, payload, md.signatures).verified:
                     raise RepoError(f"{child} would no longer verify under the new {role} delegation; "
                                     f"stage and re-sign {child} too (not published)")
 
-    def _sign_online(self, role: str, md: Metadata[Any], root: Root) -> None:
-        self._sign_available(role, md, root, None)
-        ok, note = self._verified(role, md, root, None)
+    def _seal_online(self, role: str, signed: Snapshot | Timestamp, root: Root) -> bytes:
+        """Sign an online role (snapshot, timestamp) with its keys and return the file bytes."""
+        md: Metadata[Any] = Metadata(signed)  # type: ignore[type-var]
+        payload = self._sign_available(role, md, root, None)
+        ok, note = self._verified(role, md, root, None, payload)
         if not ok:
             raise ThresholdNotMet(f"{note}: {role} is an online role; repo.json needs signer URIs for its keys")
+        return metadata_file(payload, md.signatures)
 
     def _check_size(self, role: str, data: bytes, warnings: list[str]) -> None:
         kind = role_type(role)
@@ -695,11 +685,7 @@ class Repository:
         """Refresh a python-tuf client against the new state (in memory) before writing it."""
         from .check import client_check
 
-        sample: list[str] = []
-        for role in changed:
-            targets = self._staged[role].signed.targets
-            if targets:
-                sample.append(next(iter(targets)))
+        sample = planner.client_sample({role: self._staged[role].signed.targets for role in changed})
         client_check(self.layout, files, sample)
 
     def refresh(self, *, within_days: int = 7) -> PublishResult:
@@ -893,48 +879,3 @@ def _signer_kind(uri: str | None) -> str:
 def _signer_class(signer: Signer) -> str:
     name = type(signer).__name__
     return {"CryptoSigner": "file", "TufPkcs11Signer": "pkcs11"}.get(name, name)
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    """Temporary file, fsync, rename (the caller syncs the directory once for a batch)."""
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _write_rank(name: str) -> int:
-    """Root first, then targets roles, then snapshot, timestamp last."""
-    if name.endswith(".root.json"):
-        return 0
-    if name.endswith(".snapshot.json"):
-        return 2
-    if name == "timestamp.json":
-        return 3
-    return 1
-
-
-def _sha256(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()
-
-
-def _copy_atomic(src: Path, dest: Path) -> None:
-    tmp = tempfile.NamedTemporaryFile(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp", delete=False)  # noqa: SIM115
-    try:
-        with tmp, open(src, "rb") as fh:
-            shutil.copyfileobj(fh, tmp, 1 << 20)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        Path(tmp.name).chmod(0o644)
-        Path(tmp.name).replace(dest)
-    except BaseException:
-        Path(tmp.name).unlink(missing_ok=True)
-        raise
