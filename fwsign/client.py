@@ -405,6 +405,23 @@ def _tuf_error(exc: BaseException) -> FwsignError:
     return TufRejected(f"{type(exc).__name__}: {text}")
 
 
+def _payload_info(meta: dict[str, Any], path: str) -> Any:
+    """The payload's TUF target info as the latest pointer's signed entry carries it, or None.
+
+    The latest pointer and the payload's own entry are signed by the same role (a class's
+    paths are delegated together), so the length and hash in the pointer are as trusted as
+    the payload's entry, and the client needs no second bin.
+    """
+    from tuf.api.metadata import TargetFile  # type: ignore[attr-defined]
+
+    length, sha = meta.get("payload-length"), meta.get("payload-sha256")
+    if not isinstance(length, int) or isinstance(length, bool) or length < 0 or not isinstance(sha, str):
+        return None
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise TufRejected(f"the latest pointer's payload-sha256 {sha[:80]!r} is not a SHA-256 hex digest")
+    return TargetFile(length, {"sha256": sha}, path)
+
+
 def _install(src: Path, dest: Path) -> None:
     tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex[:12]}.tmp"
     try:
@@ -509,7 +526,9 @@ def fetch_update(
             if pay_name is not None:
                 if not isinstance(pay_name, str) or not pay_name.startswith(latest_name.rsplit("/", 1)[0] + "/"):
                     raise TufRejected(f"payload path {pay_name!r} is outside the class directory")
-                pinfo = updater.get_targetinfo(pay_name)
+                pinfo = _payload_info(meta, pay_name)
+                if pinfo is None:  # a latest pointer without the payload's length and hash: its own entry
+                    pinfo = updater.get_targetinfo(pay_name)
                 if pinfo is None:
                     raise TufRejected(f"payload {pay_name} named by the release is not in the signed metadata")
                 if pinfo.length > max_payload:
