@@ -83,4 +83,6 @@ REASONS: Final[dict[str, str]] = {
     "repo-locked": "another command is changing the repository; it did not finish within the lock timeout",
     "slow-retrieval": "a download fell below the minimum speed or passed its deadline; nothing was installed",
     "audit-log-truncated": "the audit log ends before the head anchored in the signed repository metadata",
+    "rollout-invalid": "a signed rollout file is malformed, over its size limit, or names another device class",
+    "rollout-state": "the rollout cannot make that change now (halted, paused, at its last stage, or before a stage's minimum time)",
 }

@@ -58,7 +58,7 @@ from typing import Any
 
 from tuf.ngclient.fetcher import FetcherInterface
 
-from .errors import FwsignError, LimitError, NetworkError, SlowRetrieval, TufRejected, UsageError
+from .errors import FwsignError, LimitError, NetworkError, RolloutInvalid, SlowRetrieval, TufRejected, UsageError
 from .limits import DEFAULT_LIMITS
 from .verify import Policy, Report, TrustedKey, read_chunks, verify_envelope
 
@@ -325,10 +325,15 @@ class UpdateResult:
     report: Report | None = None
     downloaded_bytes: int = 0
     message: str = ""
+    #: True when a newer release exists but the class's signed rollout holds this device back.
+    held: bool = False
+    #: The class's rollout as the device saw it (:meth:`fwsign.repo.rollout.Rollout.status`), if one applies.
+    rollout: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "status": "updated" if self.updated else "up-to-date",
+            "status": "updated" if self.updated else "held" if self.held else "up-to-date",
+            "rollout": self.rollout,
             "current_sequence": self.current_sequence,
             "sequence": self.sequence,
             "min_sequence": self.min_sequence,
@@ -405,6 +410,26 @@ def _tuf_error(exc: BaseException) -> FwsignError:
     return TufRejected(f"{type(exc).__name__}: {text}")
 
 
+def _rollout_for(updater: Any, class_id: bytes, work: Path) -> Any:
+    """The class's signed rollout (:class:`fwsign.repo.rollout.Rollout`), or None when it has none.
+
+    Found through the TUF delegations like any target (only the ``rollout`` role is trusted
+    for ``rollouts/*``), downloaded with TUF's length and hash checks, then parsed strictly.
+    """
+    from .repo import rollout as R
+
+    info = updater.get_targetinfo(R.rollout_path(class_id))
+    if info is None:
+        return None
+    if info.length > R.MAX_FILE_BYTES:
+        raise RolloutInvalid(f"{info.path} is {info.length} bytes, over the {R.MAX_FILE_BYTES}-byte limit")
+    data = Path(updater.download_target(info, str(work / "rollout.json"))).read_bytes()
+    r = R.parse(data)
+    if r.class_id != str(uuid.UUID(bytes=class_id)):
+        raise RolloutInvalid(f"{info.path} names class {r.class_id}")
+    return r
+
+
 def _payload_info(meta: dict[str, Any], path: str) -> Any:
     """The payload's TUF target info as the latest pointer's signed entry carries it, or None.
 
@@ -452,6 +477,7 @@ def fetch_update(
     max_payload: int = DEFAULT_MAX_PAYLOAD,
     suit_policy: Policy | None = None,
     limits: TransferLimits = DEFAULT_TRANSFER,
+    device_id: bytes | None = None,
 ) -> UpdateResult:
     """Fetch, check and store the newest release for one device class (see the module docstring).
 
@@ -470,6 +496,8 @@ def fetch_update(
             replaces ``suit_keys``/``suit_threshold`` when given.
         limits: minimum speed and deadlines of the downloads (:class:`TransferLimits`); a
             download past them raises :class:`~fwsign.errors.SlowRetrieval` naming the file.
+        device_id: the device's identity, which places it in a rollout's cohorts; without
+            it a device installs a release under a rollout only at its 100% stage.
 
     Returns an :class:`UpdateResult`; raises :class:`fwsign.errors.FwsignError` on rejection.
     """
@@ -517,6 +545,15 @@ def fetch_update(
                                     message=f"up to date: newest release is {seq}, running {current_sequence}")
             if seq < floor:
                 raise TufRejected(f"the newest release {seq} is below the class's revocation floor {floor}", reason="rollback")
+            rollout = _rollout_for(updater, class_id, work)
+            if rollout is not None and rollout.gates(seq):
+                at = int((now or dt.datetime.now(dt.UTC)).timestamp())
+                state = rollout.status(at)
+                if not rollout.admits(device_id, at):
+                    why = "halted" if rollout.halted else f"at {state['percent']}% and this device's cohort is not in it yet"
+                    return UpdateResult(False, current_sequence, seq, floor, target=latest_name,
+                                        downloaded_bytes=counting.total, held=True, rollout=state,
+                                        message=f"release {seq} is held back by its rollout (release {rollout.release}: {why})")
             if info.length > DEFAULT_LIMITS.max_envelope_bytes:
                 raise LimitError(f"envelope target is {info.length} bytes, over the {DEFAULT_LIMITS.max_envelope_bytes} limit")
             env_file = Path(updater.download_target(info, str(work / "envelope.suit")))
@@ -565,4 +602,6 @@ def fetch_update(
             _install(pay_file, pay_out)
         _install(env_file, env_out)
         return UpdateResult(True, current_sequence, seq, floor, env_out, pay_out, envelope, latest_name, report,
-                            counting.total, f"updated {current_sequence} -> {seq}")
+                            counting.total, f"updated {current_sequence} -> {seq}",
+                            rollout=rollout.status(int((now or dt.datetime.now(dt.UTC)).timestamp()))
+                            if rollout is not None and rollout.gates(seq) else None)

@@ -174,6 +174,19 @@ class NetworkError(FwsignError):
     exit_code = 2
 
 
+class RolloutInvalid(TufRejected):
+    """A signed rollout file is malformed, over its size limit, or names another device class."""
+
+    reason = "rollout-invalid"
+
+
+class RolloutStateError(RepoError):
+    """The rollout cannot make that change now (halted, paused, last stage, minimum stage time)."""
+
+    reason = "rollout-state"
+    exit_code = 1
+
+
 # --- Simulated device and the C reference verifier ---------------------------------------
 
 

@@ -204,9 +204,10 @@ def cmd_update(a: argparse.Namespace) -> int:
     from .repo import transfer_limits
 
     res = fetch_update(a.repo, root, dev.config.vendor_id, dev.config.class_id, running, dev.suit_keys(),
-                       a.dir / "downloads", cache_dir=a.dir / "tuf-cache", now=now, limits=transfer_limits(a))
+                       a.dir / "downloads", cache_dir=a.dir / "tuf-cache", now=now, limits=transfer_limits(a),
+                       device_id=dev.config.device_id)
     if not res.updated:
-        _report(a, True, res.message, {"updated": False, "sequence": res.sequence})
+        _report(a, True, res.message, {"updated": False, "held": res.held, "sequence": res.sequence, "rollout": res.rollout})
         return EXIT_UP_TO_DATE
     payload = res.payload_path.read_bytes() if res.payload_path is not None else None
     _arm(dev, a)

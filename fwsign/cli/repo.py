@@ -130,6 +130,9 @@ def register(sub: Any) -> None:
     p.add_argument("--trusted-root", required=True, type=Path, metavar="ROOT.json", help="Bootstrap root embedded in the device.")
     add_identity_options(p, expected=True)
     p.add_argument("--current-sequence", type=non_negative, required=True, metavar="N", help="Sequence of the installed firmware.")
+    p.add_argument("--device-id", metavar="UUID",
+                   help="This device's identity: places it in a signed rollout's cohorts (without it, a release under a "
+                        "rollout installs only at its 100%% stage).")
     p.add_argument("--suit-key", action="append", type=Path, metavar="PUB", help="SUIT key; repeatable (or give --policy).")
     p.add_argument("--suit-threshold", type=non_negative, default=1, metavar="N")
     p.add_argument("--policy", type=Path, metavar="FILE", help="Release policy (TOML): the class rule's signers, threshold, algorithms.")
@@ -506,9 +509,12 @@ def cmd_update(a: argparse.Namespace) -> int:
         suit_policy = rp.verify_policy(rp.rule_for(vid, cid), trusted(a.suit_key or []))
     elif not a.suit_key:
         raise UsageError("give the SUIT verification key(s) with --suit-key, or a release --policy")
+    from .common import uuid_arg
+
+    device_id = uuid_arg(a.device_id, "--device-id") if a.device_id else None
     res = fetch_update(a.repo, root, vid, cid, a.current_sequence, trusted(a.suit_key or []), a.out, cache_dir=a.cache,
                        suit_threshold=a.suit_threshold, now=now, progress=_progress_bar if show else None,
-                       suit_policy=suit_policy, limits=transfer_limits(a))
+                       suit_policy=suit_policy, limits=transfer_limits(a), device_id=device_id)
     if a.json_out:
         emit_json(res.as_dict())
     else:

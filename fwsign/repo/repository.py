@@ -324,6 +324,18 @@ class Repository:
             self.storage.flush()
             self._dirty.clear()
 
+    def save_config(self) -> None:
+        """Write ``repo.json`` (signer URIs, delegation parents) durably."""
+        self._save_config()
+
+    def expiry(self, role: str) -> dt.datetime:
+        """When a new version of ``role`` made now expires (its period from ``repo.json``)."""
+        return self._expiry(role)
+
+    def stage_new(self, role: str, md: Metadata[Any]) -> None:
+        """Stage the first version of a new role."""
+        self._stage_new(role, md)
+
     def _save_config(self) -> None:
         with self.transaction():
             write_atomic(self.layout.config, self.config.to_json())
@@ -387,7 +399,7 @@ class Repository:
     def check_class_delegation(self, name: str, class_id: bytes, keys: Sequence[KeyRef] | None = None,
                                threshold: int = 1) -> None:
         """Raise what :meth:`delegate_class` would refuse, changing nothing (so a command can check first)."""
-        if not ROLE_NAME.fullmatch(name) or name in L.ROLES_TOP or name == "bins" or name in self.config.parents \
+        if not ROLE_NAME.fullmatch(name) or name in L.ROLES_TOP or name in ("bins", "rollout") or name in self.config.parents \
                 or any(name.startswith(prefix + "-") for prefix in self.config.bins):
             raise UsageError(f"{name!r} cannot name a class role (lower-case letters, digits, '-', '_'; not a top-level "
                              "role name; not already delegated)")
