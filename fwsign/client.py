@@ -418,6 +418,13 @@ def _rollout_for(updater: Any, class_id: bytes, work: Path) -> Any:
     """
     from .repo import rollout as R
 
+    # Only a top-level targets role that delegates the rollout role by name can hold a
+    # rollout; asking ngclient for the path otherwise would fetch a hash bin for nothing.
+    # (Top-level targets is trusted and loaded: the latest pointer was looked up first.)
+    delegations = updater._trusted_set.targets.delegations
+    roles = delegations.roles if delegations is not None else None
+    if not roles or R.ROLE not in roles:
+        return None
     info = updater.get_targetinfo(R.rollout_path(class_id))
     if info is None:
         return None
