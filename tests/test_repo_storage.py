@@ -96,3 +96,16 @@ def test_planner_snapshot_timestamp_and_order() -> None:
     assert order == ["2.root.json", "2.bins-0.json", "4.targets.json", "3.snapshot.json", "timestamp.json"]
     sample = planner.client_sample({f"bins-{i:02x}": [f"p{i}", "q"] for i in range(20)} | {"empty": []}, limit=3)
     assert sample == ["p0", "p1", "p2"]
+
+
+def test_file_storage_lists_and_reads_what_it_stored(tmp_path: Path) -> None:
+    store = FileStorage(tmp_path / "public")
+    assert store.list("metadata") == []
+    store.put("metadata/2.root.json", b"b")
+    store.put("metadata/1.root.json", b"a")
+    store.put_visible("metadata/timestamp.json", b"t")
+    (tmp_path / "public/metadata/.x.tmp").write_bytes(b"partial")  # an interrupted write is not an entry
+    assert store.list("metadata") == ["1.root.json", "2.root.json", "timestamp.json"]
+    assert store.read("metadata/2.root.json") == b"b" and store.exists("metadata/timestamp.json")
+    with pytest.raises(RepoError, match="cannot read"):
+        store.read("metadata/3.root.json")

@@ -234,11 +234,19 @@ class Repository:
         except Exception as exc:  # tuf's DeserializationError and friends
             raise RepoError(f"{path} is not valid TUF metadata: {exc}") from None
 
+    def _load_published(self, name: str) -> Metadata[Any]:
+        """Metadata file ``name`` (e.g. ``3.snapshot.json``) of the published tree, through the storage."""
+        data = self.storage.read(f"metadata/{name}")
+        try:
+            return Metadata.from_bytes(data)
+        except Exception as exc:  # tuf's DeserializationError and friends
+            raise RepoError(f"published metadata/{name} is not valid TUF metadata: {exc}") from None
+
     def root_versions(self) -> list[int]:
         out = []
-        for p in self.layout.metadata.glob("*.root.json"):
-            head = p.name.split(".", 1)[0]
-            if head.isdigit():
+        for name in self.storage.list("metadata"):
+            head, _, rest = name.partition(".")
+            if rest == "root.json" and head.isdigit():
                 out.append(int(head))
         return sorted(out)
 
@@ -249,20 +257,19 @@ class Repository:
         md: Metadata[Any] | None = None
         if role == "root":
             versions = self.root_versions()
-            md = self._load_file(self.layout.versioned("root", versions[-1])) if versions else None
+            md = self._load_published(f"{versions[-1]}.root.json") if versions else None
         elif role == "timestamp":
-            p = self.layout.metadata / "timestamp.json"
-            md = self._load_file(p) if p.is_file() else None
+            md = self._load_published("timestamp.json") if self.storage.exists("metadata/timestamp.json") else None
         elif role == "snapshot":
             ts = self.published("timestamp")
             if ts is not None:
-                md = self._load_file(self.layout.versioned("snapshot", ts.signed.snapshot_meta.version))
+                md = self._load_published(f"{int(ts.signed.snapshot_meta.version)}.snapshot.json")
         else:
             snap = self.published("snapshot")
             if snap is not None:
-                meta = snap.signed.meta.get(f"{role}.json")
+                meta = snap.signed.meta.get(f"{L.check_name(role, 'role name')}.json")
                 if meta is not None:
-                    md = self._load_file(self.layout.versioned(role, meta.version))
+                    md = self._load_published(f"{int(meta.version)}.{role}.json")
         if md is not None:
             self._published[role] = md
         return md

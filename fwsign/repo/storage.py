@@ -44,6 +44,9 @@ class Storage(Protocol):
     def exists(self, name: str) -> bool:
         """True if ``name`` is stored."""
 
+    def list(self, directory: str) -> list[str]:
+        """The names stored directly in ``directory`` (base names, sorted)."""
+
     def put(self, name: str, data: bytes) -> None:
         """Store ``data`` under ``name`` (durable by the next :meth:`flush`)."""
 
@@ -82,6 +85,12 @@ class FileStorage:
 
     def exists(self, name: str) -> bool:
         return self.path(name).is_file()
+
+    def list(self, directory: str) -> list[str]:
+        d = self.path(directory)
+        if not d.is_dir():
+            return []
+        return sorted(p.name for p in d.iterdir() if p.is_file() and not p.name.startswith("."))
 
     def _parent(self, dest: Path) -> None:
         parent = dest.parent
