@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 ACTIONS = {"advance": "Start the next stage now (after the current one's minimum time).",
            "pause": "Freeze the rollout at the stage in effect.",
-           "resume": "Continue a paused rollout; later stages move to start from now.",
+           "resume": "Continue a paused rollout; the next stage starts one period (--every) from now.",
            "halt": "Stop the rollout: no further device installs the release (fix forward with a newer release)."}
 _DURATION = re.compile(r"([0-9]{1,9})([smhdw]?)")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -50,7 +50,7 @@ def register(sub: Any) -> None:
     p.add_argument("--every", type=duration, default=86400, metavar="DURATION",
                    help="Time from one stage to the next: 90s, 30m, 24h, 7d, 1w (default 24h).")
     p.add_argument("--min-stage", type=duration, metavar="DURATION",
-                   help="Minimum time a stage runs before 'advance' may start the next (default: --every).")
+                   help="Minimum time a stage runs before 'advance' may start the next (default 1h, at most --every).")
     p.add_argument("--fleet", type=Path, metavar="FILE",
                    help="Device inventory of the class (one device id UUID per line): each stage then admits exactly "
                         "its share of these devices (default: its share of the cohort space).")
@@ -172,8 +172,8 @@ def cmd_start(a: argparse.Namespace) -> int:
     now = _now(a)
     with Repository.open(a.dir, lock_timeout=a.lock_timeout) as repo:
         cid = _class_id(repo, a.cls)
-        r = R.start(repo, cid, a.release, percents, a.every, a.every if a.min_stage is None else a.min_stage, now,
-                    fleet=fleet)
+        min_stage = min(3600, a.every) if a.min_stage is None else a.min_stage
+        r = R.start(repo, cid, a.release, percents, a.every, min_stage, now, fleet=fleet)
         repo.audit("rollout-start", artifact=R.rollout_path(cid), artifact_bytes=r.to_bytes(),
                    details={"release": r.release, "stages": percents, "every-seconds": r.every})
         return _finish(repo, a, f"rollout of release {r.release} started: stages {','.join(map(str, percents))}% "
