@@ -84,6 +84,7 @@ REASONS: Final[dict[str, str]] = {
     "slow-retrieval": "a download fell below the minimum speed or passed its deadline; nothing was installed",
     "audit-log-truncated": "the audit log ends before the head anchored in the signed repository metadata",
     "report-replayed": "a SUIT report does not answer the nonce asked for, or repeats one already accepted",
+    "report-mismatch": "a SUIT report's reference does not name the manifest or envelope it is checked against",
 }
 
 #: suit-report-result-reason values of draft-ietf-suit-report (SUIT_Report_Reasons).

@@ -20,7 +20,7 @@ is one table, :data:`fwsign._tables.REPORT_REASONS` (docs/reports.md).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
 
@@ -77,13 +77,15 @@ REPORT_REASONS: Final = _tables.REPORT_REASONS
 REASON_OF_CODE: Final = {number: reason for reason, (number, _draft) in REPORT_REASONS.items()}
 
 SHA256: Final = -16
+#: suit-report-reason-invoke-pending: the boot flow signs a boot report before it starts the image.
+INVOKE_PENDING: Final = 12
 
 #: What fwsign's device (bootloader-ref's boot flow) supports: one component (index 0,
 #: any identifier); the commands and parameters of docs/processing-model.md; COSE
 #: algorithms ES256, ESP256, EdDSA, Ed25519, HMAC 256/256 and the SHA-256 digest. The C
 #: report says the same (src/report.c); tests compare the two.
 DEVICE_COMMANDS: Final = (1, 2, 3, 5, 6, 12, 14, 15, 19, 20, 21, 23, 24, 32)
-DEVICE_PARAMETERS: Final = (1, 2, 3, 5, 12, 13, 14, 19, 21, 24)
+DEVICE_PARAMETERS: Final = (1, 2, 3, 5, 12, 13, 14, 18, 19, 21, 22, 24)
 DEVICE_ALGORITHMS: Final = (-19, -16, -9, -8, -7, 5)
 
 
@@ -135,7 +137,11 @@ class Failure:
 
     @property
     def fwsign_reason(self) -> str:
-        """fwsign's reason code for ``code`` ("unknown" for a code fwsign does not define)."""
+        """fwsign's reason code for ``code`` ("unknown" for a code fwsign does not define);
+        "invoke-pending" for the draft's invoke-pending (code 0): not a failure, the
+        report was signed before the image started."""
+        if self.reason == INVOKE_PENDING and self.code == 0:
+            return "invoke-pending"
         return REASON_OF_CODE.get(self.code, "unknown")
 
     @property
@@ -185,7 +191,8 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return self.failure is None
+        """Processing succeeded (``true``), or it verified and the image is about to start."""
+        return self.failure is None or self.failure.fwsign_reason == "invoke-pending"
 
     @property
     def reason(self) -> str:
@@ -243,13 +250,14 @@ def build_report(envelope: bytes, reason: str = "ok", *, manifest: bytes | None 
                  nonce: bytes | None = None, capabilities: Capabilities | None = None) -> Report:
     """The report of one processing of ``envelope`` that ended with ``reason``.
 
-    ``manifest``: the manifest bytes, given once the envelope was authenticated; the
-    reference then names the manifest (its SHA-256, as in the authentication wrapper, and
-    its reference URI). Without it the reference is the SHA-256 of the envelope as
+    ``manifest``: the manifest bytes (the content of the envelope's manifest bstr), given
+    once the envelope was authenticated; the reference then names the manifest (the
+    SHA-256 of the bstr-wrapped manifest, as in the authentication wrapper, and its
+    reference URI). Without it the reference is the SHA-256 of the envelope as
     received and an empty URI: a refused envelope is never taken at its word.
     """
     if manifest is not None:
-        uri, digest = reference_uri(manifest), hashlib.sha256(manifest).digest()
+        uri, digest = reference_uri(manifest), hashlib.sha256(cbor.bstr(manifest)).digest()
     else:
         uri, digest = "", hashlib.sha256(envelope).digest()
     failure = None if reason == "ok" else failure_for(reason, record)
@@ -287,6 +295,27 @@ def sign_report(report: Report | bytes, signer: Signer) -> bytes:
     tag = TAG_COSE_MAC0 if signer.alg in MAC_ALGS else TAG_COSE_SIGN1
     protected = protected_header(signer.alg, signer.kid)
     return assemble(tag, protected, signer.sign(to_be_signed(tag, protected, payload)), payload=payload)
+
+
+def check_reference(report: Report, envelope: bytes) -> None:
+    """Raise unless ``report`` is about ``envelope``: the reference names its manifest
+    (digest of the authentication wrapper, reference URI), or, for a refusal before the
+    envelope authenticated, the envelope itself (docs/reports.md)."""
+    from .suit.decode import decode_envelope_parts
+
+    if report.digest == hashlib.sha256(envelope).digest() and report.uri == "" and not report.ok:
+        return
+    try:
+        manifest = decode_envelope_parts(envelope).manifest_bytes
+    except FwsignError:
+        manifest = None
+    if manifest is not None and report.digest == hashlib.sha256(cbor.bstr(manifest)).digest():
+        if report.uri != reference_uri(manifest):
+            raise VerificationError("the report's reference URI is not the manifest's", path="report.reference",
+                                    reason="report-mismatch")
+        return
+    raise VerificationError("the report is about another manifest (reference digest differs)",
+                            path="report.reference", reason="report-mismatch")
 
 
 # -- decoding ---------------------------------------------------------------------------
@@ -456,13 +485,23 @@ def decode_signed(data: bytes) -> SignedReport:
     return SignedReport(msg.cose_tag, msg.alg, msg.kid, msg.payload, decode_report(msg.payload), msg)
 
 
+def replay_key(report: Report) -> bytes:
+    """What a collector remembers of an accepted report to refuse it a second time: its
+    nonce and the manifest it is about (one operation's reports share a nonce and name
+    different manifests). Empty for a report without a nonce."""
+    if report.nonce is None:
+        return b""
+    return hashlib.sha256(cbor.dumps([report.nonce, report.digest])).digest()
+
+
 def verify_report(data: bytes, key: PublicKey, *, nonce: bytes | None = None,
-                  seen: Iterable[bytes] = ()) -> SignedReport:
+                  seen: Collection[bytes] | None = None) -> SignedReport:
     """Decode and authenticate a signed report with the device's key; raise unless it verifies.
 
-    ``nonce``: the challenge this report must answer. ``seen``: nonces of reports already
-    accepted; a report repeating one is a replay. A report without a nonce passes only
-    when neither is asked for.
+    ``nonce``: the challenge this report must answer. ``seen``: a replay guard, the
+    :func:`replay_key` of every report already accepted; a report repeating one is a
+    replay, and one without a nonce cannot be told from a replay. Without either, a
+    report's freshness is not checked (only its authenticity).
     """
     from .cose import verify
     from .cose.messages import CoseMessage
@@ -473,16 +512,33 @@ def verify_report(data: bytes, key: PublicKey, *, nonce: bytes | None = None,
     got = signed.report.nonce
     if nonce is not None and got != nonce:
         raise ReportReplayed("the report does not answer this nonce (stale or replayed)", path="report.nonce")
-    seen_set = set(seen)
-    if seen_set and got is None:
+    if seen is not None and got is None:
         raise ReportReplayed("the report has no nonce, so a replay cannot be told apart", path="report.nonce")
-    if got is not None and got in seen_set:
-        raise ReportReplayed("a report with this nonce was accepted before (replay)", path="report.nonce")
+    if seen is not None and replay_key(signed.report) in seen:
+        raise ReportReplayed("a report with this nonce about this manifest was accepted before (replay)",
+                             path="report.nonce")
     return signed
 
 
 __all__ = [
-    "DEVICE_CAPABILITIES", "MAX_NONCE_BYTES", "MAX_RECORDS", "MAX_REPORT_BYTES", "Capabilities", "Failure",
-    "Record", "Report", "ReportReplayed", "SignedReport", "SystemProperties", "build_report", "decode_report",
-    "decode_signed", "encode_report", "failure_for", "reference_uri", "sign_report", "verify_report",
+    "DEVICE_CAPABILITIES",
+    "MAX_NONCE_BYTES",
+    "MAX_RECORDS",
+    "MAX_REPORT_BYTES",
+    "Capabilities",
+    "Failure",
+    "Record",
+    "Report",
+    "SignedReport",
+    "SystemProperties",
+    "build_report",
+    "check_reference",
+    "decode_report",
+    "decode_signed",
+    "encode_report",
+    "failure_for",
+    "reference_uri",
+    "replay_key",
+    "sign_report",
+    "verify_report",
 ]

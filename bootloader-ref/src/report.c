@@ -258,8 +258,11 @@ bootref_err_t bootref_report_finish(bootref_report_t *r, const bootref_port_t *s
         return BOOTREF_E_USAGE;
     mac = p->alg == COSE_ALG_HMAC256;
     if (verified && c->manifest.p != NULL) {
+        /* the digest of the authentication wrapper: over the bstr-wrapped manifest, whose
+         * head sits right before the content in the envelope */
+        size_t hl = c->manifest.n < 24u ? 1u : c->manifest.n < 256u ? 2u : c->manifest.n < 65536u ? 3u : 5u;
         uri = manifest_uri(c);
-        e = sha256(sha, c->manifest.p, c->manifest.n, digest);
+        e = sha256(sha, c->manifest.p - hl, c->manifest.n + hl, digest);
     } else {
         e = sha256(sha, env, env != NULL ? env_len : 0u, digest);
     }

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fwsign.cli.energy",
     "fwsign.cli.log",
     "fwsign.cli.delegate",
+    "fwsign.cli.report",
 )
 
 #: Which module registers each top-level command. A run builds the parser of its own
@@ -45,6 +46,7 @@ COMMANDS: dict[str, str] = {
     "energy": "fwsign.cli.energy",
     "log": "fwsign.cli.log", "audit": "fwsign.cli.log",
     "delegate": "fwsign.cli.delegate",
+    "report": "fwsign.cli.report",
 }
 
 

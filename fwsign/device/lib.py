@@ -332,9 +332,9 @@ class Reporter:
         self.handle: int = handle
         self.reports: list[tuple[str, bytes]] = []
 
-        def emit(_user: int | None, kind: int, data: object, n: int) -> int:
+        def emit(_user: int | None, kind: int, data: ctypes._Pointer[ctypes.c_uint8], n: int) -> int:
             try:
-                self.reports.append((REPORT_KINDS.get(int(kind), "unknown"), ctypes.string_at(data, n)))  # type: ignore[call-overload]
+                self.reports.append((REPORT_KINDS.get(int(kind), "unknown"), ctypes.string_at(data, n)))
                 return 0
             except Exception:  # never unwind through C
                 return 1
