@@ -502,7 +502,14 @@ bootref_err_t bootref_boot_target(bootref_boot_t *b, uint8_t *slot)
     return BOOTREF_OK;
 }
 
+/* With reports, the install proper sits inside bootref_boot_install() below, which
+ * reports every outcome; without, it is bootref_boot_install() itself. */
+#if BOOTREF_REPORT
 static bootref_err_t install(bootref_boot_t *b, const uint8_t *env, size_t env_len, uint8_t *slot)
+#else
+bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t env_len,
+                                   uint8_t *slot)
+#endif
 {
     uint8_t rec[BOOTREF_TRAILER_RECORD];
     uint64_t counter = 0;
@@ -510,6 +517,10 @@ static bootref_err_t install(bootref_boot_t *b, const uint8_t *env, size_t env_l
     int run;
     bootref_err_t e;
 
+#if !BOOTREF_REPORT
+    if (b == NULL || b->bp == NULL || env == NULL)
+        return BOOTREF_E_USAGE;
+#endif
     if (env_len > BOOTREF_MAX_ENVELOPE_SIZE)
         return BOOTREF_E_LIMIT_SIZE;
     b->ctx.detail = NULL;
@@ -589,6 +600,7 @@ out:
     return e;
 }
 
+#if BOOTREF_REPORT
 bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t env_len,
                                    uint8_t *slot)
 {
@@ -600,6 +612,7 @@ bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t
     REP_END(b, BOOTREF_REPORT_INSTALL, env, env_len, e, 0);
     return e;
 }
+#endif
 
 bootref_err_t bootref_boot_select(bootref_boot_t *b, bootref_boot_result_t *r)
 {
