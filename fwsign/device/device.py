@@ -389,7 +389,7 @@ class _Session:
             import secrets
 
             try:
-                self.reporter = lib.Reporter(key, capabilities=dev.capabilities)
+                self.reporter = lib.Reporter(key, capabilities=dev.capabilities, alive=lambda: dev.flash.powered)
                 nonce = dev.nonce if dev.nonce is not None else secrets.token_bytes(16)
                 if int(self.lib.bootref_boot_set_nonce(self.boot, nonce, len(nonce))) != 0:
                     raise UsageError(f"a report nonce is at most {lib.REPORT_MAX_NONCE} bytes")

@@ -13,6 +13,7 @@ import ctypes
 import os
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -318,10 +319,12 @@ class Reporter:
     """The host port's SUIT report signer: the device's key, and a callback per report.
 
     ``reports`` collects ``(kind, signed report bytes)`` in the order the boot flow
-    emitted them. The key never leaves the C object (loaded from ``path``).
+    emitted them. The key never leaves the C object (loaded from ``path``). ``alive``:
+    whether the device still has power; a device whose power was cut sends nothing (the
+    emit fails, as the boot flow allows: the report is lost, never the update).
     """
 
-    def __init__(self, path: Path, *, capabilities: bool = False) -> None:
+    def __init__(self, path: Path, *, capabilities: bool = False, alive: Callable[[], bool] | None = None) -> None:
         self.lib = load()
         err = ctypes.create_string_buffer(256)
         handle = self.lib.bootref_host_reporter_new(str(path).encode(), err, 256)
@@ -333,6 +336,8 @@ class Reporter:
         self.reports: list[tuple[str, bytes]] = []
 
         def emit(_user: int | None, kind: int, data: ctypes._Pointer[ctypes.c_uint8], n: int) -> int:
+            if alive is not None and not alive():
+                return 1
             try:
                 self.reports.append((REPORT_KINDS.get(int(kind), "unknown"), ctypes.string_at(data, n)))
                 return 0

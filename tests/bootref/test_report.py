@@ -341,3 +341,20 @@ def test_c_and_python_reports_of_the_same_install_agree(reporting: ReportingDevi
 
     run()
     assert len(seen) >= 5, f"the generator reached too few outcomes: {sorted(seen)}"
+
+
+def test_power_cut_install_sends_no_report_and_the_next_boot_does(reporting: ReportingDevice) -> None:
+    """A device that loses power mid-install cannot send anything: no report of the cut
+    install; the boot after it reports what it found."""
+    dev = reporting.fresh()
+    dev.flash.cut_after = dev.flash.ops + 3
+    with pytest.raises(FwsignError) as err:
+        dev.install(encode(_case()), IMAGES["image"])
+    assert err.value.reason == "power-cut"
+    assert dev.reports == []
+    dev.flash.powered = True
+    dev.flash.cut_after = None
+    with pytest.raises(FwsignError):
+        dev.boot()
+    (kind, signed), = reporting.verified(dev)
+    assert kind == "boot" and signed.report.reason == "no-bootable-image"
