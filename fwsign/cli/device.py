@@ -158,8 +158,8 @@ def _report(a: argparse.Namespace, ok: bool, text: str, data: dict[str, Any], re
         emit_json({"ok": ok, **data, **({"reports": [str(r) for r in reports]} if reports is not None else {})})
     else:
         echo(text, err=not ok)
-        for r in reports or ():
-            echo(f"SUIT report: {r}", err=not ok)
+        for r in reports or ():  # on stdout: a refusal stays one line on stderr
+            echo(f"SUIT report: {r}")
 
 
 def cmd_install(a: argparse.Namespace) -> int:

@@ -17,13 +17,11 @@
 #include <openssl/pem.h>
 
 #include "bootref_host.h"
-#include "bootref_report.h"
+#include "host_report.h"
 
 #if BOOTREF_REPORT
 
-typedef int (*bootref_host_emit_fn)(void *user, unsigned kind, const uint8_t *report, size_t len);
-
-typedef struct bootref_host_reporter {
+struct bootref_host_reporter {
     bootref_report_port_t port;
     EVP_PKEY *pkey;
     uint8_t secret[BOOTREF_HOST_MAX_HMAC_KEY];
@@ -31,13 +29,7 @@ typedef struct bootref_host_reporter {
     uint8_t kid[BOOTREF_HOST_KID_LEN];
     bootref_host_emit_fn emit;
     void *user;
-} bootref_host_reporter_t;
-
-bootref_host_reporter_t *bootref_host_reporter_new(const char *path, char *err, size_t errlen);
-void bootref_host_reporter_free(bootref_host_reporter_t *r);
-void bootref_host_reporter_set_emit(bootref_host_reporter_t *r, bootref_host_emit_fn fn, void *user,
-                                    int capabilities);
-const bootref_report_port_t *bootref_host_reporter_port(const bootref_host_reporter_t *r);
+};
 
 static void rerr(char *err, size_t errlen, const char *msg)
 {
