@@ -85,4 +85,53 @@ REASONS: Final[dict[str, str]] = {
     "audit-log-truncated": "the audit log ends before the head anchored in the signed repository metadata",
     "rollout-invalid": "a signed rollout file is malformed, over its size limit, or names another device class",
     "rollout-state": "the rollout cannot make that change now (halted, paused, at its last stage, or before a stage's minimum time)",
+    "report-replayed": "a SUIT report does not answer the nonce asked for, or repeats one already accepted",
+    "report-mismatch": "a SUIT report's reference does not name the manifest or envelope it is checked against",
+}
+
+#: suit-report-result-reason values of draft-ietf-suit-report (SUIT_Report_Reasons).
+DRAFT_REASONS: Final[dict[str, int]] = {
+    "ok": 0,
+    "cbor-parse": 1,
+    "cose-unsupported": 2,
+    "alg-unsupported": 3,
+    "unauthorised": 4,
+    "command-unsupported": 5,
+    "component-unsupported": 6,
+    "component-unauthorised": 7,
+    "parameter-unsupported": 8,
+    "severing-unsupported": 9,
+    "condition-failed": 10,
+    "operation-failed": 11,
+    "invoke-pending": 12,
+}
+
+#: How a reason appears in a SUIT report: (suit-report-result-code, the draft's reason).
+REPORT_REASONS: Final[dict[str, tuple[int, str]]] = {
+    "malformed": (1, "cbor-parse"),
+    "truncated": (2, "cbor-parse"),
+    "limit-exceeded": (3, "cbor-parse"),
+    "unsupported": (4, "command-unsupported"),
+    "digest-mismatch": (5, "unauthorised"),
+    "signature-invalid": (6, "unauthorised"),
+    "no-trusted-key": (7, "unauthorised"),
+    "severed-digest-mismatch": (8, "unauthorised"),
+    "severed-member-missing": (9, "operation-failed"),
+    "rollback": (10, "condition-failed"),
+    "vendor-mismatch": (11, "condition-failed"),
+    "class-mismatch": (12, "condition-failed"),
+    "device-mismatch": (13, "condition-failed"),
+    "image-mismatch": (14, "condition-failed"),
+    "missing-check": (15, "condition-failed"),
+    "abort": (16, "condition-failed"),
+    "usage": (17, "operation-failed"),
+    "port-error": (18, "operation-failed"),
+    "no-bootable-image": (19, "operation-failed"),
+    "encryption-info-invalid": (20, "cbor-parse"),
+    "no-recipient": (21, "unauthorised"),
+    "key-unwrap-failed": (22, "operation-failed"),
+    "decryption-failed": (23, "operation-failed"),
+    "delegation-invalid": (24, "unauthorised"),
+    "delegation-expired": (25, "unauthorised"),
+    "delegation-scope": (26, "component-unauthorised"),
 }

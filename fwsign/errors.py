@@ -267,3 +267,12 @@ class SlowRetrieval(NetworkError):
 
     reason = "slow-retrieval"
     exit_code = 2
+
+
+# --- SUIT reports ----------------------------------------------------------------------
+
+
+class ReportReplayed(VerificationError):
+    """A SUIT report does not answer the nonce asked for, or repeats one already accepted."""
+
+    reason = "report-replayed"

@@ -129,6 +129,14 @@ typedef struct bootref_event {
 
 typedef void (*bootref_report_fn)(void *user, const bootref_event_t *ev);
 
+#if BOOTREF_REPORT
+/* SUIT report hook (bootref_report.h): called after each condition or directive ran
+ * on a component, with its label, the component, its reporting policy
+ * (SUIT_Rep_Policy bits) and its result. Compiled in only with BOOTREF_REPORT=1. */
+typedef void (*bootref_record_fn)(void *user, int32_t label, unsigned component, uint32_t policy,
+                                  bootref_err_t result);
+#endif
+
 typedef struct bootref_span { const uint8_t *p; size_t n; } bootref_span_t;
 
 /* One component's parameters: encoded CBOR values (head included) that were
@@ -173,6 +181,15 @@ typedef struct bootref_ctx {
     const char *detail;
     int err_component;
     int32_t err_command;
+#if BOOTREF_REPORT
+    /* where the interpreter is, for SUIT records (bootref_report.h): the manifest key
+     * of the top-level sequence (3: the shared sequence of suit-common) and the byte
+     * offset of its current top-level command; the hook and its argument */
+    int32_t rep_section;
+    uint32_t rep_offset;
+    bootref_record_fn record;
+    void *record_user;
+#endif
 
     /* keys the authentication blocks are checked with: the port's anchors, or
      * with a delegation (bootref_delegation.h) also the keys it vouches for */

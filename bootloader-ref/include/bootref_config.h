@@ -33,6 +33,14 @@
 #define BOOTREF_DETAIL_STRINGS 1
 #endif
 
+/* 1: SUIT reports (draft-ietf-suit-report; src/report.c, include/bootref_report.h):
+ * the interpreter tells a record hook where it is and what each command gave, and
+ * the boot flow builds a signed SUIT_Report for every install and boot attempt.
+ * 0 (default): none of it is compiled; the lean core is unchanged. */
+#ifndef BOOTREF_REPORT
+#define BOOTREF_REPORT 0
+#endif
+
 /* A device without a trusted clock (the port's time_now is NULL or answers
  * UNAVAILABLE): 0 (default) refuses every delegation ("delegation-expired"),
  * because nothing bounds how long a leaked delegated key stays usable; 1 accepts

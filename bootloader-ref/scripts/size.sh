@@ -34,11 +34,13 @@ echo "bss includes one static bootref_ctx_t; stack excludes the port's own funct
 echo
 printf '%-8s %-8s %7s %6s %6s %6s %6s\n' core config core total data bss stack
 for cpu in cortex-m0plus cortex-m4 cortex-m33; do
-    for cfg in default lean; do
+    for cfg in default lean report; do
         d="$OUT/$cpu-$cfg"
         mkdir -p "$d"
         extra=""
         [ "$cfg" = lean ] && extra="-DBOOTREF_DETAIL_STRINGS=0"
+        # report = lean with SUIT reports compiled in (BOOTREF_REPORT=1: the interpreter's record hook)
+        [ "$cfg" = report ] && extra="-DBOOTREF_DETAIL_STRINGS=0 -DBOOTREF_REPORT=1"
         objs=""
         for s in $SRCS; do
             o="$d/$(basename "$s" .c).o"
@@ -65,6 +67,17 @@ for cpu in cortex-m0plus cortex-m4 cortex-m33; do
         bstack=$(python3 scripts/stack_report.py "$NEST" 32 bootref_boot_install,bootref_boot_select,bootref_boot_confirm "$d"/*.ci "$d"/boot/*.ci)
         echo "${cpu#cortex-} $cfg $btext ${bstack%% *}" >> "$OUT/boot.txt"
         echo "$bstack" > "$d/boot/stack.txt"
+        # SUIT reports: a separate object the boot flow calls (src/report.c), report config only
+        if [ "$cfg" = report ]; then
+            mkdir -p "$d/report"
+            "$CC" -mcpu=$cpu -mthumb -Os -ffunction-sections -fdata-sections -DNDEBUG $extra \
+                -std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wconversion \
+                -Iinclude -Isrc -fstack-usage -fcallgraph-info=su -c src/report.c -o "$d/report/report.o"
+            rtext=$("$SIZE" -B "$d/report/report.o" | tail -1 | awk '{print $1}')
+            rstack=$(python3 scripts/stack_report.py "$NEST" 32 bootref_report_finish "$d"/report/*.ci)
+            echo "${cpu#cortex-} $cfg $rtext ${rstack%% *}" >> "$OUT/report.txt"
+            echo "$rstack" > "$d/report/stack.txt"
+        fi
         # trust-domains delegation: a separate object reached through the port (src/delegation.c)
         mkdir -p "$d/deleg"
         "$CC" -mcpu=$cpu -mthumb -Os -ffunction-sections -fdata-sections -DNDEBUG $extra \
@@ -82,6 +95,11 @@ echo
 echo "boot flow (src/boot.c, A/B slots, trailer, confirm/revert) on top of the core:"
 printf '%-8s %-8s %7s %6s\n' core config flash stack
 while read -r c cfg t st; do printf '%-8s %-8s %7s %6s\n' "$c" "$cfg" "$t" "$st"; done < "$OUT/boot.txt"
+echo "SUIT reports (src/report.c, BOOTREF_REPORT=1), called by the boot flow of the report config:"
+printf '%-8s %-8s %7s %6s\n' core config flash stack
+while read -r c cfg t st; do printf '%-8s %-8s %7s %6s\n' "$c" "$cfg" "$t" "$st"; done < "$OUT/report.txt"
+echo "report stack = the deepest chain from bootref_report_finish (called by the boot flow after the"
+echo "core returns, so it does not add to the core's); its RAM is a bootref_report_t inside bootref_boot_t."
 echo "delegation (src/delegation.c, trust-domains CWT chains), linked by devices that accept them:"
 printf '%-8s %-8s %7s %6s\n' core config flash stack
 while read -r c cfg t st; do printf '%-8s %-8s %7s %6s\n' "$c" "$cfg" "$t" "$st"; done < "$OUT/deleg.txt"
@@ -95,7 +113,8 @@ echo "bootref_boot_install/select/confirm, through the core, port functions excl
 echo
 echo "core = flash of the verifier's own code and constants; total = plus the libc helpers it"
 echo "links (memcpy, memset, memcmp), which a bootloader normally has already."
-echo "default = diagnostics on (BOOTREF_DETAIL_STRINGS=1), lean = off (device configuration)."
+echo "default = diagnostics on (BOOTREF_DETAIL_STRINGS=1), lean = off (device configuration),"
+echo "report = lean with SUIT reports (BOOTREF_REPORT=1: the interpreter's record hook in the core)."
 echo "stack = deepest call chain from bootref_verify_envelope/bootref_run, with try-each/run-sequence"
 echo "recursion counted BOOTREF_MAX_SEQ_NESTING=$NEST extra times and 32 B for each libc leaf call."
 echo "Deepest chain (m4, default): $(cat $OUT/cortex-m4-default/stack.txt | cut -d' ' -f2-)"

@@ -525,12 +525,19 @@ static bootref_err_t run_cmds(bootref_ctx_t *c, cbor_dec_t *d, unsigned depth, u
         return br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("too many commands"));
 
     for (i = 0; i < n; i += 2u) {
+#if BOOTREF_REPORT
+        size_t start = d->pos;
+#endif
         if ((e = cbor_int(d, &label64)) != BOOTREF_OK)
             return br_fail(c, e, BR_STR("command label"));
         /* clamped: every label outside +-0x7fff is unsupported anyway */
         label = (int32_t)(label64 < -0x7fff ? -0x7fff : label64 > 0x7fff ? 0x7fff : label64);
         c->err_command = label;
         c->err_component = -1;
+#if BOOTREF_REPORT
+        if (depth == 0u)
+            c->rep_offset = (uint32_t)start;
+#endif
         switch (label) {
         case CMD_SET_COMPONENT_INDEX:
             e = set_index(c, d);
@@ -564,6 +571,10 @@ static bootref_err_t run_cmds(bootref_ctx_t *c, cbor_dec_t *d, unsigned depth, u
                     e = cond_image(c, comp, label);
                 else
                     e = directive(c, comp, label, depth);
+#if BOOTREF_REPORT
+                if (c->record != NULL)
+                    c->record(c->record_user, label, comp, (uint32_t)policy, e);
+#endif
             }
             break;
         }
@@ -639,14 +650,25 @@ bootref_err_t bootref_run(bootref_ctx_t *c, uint32_t sequences)
         c->selected = 1u; /* component index defaults to 0 */
         c->identity = 0;
         /* top level: no soft-failure (NULL: setting it aborts) */
+#if BOOTREF_REPORT
+        c->rep_section = 3; /* suit-common: its shared sequence */
+        c->rep_offset = 0;
+#endif
         if (c->shared.p != NULL) {
             if ((e = run_seq(c, &c->shared, 0, NULL, shared_checked)) != BOOTREF_OK)
                 return e;
             shared_checked = 1;
         }
         c->selected = 1u;
+#if BOOTREF_REPORT
+        c->rep_section = keys[i];
+        c->rep_offset = 0;
+#endif
         if ((e = run_seq(c, seq, 0, NULL, 0)) != BOOTREF_OK)
             return e;
+#if BOOTREF_REPORT
+        c->rep_offset = (uint32_t)seq->n; /* the rules checked at its end */
+#endif
         /* R1 by the end of every sequence; R3 at the end of validate: something
          * matched, and everything written in this run matched again */
         c->err_command = -1;

@@ -29,6 +29,11 @@ def register(sub: Any) -> None:
                    help="TUF root metadata to embed, for 'fwsign device update' (can also be given there).")
     p.add_argument("--decrypt-key", action="append", default=[], type=Path, metavar="KEY",
                    help="Payload decryption key: X25519/P-256 private key or KEK (docs/encryption.md); repeatable.")
+    p.add_argument("--report-key", choices=("p256", "ed25519", "hmac", "none"), default="p256",
+                   help="The device's own key that signs its SUIT reports (generated here, private 0600; "
+                        "hmac: a COSE_Mac0 key shared with the verifier; default p256).")
+    p.add_argument("--register-report-key", type=Path, metavar="REGISTRY",
+                   help="Also put the report verification key in REGISTRY, named by key id (see 'report verify').")
 
     p = add_command(dsub, "install", cmd_install, "Verify an envelope and stage it in the inactive slot.")
     p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
@@ -42,6 +47,8 @@ def register(sub: Any) -> None:
                    help="The device's clock for delegation expiry: seconds since the epoch or ISO 8601 "
                         "(default: this host's clock).")
     _power_options(p)
+    p.add_argument("--capabilities", action="store_true",
+                   help="The install report also carries the device's capability report.")
 
     p = add_command(dsub, "boot", cmd_boot, "Power the device on: verify and start an image; a new image confirms itself.")
     p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
@@ -64,12 +71,20 @@ def register(sub: Any) -> None:
 
     add_transfer_options(p)
 
+    p = add_command(dsub, "report-key", cmd_report_key,
+                    "Show the device's SUIT report verification key, or register it where a verifier looks.")
+    p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
+    p.add_argument("--register", type=Path, metavar="REGISTRY",
+                   help="Copy the key into REGISTRY as <key id>.pem (what 'report verify --key-registry' reads).")
+
     p = add_command(dsub, "status", cmd_status, "Show slots, counter, last boot and flash wear.")
     p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
     p.add_argument("--json", dest="json_out", action="store_true", help="Machine-readable form.")
 
 
 def _power_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--nonce", metavar="HEX",
+                   help="The collector's challenge the SUIT reports of this operation carry (default: 16 random bytes).")
     p.add_argument("--cut-after", type=non_negative, metavar="N",
                    help="Cut power after the Nth flash operation (fault injection).")
     p.add_argument("--torn", action="store_true", help="With --cut-after: leave the interrupted operation half done.")
@@ -87,7 +102,7 @@ def cmd_create(a: argparse.Namespace) -> None:
     if a.trusted_root is not None:
         root = _read(a.trusted_root, "trusted root")
     dev = create(a.dir, a.trust, vid, cid, did, Geometry(a.sector_size, a.write_size, a.slot_sectors),
-                 decrypt=a.decrypt_key)
+                 decrypt=a.decrypt_key, report_key=None if a.report_key == "none" else a.report_key)
     if root is not None:
         from ..keys import write_atomic
 
@@ -95,6 +110,17 @@ def cmd_create(a: argparse.Namespace) -> None:
     g = dev.config.geometry
     echo(f"created device in {a.dir}: 2 slots of {g.slot_size} bytes (image up to {g.image_capacity}), "
          f"{len(dev.config.trust)} trust anchor(s), {len(dev.config.decrypt)} decryption key(s), counter 0")
+    if dev.config.report_key is not None:
+        from ..device import register_report_key, report_verification_key
+
+        echo(f"SUIT reports signed with {a.report_key} key {a.dir / 'report' / dev.config.report_key} (private, 0600); "
+             f"verify them with {report_verification_key(a.dir)}")
+        if a.register_report_key is not None:
+            echo(f"registered the report key as {register_report_key(a.dir, a.register_report_key)}")
+    elif a.register_report_key is not None:
+        from ..errors import UsageError
+
+        raise UsageError("--register-report-key needs a report key (not --report-key none)")
 
 
 def _device_time(text: str | None) -> int | None:
@@ -115,6 +141,11 @@ def _read(path: Path, what: str) -> bytes:
 def _arm(dev: Any, a: argparse.Namespace) -> None:
     from ..errors import UsageError
 
+    if a.nonce is not None:
+        try:
+            dev.nonce = bytes.fromhex(a.nonce)
+        except ValueError:
+            raise UsageError("--nonce wants hex") from None
     if a.torn and a.cut_after is None:
         raise UsageError("--torn needs --cut-after")
     if a.cut_after is not None:
@@ -122,11 +153,13 @@ def _arm(dev: Any, a: argparse.Namespace) -> None:
         dev.flash.torn = a.torn
 
 
-def _report(a: argparse.Namespace, ok: bool, text: str, data: dict[str, Any]) -> None:
+def _report(a: argparse.Namespace, ok: bool, text: str, data: dict[str, Any], reports: list[Path] | None = None) -> None:
     if a.json_out:
-        emit_json({"ok": ok, **data})
+        emit_json({"ok": ok, **data, **({"reports": [str(r) for r in reports]} if reports is not None else {})})
     else:
         echo(text, err=not ok)
+        for r in reports or ():  # on stdout: a refusal stays one line on stderr
+            echo(f"SUIT report: {r}")
 
 
 def cmd_install(a: argparse.Namespace) -> int:
@@ -149,15 +182,16 @@ def cmd_install(a: argparse.Namespace) -> int:
             raise UsageError(f"no --slot-payload for slot {dev.install_target()}, the slot this install writes")
         payload = _read(chosen, "payload")
     _arm(dev, a)
+    dev.capabilities = a.capabilities
     try:
         slot = dev.install(env, payload, payloads)
     except FwsignError as err:
-        save(dev, a.dir)
-        _report(a, False, f"refused: {err.describe()}", {"reason": err.reason, "error": err.describe()})
+        reports = save(dev, a.dir)
+        _report(a, False, f"refused: {err.describe()}", {"reason": err.reason, "error": err.describe()}, reports)
         raise CliExit(err.exit_code) from None
-    save(dev, a.dir)
+    reports = save(dev, a.dir)
     _report(a, True, f"staged in slot {slot}; it is verified again and started on trial at the next boot",
-            {"slot": slot})
+            {"slot": slot}, reports)
     return 0
 
 
@@ -215,15 +249,15 @@ def cmd_update(a: argparse.Namespace) -> int:
         slot = dev.install(res.envelope, payload)
         out = dev.boot() if a.boot else None
     except FwsignError as err:
-        save(dev, a.dir)
-        _report(a, False, f"refused: {err.describe()}", {"reason": err.reason, "error": err.describe()})
+        reports = save(dev, a.dir)
+        _report(a, False, f"refused: {err.describe()}", {"reason": err.reason, "error": err.describe()}, reports)
         raise CliExit(err.exit_code) from None
-    save(dev, a.dir)
+    reports = save(dev, a.dir)
     text = f"fetched release {res.sequence} and staged it in slot {slot}"
     if out is not None:
         text += f"; booted slot {out.slot}, sequence {out.sequence}{' (confirmed)' if out.confirmed else ''}"
     _report(a, True, text, {"updated": True, "sequence": res.sequence, "slot": slot,
-                            "boot": out.as_dict() if out is not None else None})
+                            "boot": out.as_dict() if out is not None else None}, reports)
     return 0
 
 
@@ -236,15 +270,25 @@ def cmd_boot(a: argparse.Namespace) -> int:
     try:
         out = dev.boot(confirm=not a.no_confirm)
     except FwsignError as err:
-        save(dev, a.dir)
-        _report(a, False, f"boot failed: {err.describe()}", {"reason": err.reason, "error": err.describe()})
+        reports = save(dev, a.dir)
+        _report(a, False, f"boot failed: {err.describe()}", {"reason": err.reason, "error": err.describe()}, reports)
         raise CliExit(err.exit_code) from None
-    save(dev, a.dir)
+    reports = save(dev, a.dir)
     kind = "trial of a new image, " + ("confirmed" if out.confirmed else "NOT confirmed (next boot reverts)") \
         if out.trial else "confirmed image"
     _report(a, True, f"booted slot {out.slot}: sequence {out.sequence}, {kind}; image sha256 {out.image_digest[:16]}...",
-            out.as_dict())
+            out.as_dict(), reports)
     return 0
+
+
+def cmd_report_key(a: argparse.Namespace) -> None:
+    from ..device import register_report_key, report_verification_key
+    from ..keys import key_id, load_public
+
+    path = report_verification_key(a.dir)
+    echo(f"report key id {key_id(load_public(path)).hex()}: {path}")
+    if a.register is not None:
+        echo(f"registered as {register_report_key(a.dir, a.register)}")
 
 
 def cmd_status(a: argparse.Namespace) -> None:

@@ -13,6 +13,7 @@ import ctypes
 import os
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,11 @@ TIME_CLOCK, TIME_FIXED, TIME_NONE = 0, 1, 2
 SEQ_ALL = 0x1F
 
 u8p = ctypes.POINTER(ctypes.c_uint8)
+#: SUIT report callback of the host port's reporter (ports/host/host_report.c).
+EmitFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, u8p, ctypes.c_size_t)
+REPORT_KINDS = {1: "install", 2: "boot"}
+#: BOOTREF_REPORT_MAX_NONCE of the host build (bootref_limits.h).
+REPORT_MAX_NONCE = 32
 FlashRead = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, u8p, ctypes.c_size_t)
 FlashWrite = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, u8p, ctypes.c_size_t)
 FlashErase = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32)
@@ -140,6 +146,12 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bootref_boot_confirm": (c_int, [vp]),
         "bootref_boot_target": (c_int, [vp, ctypes.POINTER(ctypes.c_uint8)]),
         "bootref_boot_detail": (c_char_p, [vp]),
+        "bootref_host_reporter_new": (vp, [c_char_p, c_char_p, sz]),
+        "bootref_host_reporter_free": (None, [vp]),
+        "bootref_host_reporter_set_emit": (None, [vp, EmitFn, vp, c_int]),
+        "bootref_host_reporter_port": (vp, [vp]),
+        "bootref_boot_set_report": (None, [vp, vp]),
+        "bootref_boot_set_nonce": (c_int, [vp, c_char_p, sz]),
         "bootref_boot_slot_info": (c_int, [vp, ctypes.c_uint, ctypes.POINTER(ctypes.c_uint8),
                                            ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint32),
                                            ctypes.POINTER(ctypes.c_uint32)]),
@@ -301,3 +313,45 @@ class Event:
     component: int
     value: int
     status: int
+
+
+class Reporter:
+    """The host port's SUIT report signer: the device's key, and a callback per report.
+
+    ``reports`` collects ``(kind, signed report bytes)`` in the order the boot flow
+    emitted them. The key never leaves the C object (loaded from ``path``). ``alive``:
+    whether the device still has power; a device whose power was cut sends nothing (the
+    emit fails, as the boot flow allows: the report is lost, never the update).
+    """
+
+    def __init__(self, path: Path, *, capabilities: bool = False, alive: Callable[[], bool] | None = None) -> None:
+        self.lib = load()
+        err = ctypes.create_string_buffer(256)
+        handle = self.lib.bootref_host_reporter_new(str(path).encode(), err, 256)
+        if not handle:
+            from ..errors import KeyLoadError
+
+            raise KeyLoadError(f"{path}: {err.value.decode(errors='replace')}")
+        self.handle: int = handle
+        self.reports: list[tuple[str, bytes]] = []
+
+        def emit(_user: int | None, kind: int, data: ctypes._Pointer[ctypes.c_uint8], n: int) -> int:
+            if alive is not None and not alive():
+                return 1
+            try:
+                self.reports.append((REPORT_KINDS.get(int(kind), "unknown"), ctypes.string_at(data, n)))
+                return 0
+            except Exception:  # never unwind through C
+                return 1
+
+        self._emit = EmitFn(emit)  # kept alive as long as the reporter
+        self.lib.bootref_host_reporter_set_emit(self.handle, self._emit, None, 1 if capabilities else 0)
+
+    @property
+    def port(self) -> int:
+        return int(self.lib.bootref_host_reporter_port(self.handle))
+
+    def close(self) -> None:
+        if self.handle:
+            self.lib.bootref_host_reporter_free(self.handle)
+            self.handle = 0
