@@ -83,4 +83,6 @@ REASONS: Final[dict[str, str]] = {
     "repo-locked": "another command is changing the repository; it did not finish within the lock timeout",
     "slow-retrieval": "a download fell below the minimum speed or passed its deadline; nothing was installed",
     "audit-log-truncated": "the audit log ends before the head anchored in the signed repository metadata",
+    "key-exhausted": "every one-time key of a stateful hash-based signing key (HSS-LMS) is used or reserved",
+    "key-state-invalid": "the state of a stateful signing key cannot be read, reserved or written durably, or an index was used twice",
 }

@@ -112,9 +112,14 @@ def _audit(a: argparse.Namespace, action: str, output: Path, data: bytes, signer
     from ..suit.decode import decode_envelope
 
     env = decode_envelope(data)
+    details: dict[str, Any] = {"sequence": env.manifest.sequence_number, "signatures": len(env.auth.blocks)}
+    # The one-time index of every HSS-LMS signature: `audit verify` refuses a log that shows one twice.
+    used = {(s.kid or b"").hex(): s.last_index for s in signers_used if getattr(s, "last_index", None) is not None}
+    if used:
+        details["hss-index"] = used
     append(target, action, artifact=str(output), artifact_bytes=data, manifest_digest=env.auth.digest.value.hex(),
            key_ids=[(s.kid or b"").hex() for s in signers_used], signers=[signer_kind(s) for s in signers_used],
-           reason=a.reason, details={"sequence": env.manifest.sequence_number, "signatures": len(env.auth.blocks)})
+           reason=a.reason, details=details)
 
 
 # -- sign ------------------------------------------------------------------------------
