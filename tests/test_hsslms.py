@@ -56,7 +56,7 @@ def test_rfc8554_vector_fails_after_any_change(name: str) -> None:
 
 
 def test_rfc8554_case2_final_level_reproduced_by_keygen_and_signing() -> None:
-    pub, msg, sig, case = CASES["test-case-2"]
+    _pub, msg, sig, case = CASES["test-case-2"]
     key = case["final_level_private"]
     tree = H.LmsTree(H.LMS_TYPES[key["lms_type"]], H.LMOTS_TYPES[key["lmots_type"]], bytes.fromhex(key["i"]),
                      bytes.fromhex(key["seed"]))

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _key(tmp_path: Path, height: int | tuple[int, ...] = 5, w: int = 4, name: str = "rel") -> Path:
-    params = HssParams.of(height, w) if isinstance(height, int) else HssParams.of(height, w)
+    params = HssParams.of(height, w)
     keygen_files(tmp_path / name, params)
     return tmp_path / f"{name}.hss"
 
@@ -204,7 +204,7 @@ def test_attack_signer_killed_between_state_write_and_signature_never_reuses_an_
         time.sleep(rng.uniform(0.4, 1.5))
         p.send_signal(signal.SIGKILL)
         p.communicate(timeout=120)
-    indices = _released(out, st.params, st.public_key) + [1]
+    indices = [*_released(out, st.params, st.public_key), 1]
     assert len(indices) == len(set(indices))
     assert max(indices) < HssKeyFile(key).read().next_index
 
@@ -215,7 +215,7 @@ def test_attack_two_concurrent_signers_1000_signatures_1000_distinct_indices(tmp
     out.mkdir()
     procs = [_spawn(key, out, "sign", 500, 7) for _ in range(2)]
     for p in procs:
-        stdout, stderr = p.communicate(timeout=600)
+        _stdout, stderr = p.communicate(timeout=600)
         assert p.returncode == 0, stderr.decode()[-2000:]
     st = HssKeyFile(key).read()
     indices = _released(out, st.params, st.public_key)

@@ -183,6 +183,9 @@ typedef struct bootref_ctx {
 
     uint8_t tbs[BOOTREF_TBS_MAX];          /* Sig_structure / MAC_structure */
     uint8_t chunk[BOOTREF_IMAGE_CHUNK];    /* image streaming buffer */
+#if BOOTREF_WITH_HSSLMS
+    uint8_t hss_z[BOOTREF_HSSLMS_MAX_P * 32u]; /* LM-OTS chain ends (src/hsslms.c) */
+#endif
 } bootref_ctx_t;
 
 /* Parse and authenticate an envelope (draft-ietf-suit-manifest-34, section 8):

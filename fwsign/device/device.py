@@ -293,7 +293,7 @@ class _Session:
                 if name.endswith(".hmac"):
                     self.host.add_hmac_file(path)
                 else:
-                    self.host.add_pem(path)
+                    self.host.add_key_file(path)  # PEM, or an HSS-LMS / ML-DSA COSE_Key
             for name, kid in dev.config.decrypt:
                 self.host.add_decrypt_key(dev.trust_dir.parent / "decrypt" / name, bytes.fromhex(kid))
             self.host.set_identity(dev.config.vendor_id, dev.config.class_id, dev.config.device_id)
