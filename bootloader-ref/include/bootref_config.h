@@ -72,6 +72,15 @@
 #define BOOTREF_WITH_MLDSA 0
 #endif
 
+/* 1: the port's require_algs ("all of these algorithms", the hybrid rule of
+ * docs/processing-model.md section 5) is enforced. On by default when a
+ * post-quantum algorithm is built in, since a hybrid device is one that
+ * verifies a classical and a post-quantum signature; the lean core leaves it
+ * out (about 100 bytes) and refuses a port that sets require_algs (usage). */
+#ifndef BOOTREF_REQUIRE_ALGS
+#define BOOTREF_REQUIRE_ALGS (BOOTREF_WITH_HSSLMS || BOOTREF_WITH_MLDSA)
+#endif
+
 /* Derived: largest to-be-signed structure built in the context.
  * 0x84 + "Signature1" (11) + protected bstr (3 + max) + h'' (1)
  * + bstr-wrapped SUIT_Digest (2 + 1 + 2 + 1 + 2 + 64 for a SHA-512-sized digest). */

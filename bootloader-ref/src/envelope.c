@@ -294,7 +294,11 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
             (b.h.kid_len != k->kid_len || memcmp(b.h.kid, k->kid, b.h.kid_len) != 0))
             continue;
         tried++;
+#if BOOTREF_WITH_HSSLMS
         if (sig_len != 0u && b.sig.n != sig_len) /* cannot verify with any key of this type */
+#else
+        if (b.sig.n != sig_len) /* cannot verify with any key of this type */
+#endif
             r = BOOTREF_PORT_FAIL;
 #if BOOTREF_WITH_HSSLMS
         else if (key_type == BOOTREF_KEY_HSS_LMS)
@@ -312,7 +316,11 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
         if (r == BOOTREF_PORT_OK) {
             if (i < 32u)
                 c->signers |= (uint32_t)1u << i;
+#if BOOTREF_REQUIRE_ALGS
             *alg = (int32_t)b.h.alg;
+#else
+            (void)alg;
+#endif
             br_report(c, BR_STR("authentication"), BR_STR(k->type & BOOTREF_KEY_RAW ? "verified with a delegated key"
                                                                                      : "verified with a trust anchor"),
                       (int)i, (int32_t)b.h.alg, BOOTREF_EV_OK);
@@ -619,7 +627,9 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
     uint64_t counter;
     bootref_err_t e, best = BOOTREF_E_NO_TRUSTED_KEY;
     int ok = 0;
+#if BOOTREF_REQUIRE_ALGS
     uint8_t required = 0;
+#endif
     bootref_report_fn rf;
     void *ru;
 
@@ -642,8 +652,12 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
     if (port == NULL || env == NULL || port->sha256_init == NULL || port->sha256_update == NULL ||
         port->sha256_final == NULL || port->sig_verify == NULL || port->read_image == NULL ||
         port->counter_read == NULL || port->identity == NULL ||
-        (port->keys == NULL && port->n_keys != 0u) || port->n_require_algs > 8u ||
-        (port->require_algs == NULL && port->n_require_algs != 0u))
+        (port->keys == NULL && port->n_keys != 0u) ||
+#if BOOTREF_REQUIRE_ALGS
+        port->n_require_algs > 8u || (port->require_algs == NULL && port->n_require_algs != 0u))
+#else
+        port->n_require_algs != 0u)
+#endif
         return br_fail(c, BOOTREF_E_USAGE, BR_STR("incomplete port or NULL envelope"));
     c->keys = port->keys;
     c->n_keys = port->n_keys;
@@ -722,20 +736,24 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
             return br_fail(c, e, BR_STR("authentication block must be a bstr"));
         e = verify_block(c, &blk, &dig_w, &best, &alg);
         if (e == BOOTREF_OK) {
+#if BOOTREF_REQUIRE_ALGS
             size_t j;
-            ok = 1;
-            for (j = 0; j < port->n_require_algs && j < 8u; j++)
+            for (j = 0; j < port->n_require_algs; j++)
                 if (port->require_algs[j] == alg)
                     required |= (uint8_t)(1u << j);
+#endif
+            ok = 1;
         } else if (e != BOOTREF_E_NO_TRUSTED_KEY) {
             return e;
         }
     }
+#if BOOTREF_REQUIRE_ALGS
     /* the "all of these algorithms" rule (processing model section 5): a hybrid
      * device needs its classical and its post-quantum signature, not either */
     if (ok && required != (uint8_t)((1u << port->n_require_algs) - 1u))
         return br_fail(c, BOOTREF_E_NO_TRUSTED_KEY,
                        BR_STR("an algorithm the device requires has no verified authentication block"));
+#endif
     if (!ok) {
         const char *why = best == BOOTREF_E_SIGNATURE_INVALID
             ? BR_STR("no authentication block verifies with a trusted key")
