@@ -45,25 +45,32 @@ static uint64_t rotl(uint64_t v, unsigned n)
     return n == 0u ? v : (v << n) | (v >> (64u - n));
 }
 
+/* destination lane of the pi step for lane x + 5y: y + 5((2x + 3y) mod 5) */
+static const uint8_t keccak_pi[25] = {0u, 10u, 20u, 5u, 15u, 16u, 1u, 11u, 21u, 6u, 7u, 17u, 2u, 12u, 22u, 23u, 8u, 18u, 3u, 13u, 14u, 24u, 9u, 19u, 4u};
+static const uint8_t mod5[10] = {0u, 1u, 2u, 3u, 4u, 0u, 1u, 2u, 3u, 4u};
+
 static void keccak_f(uint64_t a[25])
 {
     uint64_t c[5], b[25];
-    unsigned r, x, y;
+    unsigned r, x, i;
     for (r = 0; r < 24u; r++) {
         for (x = 0; x < 5u; x++)
             c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
         for (x = 0; x < 5u; x++) {
-            uint64_t dx = c[(x + 4u) % 5u] ^ rotl(c[(x + 1u) % 5u], 1u);
-            for (y = 0; y < 25u; y += 5u)
-                a[x + y] ^= dx;
+            uint64_t dx = c[mod5[x + 4u]] ^ rotl(c[mod5[x + 1u]], 1u);
+            a[x] ^= dx;
+            a[x + 5] ^= dx;
+            a[x + 10] ^= dx;
+            a[x + 15] ^= dx;
+            a[x + 20] ^= dx;
         }
-        /* rho and pi: B[y, 2x + 3y] = rot(A[x, y]) */
-        for (x = 0; x < 5u; x++)
-            for (y = 0; y < 5u; y++)
-                b[y + 5u * ((2u * x + 3u * y) % 5u)] = rotl(a[x + 5u * y], keccak_rho[x + 5u * y]);
-        for (y = 0; y < 25u; y += 5u)
+        /* rho and pi */
+        for (i = 0; i < 25u; i++)
+            b[keccak_pi[i]] = rotl(a[i], keccak_rho[i]);
+        /* chi, row by row */
+        for (i = 0; i < 25u; i += 5u)
             for (x = 0; x < 5u; x++)
-                a[y + x] = b[y + x] ^ (~b[y + (x + 1u) % 5u] & b[y + (x + 2u) % 5u]);
+                a[i + x] = b[i + x] ^ (~b[i + mod5[x + 1u]] & b[i + mod5[x + 2u]]);
         a[0] ^= keccak_rc[r];
     }
 }
