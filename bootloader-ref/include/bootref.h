@@ -179,6 +179,9 @@ typedef struct bootref_ctx {
     const bootref_key_t *keys;
     size_t n_keys;
     uint32_t signers;              /* bit i: keys[i] verified a block (i < 32) */
+#if BOOTREF_REQUIRE_ALGS
+    int32_t verified_alg;          /* algorithm of the block verified last (the hybrid rule) */
+#endif
     bootref_span_t deleg;          /* envelope member 1 (encoded), or p == NULL */
 
     uint8_t tbs[BOOTREF_TBS_MAX];          /* Sig_structure / MAC_structure */

@@ -76,7 +76,7 @@
  * docs/processing-model.md section 5) is enforced. On by default when a
  * post-quantum algorithm is built in, since a hybrid device is one that
  * verifies a classical and a post-quantum signature; the lean core leaves it
- * out (about 100 bytes) and refuses a port that sets require_algs (usage). */
+ * out (about 100 bytes), and its port has no require_algs member to set. */
 #ifndef BOOTREF_REQUIRE_ALGS
 #define BOOTREF_REQUIRE_ALGS (BOOTREF_WITH_HSSLMS || BOOTREF_WITH_MLDSA)
 #endif

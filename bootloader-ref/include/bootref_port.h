@@ -95,7 +95,8 @@
  *       with a trusted key, else the envelope is refused ("no-trusted-key").
  *       A hybrid device lists a classical and a post-quantum algorithm
  *       (e.g. -19 and -46) so that neither signature alone is enough. At most
- *       8 entries; NULL / 0 = no such rule.
+ *       8 entries; NULL / 0 = no such rule. Present only when
+ *       BOOTREF_REQUIRE_ALGS is 1 (with a post-quantum option, bootref_config.h).
  *   time_now(now): trusted current time (seconds since the epoch), for the
  *       exp/nbf claims of delegations. UNAVAILABLE or NULL = no time source.
  *   deleg: delegation support (bootref_delegation.h). sig_verify must then also
@@ -115,6 +116,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "bootref_config.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -213,9 +216,12 @@ typedef struct bootref_port {
     /* optional: trust-domains delegation (bootref_delegation.h); NULL = an
      * envelope with a delegation member (key 1) is refused as before. */
     const struct bootref_deleg_port *deleg;
-    /* optional: algorithms that must each have a verified block (see above) */
+#if BOOTREF_REQUIRE_ALGS
+    /* optional: algorithms that must each have a verified block (see above); only
+     * in builds with the rule, so a port that needs it does not compile without it */
     const int32_t *require_algs;
     size_t n_require_algs;
+#endif
 } bootref_port_t;
 
 #ifdef __cplusplus

@@ -215,7 +215,7 @@ static bootref_err_t block_fields(bootref_ctx_t *c, cbor_dec_t *d, cose_blk_t *b
  * refuses the envelope: a malformed block, a port fault, or a block whose kid
  * names a trusted key that does not verify it. */
 static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
-                                  const bootref_span_t *digest_w, bootref_err_t *best, int32_t *alg)
+                                  const bootref_span_t *digest_w, bootref_err_t *best)
 {
     const bootref_port_t *port = c->port;
     size_t i, tried = 0, unsupported = 0, sig_len;
@@ -317,9 +317,7 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
             if (i < 32u)
                 c->signers |= (uint32_t)1u << i;
 #if BOOTREF_REQUIRE_ALGS
-            *alg = (int32_t)b.h.alg;
-#else
-            (void)alg;
+            c->verified_alg = (int32_t)b.h.alg;
 #endif
             br_report(c, BR_STR("authentication"), BR_STR(k->type & BOOTREF_KEY_RAW ? "verified with a delegated key"
                                                                                      : "verified with a trust anchor"),
@@ -652,12 +650,11 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
     if (port == NULL || env == NULL || port->sha256_init == NULL || port->sha256_update == NULL ||
         port->sha256_final == NULL || port->sig_verify == NULL || port->read_image == NULL ||
         port->counter_read == NULL || port->identity == NULL ||
-        (port->keys == NULL && port->n_keys != 0u) ||
+        (port->keys == NULL && port->n_keys != 0u)
 #if BOOTREF_REQUIRE_ALGS
-        port->n_require_algs > 8u || (port->require_algs == NULL && port->n_require_algs != 0u))
-#else
-        port->n_require_algs != 0u)
+        || port->n_require_algs > 8u || (port->require_algs == NULL && port->n_require_algs != 0u)
 #endif
+        )
         return br_fail(c, BOOTREF_E_USAGE, BR_STR("incomplete port or NULL envelope"));
     c->keys = port->keys;
     c->n_keys = port->n_keys;
@@ -731,15 +728,14 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
         return br_fail(c, BOOTREF_E_NO_TRUSTED_KEY,
                        BR_STR("no authentication block: the envelope is not signed"));
     for (i = 1; i < n_auth; i++) {
-        int32_t alg = 0;
         if ((e = cbor_bstr(&d, &blk, NULL)) != BOOTREF_OK)
             return br_fail(c, e, BR_STR("authentication block must be a bstr"));
-        e = verify_block(c, &blk, &dig_w, &best, &alg);
+        e = verify_block(c, &blk, &dig_w, &best);
         if (e == BOOTREF_OK) {
 #if BOOTREF_REQUIRE_ALGS
             size_t j;
             for (j = 0; j < port->n_require_algs; j++)
-                if (port->require_algs[j] == alg)
+                if (port->require_algs[j] == c->verified_alg)
                     required |= (uint8_t)(1u << j);
 #endif
             ok = 1;
