@@ -262,3 +262,23 @@ def test_cli_keygen_sign_audit_and_exhaustion(tmp_path: Path) -> None:
     assert sorted(next(iter(r["details"]["hss-index"].values())) for r in records) == list(range(32))
     audit.verify_log(log)
     assert run("verify", str(tmp_path / "fw31.suit"), "-k", base + ".cose", "--image", str(fw)) == 0
+
+
+def test_cli_keygen_refuses_undefined_parameter_sets_and_overwrites(tmp_path: Path) -> None:
+    from fwsign.cli.main import run as cli
+
+    base = str(tmp_path / "k")
+    assert cli(["keygen", "--alg", "hss-lms", "--lms-height", "7", "-o", base]) == 2
+    assert cli(["keygen", "--alg", "hss-lms", "--lms-height", "5", "--levels", "9", "-o", base]) == 2
+    assert cli(["keygen", "--alg", "hss-lms", "--lms-height", "20", "--levels", "2", "-o", base]) == 2  # 2^40: above 2^35
+    assert not (tmp_path / "k.hss").exists()
+    assert cli(["keygen", "--alg", "hss-lms", "--lms-height", "5", "-o", base]) == 0
+    before = (tmp_path / "k.hss").read_bytes()
+    assert cli(["keygen", "--alg", "hss-lms", "--lms-height", "5", "-o", base]) == 2  # never replaces a key's state
+    assert (tmp_path / "k.hss").read_bytes() == before
+    # a classical key cannot sign as HSS-LMS
+    assert cli(["keygen", "--alg", "ed25519", "-o", str(tmp_path / "ed")]) == 0
+    fw = tmp_path / "fw.bin"
+    fw.write_bytes(b"x")
+    assert cli(["sign", str(fw), "-k", str(tmp_path / "ed.pem"), "--alg", "hss-lms", "--sequence", "1",
+                "--vendor-domain", "example.com", "--class-name", "c", "-o", str(tmp_path / "o.suit")]) == 2

@@ -68,7 +68,8 @@ class DeviceConfig:
     class_id: bytes
     device_id: bytes | None = None
     geometry: Geometry = Geometry()
-    #: Trust anchor files inside ``trust/``: ``*.pem`` public keys, ``*.hmac`` raw MAC keys.
+    #: Trust anchor files inside ``trust/``: ``*.pem`` public keys, ``*.cose`` post-quantum public keys
+    #: (COSE_Key), ``*.hmac`` raw MAC keys.
     trust: tuple[str, ...] = ()
     #: Payload decryption keys inside ``decrypt/`` (file name, kid hex): ``*.pem`` X25519/P-256
     #: private keys (ECDH-ES+A128KW), ``*.kek`` raw key-encryption keys (A128KW/A256KW).
@@ -387,7 +388,7 @@ def create(directory: Path, trust: list[Path], vendor_id: bytes, class_id: bytes
            device_id: bytes | None = None, geometry: Geometry | None = None,
            decrypt: list[Path] | None = None) -> Device:
     """Provision a device in ``directory`` (which must not hold one yet)."""
-    from ..keys import SymmetricKey, key_kind, load_public, public_pem, write_atomic
+    from ..keys import SymmetricKey, encode_cose_key, key_kind, load_public, public_pem, write_atomic
 
     directory = Path(directory)
     if (directory / "device.json").exists():
@@ -407,9 +408,14 @@ def create(directory: Path, trust: list[Path], vendor_id: bytes, class_id: bytes
         if isinstance(key, SymmetricKey):
             name = f"anchor{i}.hmac"
             write_atomic(tdir / name, key.secret, mode=0o600)
+        elif key_kind(key) in ("hss-lms", "ml-dsa-44", "ml-dsa-65", "ml-dsa-87"):
+            # post-quantum anchors as COSE_Key, which the C host port reads (its OpenSSL has no ML-DSA PEM)
+            name = f"anchor{i}.cose"
+            write_atomic(tdir / name, encode_cose_key(key))
         else:
             if key_kind(key) not in ("p256", "ed25519"):
-                raise UsageError(f"{trust[i]}: the device verifies P-256, Ed25519 and HMAC keys, not {key_kind(key)}")
+                raise UsageError(f"{trust[i]}: the device verifies P-256, Ed25519, HMAC, HSS-LMS and ML-DSA keys, "
+                                 f"not {key_kind(key)}")
             name = f"anchor{i}.pem"
             write_atomic(tdir / name, public_pem(key))
         names.append(name)
