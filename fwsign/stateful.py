@@ -59,6 +59,8 @@ WARN_FRACTION: Final = 0.9
 LOCK_TIMEOUT: Final = 60.0
 #: Largest total tree height offered for new keys (2^35 signatures); verification takes any RFC 8554 set.
 MAX_TOTAL_HEIGHT: Final = 35
+#: Tallest single tree a signer builds (2^21 nodes of 32 bytes, 64 MiB, for H20); H25 only verifies.
+MAX_SIGNING_HEIGHT: Final = 20
 
 
 # -- parameters ---------------------------------------------------------------------------
@@ -86,6 +88,9 @@ class HssParams:
         bad = [h for h in heights if h not in H.LMS_BY_H]
         if bad:
             raise UsageError(f"LMS tree height {bad[0]} is not defined; choose from {', '.join(map(str, sorted(H.LMS_BY_H)))}")
+        if max(heights) > MAX_SIGNING_HEIGHT:
+            raise UsageError(f"a signer holds each tree in memory (2^(H+1) x 32 bytes): heights up to {MAX_SIGNING_HEIGHT}; "
+                             "for more signatures use more levels (--levels)")
         if w not in H.LMOTS_BY_W:
             raise UsageError(f"LM-OTS Winternitz parameter {w} is not defined; choose 1, 2, 4 or 8")
         if sum(heights) > MAX_TOTAL_HEIGHT:
@@ -347,8 +352,10 @@ class _Trees:
     def _load_cache(self) -> dict[tuple[int, int], bytes]:
         if self.cache is None or not self.cache.is_file():
             return {}
+        biggest = max(lms.h for lms, _ in self.state.params.levels)
         try:
-            doc = cbor.loads(self.cache.read_bytes())
+            # the nodes of the tallest tree: 2^(H+1) x 32 bytes (2 MiB for H15)
+            doc = cbor.loads(self.cache.read_bytes(), string_limit=(2 << biggest) * 32)
         except (OSError, FwsignError):
             return {}
         if not isinstance(doc, cbor.FrozenMap) or doc.get(1) != self.state.public_key:

@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
     # Post-quantum keys (docs/keys.md section 7): HSS-LMS parameters.
     pq = p.add_argument_group("hss-lms keys (stateful: NAME.hss holds the private key and its state, NAME.cose the public key)")
     pq.add_argument("--lms-height", type=int, default=10, metavar="H",
-                    help="Height of each LMS tree: 5, 10, 15, 20 or 25 (default 10); each level signs 2^H times.")
+                    help="Height of each LMS tree: 5, 10, 15 or 20 (default 10); each level signs 2^H times.")
     pq.add_argument("--levels", type=int, default=1, metavar="L", help="HSS levels, 1-8 (default 1); capacity 2^(H*L).")
     pq.add_argument("--lms-w", type=int, default=4, choices=(1, 2, 4, 8), metavar="W",
                     help="LM-OTS Winternitz parameter 1, 2, 4 or 8 (default 4): larger W, smaller and slower signatures.")
