@@ -85,6 +85,8 @@ REASONS: Final[dict[str, str]] = {
     "audit-log-truncated": "the audit log ends before the head anchored in the signed repository metadata",
     "rollout-invalid": "a signed rollout file is malformed, over its size limit, or names another device class",
     "rollout-state": "the rollout cannot make that change now (halted, paused, at its last stage, or before a stage's minimum time)",
+    "key-exhausted": "every one-time key of a stateful hash-based signing key (HSS-LMS) is used or reserved",
+    "key-state-invalid": "the state of a stateful signing key cannot be read, reserved or written durably, or an index was used twice",
     "report-replayed": "a SUIT report does not answer the nonce asked for, or repeats one already accepted",
     "report-mismatch": "a SUIT report's reference does not name the manifest or envelope it is checked against",
 }

@@ -132,6 +132,19 @@ class UsageError(FwsignError):
     exit_code = 2
 
 
+class KeyStateError(FwsignError):
+    """The state of a stateful (hash-based) signing key cannot be read, reserved or written safely."""
+
+    reason = "key-state-invalid"
+    exit_code = 2
+
+
+class KeyExhausted(KeyStateError):
+    """Every one-time key of a stateful (hash-based) signing key has been used or reserved."""
+
+    reason = "key-exhausted"
+
+
 #: Stable reason codes and what they mean (printed in the README and by --help), from
 #: fwsign/model_tables.toml, the source bootloader-ref's bootref_reason() is generated from.
 REASONS: dict[str, str] = dict(_tables.REASONS)

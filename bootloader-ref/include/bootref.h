@@ -196,10 +196,16 @@ typedef struct bootref_ctx {
     const bootref_key_t *keys;
     size_t n_keys;
     uint32_t signers;              /* bit i: keys[i] verified a block (i < 32) */
+#if BOOTREF_REQUIRE_ALGS
+    int32_t verified_alg;          /* algorithm of the block verified last (the hybrid rule) */
+#endif
     bootref_span_t deleg;          /* envelope member 1 (encoded), or p == NULL */
 
     uint8_t tbs[BOOTREF_TBS_MAX];          /* Sig_structure / MAC_structure */
     uint8_t chunk[BOOTREF_IMAGE_CHUNK];    /* image streaming buffer */
+#if BOOTREF_WITH_HSSLMS
+    uint8_t hss_z[BOOTREF_HSSLMS_MAX_P * 32u]; /* LM-OTS chain ends (src/hsslms.c) */
+#endif
 } bootref_ctx_t;
 
 /* Parse and authenticate an envelope (draft-ietf-suit-manifest-34, section 8):

@@ -89,6 +89,27 @@ for cpu in cortex-m0plus cortex-m4 cortex-m33; do
         caller=$(awk -F'\t' '$1 ~ /:(bootref_verify_envelope|deleg_hook)$/ {s += $2} END {print s+0}' "$d/envelope.su")
         echo "${cpu#cortex-} $cfg $dtext $((${dstack%% *} + caller))" >> "$OUT/deleg.txt"
         echo "$dstack (+ $caller B bootref_verify_envelope, deleg_hook)" > "$d/deleg/stack.txt"
+        # post-quantum: the core built with BOOTREF_WITH_HSSLMS (src/hsslms.c) and
+        # BOOTREF_WITH_MLDSA (ML-DSA blocks handed to the port), against the core above
+        p="$d/pq"
+        mkdir -p "$p"
+        pobjs=""
+        for s in $SRCS src/hsslms.c; do
+            o="$p/$(basename "$s" .c).o"
+            "$CC" -mcpu=$cpu -mthumb -Os -ffunction-sections -fdata-sections -DNDEBUG $extra \
+                -DBOOTREF_WITH_HSSLMS=1 -DBOOTREF_WITH_MLDSA=1 \
+                -std=c99 -Wall -Wextra -Wpedantic -Werror -Iinclude -Isrc \
+                -fstack-usage -fcallgraph-info=su -c "$s" -o "$o"
+            pobjs="$pobjs $o"
+        done
+        "$CC" -mcpu=$cpu -mthumb -Os -nostdlib -Wl,--gc-sections -Wl,-e,bootref_size_entry \
+            -o "$p/core.elf" $pobjs -lc_nano -lgcc
+        set -- $("$SIZE" -B "$p/core.elf" | tail -1)
+        ptext=$1 pbss=$3
+        plib=$("${CC%gcc}nm" -S -t d --size-sort "$p/core.elf" | awk '$4 ~ /^(bootref_size_entry|mem|__aeabi|__gnu|__udiv|__div|__ctz|__clz)/ {s += $2} END {print s+0}')
+        pstack=$(python3 scripts/stack_report.py "$NEST" 32 bootref_verify_envelope,bootref_run "$p"/*.ci)
+        echo "${cpu#cortex-} $cfg $((ptext - plib)) $((ptext - plib - text + lib)) $pbss $((pbss - bss)) ${pstack%% *}" >> "$OUT/pq.txt"
+        echo "$pstack" > "$p/stack.txt"
     done
 done
 echo
@@ -103,6 +124,12 @@ echo "core returns, so it does not add to the core's); its RAM is a bootref_repo
 echo "delegation (src/delegation.c, trust-domains CWT chains), linked by devices that accept them:"
 printf '%-8s %-8s %7s %6s\n' core config flash stack
 while read -r c cfg t st; do printf '%-8s %-8s %7s %6s\n' "$c" "$cfg" "$t" "$st"; done < "$OUT/deleg.txt"
+echo "post-quantum (BOOTREF_WITH_HSSLMS=1, BOOTREF_WITH_MLDSA=1): HSS-LMS verified in the core"
+echo "with the port's SHA-256, ML-DSA blocks passed to the port (its ML-DSA code not counted):"
+printf '%-8s %-8s %7s %6s %6s %6s %6s\n' core config core "+core" bss "+bss" stack
+while read -r c cfg t dt b db st; do printf '%-8s %-8s %7s %6s %6s %6s %6s\n' "$c" "$cfg" "$t" "+$dt" "$b" "+$db" "$st"; done < "$OUT/pq.txt"
+echo "+bss is the LM-OTS chain-end buffer in the context (265 x 32 B for W1; BOOTREF_HSSLMS_MIN_W=4: 67 x 32 B)."
+echo
 echo "delegation stack = bootref_verify_envelope's frame + the deepest chain from bootref_delegation_check"
 echo "(the manifest walk's recursion counted BOOTREF_MAX_SEQ_NESTING=$NEST extra times); RAM: one"
 echo "bootref_deleg_state_t (its size depends on BOOTREF_DELEG_MAX_CWT and the chain limits)."

@@ -245,6 +245,19 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
     } else if (b.is_mac && b.h.alg == COSE_ALG_HMAC256) {
         key_type = BOOTREF_KEY_HMAC_SHA256;
         sig_len = 32u;
+#if BOOTREF_WITH_HSSLMS
+    } else if (!b.is_mac && b.h.alg == COSE_ALG_HSS_LMS) {
+        /* RFC 8778; the length follows the signature's parameter sets */
+        key_type = BOOTREF_KEY_HSS_LMS;
+        sig_len = 0u;
+#endif
+#if BOOTREF_WITH_MLDSA
+    } else if (!b.is_mac && b.h.alg <= COSE_ALG_ML_DSA_44 && b.h.alg >= COSE_ALG_ML_DSA_87) {
+        /* draft-ietf-cose-dilithium: -48/-49/-50 = ML-DSA-44/-65/-87 (FIPS 204 Table 2) */
+        static const uint16_t mldsa_sig[3] = {2420u, 3309u, 4627u};
+        key_type = (uint8_t)(BOOTREF_KEY_MLDSA44 + (COSE_ALG_ML_DSA_44 - b.h.alg));
+        sig_len = mldsa_sig[COSE_ALG_ML_DSA_44 - b.h.alg];
+#endif
     } else {
         e = br_fail(c, BOOTREF_E_UNSUPPORTED_ALG, BR_STR("COSE algorithm not supported"));
         goto ignored;
@@ -281,8 +294,18 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
             (b.h.kid_len != k->kid_len || memcmp(b.h.kid, k->kid, b.h.kid_len) != 0))
             continue;
         tried++;
+#if BOOTREF_WITH_HSSLMS
+        if (sig_len != 0u && b.sig.n != sig_len) /* cannot verify with any key of this type */
+#else
         if (b.sig.n != sig_len) /* cannot verify with any key of this type */
+#endif
             r = BOOTREF_PORT_FAIL;
+#if BOOTREF_WITH_HSSLMS
+        else if (key_type == BOOTREF_KEY_HSS_LMS)
+            r = k->handle == NULL ? BOOTREF_PORT_UNSUPPORTED
+                : br_hsslms_verify(c, (const uint8_t *)k->handle, 60u, c->tbs, (size_t)(t - c->tbs),
+                                   b.sig.p, b.sig.n);
+#endif
         else if (b.is_mac)
             r = port->mac_verify == NULL ? BOOTREF_PORT_UNSUPPORTED
                 : port->mac_verify(port->ctx, (int32_t)b.h.alg, k, c->tbs, (size_t)(t - c->tbs),
@@ -293,6 +316,9 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
         if (r == BOOTREF_PORT_OK) {
             if (i < 32u)
                 c->signers |= (uint32_t)1u << i;
+#if BOOTREF_REQUIRE_ALGS
+            c->verified_alg = (int32_t)b.h.alg;
+#endif
             br_report(c, BR_STR("authentication"), BR_STR(k->type & BOOTREF_KEY_RAW ? "verified with a delegated key"
                                                                                      : "verified with a trust anchor"),
                       (int)i, (int32_t)b.h.alg, BOOTREF_EV_OK);
@@ -599,6 +625,9 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
     uint64_t counter;
     bootref_err_t e, best = BOOTREF_E_NO_TRUSTED_KEY;
     int ok = 0;
+#if BOOTREF_REQUIRE_ALGS
+    uint8_t required = 0;
+#endif
     bootref_report_fn rf;
     void *ru;
 
@@ -621,7 +650,11 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
     if (port == NULL || env == NULL || port->sha256_init == NULL || port->sha256_update == NULL ||
         port->sha256_final == NULL || port->sig_verify == NULL || port->read_image == NULL ||
         port->counter_read == NULL || port->identity == NULL ||
-        (port->keys == NULL && port->n_keys != 0u))
+        (port->keys == NULL && port->n_keys != 0u)
+#if BOOTREF_REQUIRE_ALGS
+        || port->n_require_algs > 8u || (port->require_algs == NULL && port->n_require_algs != 0u)
+#endif
+        )
         return br_fail(c, BOOTREF_E_USAGE, BR_STR("incomplete port or NULL envelope"));
     c->keys = port->keys;
     c->n_keys = port->n_keys;
@@ -698,11 +731,25 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
         if ((e = cbor_bstr(&d, &blk, NULL)) != BOOTREF_OK)
             return br_fail(c, e, BR_STR("authentication block must be a bstr"));
         e = verify_block(c, &blk, &dig_w, &best);
-        if (e == BOOTREF_OK)
+        if (e == BOOTREF_OK) {
+#if BOOTREF_REQUIRE_ALGS
+            size_t j;
+            for (j = 0; j < port->n_require_algs; j++)
+                if (port->require_algs[j] == c->verified_alg)
+                    required |= (uint8_t)(1u << j);
+#endif
             ok = 1;
-        else if (e != BOOTREF_E_NO_TRUSTED_KEY)
+        } else if (e != BOOTREF_E_NO_TRUSTED_KEY) {
             return e;
+        }
     }
+#if BOOTREF_REQUIRE_ALGS
+    /* the "all of these algorithms" rule (processing model section 5): a hybrid
+     * device needs its classical and its post-quantum signature, not either */
+    if (ok && required != (uint8_t)((1u << port->n_require_algs) - 1u))
+        return br_fail(c, BOOTREF_E_NO_TRUSTED_KEY,
+                       BR_STR("an algorithm the device requires has no verified authentication block"));
+#endif
     if (!ok) {
         const char *why = best == BOOTREF_E_SIGNATURE_INVALID
             ? BR_STR("no authentication block verifies with a trusted key")

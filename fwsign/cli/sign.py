@@ -39,6 +39,11 @@ def register(sub: Any) -> None:
     p.add_argument("--delegation", action="append", default=[], type=Path, metavar="X.cwt",
                    help="Delegation CWT (fwsign delegate issue) for the signing key; repeat in chain order, anchor's first.")
     _audit_options(p)
+    # SUIT algorithm profiles (draft-ietf-suit-mti; fwsign.suit.profiles): a separate addition.
+    p.add_argument("--profile", metavar="NAME",
+                   help="Refuse to write an envelope that does not conform to this SUIT algorithm profile, e.g. "
+                        "suit-sha256-hsslms-a256kw-a256ctr (the mandatory one: an HSS-LMS key, --encrypt-kek with an "
+                        "a256kw key; sets --content-alg a256ctr unless given).")
     enc = p.add_argument_group("payload encryption (docs/encryption.md)")
     enc.add_argument("--encrypt-for", action="append", default=[], type=Path, metavar="PUB",
                      help="Encrypt the image for this device (or device-class) X25519/P-256 public key (ECDH-ES+A128KW); repeatable.")
@@ -112,9 +117,14 @@ def _audit(a: argparse.Namespace, action: str, output: Path, data: bytes, signer
     from ..suit.decode import decode_envelope
 
     env = decode_envelope(data)
+    details: dict[str, Any] = {"sequence": env.manifest.sequence_number, "signatures": len(env.auth.blocks)}
+    # The one-time index of every HSS-LMS signature: `audit verify` refuses a log that shows one twice.
+    used = {(s.kid or b"").hex(): s.last_index for s in signers_used if getattr(s, "last_index", None) is not None}
+    if used:
+        details["hss-index"] = used
     append(target, action, artifact=str(output), artifact_bytes=data, manifest_digest=env.auth.digest.value.hex(),
            key_ids=[(s.kid or b"").hex() for s in signers_used], signers=[signer_kind(s) for s in signers_used],
-           reason=a.reason, details={"sequence": env.manifest.sequence_number, "signatures": len(env.auth.blocks)})
+           reason=a.reason, details=details)
 
 
 # -- sign ------------------------------------------------------------------------------
@@ -164,6 +174,7 @@ def cmd_sign(a: argparse.Namespace) -> None:
 
     if a.output is None:
         raise UsageError("give the envelope to write with -o/--output")
+    prof = _profile_defaults(a)
     keys = [] if a.unsigned else signers(a.key, a.alg, a.kid)
     payloads: list[tuple[str, bytes]] = []
     encrypting = _check_encryption_args(a)
@@ -230,6 +241,10 @@ def cmd_sign(a: argparse.Namespace) -> None:
             )
             spec = ManifestSpec(seqnum, (comp,), reference_uri=a.reference_uri, description=a.text, sever=a.sever)
         manifest, severed = builder.build_manifest(spec)
+        if prof is not None:
+            # before signing: a refused envelope must not spend a signature (or a one-time key)
+            _check_profile(prof, builder.assemble_envelope(manifest, [], severed=severed, payloads=payloads),
+                           [k.alg for k in keys])
         data = builder.assemble_envelope(manifest, keys, severed=severed, payloads=payloads)
         if a.delegation:
             data = _with_delegation(data, a.delegation)
@@ -264,6 +279,28 @@ def cmd_sign(a: argparse.Namespace) -> None:
         if a.release is not None or a.slot_image:
             for path in written:
                 echo(f"wrote {path} (encrypted image)")
+
+
+def _profile_defaults(a: argparse.Namespace) -> Any:
+    """--profile: the profile, with its content encryption as the --content-alg default."""
+    if not a.profile:
+        return None
+    from ..encryption.algs import CONTENT_NAMES
+    from ..suit.profiles import profile
+
+    prof = profile(a.profile)
+    if a.content_alg is None and (a.encrypt_for or a.encrypt_kek):
+        a.content_alg = next((n for n, v in CONTENT_NAMES.items() if v == prof.content), None)
+    return prof
+
+
+def _check_profile(prof: Any, data: bytes, algs: list[int]) -> None:
+    from ..errors import UsageError
+    from ..suit.profiles import conforms
+
+    result = conforms(data, prof, algs)
+    if not result.ok:
+        raise UsageError(f"the envelope does not conform to {prof.name}: {result.problem}; nothing was written")
 
 
 def _check_encryption_args(a: argparse.Namespace) -> bool:

@@ -73,7 +73,8 @@ class DeviceConfig:
     class_id: bytes
     device_id: bytes | None = None
     geometry: Geometry = Geometry()
-    #: Trust anchor files inside ``trust/``: ``*.pem`` public keys, ``*.hmac`` raw MAC keys.
+    #: Trust anchor files inside ``trust/``: ``*.pem`` public keys, ``*.cose`` post-quantum public keys
+    #: (COSE_Key), ``*.hmac`` raw MAC keys.
     trust: tuple[str, ...] = ()
     #: Payload decryption keys inside ``decrypt/`` (file name, kid hex): ``*.pem`` X25519/P-256
     #: private keys (ECDH-ES+A128KW), ``*.kek`` raw key-encryption keys (A128KW/A256KW).
@@ -330,7 +331,7 @@ class _Session:
                 if name.endswith(".hmac"):
                     self.host.add_hmac_file(path)
                 else:
-                    self.host.add_pem(path)
+                    self.host.add_key_file(path)  # PEM, or an HSS-LMS / ML-DSA COSE_Key
             for name, kid in dev.config.decrypt:
                 self.host.add_decrypt_key(dev.trust_dir.parent / "decrypt" / name, bytes.fromhex(kid))
             self.host.set_identity(dev.config.vendor_id, dev.config.class_id, dev.config.device_id)
@@ -448,7 +449,7 @@ def create(directory: Path, trust: list[Path], vendor_id: bytes, class_id: bytes
     ``report_key``: the kind of the device's own SUIT report key, generated here
     (:data:`REPORT_KEY_KINDS`), or None for a device that sends no reports.
     """
-    from ..keys import SymmetricKey, key_kind, load_public, public_pem, write_atomic
+    from ..keys import SymmetricKey, encode_cose_key, key_kind, load_public, public_pem, write_atomic
 
     directory = Path(directory)
     if (directory / "device.json").exists():
@@ -468,9 +469,14 @@ def create(directory: Path, trust: list[Path], vendor_id: bytes, class_id: bytes
         if isinstance(key, SymmetricKey):
             name = f"anchor{i}.hmac"
             write_atomic(tdir / name, key.secret, mode=0o600)
+        elif key_kind(key) in ("hss-lms", "ml-dsa-44", "ml-dsa-65", "ml-dsa-87"):
+            # post-quantum anchors as COSE_Key, which the C host port reads (its OpenSSL has no ML-DSA PEM)
+            name = f"anchor{i}.cose"
+            write_atomic(tdir / name, encode_cose_key(key))
         else:
             if key_kind(key) not in ("p256", "ed25519"):
-                raise UsageError(f"{trust[i]}: the device verifies P-256, Ed25519 and HMAC keys, not {key_kind(key)}")
+                raise UsageError(f"{trust[i]}: the device verifies P-256, Ed25519, HMAC, HSS-LMS and ML-DSA keys, "
+                                 f"not {key_kind(key)}")
             name = f"anchor{i}.pem"
             write_atomic(tdir / name, public_pem(key))
         names.append(name)

@@ -125,6 +125,12 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bootref_host_add_pem": (c_int, [vp, c_char_p, c_char_p, sz]),
         "bootref_host_add_hmac_file": (c_int, [vp, c_char_p, c_char_p, sz]),
         "bootref_host_set_kid": (c_int, [vp, sz, c_char_p, sz]),
+        "bootref_host_add_key_file": (c_int, [vp, c_char_p, c_char_p, sz]),
+        "bootref_host_add_raw_key": (c_int, [vp, ctypes.c_uint8, c_char_p, sz, c_char_p, sz]),
+        "bootref_host_require_alg": (c_int, [vp, ctypes.c_int32]),
+        "bootref_host_hsslms_verify": (c_int, [c_char_p, sz, c_char_p, sz, c_char_p, sz]),
+        "bootref_mldsa_verify": (c_int, [c_int, c_char_p, sz, c_char_p, sz, c_char_p, sz]),
+        "bootref_shake": (None, [ctypes.c_uint, c_char_p, sz, c_char_p, sz]),
         "bootref_host_verify": (c_int, [vp, vp, c_char_p, sz, ctypes.c_uint32, ctypes.c_uint32]),
         "bootref_host_add_decrypt_key": (c_int, [vp, c_char_p, c_char_p, sz, c_char_p, sz]),
         "bootref_host_set_image": (c_int, [vp, c_char_p, c_char_p, sz]),
@@ -201,6 +207,18 @@ class HostPort:
     def add_pem(self, path: Path) -> None:
         err = ctypes.create_string_buffer(256)
         self._check(self.lib.bootref_host_add_pem(self.handle, str(path).encode(), err, 256), err)
+
+    def add_key_file(self, path: Path) -> None:
+        """A PEM public key, or an HSS-LMS / ML-DSA COSE_Key file (fwsign's NAME.cose)."""
+        err = ctypes.create_string_buffer(256)
+        self._check(self.lib.bootref_host_add_key_file(self.handle, str(path).encode(), err, 256), err)
+
+    def require_alg(self, alg: int) -> None:
+        """The "all of these algorithms" rule: a block with ``alg`` must verify (at most 8)."""
+        if self.lib.bootref_host_require_alg(self.handle, alg) != 0:
+            from ..errors import UsageError
+
+            raise UsageError("the C verifier takes at most 8 required algorithms")
 
     def add_hmac_file(self, path: Path) -> None:
         err = ctypes.create_string_buffer(256)

@@ -34,7 +34,6 @@ import fwsign
 from fwsign.device.device import DeviceConfig, Geometry, new_device
 from fwsign.device.flash import Counter
 from fwsign.errors import FwsignError, RollbackError, UnsupportedError, VerificationError
-from fwsign.keys import SymmetricKey, public_of, public_pem
 from fwsign.limits import DEVICE_LIMITS, Limits
 from fwsign.suit.codepoints import ManifestKey
 from fwsign.suit.decode import decode_envelope_parts, decode_manifest, decode_severed_sequence
@@ -62,7 +61,8 @@ from .build import (
     Seq,
     describe,
     encode,
-    private_keys,
+    key_file,
+    public_key,
     sha256,
 )
 from .harness import VECTORS
@@ -251,15 +251,13 @@ class DeviceDiffer:
 
     def __init__(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="fwsign-gen-device-"))
-        keys = private_keys()
         names: list[str] = []
         for name in TRUSTED:
-            k = keys[name]
-            file = f"{name}.hmac" if isinstance(k, SymmetricKey) else f"{name}.pem"
-            (self.tmp / file).write_bytes(k.secret if isinstance(k, SymmetricKey) else public_pem(public_of(k)))
+            file, data = key_file(name)
+            (self.tmp / file).write_bytes(data)
             names.append(file)
         self.config = DeviceConfig(VENDOR, CLASS, DEVICE, GEOMETRY, tuple(names))
-        self.trusted = tuple(TrustedKey.of(public_of(keys[n]), n) for n in TRUSTED)
+        self.trusted = tuple(TrustedKey.of(public_key(n), n) for n in TRUSTED)
         # a device running a confirmed image (sequence number RUNNING) in slot 0
         base = new_device(self.config, self.tmp)
         base.install(encode(BASELINE), IMAGES["image"])

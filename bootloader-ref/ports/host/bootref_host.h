@@ -26,8 +26,15 @@ typedef struct bootref_host_hmac_key {
     uint8_t key[BOOTREF_HOST_MAX_HMAC_KEY];
 } bootref_host_hmac_key_t;
 
+/* largest raw public key: ML-DSA-87 (FIPS 204 Table 2) */
+#define BOOTREF_HOST_MAX_RAW_KEY 2592
+
 typedef struct bootref_host {
     bootref_port_t port;
+    /* raw public keys of HSS-LMS and ML-DSA trust anchors (bootref_host_add_raw_key) */
+    uint8_t raw[BOOTREF_HOST_MAX_KEYS][BOOTREF_HOST_MAX_RAW_KEY];
+    size_t raw_len[BOOTREF_HOST_MAX_KEYS];
+    int32_t require[8];                                 /* the "all of these algorithms" rule */
     bootref_key_t keys[BOOTREF_HOST_MAX_KEYS];
     void *pkey[BOOTREF_HOST_MAX_KEYS];                 /* EVP_PKEY* */
     bootref_host_hmac_key_t hmac[BOOTREF_HOST_MAX_KEYS];
@@ -72,6 +79,23 @@ void bootref_host_free(bootref_host_t *h);
  * section 5). */
 int bootref_host_add_pem(bootref_host_t *h, const char *path, char *err, size_t errlen);
 int bootref_host_add_hmac_file(bootref_host_t *h, const char *path, char *err, size_t errlen);
+/* A post-quantum trust anchor from its raw public key: type BOOTREF_KEY_HSS_LMS
+ * (the 60-byte HSS public key, RFC 8554 section 6.1) or BOOTREF_KEY_MLDSA44/65/87
+ * (1,312 / 1,952 / 2,592 bytes, FIPS 204). Its key id is fwsign's (the RFC 9679
+ * thumbprint of the COSE_Key: kty HSS-LMS with pub, or kty AKP with alg and pub). */
+int bootref_host_add_raw_key(bootref_host_t *h, uint8_t type, const uint8_t *raw, size_t len,
+                             char *err, size_t errlen);
+/* Any trust anchor file: a PEM public key, or a COSE_Key (fwsign's NAME.cose)
+ * of an HSS-LMS or ML-DSA public key. */
+int bootref_host_add_key_file(bootref_host_t *h, const char *path, char *err, size_t errlen);
+/* The "all of these algorithms" rule (bootref_port.h require_algs): each call
+ * adds one COSE algorithm that must have a verified block; at most 8. */
+int bootref_host_require_alg(bootref_host_t *h, int32_t alg);
+/* The core's HSS-LMS verifier (src/hsslms.c) over the host's SHA-256, on its
+ * own: a BOOTREF_PORT_* code (0 = valid), -1 if out of memory. For tests
+ * against RFC 8554's vectors. */
+int bootref_host_hsslms_verify(const uint8_t *pub, size_t pub_len, const uint8_t *msg, size_t msg_len,
+                               const uint8_t *sig, size_t sig_len);
 /* Replace the key id of trust anchor `index` (in the order added): kid_len
  * bytes (at most BOOTREF_HOST_MAX_KID), or none (kid NULL or kid_len 0), which
  * makes the key a candidate for blocks with any kid. */
