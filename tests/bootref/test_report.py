@@ -23,7 +23,7 @@ from fwsign.cbor import FrozenMap
 from fwsign.device import Device, DeviceConfig, new_device
 from fwsign.device.flash import Counter
 from fwsign.errors import FwsignError, SignatureInvalid, UsageError
-from fwsign.keys import generate, key_id, private_pem, public_of, public_pem, write_atomic
+from fwsign.keys import generate, key_id, private_pem, public_of, write_atomic
 from fwsign.report import (
     DEVICE_CAPABILITIES,
     Record,
@@ -34,7 +34,7 @@ from fwsign.report import (
     verify_report,
 )
 from fwsign.suit.decode import decode_envelope_parts
-from tests.gen.build import CLASS, DEVICE, IMAGES, TRUSTED, VENDOR, Block, Case, Params, Seq, encode, private_keys
+from tests.gen.build import CLASS, DEVICE, IMAGES, TRUSTED, VENDOR, Block, Case, Params, Seq, encode, key_file, public_key
 from tests.gen.build import sha256 as digest_of
 from tests.gen.device import GEOMETRY, device_inputs, device_verdict
 from tests.gen.strategies import cases
@@ -50,16 +50,11 @@ class ReportingDevice:
         self.tmp = Path(tempfile.mkdtemp(prefix="fwsign-report-"))
         trust = self.tmp / "trust"
         trust.mkdir()
-        keys = private_keys()
         names: list[str] = []
         for name in TRUSTED:
-            k = keys[name]
-            if name == "hmac":
-                write_atomic(trust / f"{name}.hmac", k.secret, mode=0o600)  # type: ignore[union-attr]
-                names.append(f"{name}.hmac")
-            else:
-                write_atomic(trust / f"{name}.pem", public_pem(public_of(k)))  # type: ignore[arg-type]
-                names.append(f"{name}.pem")
+            file, data = key_file(name)
+            write_atomic(trust / file, data, mode=0o600)
+            names.append(file)
         (self.tmp / "report").mkdir()
         self.key = generate(kind)
         if kind == "hmac":
@@ -72,7 +67,7 @@ class ReportingDevice:
         self.config = DeviceConfig(VENDOR, CLASS, DEVICE, GEOMETRY, tuple(names), (), file)
         from fwsign.verify import TrustedKey
 
-        self.trusted = tuple(TrustedKey.of(public_of(keys[n]), n) for n in TRUSTED)
+        self.trusted = tuple(TrustedKey.of(public_key(n), n) for n in TRUSTED)
 
     def fresh(self, counter: int = 0) -> Device:
         dev = new_device(self.config, self.tmp / "trust")
