@@ -18,6 +18,7 @@ MAX_COMMANDS: Final = 64
 MAX_STRING_BYTES: Final = 65_536
 MAX_AUTH_BLOCKS: Final = 8
 MAX_SEQUENCE_DEPTH: Final = 4
+MAX_VERSION_PARTS: Final = 8
 
 #: The device's defaults (bootloader-ref/include/bootref_limits.h) as Limits fields; a
 #: field without a device counterpart keeps its host default.
@@ -31,6 +32,7 @@ DEVICE: Final[dict[str, int]] = {
     "max_string_bytes": 65_536,
     "max_auth_blocks": 4,
     "max_sequence_depth": 3,
+    "max_version_parts": 8,
 }
 
 #: Stable reason codes and what they mean.
@@ -83,4 +85,10 @@ REASONS: Final[dict[str, str]] = {
     "repo-locked": "another command is changing the repository; it did not finish within the lock timeout",
     "slow-retrieval": "a download fell below the minimum speed or passed its deadline; nothing was installed",
     "audit-log-truncated": "the audit log ends before the head anchored in the signed repository metadata",
+    "use-before-passed": "the device's time is at or after the manifest's use-before time",
+    "battery-low": "the device's battery holds less energy than the manifest's minimum-battery",
+    "not-authorized": "the device's application did not authorize an update of the manifest's priority",
+    "version-mismatch": "the component's version is outside the range the manifest's version condition allows",
+    "image-matches": "the component already holds the image an image-not-match condition excludes",
+    "deferred": "a wait directive's event has not occurred: the update is held, nothing was installed",
 }

@@ -85,7 +85,15 @@ typedef enum bootref_err {
     /* docs/processing-model.md section 6 */
     BOOTREF_E_MISSING_CHECK = 57,          /* "missing-check": a sequence acts or ends without the
                                               vendor/class/image checks it must make (R0-R3) */
-    BOOTREF_E_CBOR_ORDER = 58              /* "malformed": map keys not in canonical order (RFC 8949 s4.2.1) */
+    BOOTREF_E_CBOR_ORDER = 58,             /* "malformed": map keys not in canonical order (RFC 8949 s4.2.1) */
+    /* update management (BOOTREF_WITH_UM, docs/processing-model.md section 14); 64..68
+     * are condition failures (soft-failure applies), 69 is the wait directive's */
+    BOOTREF_E_USE_BEFORE = 64,             /* "use-before-passed" */
+    BOOTREF_E_BATTERY = 65,                /* "battery-low" */
+    BOOTREF_E_NOT_AUTHORIZED = 66,         /* "not-authorized" */
+    BOOTREF_E_VERSION_MISMATCH = 67,       /* "version-mismatch" */
+    BOOTREF_E_IMAGE_MATCHES = 68,          /* "image-matches" (image-not-match) */
+    BOOTREF_E_DEFERRED = 69                /* "deferred": a wait's event has not occurred */
 } bootref_err_t;
 
 /* Reason class, e.g. "malformed", "signature-invalid". Never NULL. */
