@@ -467,6 +467,29 @@ static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint
             }
             break;
         }
+#if BOOTREF_WITH_UM
+        case 6: { /* suit-set-version: bstr .cbor [+ int] (processing model section 14.5) */
+            bootref_span_t v;
+            cbor_dec_t vd;
+            size_t k, j;
+            int64_t x;
+            if ((e = cbor_bstr(d, &v, NULL)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("set-version"));
+            if ((e = cbor_wellformed(v.p, v.n)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("set-version"));
+            cbor_init(&vd, v.p, v.n);
+            if ((e = cbor_array(&vd, &k)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("set-version must be [+ int]"));
+            if (k == 0u)
+                return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("set-version must be [+ int]"));
+            if (k > BOOTREF_MAX_VERSION_PARTS)
+                return br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("set-version has too many integers"));
+            for (j = 0; j < k; j++)
+                if ((e = cbor_int(&vd, &x)) != BOOTREF_OK)
+                    return br_fail(c, e, BR_STR("set-version integer"));
+            break;
+        }
+#endif
         default:
             /* Unknown keys are refused (fail closed): they include extension
              * members (trust domains, update management) this verifier does
