@@ -180,6 +180,9 @@ typedef struct bootref_ctx {
         uint8_t checked;           /* known to be well-formed */
     } running[BOOTREF_MAX_SEQ_NESTING + 1u];
     bootref_component_t comp[BOOTREF_MAX_COMPONENTS];
+#if BOOTREF_WITH_UM
+    bootref_span_t set_version;    /* manifest member 6 (content), checked after common */
+#endif
 
     /* diagnostics for the last error */
     const char *detail;

@@ -468,27 +468,10 @@ static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint
             break;
         }
 #if BOOTREF_WITH_UM
-        case 6: { /* suit-set-version: bstr .cbor [+ int] (processing model section 14.5) */
-            bootref_span_t v;
-            cbor_dec_t vd;
-            size_t k, j;
-            int64_t x;
-            if ((e = cbor_bstr(d, &v, NULL)) != BOOTREF_OK)
+        case 6: /* suit-set-version: bstr .cbor [+ int], checked after common (section 14.5) */
+            if ((e = cbor_bstr(d, &c->set_version, NULL)) != BOOTREF_OK)
                 return br_fail(c, e, BR_STR("set-version"));
-            if ((e = cbor_wellformed(v.p, v.n)) != BOOTREF_OK)
-                return br_fail(c, e, BR_STR("set-version"));
-            cbor_init(&vd, v.p, v.n);
-            if ((e = cbor_array(&vd, &k)) != BOOTREF_OK)
-                return br_fail(c, e, BR_STR("set-version must be [+ int]"));
-            if (k == 0u)
-                return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("set-version must be [+ int]"));
-            if (k > BOOTREF_MAX_VERSION_PARTS)
-                return br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("set-version has too many integers"));
-            for (j = 0; j < k; j++)
-                if ((e = cbor_int(&vd, &x)) != BOOTREF_OK)
-                    return br_fail(c, e, BR_STR("set-version integer"));
             break;
-        }
 #endif
         default:
             /* Unknown keys are refused (fail closed): they include extension
@@ -514,6 +497,9 @@ static BR_NOINLINE bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t 
     cbor_dec_t d;
     bootref_err_t e;
 
+#if BOOTREF_WITH_UM
+    c->set_version.p = NULL;
+#endif
     cbor_init(&d, c->manifest.p, c->manifest.n);
     e = manifest_fields(c, &d, sev_digest, &common);
     if ((e = checked(c, &d, e, 0, BR_STR("manifest"))) != BOOTREF_OK)
@@ -522,6 +508,25 @@ static BR_NOINLINE bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t 
     e = common_fields(c, &d);
     if ((e = checked(c, &d, e, 0, BR_STR("common"))) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("common"));
+#if BOOTREF_WITH_UM
+    if (c->set_version.p != NULL) {
+        /* [+ int], at most BOOTREF_MAX_VERSION_PARTS (processing model section 14.5) */
+        size_t k, j;
+        int64_t x;
+        if ((e = cbor_wellformed(c->set_version.p, c->set_version.n)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("set-version"));
+        cbor_init(&d, c->set_version.p, c->set_version.n);
+        if ((e = cbor_array(&d, &k)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("set-version must be [+ int]"));
+        if (k == 0u)
+            return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("set-version must be [+ int]"));
+        if (k > BOOTREF_MAX_VERSION_PARTS)
+            return br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("set-version has too many integers"));
+        for (j = 0; j < k; j++)
+            if ((e = cbor_int(&d, &x)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("set-version integer"));
+    }
+#endif
     return BOOTREF_OK;
 }
 

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import ctypes
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import cbor
 from ..errors import FwsignError, PowerCutError, UsageError, VerificationError
 from . import lib
 from .flash import Counter, Flash, FlashViolation, PowerLost
@@ -145,6 +147,31 @@ class Device:
     #: The device's clock for delegations' exp/nbf at install, seconds since the epoch
     #: (None: the host's clock). Boot does not check expiry (accepted at install).
     now: int | None = None
+    #: Update management (docs/processing-model.md sections 14.1, 14.6): the battery's
+    #: energy in mWh (None: no reading), whether the device is in use (treating a
+    #: patient), and whether an operator authorized the pending update. The application
+    #: authorizes an update when the device is not in use and an operator authorized it.
+    battery: int | None = None
+    in_use: bool = False
+    authorized: bool = False
+    #: set-version of the manifest installed in each slot (component 0's version while
+    #: that slot runs); None: the manifest has none.
+    slot_versions: dict[int, list[int] | None] = field(default_factory=dict)
+    #: Overrides the running image's version (the differential tests set it directly).
+    version: tuple[int, ...] | None = None
+
+    @property
+    def authorizes(self) -> bool:
+        """Whether the device's application authorizes an update now (D11)."""
+        return self.authorized and not self.in_use
+
+    def running_version(self) -> tuple[int, ...] | None:
+        """Component 0's version: the set-version of the running image's manifest (D13)."""
+        if self.version is not None:
+            return self.version
+        slot = (self.last_boot or {}).get("slot")
+        v = self.slot_versions.get(slot) if isinstance(slot, int) else None
+        return tuple(v) if v else None
 
     # -- C binding -------------------------------------------------------------------
 
@@ -165,6 +192,8 @@ class Device:
                 code = s.call(s.lib.bootref_boot_install, s.boot, buf, len(envelope), ctypes.byref(slot))
                 if code != 0:
                     raise self._error(code, "the update", s.detail())
+                version = set_version_of(envelope)
+                self.slot_versions[int(slot.value)] = list(version) if version is not None else None
                 return int(slot.value)
         finally:
             self._payload, self._payloads = None, {}
@@ -298,6 +327,8 @@ class _Session:
                 self.host.add_decrypt_key(dev.trust_dir.parent / "decrypt" / name, bytes.fromhex(kid))
             self.host.set_identity(dev.config.vendor_id, dev.config.class_id, dev.config.device_id)
             self.host.set_time(dev.now)
+            self.host.set_um(now=dev.now if dev.now is not None else int(time.time()), battery=dev.battery,
+                             authorized=dev.authorizes, version=dev.running_version())
         except BaseException:
             self.host.close()
             raise
@@ -472,8 +503,13 @@ def open_device(directory: Path) -> Device:
         if len(wear) != g.flash_size // g.sector_size:
             raise ValueError("wear table size")
         flash = Flash(g.flash_size, g.sector_size, g.write_size, data, wear, written, ops=int(state["operations"]))
+        battery = state.get("battery")
+        versions = {int(k): (None if v is None else [int(x) for x in v])
+                    for k, v in dict(state.get("slot_versions", {})).items()}
         return Device(config, flash, Counter(int(state["counter"])), directory / "trust",
-                      state.get("last_boot"), int(state.get("boots", 0)))
+                      state.get("last_boot"), int(state.get("boots", 0)),
+                      battery=None if battery is None else int(battery), in_use=bool(state.get("in_use", False)),
+                      authorized=bool(state.get("authorized", False)), slot_versions=versions)
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{directory}/state.bin is damaged ({exc})") from None
 
@@ -483,7 +519,27 @@ def save(dev: Device, directory: Path) -> None:
     from ..keys import write_atomic
 
     state = {"counter": dev.counter.value, "wear": dev.flash.wear, "operations": dev.flash.ops,
-             "boots": dev.boots, "last_boot": dev.last_boot}
+             "boots": dev.boots, "last_boot": dev.last_boot,
+             # update management (docs/processing-model.md section 14.6)
+             "battery": dev.battery, "in_use": dev.in_use, "authorized": dev.authorized,
+             "slot_versions": {str(k): v for k, v in dev.slot_versions.items()}}
     head = json.dumps(state).encode()
     blob = len(head).to_bytes(4, "little") + head + bytes(dev.flash.data) + bytes(dev.flash.written)
     write_atomic(Path(directory) / "state.bin", blob)
+
+
+def set_version_of(envelope: bytes) -> tuple[int, ...] | None:
+    """The set-version (manifest member 6) of an envelope the boot flow accepted, or None."""
+    from ..suit.decode import decode_envelope_parts, decode_manifest
+
+    try:
+        parts = decode_envelope_parts(envelope)
+        manifest = decode_manifest(parts.manifest_bytes, lazy=True)
+    except FwsignError:
+        return None
+    for key, raw in manifest.extensions:
+        if key == 6 and isinstance(raw, bytes):
+            value = cbor.loads(raw)
+            if isinstance(value, tuple) and all(type(x) is int for x in value):
+                return tuple(int(x) for x in value if type(x) is int)
+    return None

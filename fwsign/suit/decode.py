@@ -19,8 +19,8 @@ from ..errors import DecodeError, FwsignError, LimitError, UnsupportedError
 from ..limits import DEFAULT_LIMITS, Limits
 from .codepoints import (
     MANIFEST_VERSION,
-    TAG_ENVELOPE,
     SUPPORTED_WAIT_EVENTS,
+    TAG_ENVELOPE,
     TAG_PEN,
     Command,
     CommonKey,
@@ -534,7 +534,13 @@ def _lazy_arg(label: int, arg: CBORValue, ctx: _Ctx, path: str, depth: int) -> C
         p = f"{path}(directive-override-multiple)"
         if type(arg) is not FrozenMap:
             _fail("map of component index to parameters", arg, p)
-        return ParamsByComponent(tuple((k, _lenient_parameters(v, f"{p}{{{k}}}", ctx)) for k, v in arg.items()))
+        entries: list[tuple[CBORValue, Parameters | Broken]] = []
+        for k, v in arg.items():
+            try:
+                entries.append((k, _lenient_parameters(v, f"{p}{{{k!r}}}", ctx)))
+            except DecodeError as exc:  # not a map: refused when the entry is reached
+                entries.append((k, Broken(exc)))
+        return ParamsByComponent(tuple(entries))
     if label == _COPY_PARAMS:
         p = f"{path}(directive-copy-params)"
         if type(arg) is not FrozenMap:

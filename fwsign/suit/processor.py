@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from ..cbor import Tag
+from ..cbor import FrozenMap, Tag
 from ..errors import (
     AbortError,
     BatteryLow,
@@ -42,7 +42,6 @@ from ..errors import (
     VersionMismatch,
 )
 from ..limits import DEFAULT_LIMITS, Limits
-from ..cbor import FrozenMap
 from .codepoints import Command, ManifestKey, Parameter, WaitEvent, display
 from .decode import PROCESSOR_PARAMETERS, decode_digest, decode_version_match, decode_wait_info
 from .model import (
