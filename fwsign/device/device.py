@@ -269,6 +269,9 @@ class Device:
             "flash": {"size": self.flash.size, "sector_size": self.flash.sector_size,
                       "write_size": self.flash.write_size, "operations": self.flash.ops,
                       "erases_total": sum(wear), "erases_max_sector": max(wear)},
+            "update_management": {"battery_mwh": self.battery, "in_use": self.in_use,
+                                  "authorized": self.authorized,
+                                  "version": list(v) if (v := self.running_version()) is not None else None},
         }
 
     def _error(self, code: int, what: str, detail: str = "") -> FwsignError:
