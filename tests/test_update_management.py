@@ -25,8 +25,8 @@ from fwsign.device import lib
 from fwsign.errors import MissingCheck, UsageError
 from fwsign.keys import load_public
 from fwsign.suit.decode import decode_envelope
-from fwsign.suit.processor import DeviceModel, Processor, manifest_sequences, version_compare
 from fwsign.suit.model import VersionMatch
+from fwsign.suit.processor import DeviceModel, Processor, manifest_sequences, version_compare
 from fwsign.suit.update_management import encode_version, min_battery_mwh, parse_version_range
 from fwsign.verify import Policy, TrustedKey, verify_envelope
 from tests.gen.build import (

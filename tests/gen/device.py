@@ -92,6 +92,12 @@ DEVICE_RULES = (
     "that does not verify at boot leaves the previous image running",
     "D9 a fetch that carries an encryption-info, on a device provisioned with no decryption "
     "key, is refused as unsupported (after D2's checks)",
+    # update management (docs/processing-model.md section 14.6)
+    "D10 a wait whose event has not occurred ends the run as deferred (update or boot run)",
+    "D11 the application authorizes an update when the device is not in use and an operator "
+    "authorized it (constant over one install and boot here)",
+    "D12 the battery is the level set (None: no reading: minimum-battery fails, power never occurs)",
+    "D13 component 0's version is the running image's (given directly here); other components have none",
 )
 
 _FETCH, _COPY, _WRITE, _SWAP, _INVOKE = 21, 22, 18, 31, 23
