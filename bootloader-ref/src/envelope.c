@@ -640,7 +640,11 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
     int walk = 0;
     bootref_span_t auth = {NULL, 0}, man_w = {NULL, 0}, dig, dig_w, blk;
     bootref_span_t sev_w[BR_N_SEVERED];
-    const uint8_t *sev_digest[BR_N_SEVERED] = {NULL};
+#if BOOTREF_WITH_UM
+    const uint8_t *sev_digest[BR_N_SEVERED] = {NULL, NULL, NULL, NULL};
+#else
+    const uint8_t *sev_digest[BR_N_SEVERED] = {NULL, NULL, NULL};
+#endif
     const uint8_t *want;
     uint8_t got[32];
     uint64_t counter;
