@@ -338,3 +338,33 @@ def test_device_set_bad_input(cli: Callable[..., object], setup: dict[str, Path]
                               message: str) -> None:
     r = cli("device", "set", setup["dev"], *args)
     assert r.code != 0 and message in r.err  # type: ignore[attr-defined]
+
+
+# -- component metadata: decoded and shown, refused by the processors ------------------------
+
+
+def test_component_metadata_is_decoded_for_inspect_and_refused_by_the_processors(differ: Differ) -> None:
+    from fwsign import cbor
+    from fwsign.cbor import Tag
+    from fwsign.suit import render
+
+    meta = cbor.dumps({1: 0o644, 2: {"root": 7}, 5: 3, 6: Tag(1, 1_700_000_000), 8: Tag(37, bytes(16))})
+    case = _case((20, Params(((30, meta),))))
+    envelope = encode(case)
+    install = render.to_json(decode_envelope(envelope))["manifest"]["install"]  # type: ignore[index]
+    shown = install[0]["directive-override-parameters"]["component-metadata"]
+    assert (shown["default-permissions"], shown["user-permissions"], shown["file-type"]) == (0o644, {"root": 7}, 3)
+    assert set(shown) == {"default-permissions", "user-permissions", "file-type", "modification-time", "creator"}
+    outcome = differ.run(envelope, Inputs.of(case))
+    assert (outcome.python, outcome.c) == ("unsupported", "unsupported")
+
+
+@pytest.mark.parametrize("bad", [{5: 4}, {6: 1_700_000_000}, {2: {}}, {8: [1]}, {1: -1}])
+def test_malformed_component_metadata_refused_by_the_strict_decoder(bad: dict[int, object]) -> None:
+    from fwsign import cbor
+    from fwsign.errors import DecodeError
+
+    envelope = encode(_case((20, Params(((30, cbor.dumps(bad)),)))))
+    with pytest.raises(DecodeError) as err:
+        decode_envelope(envelope)
+    assert err.value.reason == "malformed" and "component-metadata" in str(err.value)

@@ -115,6 +115,7 @@ _P_TSTR: Final = 6
 _P_ANY: Final = 7
 _P_VERSION: Final = 8
 _P_WAIT: Final = 9
+_P_META: Final = 10
 _PARAM_KINDS: Final[dict[int, int]] = {int(m): _P_ANY for m in Parameter}
 _PARAM_KINDS.update({
     Parameter.VENDOR_IDENTIFIER: _P_UUID, Parameter.CLASS_IDENTIFIER: _P_UUID, Parameter.DEVICE_IDENTIFIER: _P_UUID,
@@ -126,7 +127,7 @@ _PARAM_KINDS.update({
     Parameter.CONTENT: _P_BSTR, Parameter.ENCRYPTION_INFO: _P_BSTR, Parameter.INVOKE_ARGS: _P_BSTR,
     Parameter.FETCH_ARGUMENTS: _P_BSTR,
     Parameter.URI: _P_TSTR,
-    Parameter.VERSION: _P_VERSION, Parameter.WAIT_INFO: _P_WAIT,
+    Parameter.VERSION: _P_VERSION, Parameter.WAIT_INFO: _P_WAIT, Parameter.COMPONENT_METADATA: _P_META,
 })
 
 
@@ -263,8 +264,12 @@ def _decode_parameter(key: int, v: CBORValue, ctx: _Ctx, path: str) -> ParamValu
             _fail("bstr-wrapped SUIT_Wait_Event", v, _param_path(path, key))
         decode_wait_info(v, ctx.limits, _param_path(path, key), strict=True)
         return v
-    # component-metadata (update management): carried without interpreting; the
-    # processor refuses it (docs/processing-model.md section 14.2).
+    if kind == _P_META:
+        # decoded and shown; the processors refuse it (docs/processing-model.md section 14.2)
+        if type(v) is not bytes:
+            _fail("bstr-wrapped SUIT_Component_Metadata", v, _param_path(path, key))
+        decode_component_metadata(v, ctx.limits, _param_path(path, key))
+        return v
     return v
 
 
@@ -325,6 +330,52 @@ def decode_wait_info(data: bytes, limits: Limits, path: str, *, strict: bool = F
 
 
 _WAIT_EVENT_CODES: Final = frozenset(int(e) for e in WaitEvent)
+
+#: SUIT_Component_Metadata keys (UM section 4.6): default permissions, user / group / role
+#: permission maps, file type, modification and creation time, creator.
+_META_NAMES: Final[dict[int, str]] = {
+    1: "default-permissions", 2: "user-permissions", 3: "group-permissions", 4: "role-permissions",
+    5: "file-type", 6: "modification-time", 7: "creation-time", 8: "creator",
+}
+
+
+def _meta_actor(v: CBORValue, path: str) -> None:
+    """SUIT_meta_actor_id = UUID_Tagged (#6.37(bstr)) / bstr / tstr / int."""
+    if type(v) is Tag:
+        if v.tag != 37 or type(v.value) is not bytes:
+            _fail("UUID (tag 37, bstr)", v, path)
+    elif type(v) not in (bytes, str, int):
+        _fail("actor id (UUID, bstr, tstr or int)", v, path)
+
+
+def decode_component_metadata(data: bytes, limits: Limits, path: str) -> tuple[tuple[int, CBORValue], ...]:
+    """parameter-component-metadata: bstr .cbor SUIT_Component_Metadata, each known member
+    of its type; other (extension) members are carried as decoded."""
+    value = loads(data, limits, path=path)
+    if type(value) is not FrozenMap:
+        _fail("SUIT_Component_Metadata map", value, path)
+    out: list[tuple[int, CBORValue]] = []
+    for key, v in value.items():
+        if type(key) is not int:
+            _fail("component metadata key (int)", key, path)
+        here = f"{path}.{_META_NAMES.get(key, str(key))}"
+        if key == 1 and (type(v) is not int or v < 0):
+            _fail("permissions (uint)", v, here)
+        elif key in (2, 3, 4):
+            if type(v) is not FrozenMap or len(v) == 0:
+                _fail("map of actor to permissions", v, here)
+            for actor, perms in v.items():
+                _meta_actor(actor, here)
+                if type(perms) is not int or perms < 0:
+                    _fail("permissions (uint)", perms, here)
+        elif key == 5 and (type(v) is not int or not 1 <= v <= 3):
+            raise DecodeError(f"file type must be 1 (regular), 2 (directory) or 3 (symlink), found {v!r}", path=here)
+        elif key in (6, 7) and not (type(v) is Tag and v.tag == 1 and type(v.value) is int and v.value >= 0):
+            _fail("epoch time (tag 1, uint)", v, here)
+        elif key == 8:
+            _meta_actor(v, here)
+        out.append((key, v))
+    return tuple(out)
 
 
 def _check_index(index: int, ctx: _Ctx, path: str) -> None:

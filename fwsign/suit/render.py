@@ -92,7 +92,7 @@ def _encryption_info_json(value: bytes) -> object:
 def _param_json(code: int, value: object) -> object:
     if isinstance(value, Digest):
         return _digest_json(value)
-    if code in (Parameter.VERSION, Parameter.WAIT_INFO) and isinstance(value, bytes):
+    if code in (Parameter.VERSION, Parameter.WAIT_INFO, Parameter.COMPONENT_METADATA) and isinstance(value, bytes):
         return _um_param_json(code, value)
     if code == Parameter.ENCRYPTION_INFO and isinstance(value, bytes):
         return _encryption_info_json(value)
@@ -432,7 +432,7 @@ def _d(v: CBORValue, schema: str, depth: int) -> str:
             name = name_of(Parameter, k) if isinstance(k, int) else str(k)
             if k == Parameter.IMAGE_DIGEST:
                 body = _wrapped(val, "digest", depth + 1)
-            elif k in (Parameter.VERSION, Parameter.WAIT_INFO) and isinstance(val, bytes):
+            elif k in (Parameter.VERSION, Parameter.WAIT_INFO, Parameter.COMPONENT_METADATA) and isinstance(val, bytes):
                 body = _wrapped(val, "plain", depth + 1)
             else:
                 body = _d(val, "plain", depth + 1)
@@ -512,6 +512,11 @@ def _um_param_json(code: int, value: bytes) -> object:
     from .decode import decode_version_match, decode_wait_info
 
     try:
+        if code == Parameter.COMPONENT_METADATA:
+            from .decode import _META_NAMES, decode_component_metadata
+
+            return {_META_NAMES.get(k, str(k)): _plain(v)
+                    for k, v in decode_component_metadata(value, DEFAULT_LIMITS, "component-metadata")}
         if code == Parameter.VERSION:
             match = decode_version_match(value, DEFAULT_LIMITS, "version")
             return {"comparison": name_of(VersionComparison, match.comparison), "version": list(match.value)}
