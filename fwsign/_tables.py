@@ -18,6 +18,7 @@ MAX_COMMANDS: Final = 64
 MAX_STRING_BYTES: Final = 65_536
 MAX_AUTH_BLOCKS: Final = 8
 MAX_SEQUENCE_DEPTH: Final = 4
+MAX_VERSION_PARTS: Final = 8
 
 #: The device's defaults (bootloader-ref/include/bootref_limits.h) as Limits fields; a
 #: field without a device counterpart keeps its host default.
@@ -31,6 +32,7 @@ DEVICE: Final[dict[str, int]] = {
     "max_string_bytes": 65_536,
     "max_auth_blocks": 4,
     "max_sequence_depth": 3,
+    "max_version_parts": 8,
 }
 
 #: Stable reason codes and what they mean.
@@ -87,6 +89,12 @@ REASONS: Final[dict[str, str]] = {
     "rollout-state": "the rollout cannot make that change now (halted, paused, at its last stage, or before a stage's minimum time)",
     "key-exhausted": "every one-time key of a stateful hash-based signing key (HSS-LMS) is used or reserved",
     "key-state-invalid": "the state of a stateful signing key cannot be read, reserved or written durably, or an index was used twice",
+    "use-before-passed": "the device's time is at or after the manifest's use-before time",
+    "battery-low": "the device's battery holds less energy than the manifest's minimum-battery",
+    "not-authorized": "the device's application did not authorize an update of the manifest's priority",
+    "version-mismatch": "the component's version is outside the range the manifest's version condition allows",
+    "image-matches": "the component already holds the image an image-not-match condition excludes",
+    "deferred": "a wait directive's event has not occurred: the update is held, nothing was installed",
     "report-replayed": "a SUIT report does not answer the nonce asked for, or repeats one already accepted",
     "report-mismatch": "a SUIT report's reference does not name the manifest or envelope it is checked against",
 }
@@ -136,4 +144,10 @@ REPORT_REASONS: Final[dict[str, tuple[int, str]]] = {
     "delegation-invalid": (24, "unauthorised"),
     "delegation-expired": (25, "unauthorised"),
     "delegation-scope": (26, "component-unauthorised"),
+    "use-before-passed": (27, "condition-failed"),
+    "battery-low": (28, "condition-failed"),
+    "not-authorized": (29, "condition-failed"),
+    "version-mismatch": (30, "condition-failed"),
+    "image-matches": (31, "condition-failed"),
+    "deferred": (32, "operation-failed"),
 }

@@ -289,3 +289,42 @@ class ReportReplayed(VerificationError):
     """A SUIT report does not answer the nonce asked for, or repeats one already accepted."""
 
     reason = "report-replayed"
+
+
+# --- Update management (draft-ietf-suit-update-management; processing model section 14) ---
+
+
+class UseBeforePassed(VerificationError):
+    """condition-use-before: the device's time is at or after the manifest's use-before."""
+
+    reason = "use-before-passed"
+
+
+class BatteryLow(VerificationError):
+    """condition-minimum-battery: the battery holds less than the manifest asks for."""
+
+    reason = "battery-low"
+
+
+class NotAuthorized(VerificationError):
+    """condition-update-authorized: the device's application did not authorize the update."""
+
+    reason = "not-authorized"
+
+
+class VersionMismatch(VerificationError):
+    """condition-version: the component's version is outside the allowed range."""
+
+    reason = "version-mismatch"
+
+
+class ImageMatches(VerificationError):
+    """condition-image-not-match: the component already holds the excluded image."""
+
+    reason = "image-matches"
+
+
+class Deferred(VerificationError):
+    """directive-wait: the event it waits for has not occurred; nothing was installed."""
+
+    reason = "deferred"

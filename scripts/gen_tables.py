@@ -78,6 +78,8 @@ class Reason:
     text: str
     c: tuple[str, ...]
     python: str | None
+    #: The C codes exist only in builds with this option (#if OPTION in reasons_table.h).
+    c_option: str | None = None
 
 
 @dataclass(frozen=True)
@@ -173,7 +175,8 @@ def load(source: Path = SOURCE, header: Path = BOOTREF_H) -> Tables:
         code = _str(e, "code", where)
         if not re.fullmatch(r"[a-z]+(-[a-z]+)*", code):
             raise SourceError(f"{where}: a reason code is lower-case words joined by '-'")
-        reasons.append(Reason(code, _str(e, "text", where), tuple(e.get("c", ())), e.get("python")))
+        reasons.append(Reason(code, _str(e, "text", where), tuple(e.get("c", ())), e.get("python"),
+                              e.get("c_option")))
     names = [r.code for r in reasons]
     if len(names) != len(set(names)):
         raise SourceError("two reasons share a code")
@@ -318,16 +321,29 @@ def _r_name(code: str) -> str:
 def render_reasons_h(t: Tables) -> str:
     # One entry per reason the C side returns, "unknown" first so that the numbers
     # bootref.h leaves unused (zero in reason_of) read as "unknown", never "ok".
+    # Reasons whose codes exist only under a build option come last, strings and table
+    # entries inside #if OPTION: a build without it carries neither.
     reason_of = {t.ok_code: "ok"}
+    option_of: dict[str, str] = {}
     for r in t.reasons:
         for c in r.c:
             reason_of[c] = r.code
+            if r.c_option is not None:
+                option_of[c] = r.c_option
     ordered = sorted(reason_of, key=t.codes.__getitem__)
+    plain = [c for c in ordered if c not in option_of]
+    optional = [c for c in ordered if c in option_of]
+    if optional and plain and t.codes[optional[0]] < t.codes[plain[-1]]:
+        raise SourceError("codes under a build option must be numbered after every other code")
     strings = [t.unknown]
-    for c in ordered:
+    for c in plain:
         if reason_of[c] not in strings:
             strings.append(reason_of[c])
-    if len(strings) > 256:
+    opt_strings: list[tuple[str, str]] = []
+    for c in optional:
+        if reason_of[c] not in strings and reason_of[c] not in [s for s, _ in opt_strings]:
+            opt_strings.append((reason_of[c], option_of[c]))
+    if len(strings) + len(opt_strings) > 256:
         raise SourceError("more than 256 C reasons do not fit reason_of's uint8_t")
     out = [
         "/*",
@@ -350,11 +366,23 @@ def render_reasons_h(t: Tables) -> str:
             out.append(line)
             line = "   "
         line += item
-    out.append(line + ";")
+    out.append(line)
+    option = None
+    for s, opt in opt_strings:
+        if opt != option:
+            if option is not None:
+                out.append("#endif")
+            out.append(f"#if {opt}")
+            option = opt
+        out.append(f'    "{s}\\0"')
+    if option is not None:
+        out.append("#endif")
+    out.append("    ;")
     out.append("")
     out.append("/* index of each string in reasons[] */")
     out.append("enum {")
-    out += [f"    {_r_name(s)}{' = 0' if i == 0 else ''}," for i, s in enumerate(strings)]
+    every = strings + [s for s, _ in opt_strings]
+    out += [f"    {_r_name(s)}{' = 0' if i == 0 else ''}," for i, s in enumerate(every)]
     out.append("};")
     out += [
         "",
@@ -362,8 +390,18 @@ def render_reasons_h(t: Tables) -> str:
         "static const uint8_t reason_of[] = {",
     ]
     width = max(len(c) for c in ordered) + 2
+    option = None
     for c in ordered:
+        opt = option_of.get(c)
+        if opt != option:
+            if option is not None:
+                out.append("#endif")
+            if opt is not None:
+                out.append(f"#if {opt}")
+            option = opt
         out.append(f"    {'[' + c + ']':<{width}} = {_r_name(reason_of[c])},  /* {t.codes[c]} */")
+    if option is not None:
+        out.append("#endif")
     out += ["};", "", "#endif /* BOOTREF_REASONS_TABLE_H */", ""]
     return "\n".join(out)
 
@@ -388,9 +426,20 @@ def render_report_h(t: Tables) -> str:
         "",
         "static const uint16_t report_of[] = {",
     ]
+    option_of = {c: r.c_option for r in t.reasons for c in r.c if r.c_option}
+    option: str | None = None
     for n, c, code in rows:
+        opt = option_of.get(c)
+        if opt != option:  # codes that exist only with a compile-time option, as in reasons_table.h
+            if option is not None:
+                out.append("#endif")
+            if opt is not None:
+                out.append(f"#if {opt}")
+            option = opt
         packed = number[code] << 4 | draft[code]
         out.append(f"    {'[' + c + ']':<{width}} = 0x{packed:03x},  /* {n}: {code} */")
+    if option is not None:
+        out.append("#endif")
     out += ["};", "", "#endif /* BOOTREF_REPORT_TABLE_H */", ""]
     return "\n".join(out)
 

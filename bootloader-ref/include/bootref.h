@@ -85,7 +85,15 @@ typedef enum bootref_err {
     /* docs/processing-model.md section 6 */
     BOOTREF_E_MISSING_CHECK = 57,          /* "missing-check": a sequence acts or ends without the
                                               vendor/class/image checks it must make (R0-R3) */
-    BOOTREF_E_CBOR_ORDER = 58              /* "malformed": map keys not in canonical order (RFC 8949 s4.2.1) */
+    BOOTREF_E_CBOR_ORDER = 58,             /* "malformed": map keys not in canonical order (RFC 8949 s4.2.1) */
+    /* update management (BOOTREF_WITH_UM, docs/processing-model.md section 14); 64..68
+     * are condition failures (soft-failure applies), 69 is the wait directive's */
+    BOOTREF_E_USE_BEFORE = 64,             /* "use-before-passed" */
+    BOOTREF_E_BATTERY = 65,                /* "battery-low" */
+    BOOTREF_E_NOT_AUTHORIZED = 66,         /* "not-authorized" */
+    BOOTREF_E_VERSION_MISMATCH = 67,       /* "version-mismatch" */
+    BOOTREF_E_IMAGE_MATCHES = 68,          /* "image-matches" (image-not-match) */
+    BOOTREF_E_DEFERRED = 69                /* "deferred": a wait's event has not occurred */
 } bootref_err_t;
 
 /* Reason class, e.g. "malformed", "signature-invalid". Never NULL. */
@@ -141,7 +149,11 @@ typedef struct bootref_span { const uint8_t *p; size_t n; } bootref_span_t;
 
 /* One component's parameters: encoded CBOR values (head included) that were
  * type-checked when set. Index by the BOOTREF_P_* slot numbers (internal). */
+#if BOOTREF_WITH_UM
+#define BOOTREF_N_PARAMS 16u /* + use-before, minimum-battery, update-priority, version, wait-info */
+#else
 #define BOOTREF_N_PARAMS 11u
+#endif
 typedef struct bootref_component {
     bootref_span_t param[BOOTREF_N_PARAMS];
 } bootref_component_t;
@@ -176,6 +188,9 @@ typedef struct bootref_ctx {
         uint8_t checked;           /* known to be well-formed */
     } running[BOOTREF_MAX_SEQ_NESTING + 1u];
     bootref_component_t comp[BOOTREF_MAX_COMPONENTS];
+#if BOOTREF_WITH_UM
+    bootref_span_t set_version;    /* manifest member 6 (content), checked after common */
+#endif
 
     /* diagnostics for the last error */
     const char *detail;

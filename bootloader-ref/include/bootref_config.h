@@ -89,6 +89,17 @@
 #define BOOTREF_REQUIRE_ALGS (BOOTREF_WITH_HSSLMS || BOOTREF_WITH_MLDSA)
 #endif
 
+/* Update management (draft-ietf-suit-update-management, docs/processing-model.md
+ * section 14): 1 compiles in the conditions use-before, image-not-match,
+ * minimum-battery, update-authorized and version, the directives wait,
+ * override-multiple and copy-params, their parameters and the manifest member
+ * set-version; the port answers through bootref_port_t.um (bootref_port.h).
+ * 0 (default, the lean device build): they are refused as unsupported, as before.
+ * The host library and CLI are built with 1. */
+#ifndef BOOTREF_WITH_UM
+#define BOOTREF_WITH_UM 0
+#endif
+
 /* Derived: largest to-be-signed structure built in the context.
  * 0x84 + "Signature1" (11) + protected bstr (3 + max) + h'' (1)
  * + bstr-wrapped SUIT_Digest (2 + 1 + 2 + 1 + 2 + 64 for a SHA-512-sized digest). */

@@ -119,4 +119,12 @@
 #define BOOTREF_REPORT_MAX_NONCE 32u
 #endif
 
+/* Integers in one version (suit-parameter-version's comparison value, suit-set-version,
+ * the device's own version), update management only (BOOTREF_WITH_UM). Semantic
+ * versions need 3 to 5 (major, minor, patch, pre-release class and number).
+ * Host: fwsign.limits.Limits.max_version_parts = 8. Over the limit: "limit-exceeded". */
+#ifndef BOOTREF_MAX_VERSION_PARTS
+#define BOOTREF_MAX_VERSION_PARTS 8u
+#endif
+
 #endif /* BOOTREF_LIMITS_H */

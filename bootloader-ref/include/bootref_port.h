@@ -108,6 +108,10 @@
  *       its conditions passed. NULL = verification-only use: directives are
  *       checked for their parameters and reported as not executed.
  *
+ *   um: update management inputs (BOOTREF_WITH_UM builds only; struct below).
+ *       NULL = none: in host tools (BOOTREF_F_ALLOW_SKIP) the conditions that need
+ *       them are skipped, on a device they fail and a wait defers.
+ *
  * Threading: none required. Re-entrancy: the core never calls the port from
  * inside another port call.
  */
@@ -179,6 +183,23 @@ typedef struct bootref_action {
     size_t enc_info_len;
 } bootref_action_t;
 
+/* Update management inputs (draft-ietf-suit-update-management,
+ * docs/processing-model.md section 14.1). Each function may be NULL (input not
+ * available) and returns OK, UNAVAILABLE (not available now) or ERROR. */
+typedef struct bootref_um_port {
+    void *ctx; /* passed unchanged to every function */
+    /* trusted time, seconds since 1970-01-01 UTC (condition use-before) */
+    int (*now)(void *ctx, uint64_t *seconds);
+    /* energy left in the battery, mWh (minimum-battery, wait event power) */
+    int (*battery)(void *ctx, uint64_t *mwh);
+    /* does the application authorize an update of this priority now?
+     * OK = yes, FAIL = no (update-authorized, wait event authorization) */
+    int (*authorized)(void *ctx, int64_t priority);
+    /* the version of a component: up to `max` integers into parts, count in *n
+     * (condition version) */
+    int (*version)(void *ctx, uint8_t component, int64_t *parts, size_t max, size_t *n);
+} bootref_um_port_t;
+
 struct bootref_dec_port;   /* bootref_decrypt.h */
 struct bootref_deleg_port; /* bootref_delegation.h */
 
@@ -221,6 +242,10 @@ typedef struct bootref_port {
      * in builds with the rule, so a port that needs it does not compile without it */
     const int32_t *require_algs;
     size_t n_require_algs;
+#endif
+#if BOOTREF_WITH_UM
+    /* optional: update management inputs (see above); NULL = none */
+    const bootref_um_port_t *um;
 #endif
 } bootref_port_t;
 

@@ -34,13 +34,15 @@ echo "bss includes one static bootref_ctx_t; stack excludes the port's own funct
 echo
 printf '%-8s %-8s %7s %6s %6s %6s %6s\n' core config core total data bss stack
 for cpu in cortex-m0plus cortex-m4 cortex-m33; do
-    for cfg in default lean report; do
+    for cfg in default lean report lean+um; do
         d="$OUT/$cpu-$cfg"
         mkdir -p "$d"
         extra=""
         [ "$cfg" = lean ] && extra="-DBOOTREF_DETAIL_STRINGS=0"
         # report = lean with SUIT reports compiled in (BOOTREF_REPORT=1: the interpreter's record hook)
         [ "$cfg" = report ] && extra="-DBOOTREF_DETAIL_STRINGS=0 -DBOOTREF_REPORT=1"
+        # lean + update management (BOOTREF_WITH_UM, docs/processing-model.md section 14)
+        [ "$cfg" = lean+um ] && extra="-DBOOTREF_DETAIL_STRINGS=0 -DBOOTREF_WITH_UM=1"
         objs=""
         for s in $SRCS; do
             o="$d/$(basename "$s" .c).o"
@@ -141,7 +143,8 @@ echo
 echo "core = flash of the verifier's own code and constants; total = plus the libc helpers it"
 echo "links (memcpy, memset, memcmp), which a bootloader normally has already."
 echo "default = diagnostics on (BOOTREF_DETAIL_STRINGS=1), lean = off (device configuration),"
-echo "report = lean with SUIT reports (BOOTREF_REPORT=1: the interpreter's record hook in the core)."
+echo "report = lean with SUIT reports (BOOTREF_REPORT=1: the interpreter's record hook in the core),"
+echo "lean+um = lean with update management compiled in (BOOTREF_WITH_UM=1)."
 echo "stack = deepest call chain from bootref_verify_envelope/bootref_run, with try-each/run-sequence"
 echo "recursion counted BOOTREF_MAX_SEQ_NESTING=$NEST extra times and 32 B for each libc leaf call."
 echo "Deepest chain (m4, default): $(cat $OUT/cortex-m4-default/stack.txt | cut -d' ' -f2-)"

@@ -436,6 +436,9 @@ bootref_err_t bootref_boot_init(bootref_boot_t *b, const bootref_port_t *verifie
     b->port.component_slot = w_slot;
     b->port.action = w_action;
     b->port.time_now = verifier->time_now != NULL ? w_time : NULL;
+#if BOOTREF_WITH_UM
+    b->port.um = verifier->um; /* update management inputs: the device's own, unchanged */
+#endif
     return BOOTREF_OK;
 }
 

@@ -353,8 +353,24 @@ ignored:
 /* ------------------------------------------------------------------------ */
 /* Manifest                                                                 */
 
+/* Severable members: payload-fetch, install, text, and with update management
+ * suit-coswid (key 14, draft-ietf-suit-update-management section 3.2), which is
+ * checked against its digest like text and never interpreted. */
+#if BOOTREF_WITH_UM
+#define BR_N_SEVERED 4u
+#define SUIT_M_COSWID 14
+#define SEV_KEY(i) ((i) == 0 ? 16 : (i) == 1 ? 20 : (i) == 2 ? 23 : 14)
+#else
+#define BR_N_SEVERED 3u
+#define SEV_KEY(i) ((i) == 0 ? 16 : (i) == 1 ? 20 : 23)
+#endif
+
 static int severed_index(int64_t key)
 {
+#if BOOTREF_WITH_UM
+    if (key == SUIT_M_COSWID)
+        return 3;
+#endif
     return key == SUIT_M_PAYLOAD_FETCH ? 0 : key == SUIT_M_INSTALL ? 1 : key == SUIT_M_TEXT ? 2 : -1;
 }
 
@@ -425,7 +441,7 @@ static BR_NOINLINE bootref_err_t checked(bootref_ctx_t *c, const cbor_dec_t *d, 
 }
 
 /* The manifest's members, decoded in one pass (checked() above). */
-static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint8_t *sev_digest[3],
+static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint8_t *sev_digest[BR_N_SEVERED],
                                      bootref_span_t *common)
 {
     cbor_item_t it;
@@ -469,6 +485,9 @@ static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint
             break;
         case SUIT_M_PAYLOAD_FETCH:
         case SUIT_M_INSTALL:
+#if BOOTREF_WITH_UM
+        case SUIT_M_COSWID:
+#endif
         case SUIT_M_TEXT: {
             /* Severable members (draft-34 section 8.4.5): either the member
              * itself (bstr) or the SUIT_Digest of its bstr-wrapped form. */
@@ -493,6 +512,12 @@ static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint
             }
             break;
         }
+#if BOOTREF_WITH_UM
+        case 6: /* suit-set-version: bstr .cbor [+ int], checked after common (section 14.5) */
+            if ((e = cbor_bstr(d, &c->set_version, NULL)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("set-version"));
+            break;
+#endif
         default:
             /* Unknown keys are refused (fail closed): they include extension
              * members (trust domains, update management) this verifier does
@@ -511,12 +536,15 @@ static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint
     return BOOTREF_OK;
 }
 
-static BR_NOINLINE bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t *sev_digest[3])
+static BR_NOINLINE bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t *sev_digest[BR_N_SEVERED])
 {
     bootref_span_t common = {NULL, 0};
     cbor_dec_t d;
     bootref_err_t e;
 
+#if BOOTREF_WITH_UM
+    c->set_version.p = NULL;
+#endif
     cbor_init(&d, c->manifest.p, c->manifest.n);
     e = manifest_fields(c, &d, sev_digest, &common);
     if ((e = checked(c, &d, e, 0, BR_STR("manifest"))) != BOOTREF_OK)
@@ -525,6 +553,25 @@ static BR_NOINLINE bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t 
     e = common_fields(c, &d);
     if ((e = checked(c, &d, e, 0, BR_STR("common"))) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("common"));
+#if BOOTREF_WITH_UM
+    if (c->set_version.p != NULL) {
+        /* [+ int], at most BOOTREF_MAX_VERSION_PARTS (processing model section 14.5) */
+        size_t k, j;
+        int64_t x;
+        if ((e = cbor_wellformed(c->set_version.p, c->set_version.n)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("set-version"));
+        cbor_init(&d, c->set_version.p, c->set_version.n);
+        if ((e = cbor_array(&d, &k)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("set-version must be [+ int]"));
+        if (k == 0u)
+            return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("set-version must be [+ int]"));
+        if (k > BOOTREF_MAX_VERSION_PARTS)
+            return br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("set-version has too many integers"));
+        for (j = 0; j < k; j++)
+            if ((e = cbor_int(&d, &x)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("set-version integer"));
+    }
+#endif
     return BOOTREF_OK;
 }
 
@@ -532,7 +579,7 @@ static BR_NOINLINE bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t 
  * value is read by the strict head reader, a repeated integer key is refused
  * here, and a text key (whose repetition only the walk compares) sets *walk. */
 static bootref_err_t envelope_fields(bootref_ctx_t *c, cbor_dec_t *d, bootref_span_t *auth,
-                                     bootref_span_t *man_w, bootref_span_t sev_w[3], int *walk)
+                                     bootref_span_t *man_w, bootref_span_t sev_w[BR_N_SEVERED], int *walk)
 {
     cbor_item_t it;
     size_t n, i;
@@ -618,8 +665,12 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
     size_t i, n_auth, blocks_at;
     int walk = 0;
     bootref_span_t auth = {NULL, 0}, man_w = {NULL, 0}, dig, dig_w, blk;
-    bootref_span_t sev_w[3];
-    const uint8_t *sev_digest[3] = {NULL, NULL, NULL};
+    bootref_span_t sev_w[BR_N_SEVERED];
+#if BOOTREF_WITH_UM
+    const uint8_t *sev_digest[BR_N_SEVERED] = {NULL, NULL, NULL, NULL};
+#else
+    const uint8_t *sev_digest[BR_N_SEVERED] = {NULL, NULL, NULL};
+#endif
     const uint8_t *want;
     uint8_t got[32];
     uint64_t counter;
@@ -779,11 +830,11 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
 
     /* Severed members (draft-34 section 8.4.5): present ones must match the
      * digest the manifest holds; absent ones are fine until executed. */
-    for (i = 0; i < 3u; i++) {
+    for (i = 0; i < BR_N_SEVERED; i++) {
         if (sev_w[i].p == NULL) {
             if (c->severed_digest & (1u << i))
                 br_report(c, BR_STR("severed-member"), BR_STR("absent (digest only)"), -1,
-                          i == 0 ? 16 : i == 1 ? 20 : 23, BOOTREF_EV_SKIPPED);
+                          SEV_KEY(i), BOOTREF_EV_SKIPPED);
             continue;
         }
         if (!(c->severed_digest & (1u << i)))
@@ -795,7 +846,7 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
             return br_fail(c, BOOTREF_E_SEVERED_DIGEST,
                            BR_STR("severed member does not match its digest in the manifest"));
         br_report(c, BR_STR("severed-member"), BR_STR("digest matches"), -1,
-                  i == 0 ? 16 : i == 1 ? 20 : 23, BOOTREF_EV_OK);
+                  SEV_KEY(i), BOOTREF_EV_OK);
     }
     /* R0 (processing model section 6): suit-validate is REQUIRED (draft-34
      * section 8.4.6); a delegated key's scope is checked as bootref_run()

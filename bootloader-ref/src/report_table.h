@@ -57,6 +57,14 @@ static const uint16_t report_of[] = {
     [BOOTREF_E_DELEG_SCOPE]           = 0x1a7,  /* 56: delegation-scope */
     [BOOTREF_E_MISSING_CHECK]         = 0x0fa,  /* 57: missing-check */
     [BOOTREF_E_CBOR_ORDER]            = 0x011,  /* 58: malformed */
+#if BOOTREF_WITH_UM
+    [BOOTREF_E_USE_BEFORE]            = 0x1ba,  /* 64: use-before-passed */
+    [BOOTREF_E_BATTERY]               = 0x1ca,  /* 65: battery-low */
+    [BOOTREF_E_NOT_AUTHORIZED]        = 0x1da,  /* 66: not-authorized */
+    [BOOTREF_E_VERSION_MISMATCH]      = 0x1ea,  /* 67: version-mismatch */
+    [BOOTREF_E_IMAGE_MATCHES]         = 0x1fa,  /* 68: image-matches */
+    [BOOTREF_E_DEFERRED]              = 0x20b,  /* 69: deferred */
+#endif
 };
 
 #endif /* BOOTREF_REPORT_TABLE_H */

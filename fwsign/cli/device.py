@@ -76,6 +76,7 @@ def register(sub: Any) -> None:
     p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
     p.add_argument("--register", type=Path, metavar="REGISTRY",
                    help="Copy the key into REGISTRY as <key id>.pem (what 'report verify --key-registry' reads).")
+    _update_management_commands(dsub)
 
     p = add_command(dsub, "status", cmd_status, "Show slots, counter, last boot and flash wear.")
     p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
@@ -183,12 +184,16 @@ def cmd_install(a: argparse.Namespace) -> int:
         payload = _read(chosen, "payload")
     _arm(dev, a)
     dev.capabilities = a.capabilities
+    _clear_pending(a.dir)  # a new update replaces one that was waiting
     try:
         slot = dev.install(env, payload, payloads)
     except FwsignError as err:
+        if err.reason == "deferred":
+            _keep_pending(a.dir, env, payload)
         reports = save(dev, a.dir)
-        _report(a, False, f"refused: {err.describe()}", {"reason": err.reason, "error": err.describe()}, reports)
+        _report(a, False, _refusal_text(err), {"reason": err.reason, "error": err.describe()}, reports)
         raise CliExit(err.exit_code) from None
+    dev.authorized = False  # an operator's authorization is spent by the install it allowed
     reports = save(dev, a.dir)
     _report(a, True, f"staged in slot {slot}; it is verified again and started on trial at the next boot",
             {"slot": slot}, reports)
@@ -310,6 +315,115 @@ def cmd_status(a: argparse.Namespace) -> None:
         echo(f"last boot slot {lb['slot']}, sequence {lb['sequence']}{' (trial)' if lb['trial'] else ''}")
     else:
         echo(f"last boot FAILED: {lb.get('reason')}")
+    um = st["update_management"]
+    echo(f"update    battery {'unknown' if um['battery_mwh'] is None else str(um['battery_mwh']) + ' mWh'}, "
+         f"{'in use' if um['in_use'] else 'idle'}, {'authorized' if um['authorized'] else 'not authorized'}, "
+         f"version {um['version'] if um['version'] is not None else 'unknown'}"
+         + (", an update is pending" if (a.dir / PENDING).exists() else ""))
     f = st["flash"]
     echo(f"flash     {f['size']} bytes, {f['sector_size']}-byte sectors, {f['write_size']}-byte writes; "
          f"{f['operations']} operations, {f['erases_total']} erases (max {f['erases_max_sector']} per sector)")
+
+
+# -- update management (docs/processing-model.md section 14.6, docs/update-management.md) --
+
+PENDING = "pending.suit"
+PENDING_PAYLOAD = "pending.payload"
+
+
+def _update_management_commands(dsub: Any) -> None:
+    p = add_command(dsub, "set", cmd_set,
+                    "Set the device's battery level and whether it is in use; a deferred update then runs again.")
+    p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
+    p.add_argument("--battery", type=non_negative, metavar="MWH", help="Energy left in the battery, mWh.")
+    p.add_argument("--no-battery", action="store_true", help="The device has no battery reading.")
+    use = p.add_mutually_exclusive_group()
+    use.add_argument("--in-use", dest="in_use", action="store_true", default=None,
+                     help="The device is in use (treating a patient): its application authorizes no update.")
+    use.add_argument("--idle", dest="in_use", action="store_false", help="The device is not in use.")
+    p.add_argument("--now", metavar="TIME", help="The device's clock for the retried update (default: this host's).")
+    p.add_argument("--json", dest="json_out", action="store_true", help="Print the result as JSON.")
+
+    p = add_command(dsub, "authorize", cmd_authorize,
+                    "An operator authorizes the pending (or next) update; a deferred update then runs again.")
+    p.add_argument("dir", type=Path, metavar="DIR", help="Device directory.")
+    p.add_argument("--now", metavar="TIME", help="The device's clock for the retried update (default: this host's).")
+    p.add_argument("--json", dest="json_out", action="store_true", help="Print the result as JSON.")
+
+
+def _refusal_text(err: Any) -> str:
+    if err.reason == "deferred":
+        return (f"{err.describe()}; kept as the pending update, run again by "
+                "'fwsign device set' or 'fwsign device authorize'")
+    return f"refused: {err.describe()}"
+
+
+def _keep_pending(directory: Path, env: bytes, payload: bytes | None) -> None:
+    from ..keys import write_atomic
+
+    if payload is not None:
+        write_atomic(directory / PENDING_PAYLOAD, payload)
+    write_atomic(directory / PENDING, env)
+
+
+def _clear_pending(directory: Path) -> None:
+    for name in (PENDING, PENDING_PAYLOAD):
+        (directory / name).unlink(missing_ok=True)
+
+
+def _retry_pending(dev: Any, a: argparse.Namespace, what: str) -> int:
+    """Run the pending update again after the device's state changed; report and save."""
+    from ..device import save
+    from ..errors import FwsignError
+
+    pending = a.dir / PENDING
+    if not pending.exists():
+        save(dev, a.dir)
+        _report(a, True, f"{what}; no update is pending", {"pending": False})
+        return 0
+    env = _read(pending, "pending update")
+    payload = _read(a.dir / PENDING_PAYLOAD, "pending payload") if (a.dir / PENDING_PAYLOAD).exists() else None
+    dev.now = _device_time(a.now)
+    try:
+        slot = dev.install(env, payload, _integrated(env))
+    except FwsignError as err:
+        if err.reason != "deferred":
+            _clear_pending(a.dir)
+        save(dev, a.dir)
+        _report(a, False, f"{what}; pending update {_refusal_text(err)}",
+                {"pending": err.reason == "deferred", "reason": err.reason, "error": err.describe()})
+        raise CliExit(err.exit_code) from None
+    dev.authorized = False
+    _clear_pending(a.dir)
+    save(dev, a.dir)
+    _report(a, True, f"{what}; the pending update is staged in slot {slot}; it is verified again and started "
+                     "on trial at the next boot", {"pending": False, "slot": slot})
+    return 0
+
+
+def cmd_set(a: argparse.Namespace) -> int:
+    from ..device import open_device
+    from ..errors import UsageError
+
+    if a.battery is not None and a.no_battery:
+        raise UsageError("give --battery or --no-battery, not both")
+    if a.battery is None and not a.no_battery and a.in_use is None:
+        raise UsageError("nothing to set: give --battery MWH, --no-battery, --in-use or --idle")
+    if a.battery is not None and a.battery >= 1 << 64:
+        raise UsageError("--battery must fit in 64 bits")
+    dev = open_device(a.dir)
+    if a.battery is not None or a.no_battery:
+        dev.battery = None if a.no_battery else a.battery
+    if a.in_use is not None:
+        dev.in_use = a.in_use
+    battery = "no battery reading" if dev.battery is None else f"battery {dev.battery} mWh"
+    return _retry_pending(dev, a, f"{battery}, {'in use' if dev.in_use else 'idle'}")
+
+
+def cmd_authorize(a: argparse.Namespace) -> int:
+    from ..device import open_device
+
+    dev = open_device(a.dir)
+    dev.authorized = True
+    return _retry_pending(dev, a, "authorized" + (" (the device is in use: it will not update until idle)"
+                                                  if dev.in_use else ""))

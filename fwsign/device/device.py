@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import ctypes
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import cbor
 from ..errors import FwsignError, PowerCutError, UsageError, VerificationError
 from . import lib
 from .flash import Counter, Flash, FlashViolation, PowerLost
@@ -177,6 +179,32 @@ class Device:
     #: SUIT reports emitted and not yet saved: (kind, signed report), oldest first.
     reports: list[tuple[str, bytes]] = field(default_factory=list, repr=False)
 
+    #: Update management (docs/processing-model.md sections 14.1, 14.6): the battery's
+    #: energy in mWh (None: no reading), whether the device is in use (treating a
+    #: patient), and whether an operator authorized the pending update. The application
+    #: authorizes an update when the device is not in use and an operator authorized it.
+    battery: int | None = None
+    in_use: bool = False
+    authorized: bool = False
+    #: set-version of the manifest installed in each slot (component 0's version while
+    #: that slot runs); None: the manifest has none.
+    slot_versions: dict[int, list[int] | None] = field(default_factory=dict)
+    #: Overrides the running image's version (the differential tests set it directly).
+    version: tuple[int, ...] | None = None
+
+    @property
+    def authorizes(self) -> bool:
+        """Whether the device's application authorizes an update now (D11)."""
+        return self.authorized and not self.in_use
+
+    def running_version(self) -> tuple[int, ...] | None:
+        """Component 0's version: the set-version of the running image's manifest (D13)."""
+        if self.version is not None:
+            return self.version
+        slot = (self.last_boot or {}).get("slot")
+        v = self.slot_versions.get(slot) if isinstance(slot, int) else None
+        return tuple(v) if v else None
+
     # -- C binding -------------------------------------------------------------------
 
     def _session(self) -> _Session:
@@ -196,6 +224,8 @@ class Device:
                 code = s.call(s.lib.bootref_boot_install, s.boot, buf, len(envelope), ctypes.byref(slot))
                 if code != 0:
                     raise self._error(code, "the update", s.detail())
+                version = set_version_of(envelope)
+                self.slot_versions[int(slot.value)] = list(version) if version is not None else None
                 return int(slot.value)
         finally:
             self._payload, self._payloads = None, {}
@@ -277,6 +307,9 @@ class Device:
             "flash": {"size": self.flash.size, "sector_size": self.flash.sector_size,
                       "write_size": self.flash.write_size, "operations": self.flash.ops,
                       "erases_total": sum(wear), "erases_max_sector": max(wear)},
+            "update_management": {"battery_mwh": self.battery, "in_use": self.in_use,
+                                  "authorized": self.authorized,
+                                  "version": list(v) if (v := self.running_version()) is not None else None},
         }
 
     def _error(self, code: int, what: str, detail: str = "") -> FwsignError:
@@ -336,6 +369,8 @@ class _Session:
                 self.host.add_decrypt_key(dev.trust_dir.parent / "decrypt" / name, bytes.fromhex(kid))
             self.host.set_identity(dev.config.vendor_id, dev.config.class_id, dev.config.device_id)
             self.host.set_time(dev.now)
+            self.host.set_um(now=dev.now if dev.now is not None else int(time.time()), battery=dev.battery,
+                             authorized=dev.authorizes, version=dev.running_version())
         except BaseException:
             self.host.close()
             raise
@@ -582,8 +617,13 @@ def open_device(directory: Path) -> Device:
         if len(wear) != g.flash_size // g.sector_size:
             raise ValueError("wear table size")
         flash = Flash(g.flash_size, g.sector_size, g.write_size, data, wear, written, ops=int(state["operations"]))
+        battery = state.get("battery")
+        versions = {int(k): (None if v is None else [int(x) for x in v])
+                    for k, v in dict(state.get("slot_versions", {})).items()}
         return Device(config, flash, Counter(int(state["counter"])), directory / "trust",
-                      state.get("last_boot"), int(state.get("boots", 0)))
+                      state.get("last_boot"), int(state.get("boots", 0)),
+                      battery=None if battery is None else int(battery), in_use=bool(state.get("in_use", False)),
+                      authorized=bool(state.get("authorized", False)), slot_versions=versions)
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{directory}/state.bin is damaged ({exc})") from None
 
@@ -594,7 +634,10 @@ def save(dev: Device, directory: Path) -> list[Path]:
     from ..keys import write_atomic
 
     state = {"counter": dev.counter.value, "wear": dev.flash.wear, "operations": dev.flash.ops,
-             "boots": dev.boots, "last_boot": dev.last_boot}
+             "boots": dev.boots, "last_boot": dev.last_boot,
+             # update management (docs/processing-model.md section 14.6)
+             "battery": dev.battery, "in_use": dev.in_use, "authorized": dev.authorized,
+             "slot_versions": {str(k): v for k, v in dev.slot_versions.items()}}
     head = json.dumps(state).encode()
     blob = len(head).to_bytes(4, "little") + head + bytes(dev.flash.data) + bytes(dev.flash.written)
     write_atomic(Path(directory) / "state.bin", blob)
@@ -610,3 +653,20 @@ def save(dev: Device, directory: Path) -> list[Path]:
             written.append(path)
         dev.reports.clear()
     return written
+
+
+def set_version_of(envelope: bytes) -> tuple[int, ...] | None:
+    """The set-version (manifest member 6) of an envelope the boot flow accepted, or None."""
+    from ..suit.decode import decode_envelope_parts, decode_manifest
+
+    try:
+        parts = decode_envelope_parts(envelope)
+        manifest = decode_manifest(parts.manifest_bytes, lazy=True)
+    except FwsignError:
+        return None
+    for key, raw in manifest.extensions:
+        if key == 6 and isinstance(raw, bytes):
+            value = cbor.loads(raw)
+            if isinstance(value, tuple) and all(type(x) is int for x in value):
+                return tuple(int(x) for x in value if type(x) is int)
+    return None

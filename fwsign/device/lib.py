@@ -138,6 +138,10 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bootref_host_set_identity": (None, [vp, c_int, c_char_p]),
         "bootref_host_port": (vp, [vp]),
         "bootref_host_set_time": (None, [vp, c_int, ctypes.c_int64]),
+        "bootref_host_set_um_time": (None, [vp, c_int, ctypes.c_uint64]),
+        "bootref_host_set_battery": (None, [vp, c_int, ctypes.c_uint64]),
+        "bootref_host_set_authorized": (None, [vp, c_int]),
+        "bootref_host_set_version": (c_int, [vp, ctypes.POINTER(ctypes.c_int64), sz]),
         "bootref_ctx_size": (sz, []),
         "bootref_verify_envelope": (c_int, [vp, vp, c_char_p, sz, ctypes.c_uint32]),
         "bootref_run": (c_int, [vp, ctypes.c_uint32]),
@@ -263,6 +267,21 @@ class HostPort:
     def set_no_time(self) -> None:
         """Model a device without a time source: every delegation is refused."""
         self.lib.bootref_host_set_time(self.handle, TIME_NONE, 0)
+
+    # -- update management inputs (docs/processing-model.md section 14.1) --------------
+
+    def set_um(self, *, now: int | None = None, battery: int | None = None, authorized: bool | None = None,
+               version: tuple[int, ...] | None = None) -> None:
+        """The device's trusted time, battery (mWh), whether its application authorizes an
+        update, and component 0's version; None: not available (conditions that need it
+        fail on a device, wait defers)."""
+        self.lib.bootref_host_set_um_time(self.handle, now is not None, now or 0)
+        self.lib.bootref_host_set_battery(self.handle, battery is not None, battery or 0)
+        self.lib.bootref_host_set_authorized(self.handle, -1 if authorized is None else int(authorized))
+        parts = version or ()
+        arr = (ctypes.c_int64 * max(1, len(parts)))(*parts)
+        if self.lib.bootref_host_set_version(self.handle, arr, len(parts)) != 0:
+            raise UsageError("a version has at most 8 integers")
 
     @property
     def port(self) -> int:

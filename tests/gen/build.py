@@ -206,6 +206,10 @@ class Case:
     identity: bool = True
     counter: int = 0
     extra: dict[str, object] = field(default_factory=dict, compare=False)
+    #: update management: the manifest's set-version (member 6), or None
+    set_version: tuple[int, ...] | None = None
+    #: update management: the device's inputs (model section 14.1) in the device comparison
+    um: DeviceUM | None = None
 
     def member(self, key: int) -> Seq | None:
         return dict(self.members).get(key)
@@ -220,6 +224,10 @@ class Case:
 def param_value(v: object) -> object:
     if isinstance(v, Digest):
         return Wrapped([v.alg, v.value])
+    if isinstance(v, VersionParam):
+        return Wrapped([v.comparison, list(v.value)])
+    if isinstance(v, WaitParam):
+        return Wrapped(RawMap.ordered(list(v.events)))
     return v
 
 
@@ -238,6 +246,11 @@ def seq_value(seq: Seq) -> list[object]:
             out.append(opts)
         elif isinstance(arg, Seq):
             out.append(Wrapped(seq_value(arg)))
+        elif isinstance(arg, Multi):
+            out.append(RawMap.ordered([(i, RawMap.ordered([(k, param_value(v)) for k, v in p.items], p.canonical))
+                                       for i, p in arg.entries], arg.canonical))
+        elif isinstance(arg, CopyParams):
+            out.append(RawMap.ordered([(i, list(labels)) for i, labels in arg.entries], arg.canonical))
         else:
             out.append(arg)
     return out
@@ -257,6 +270,8 @@ def manifest_bytes(case: Case) -> tuple[bytes, dict[int, bytes]]:
         (2, case.sequence_number),
         (3, Wrapped(RawMap.ordered(common, case.noncanonical != "common"))),
     ]
+    if case.set_version is not None:
+        pairs.append((6, Wrapped(list(case.set_version))))
     in_envelope: dict[int, bytes] = {}
     for key, seq in case.members:
         mode = case.severed_mode(key)
@@ -316,9 +331,12 @@ _NAMES = {
     1: "vendor?", 2: "class?", 3: "image-match?", 5: "slot?", 6: "content?", 14: "abort?", 24: "device?",
     12: "index", 15: "try-each", 18: "write", 19: "set-params", 20: "override", 21: "fetch", 22: "copy",
     23: "invoke", 31: "swap", 32: "run-seq",
+    4: "use-before?", 25: "image-not-match?", 26: "battery?", 27: "authorized?", 28: "version?", 29: "wait",
+    34: "override-multiple", 35: "copy-params",
 }
 _PNAMES = {1: "vendor", 2: "class", 3: "digest", 5: "slot", 12: "strict", 13: "soft", 14: "size", 18: "content",
-           19: "enc-info", 21: "uri", 22: "source", 24: "device"}
+           19: "enc-info", 21: "uri", 22: "source", 24: "device",
+           4: "use-before", 26: "min-battery", 27: "priority", 28: "version", 29: "wait-info"}
 
 
 def _pval(v: object) -> str:
@@ -347,6 +365,12 @@ def describe_seq(seq: Seq) -> str:
             parts.append(f"{name}({' | '.join(opts)})")
         elif isinstance(arg, Seq):
             parts.append(f"{name}([{describe_seq(arg)}])")
+        elif isinstance(arg, Multi):
+            inner = "; ".join(f"{i}: " + ", ".join(f"{_PNAMES.get(k, k)}={_pval(v)}" for k, v in p.items)
+                              for i, p in arg.entries)
+            parts.append(f"{name}{{{inner}}}")
+        elif isinstance(arg, CopyParams):
+            parts.append(f"{name}{dict(arg.entries)!r}")
         elif code == 12:
             parts.append(f"{name}={arg!r}")
         else:
@@ -359,6 +383,8 @@ def describe(case: Case) -> str:
     lines = [f"components={len(case.components)} seq={case.sequence_number} counter={case.counter} "
              f"image={case.image} identity={case.identity} tagged={case.tagged}"
              + (f" noncanonical={case.noncanonical}" if case.noncanonical else "")]
+    if case.set_version is not None or case.um is not None:
+        lines.append(f"set-version={case.set_version} device={case.um}")
     lines.append("blocks: " + ", ".join(
         f"{b.signer}/{b.alg}/kid={b.kid}{'/corrupt' if b.corrupt else ''}" for b in case.blocks))
     if case.payloads:
@@ -369,3 +395,47 @@ def describe(case: Case) -> str:
         mode = case.severed_mode(key)
         lines.append(f"{names[key]}{'' if mode == 'inline' else f' (severed, {mode})'}: {describe_seq(seq)}")
     return "\n".join(lines)
+
+
+# -- update management (docs/processing-model.md section 14) ----------------------------
+
+
+@dataclass(frozen=True)
+class VersionParam:
+    """parameter-version: bstr .cbor [comparison, [+ int]] (may be generated out of range)."""
+
+    comparison: int
+    value: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class WaitParam:
+    """parameter-wait-info: bstr .cbor {+ event => value}."""
+
+    events: tuple[tuple[int, object], ...]
+
+
+@dataclass(frozen=True)
+class Multi:
+    """Argument of override-multiple (34): component index => parameters."""
+
+    entries: tuple[tuple[int, Params], ...]
+    canonical: bool = True
+
+
+@dataclass(frozen=True)
+class CopyParams:
+    """Argument of copy-params (35): source component => parameter labels."""
+
+    entries: tuple[tuple[int, tuple[object, ...]], ...]
+    canonical: bool = True
+
+
+@dataclass(frozen=True)
+class DeviceUM:
+    """The device's update-management inputs; None: not available."""
+
+    now: int | None = None
+    battery: int | None = None
+    authorized: bool | None = None
+    version: tuple[int, ...] | None = None

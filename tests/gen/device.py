@@ -19,6 +19,7 @@ that installs and then does not start.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -56,6 +57,7 @@ from .build import (
     VENDOR,
     Block,
     Case,
+    DeviceUM,
     Digest,
     Params,
     Seq,
@@ -90,6 +92,12 @@ DEVICE_RULES = (
     "that does not verify at boot leaves the previous image running",
     "D9 a fetch that carries an encryption-info, on a device provisioned with no decryption "
     "key, is refused as unsupported (after D2's checks)",
+    # update management (docs/processing-model.md section 14.6)
+    "D10 a wait whose event has not occurred ends the run as deferred (update or boot run)",
+    "D11 the application authorizes an update when the device is not in use and an operator "
+    "authorized it (constant over one install and boot here)",
+    "D12 the battery is the level set (None: no reading: minimum-battery fails, power never occurs)",
+    "D13 component 0's version is the running image's (given directly here); other components have none",
 )
 
 _FETCH, _COPY, _WRITE, _SWAP, _INVOKE = 21, 22, 18, 31, 23
@@ -116,6 +124,8 @@ class _Port:
     fetched: bytes | None = None
     #: The slot being installed and booted: 0 on a fresh device, 1 beside a running image.
     slot: int = 0
+    #: The device's update-management inputs (model section 14.1).
+    um: DeviceUM | None = None
 
 
 def _processor_source() -> ModuleType:
@@ -147,7 +157,7 @@ class BootFlowProcessor(_Processor):
     """The processor in device mode with the boot flow's port (DEVICE_RULES D1-D6)."""
 
     def __init__(self, manifest: Manifest, port: _Port, limits: Limits) -> None:
-        super().__init__(manifest, _model(port.fetched, port.slot), limits=limits)
+        super().__init__(manifest, _model(port.fetched, port.slot, port.um), limits=limits)
         self.port = port
 
     def _act(self, code: int, comp: int, where: str) -> None:
@@ -169,12 +179,15 @@ class BootFlowProcessor(_Processor):
         if data is None:
             raise PortError(f"no payload for {uri!r}", path=where)
         self.port.fetched = data
-        self.model = _model(data, self.port.slot)  # D2
+        self.model = _model(data, self.port.slot, self.port.um)  # D2
 
 
-def _model(image: bytes | None, slot: int) -> DeviceModel:
+def _model(image: bytes | None, slot: int, um: DeviceUM | None = None) -> DeviceModel:
     images = () if image is None else ((0, image_facts(image, {SHA256})),)
-    return DeviceModel(VENDOR, CLASS, DEVICE, images=images, slots=((0, slot),), host=False)
+    um = um or DeviceUM()
+    return DeviceModel(VENDOR, CLASS, DEVICE, images=images, slots=((0, slot),), host=False,
+                       now=um.now, battery=um.battery, authorized=um.authorized,
+                       versions=((0, um.version),) if um.version is not None else ())
 
 
 def _sequences(manifest: Manifest, severed: dict[int, CommandSequence],
@@ -187,11 +200,12 @@ BOOT = (int(ManifestKey.VALIDATE), int(ManifestKey.LOAD), int(ManifestKey.INVOKE
 
 
 def device_verdict(envelope: bytes, keys: tuple[TrustedKey, ...], counter: int, payload: bytes | None,
-                   payloads: Mapping[str, bytes], limits: Limits = DEVICE_LIMITS, running: int | None = None) -> Verdict:
+                   payloads: Mapping[str, bytes], limits: Limits = DEVICE_LIMITS, running: int | None = None,
+                   um: DeviceUM | None = None) -> Verdict:
     """What a fresh device does with ``envelope``, by the model in device mode; ``running``:
     the sequence number of a confirmed image in slot 0 (the device counter is then at least
     that), so the update goes to slot 1 (D8)."""
-    port = _Port(payload, payloads, slot=0 if running is None else 1)
+    port = _Port(payload, payloads, slot=0 if running is None else 1, um=um)
     if running is not None:
         counter = max(counter, running)
     try:
@@ -266,8 +280,12 @@ class DeviceDiffer:
         self.base_flash = (bytes(base.flash.data), bytes(base.flash.written), list(base.flash.wear))
 
     def device(self, envelope: bytes, counter: int, payload: bytes | None,
-               payloads: Mapping[str, bytes], running: bool = False) -> tuple[Verdict, str]:
+               payloads: Mapping[str, bytes], running: bool = False,
+               um: DeviceUM | None = None) -> tuple[Verdict, str]:
         dev = new_device(self.config, self.tmp)
+        if um is not None:  # the device's update-management inputs (model section 14.6)
+            dev.now, dev.battery, dev.version = um.now, um.battery, um.version
+            dev.authorized = um.authorized is True
         if running:
             data, written, wear = self.base_flash
             dev.flash.data[:] = data
@@ -288,14 +306,14 @@ class DeviceDiffer:
         return ("boot", "ok"), ""
 
     def run(self, envelope: bytes, counter: int, payload: bytes | None,
-            payloads: Mapping[str, bytes], running: bool = False) -> DeviceOutcome:
+            payloads: Mapping[str, bytes], running: bool = False, um: DeviceUM | None = None) -> DeviceOutcome:
         try:
             py = device_verdict(envelope, self.trusted, counter, payload, payloads,
-                                running=RUNNING if running else None)
+                                running=RUNNING if running else None, um=um)
             detail = ""
         except Exception as exc:  # a crash is a finding too
             py, detail = ("crash", type(exc).__name__), str(exc)
-        dv, ddetail = self.device(envelope, counter, payload, payloads, running)
+        dv, ddetail = self.device(envelope, counter, payload, payloads, running, um)
         return DeviceOutcome(py, dv, ddetail, detail)
 
 
@@ -334,7 +352,7 @@ DEVICE_VECTORS = VECTORS / "device"
 
 
 def check_device(differ: DeviceDiffer, case: Case, envelope: bytes) -> DeviceOutcome:
-    return differ.run(envelope, *device_inputs(case), running=with_running_image(envelope))
+    return differ.run(envelope, *device_inputs(case), running=with_running_image(envelope), um=case.um)
 
 
 def device_vector(case: Case, envelope: bytes, outcome: DeviceOutcome, provenance: str,
@@ -346,6 +364,7 @@ def device_vector(case: Case, envelope: bytes, outcome: DeviceOutcome, provenanc
         "payload": payload.hex() if payload is not None else None,
         "payloads": {n: p.hex() for n, p in payloads.items()},
         "running": with_running_image(envelope),
+        **({"um": dataclasses.asdict(case.um)} if case.um is not None else {}),
         "expected": expected,
         "observed": {"python": "/".join(outcome.python), "device": "/".join(outcome.device),
                      "device_detail": outcome.device_detail, "python_detail": outcome.python_detail},
@@ -368,5 +387,12 @@ def replay_device(differ: DeviceDiffer, data: Mapping[str, object]) -> DeviceOut
     """Run a saved device vector through the device and the model with the inputs it records."""
     envelope, counter, payload, payloads = data["envelope"], data["counter"], data["payload"], data["payloads"]
     assert isinstance(envelope, str) and isinstance(counter, int) and isinstance(payloads, dict)
+    um_data = data.get("um")
+    um = None
+    if isinstance(um_data, dict):
+        version = um_data.get("version")
+        um = DeviceUM(um_data.get("now"), um_data.get("battery"), um_data.get("authorized"),
+                      tuple(version) if isinstance(version, list) else None)
     return differ.run(bytes.fromhex(envelope), counter, bytes.fromhex(payload) if isinstance(payload, str) else None,
-                      {str(n): bytes.fromhex(str(p)) for n, p in payloads.items()}, running=data["running"] is True)
+                      {str(n): bytes.fromhex(str(p)) for n, p in payloads.items()}, running=data["running"] is True,
+                      um=um)

@@ -434,6 +434,85 @@ int bootref_host_require_alg(bootref_host_t *h, int32_t alg)
     return 0;
 }
 
+#if BOOTREF_WITH_UM
+static int h_um_now(void *ctx, uint64_t *now)
+{
+    const bootref_host_t *h = ctx;
+    if (!h->um_has_now)
+        return BOOTREF_PORT_UNAVAILABLE;
+    *now = h->um_now;
+    return BOOTREF_PORT_OK;
+}
+
+static int h_um_battery(void *ctx, uint64_t *mwh)
+{
+    const bootref_host_t *h = ctx;
+    if (!h->um_has_battery)
+        return BOOTREF_PORT_UNAVAILABLE;
+    *mwh = h->um_battery;
+    return BOOTREF_PORT_OK;
+}
+
+static int h_um_authorized(void *ctx, int64_t priority)
+{
+    const bootref_host_t *h = ctx;
+    (void)priority; /* the simulated device's application ignores it (model section 14.6, D11) */
+    return h->um_authorized == 0u ? BOOTREF_PORT_UNAVAILABLE
+           : h->um_authorized == 2u ? BOOTREF_PORT_OK : BOOTREF_PORT_FAIL;
+}
+
+static int h_um_version(void *ctx, uint8_t component, int64_t *parts, size_t max, size_t *n)
+{
+    const bootref_host_t *h = ctx;
+    if (component != 0u || h->um_nver == 0u || h->um_nver > max)
+        return BOOTREF_PORT_UNAVAILABLE;
+    memcpy(parts, h->um_version, h->um_nver * sizeof parts[0]);
+    *n = h->um_nver;
+    return BOOTREF_PORT_OK;
+}
+
+static void um_attach(bootref_host_t *h)
+{
+    h->um.ctx = h;
+    h->um.now = h_um_now;
+    h->um.battery = h_um_battery;
+    h->um.authorized = h_um_authorized;
+    h->um.version = h_um_version;
+    h->port.um = &h->um;
+}
+
+void bootref_host_set_um_time(bootref_host_t *h, int has, uint64_t now)
+{
+    h->um_has_now = (uint8_t)(has != 0);
+    h->um_now = now;
+    um_attach(h);
+}
+
+void bootref_host_set_battery(bootref_host_t *h, int has, uint64_t mwh)
+{
+    h->um_has_battery = (uint8_t)(has != 0);
+    h->um_battery = mwh;
+    um_attach(h);
+}
+
+void bootref_host_set_authorized(bootref_host_t *h, int authorized)
+{
+    h->um_authorized = (uint8_t)(authorized < 0 ? 0 : authorized == 0 ? 1 : 2);
+    um_attach(h);
+}
+
+int bootref_host_set_version(bootref_host_t *h, const int64_t *parts, size_t n)
+{
+    if (n > BOOTREF_MAX_VERSION_PARTS || (n > 0u && parts == NULL))
+        return -1;
+    if (n > 0u)
+        memcpy(h->um_version, parts, n * sizeof parts[0]);
+    h->um_nver = n;
+    um_attach(h);
+    return 0;
+}
+#endif
+
 bootref_host_t *bootref_host_new(void)
 {
     bootref_host_t *h = calloc(1, sizeof *h);

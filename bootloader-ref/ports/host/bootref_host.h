@@ -60,6 +60,15 @@ typedef struct bootref_host {
     void *dry_state;
     bootref_report_fn user_report;                      /* the caller's reporter during a host run */
     void *user_report_user;
+#if BOOTREF_WITH_UM
+    /* update management inputs (the simulated device's); port.um stays NULL until
+     * one is set, so `bootref verify` skips what needs them */
+    bootref_um_port_t um;
+    uint8_t um_has_now, um_has_battery, um_authorized; /* authorized: 0 none, 1 no, 2 yes */
+    uint64_t um_now, um_battery;
+    size_t um_nver;                                     /* 0: component 0's version unknown */
+    int64_t um_version[BOOTREF_MAX_VERSION_PARTS];
+#endif
 } bootref_host_t;
 
 enum {
@@ -110,6 +119,15 @@ void bootref_host_set_counter(bootref_host_t *h, uint64_t value);
 /* which: 1 vendor, 2 class, 3 device */
 void bootref_host_set_identity(bootref_host_t *h, int which, const uint8_t id[16]);
 const bootref_port_t *bootref_host_port(const bootref_host_t *h);
+#if BOOTREF_WITH_UM
+/* Update management inputs (docs/processing-model.md section 14.1): has = 0 clears one.
+ * authorized: -1 no application, 0 not authorized, 1 authorized. The version is
+ * component 0's (n = 0: unknown; at most BOOTREF_MAX_VERSION_PARTS integers). */
+void bootref_host_set_um_time(bootref_host_t *h, int has, uint64_t now);
+void bootref_host_set_battery(bootref_host_t *h, int has, uint64_t mwh);
+void bootref_host_set_authorized(bootref_host_t *h, int authorized);
+int bootref_host_set_version(bootref_host_t *h, const int64_t *parts, size_t n);
+#endif
 /* Time for the expiry of delegations: mode BOOTREF_HOST_TIME_*, now for _FIXED. */
 void bootref_host_set_time(bootref_host_t *h, int mode, int64_t now);
 /* Payload decryption (crypto_enc.c): a device decryption key, either a PEM
