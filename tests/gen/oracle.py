@@ -57,8 +57,8 @@ def nested(seq: Seq) -> Iterator[Seq]:
 
 
 def wrong_type(code: int, value: object) -> bool:
-    if code == 3:
-        return not hasattr(value, "alg")
+    if code == 3:  # a bstr when set (a Digest is encoded as one); its contents are judged where used
+        return not (hasattr(value, "alg") or isinstance(value, bytes))
     if code in (28, 29):  # a bstr when set; its contents are judged where used
         return not isinstance(value, (bytes, VersionParam, WaitParam))
     allowed = _TYPES[code]
