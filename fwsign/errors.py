@@ -276,3 +276,31 @@ class ReportReplayed(VerificationError):
     """A SUIT report does not answer the nonce asked for, or repeats one already accepted."""
 
     reason = "report-replayed"
+
+
+# --- the fleet collector -----------------------------------------------------------------
+
+
+class FleetError(FwsignError):
+    """The fleet collector's database or registry refused an operation."""
+
+    reason = "fleet"
+    exit_code = 2
+
+
+class UnknownDevice(VerificationError):
+    """A report arrived for a device the collector has no key for."""
+
+    reason = "unknown-device"
+
+
+class WrongDevice(VerificationError):
+    """A report is signed with a key other than the one registered for the device it is posted for."""
+
+    reason = "wrong-device"
+
+
+class DatabaseUnavailable(FleetError):
+    """The collector's database cannot take a write now (gone, full, read-only)."""
+
+    reason = "database-unavailable"
