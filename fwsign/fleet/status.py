@@ -73,13 +73,13 @@ def device_states(devices: Sequence[DeviceRow], releases: Sequence[ReleaseRow], 
     out = []
     for d in devices:
         ro = rollouts.get(d.class_id)
-        target = newest.get(d.class_id)
+        target: ReleaseRow | None = newest.get(d.class_id)
         if ro is not None:
             target = next((r for r in releases if r.class_id == d.class_id and r.sequence == ro.release), target)
         reps = per_device.get(d.device_id, [])
         boots = [r for r in reps if r.kind == "boot" and r.reason == "invoke-pending"]
         last_boot = boots[-1] if boots else None
-        rel = by_digest.get(last_boot.digest) if last_boot else None
+        booted = by_digest.get(last_boot.digest) if last_boot else None
         state, reason, installed_at = "pending", None, None
         if target is not None:
             target_boots = [r for r in boots if r.digest == target.digest]
@@ -97,7 +97,7 @@ def device_states(devices: Sequence[DeviceRow], releases: Sequence[ReleaseRow], 
         elif reps and reps[-1].reason != "ok":
             reason = reps[-1].reason
         out.append(DeviceState(d.device_id, d.class_id, state, reason, _stage(ro, d.device_id, now),
-                               rel.sequence if rel else None, reps[-1].received_at if reps else None, installed_at))
+                               booted.sequence if booted else None, reps[-1].received_at if reps else None, installed_at))
     return out
 
 
