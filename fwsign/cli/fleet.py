@@ -50,18 +50,40 @@ def register(sub: Any) -> None:
     p.add_argument("--port", type=non_negative, default=8440)
     p.add_argument("--token-file", type=Path, required=True, metavar="FILE",
                    help="The status page's read-only token (created, 0600, when the file does not exist).")
-    p.add_argument("--rollout", type=Path, action="append", default=[], metavar="FILE",
-                   help="A rollout file (rollouts/<class>.json of the repository): stages and cohorts; repeatable.")
+    _rollout_opts(p)
+    p.add_argument("--rollout-key", metavar="SPEC",
+                   help="The rollout role's private key (PEM or signer URI): with --repo, the collector checks the "
+                        "rollouts' halt rules and publishes the signed halt when one fires.")
+    p.add_argument("--halt-interval", type=float, default=5.0, metavar="SECONDS",
+                   help="How often the halt rules are checked (default 5).")
 
     p = add_command(fs, "status", cmd_status, "The fleet's figures: per class and stage, reasons, releases, install times.")
     _db(p)
-    p.add_argument("--rollout", type=Path, action="append", default=[], metavar="FILE")
+    _rollout_opts(p)
     p.add_argument("--json", action="store_true")
 
 
 def _db(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", default=DEFAULT_DB, metavar="URL",
                    help=f"SQLite file (default {DEFAULT_DB}) or postgresql://user@host:port/dbname.")
+
+
+def _rollout_opts(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--rollout", type=Path, action="append", default=[], metavar="FILE",
+                     help="A rollout file (rollouts/<class>.json of the repository): stages and cohorts; repeatable.")
+    src.add_argument("--repo", type=Path, metavar="DIR", help="Read the rollouts from this fwsign repository.")
+
+
+def _source(a: argparse.Namespace) -> Any:
+    """A function returning the current rollouts by class id."""
+    if a.repo is not None:
+        from ..fleet.halt import repo_rollouts
+
+        repo = a.repo
+        return lambda: repo_rollouts(repo)
+    paths = list(a.rollout)
+    return lambda: _rollouts(paths)
 
 
 def _no_subcommand(a: argparse.Namespace) -> int:
@@ -151,20 +173,25 @@ def _token(path: Path) -> str:
 
 
 def cmd_serve(a: argparse.Namespace) -> None:
+    from ..errors import UsageError
     from ..fleet.app import serve
 
+    if a.rollout_key is not None and a.repo is None:
+        raise UsageError("--rollout-key needs --repo DIR (the repository whose rollouts it halts)")
     db = _open(a)
     token = _token(a.token_file)
-    paths = list(a.rollout)
+    source = _source(a)
+    source()  # unreadable rollouts fail here, before the port opens
     echo(f"fleet collector on http://{a.host}:{a.port}/ (reports: POST /v1/devices/ID/reports; page: /status)")
-    serve(db, token, a.host, a.port, rollouts=lambda: _rollouts(paths))
+    serve(db, token, a.host, a.port, rollouts=source, repo_dir=a.repo, rollout_key=a.rollout_key,
+          halt_interval=a.halt_interval)
 
 
 def cmd_status(a: argparse.Namespace) -> None:
     from ..fleet.status import figures
 
     db = _open(a)
-    fig = figures(db.devices(), db.releases(), db.reports(), _rollouts(a.rollout), int(time.time()))
+    fig = figures(db.devices(), db.releases(), db.reports(), _source(a)(), int(time.time()))
     if a.json:
         emit_json(fig)
         return
@@ -172,6 +199,8 @@ def cmd_status(a: argparse.Namespace) -> None:
     for cid, c in fig["classes"].items():
         ro = c["rollout"]
         echo(f"class {cid}" + ("" if ro is None else f": rollout of release {ro['release']} {ro['state']}"))
+        if ro is not None and ro.get("halted_by"):
+            echo(f"  halted by: {ro['halted_by']}")
         echo(f"  {'stage':<14}{'installed':>10}{'refused':>9}{'reverted':>9}{'pending':>9}")
         for stage, n in c["stages"].items():
             echo(f"  {stage:<14}{n['installed']:>10}{n['refused']:>9}{n['reverted']:>9}{n['pending']:>9}")

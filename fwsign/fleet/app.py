@@ -23,10 +23,12 @@ import asyncio
 import contextlib
 import hmac
 import queue
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Final
 
 from starlette.applications import Starlette
@@ -112,10 +114,46 @@ class Collector:
     db: Database
     token: str
     rollouts: Callable[[], Mapping[str, Rollout]] = dict
-    halts: Callable[[], list[dict[str, Any]]] = list
+    #: With a repository and its rollout key: check the halt rules every ``halt_interval`` seconds.
+    repo_dir: Path | None = None
+    rollout_key: str | None = None
+    halt_interval: float = 5.0
     clock: Callable[[], float] = time.time
     _keys: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     writer: Writer | None = None
+
+    def halts(self) -> list[dict[str, Any]]:
+        """The halted rollouts and why (the rule that fired, or who halted them)."""
+        return [{"class_id": cid, "release": r.release, "halted_at": r.halted_at, "rule": r.halted_by or "halted by hand"}
+                for cid, r in sorted(self.rollouts().items()) if r.halted]
+
+    def check_halts(self) -> list[dict[str, Any]]:
+        """Evaluate every rollout's halt rules now; publish a halt for each that fires."""
+        from .halt import evaluate, publish_halt
+
+        if self.repo_dir is None or self.rollout_key is None:
+            return []
+        rollouts = self.rollouts()
+        now = int(self.clock())
+        states = status.device_states(self.db.devices(), self.db.releases(), self.db.reports(), rollouts, now)
+        out = []
+        for r in rollouts.values():
+            fired = evaluate(r, states, now)
+            if fired is not None and publish_halt(self.repo_dir, self.rollout_key, fired, now) is not None:
+                out.append(fired.as_dict())
+        return out
+
+    async def _halt_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.halt_interval)
+            try:
+                fired = await asyncio.to_thread(self.check_halts)
+            except FwsignError as exc:  # keep collecting; the next round tries again
+                print(f"fwsign fleet: halt check failed: {exc}", file=sys.stderr, flush=True)
+                continue
+            for f in fired:
+                print(f"fwsign fleet: halted the rollout of release {f['release']} for class {f['class_id']}: "
+                      f"{f['detail']}", file=sys.stderr, flush=True)
 
     def key_of(self, device_id: str) -> tuple[Any, Any]:
         """The device's registry row and parsed key, cached after the first look-up."""
@@ -202,9 +240,12 @@ class Collector:
         @contextlib.asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
             self.writer = Writer(self.db)
+            task = asyncio.create_task(self._halt_loop()) if self.repo_dir is not None else None
             try:
                 yield
             finally:
+                if task is not None:
+                    task.cancel()
                 await asyncio.to_thread(self.writer.close)
 
         routes = [
@@ -218,12 +259,12 @@ class Collector:
 
 
 def serve(db: Database, token: str, host: str, port: int, rollouts: Callable[[], Mapping[str, Rollout]] = dict,
-          halts: Callable[[], list[dict[str, Any]]] = list) -> None:
+          repo_dir: Path | None = None, rollout_key: str | None = None, halt_interval: float = 5.0) -> None:
     """Run the collector until interrupted (uvicorn, one process; the verification is CPU work
     the event loop does between requests)."""
     import uvicorn
 
-    col = Collector(db, token, rollouts, halts)
+    col = Collector(db, token, rollouts, repo_dir, rollout_key, halt_interval)
     config = uvicorn.Config(col.app(), host=host, port=port, log_level="warning", access_log=False,
                             limit_concurrency=2048, backlog=2048, timeout_keep_alive=30)
     uvicorn.Server(config).run()

@@ -89,7 +89,7 @@ def render(fig: dict[str, Any], halts: list[dict[str, Any]] | None = None) -> st
            "release.</p>"]
     for h in halts or []:
         out.append(f'<p class="halt">Rollout of release {h["release"]} for class {escape(h["class_id"])} halted: '
-                   f'{escape(h["rule"])} ({escape(h["detail"])})</p>')
+                   f'{escape(h["rule"])}</p>')
     for cid, c in fig["classes"].items():
         ro = c["rollout"]
         out.append(f'<h2>Class {escape(cid)}</h2>')
