@@ -146,18 +146,23 @@ class Database:
             raise _unavailable(exc) from None
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Rows of a read; a connection the server dropped (a restart) is replaced once."""
         errors = _db_errors()
-        try:
-            c = self.conn()
-            cur = c.cursor()
-            cur.execute(self._sql(sql), tuple(params))
-            rows = list(cur.fetchall())
-            if self.postgres:
-                c.rollback()  # end the read transaction psycopg opened
-            return rows
-        except errors as exc:
-            self.close()
-            raise _unavailable(exc) from None
+        for attempt in (1, 2):
+            fresh = getattr(self._local, "conn", None) is None
+            try:
+                c = self.conn()
+                cur = c.cursor()
+                cur.execute(self._sql(sql), tuple(params))
+                rows = list(cur.fetchall())
+                if self.postgres:
+                    c.rollback()  # end the read transaction psycopg opened
+                return rows
+            except errors as exc:
+                self.close()
+                if fresh or attempt == 2 or not self.postgres:
+                    raise _unavailable(exc) from None
+        raise AssertionError("unreachable")
 
     # -- schema -----------------------------------------------------------------------
 
