@@ -56,9 +56,9 @@ def load_page(url: str, headers: dict[str, str], expression: str, timeout: float
             m = re.search(r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", line)
             if m:
                 port = int(m.group(1))
-            elif not line and proc.poll() is not None or time.monotonic() > deadline:
+            elif (not line and proc.poll() is not None) or time.monotonic() > deadline:
                 raise RuntimeError("chromium did not start its DevTools endpoint")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
             targets = json.loads(r.read())
         ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page")
         ws = websocket.create_connection(ws_url, timeout=timeout, suppress_origin=True)

@@ -132,7 +132,8 @@ def render(fig: dict[str, Any], halts: list[dict[str, Any]] | None = None) -> st
 def render_timeline(device_id: str, entries: list[dict[str, Any]]) -> str:
     rows = "".join(f'<tr><td>{_t(e["received_at"])}</td><td class="l">{e["kind"]}</td><td class="l">{escape(e["reason"])}</td>'
                    f'<td>{e["release"] if e["release"] is not None else "?"}</td></tr>' for e in entries)
-    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>fwsign device timeline</title>'
+    return ('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">'
+            "<title>fwsign device timeline</title>"
             f'<style>{STYLE}</style></head><body><p><a href="../">fleet status</a></p><h1>Device {escape(device_id)}</h1>'
             '<table><tr><th>received</th><th class="l">report</th><th class="l">result</th><th>release</th></tr>'
             f"{rows}</table></body></html>")
