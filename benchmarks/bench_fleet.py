@@ -27,10 +27,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import RESULTS, machine_info, write_json  # noqa: E402
-from fwsign.fleet.db import Database  # noqa: E402
-from fwsign.fleet.ingest import check  # noqa: E402
-from tests.fleet_support import CLASS_A, Collector, envelope, make_devices, register  # noqa: E402
+from benchmarks.common import RESULTS, machine_info, write_json
+from fwsign.fleet.db import Database
+from fwsign.fleet.ingest import check
+from tests.fleet_support import CLASS_A, Collector, envelope, make_devices, register
 
 
 def _client(port: int, work: list[tuple[str, bytes]], threads: int, out: Any) -> None:
