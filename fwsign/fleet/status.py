@@ -141,9 +141,12 @@ def figures(devices: Sequence[DeviceRow], releases: Sequence[ReleaseRow], report
     for rep in reports:
         if rep.kind == "boot" and rep.reason == "invoke-pending":
             first_boot.setdefault((rep.device_id, rep.digest), rep.received_at)
+    running = {s.device_id: s.release for s in states}
     metrics = []
     for rel in releases:
-        waits = [t - rel.available_at for (dev, dig), t in first_boot.items() if dig == rel.digest]
+        # installed: booted the release first at t, and still runs it or a newer one (a reverted trial does not count)
+        waits = [t - rel.available_at for (dev, dig), t in first_boot.items()
+                 if dig == rel.digest and (running.get(dev) or -1) >= rel.sequence]
         waits = [max(0, w) for w in waits]
         n = by_class.get(rel.class_id, 0)
         metrics.append({
