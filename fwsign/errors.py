@@ -281,13 +281,6 @@ class ReportReplayed(VerificationError):
 # --- the fleet collector -----------------------------------------------------------------
 
 
-class FleetError(FwsignError):
-    """The fleet collector's database or registry refused an operation."""
-
-    reason = "fleet"
-    exit_code = 2
-
-
 class UnknownDevice(VerificationError):
     """A report arrived for a device the collector has no key for."""
 
@@ -300,7 +293,8 @@ class WrongDevice(VerificationError):
     reason = "wrong-device"
 
 
-class DatabaseUnavailable(FleetError):
+class DatabaseUnavailable(FwsignError):
     """The collector's database cannot take a write now (gone, full, read-only)."""
 
     reason = "database-unavailable"
+    exit_code = 2

@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 
-from fwsign.errors import DatabaseUnavailable, FleetError, FwsignError, KeyLoadError
+from fwsign.errors import DatabaseUnavailable, FwsignError, KeyLoadError
+from fwsign.fleet.app import KEY_CACHE_SECONDS
 from fwsign.fleet.db import Database, ReportRow
 from fwsign.fleet.halt import evaluate
 from fwsign.fleet.ingest import check, status_of
@@ -54,7 +55,7 @@ def test_register_refuses_private_keys_secrets_and_shared_keys(db: Database, tmp
     with pytest.raises(KeyLoadError):
         db.register_device("d1", CLASS_A, b"-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n")
     db.register_device("d1", CLASS_A, public_pem(public_of(key)))
-    with pytest.raises(FleetError, match="already registered for device d1"):
+    with pytest.raises(KeyLoadError, match="already registered for device d1"):
         db.register_device("d2", CLASS_A, public_pem(public_of(key)))
     assert [d.device_id for d in db.devices()] == ["d1"]
     assert "PRIVATE" not in db.devices()[0].key_pem
@@ -329,6 +330,17 @@ def test_http_wrong_content_type_415(served: Any) -> None:
     c, db, devs = served
     _refused(c, db, devs[0].device_id, devs[0].report(E1), 415, "unsupported-media-type", "application/json")
     _refused(c, db, devs[0].device_id, devs[0].report(E1), 415, "unsupported-media-type", "")
+
+
+def test_http_device_rekeyed_while_serving(served: Any) -> None:
+    """A device registered again with a new key is checked against the new key (after the key cache time)."""
+    c, db, devs = served
+    assert c.post(devs[0].device_id, devs[0].report(E1))[0] == 201
+    new = generate("p256")
+    db.register_device(devs[0].device_id, CLASS_A, public_pem(public_of(new)))
+    time.sleep(KEY_CACHE_SECONDS + 0.2)  # the collector reads a device's key again after this long
+    assert c.post(devs[0].device_id, devs[0].report(E1))[0] == 403  # the old key no longer counts
+    assert c.post(devs[0].device_id, devs[0].report(E1, key=new))[0] == 201
 
 
 def test_http_status_needs_the_token_and_shows_no_secret(served: Any) -> None:

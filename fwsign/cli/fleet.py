@@ -4,7 +4,7 @@ The logic lives in :mod:`fwsign.fleet`. ``--db`` is a SQLite file (default
 ``fleet.sqlite``) or a ``postgresql://`` URL; every command applies the schema's pending
 migrations first.
 
-Exit codes: 0 done, 1 a refused registration, 2 usage, unreadable input or a database
+Exit codes: 0 done, 2 usage, an unusable or already registered key, unreadable input, or a database
 that cannot be reached.
 """
 

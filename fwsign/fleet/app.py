@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..errors import DatabaseUnavailable, FwsignError
+from ..errors import DatabaseUnavailable, FwsignError, UnknownDevice, WrongDevice
 from ..repo.rollout import Rollout
 from . import page, status
 from .db import Database, ReportRow
@@ -45,6 +45,8 @@ from .ingest import CONTENT_TYPE, MAX_BODY, check, status_of
 COOKIE: Final = "fwsign_status"
 #: Most reports one commit takes.
 BATCH: Final = 512
+#: How long a device's registered key is used from memory before it is read again.
+KEY_CACHE_SECONDS: Final = 2.0
 
 
 def _refusal(status_code: int, reason: str, message: str) -> JSONResponse:
@@ -119,7 +121,7 @@ class Collector:
     rollout_key: str | None = None
     halt_interval: float = 5.0
     clock: Callable[[], float] = time.time
-    _keys: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    _keys: dict[str, tuple[Any, Any, float]] = field(default_factory=dict)
     writer: Writer | None = None
 
     def halts(self) -> list[dict[str, Any]]:
@@ -156,17 +158,19 @@ class Collector:
                       f"{f['detail']}", file=sys.stderr, flush=True)
 
     def key_of(self, device_id: str) -> tuple[Any, Any]:
-        """The device's registry row and parsed key, cached after the first look-up."""
+        """The device's registry row and parsed key, cached for KEY_CACHE_SECONDS (so a device
+        registered again with a new key is checked against it within that time)."""
+        now = time.monotonic()
         hit = self._keys.get(device_id)
-        if hit is not None:
-            return hit
+        if hit is not None and now - hit[2] < KEY_CACHE_SECONDS:
+            return hit[0], hit[1]
         from cryptography.hazmat.primitives import serialization
 
         row = self.db.device(device_id)
         if row is None:
             return None, None
         key = serialization.load_pem_public_key(row.key_pem.encode())
-        self._keys[device_id] = (row, key)
+        self._keys[device_id] = (row, key, now)
         return row, key
 
     async def post_report(self, request: Request) -> Response:
@@ -184,7 +188,13 @@ class Collector:
                 return _refusal(413, "limit-exceeded", f"a report is at most {MAX_BODY} bytes")
         try:
             row, key = self.key_of(device_id)
-            checked = check(bytes(body), device_id, row, key, now=int(self.clock()))
+            try:
+                checked = check(bytes(body), device_id, row, key, now=int(self.clock()))
+            except (UnknownDevice, WrongDevice):
+                # the device may have been registered or re-keyed since it was cached: look once more
+                self._keys.pop(device_id, None)
+                row, key = self.key_of(device_id)
+                checked = check(bytes(body), device_id, row, key, now=int(self.clock()))
             assert self.writer is not None
             stored = await self.writer.submit(checked.row)
         except FwsignError as exc:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from ..errors import DatabaseUnavailable, FleetError, KeyLoadError, UsageError
+from ..errors import DatabaseUnavailable, KeyLoadError, UsageError
 
 MIGRATIONS: Final = Path(__file__).parent / "migrations"
 #: How long a SQLite writer waits for another writer's lock before the write is refused.
@@ -197,7 +197,7 @@ class Database:
         row = DeviceRow(device_id, class_id, kid, key_pem.decode("ascii"), int(time.time()) if now is None else now)
         other = self.device_by_kid(kid)
         if other is not None and other.device_id != device_id:
-            raise FleetError(f"key {kid} is already registered for device {other.device_id}; every device has its own key")
+            raise KeyLoadError(f"key {kid} is already registered for device {other.device_id}; every device has its own key")
         with self.transaction() as cur:
             cur.execute(self._sql("DELETE FROM devices WHERE device_id = ? AND NOT EXISTS "
                                   "(SELECT 1 FROM reports WHERE reports.device_id = ?)"), (device_id, device_id))
