@@ -124,7 +124,3 @@ def save_artifact(name: str, data: bytes) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     (d / name).write_bytes(data)
     return d / name
-
-
-def write_png(path: Path, data: bytes) -> None:
-    Path(path).write_bytes(data)
