@@ -7,11 +7,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FUZZ_SECONDS ?= 120
 
-.PHONY: all demo test lint typecheck unit bench bench-host bench-repo bench-device fuzz fuzz-c fuzz-diff size clean venv sysdeps compile pure tables
+.PHONY: all demo test lint typecheck unit bench bench-host bench-repo bench-device bench-fleet fuzz fuzz-c fuzz-diff size clean venv sysdeps compile pure tables
 
 all: test
 
-# System packages the tests and the C reference verifier need (gcc, make, OpenSSL headers).
+# System packages the tests and the C reference verifier need (gcc, make, OpenSSL headers), and the
+# optional ones (PostgreSQL server and Chromium for the fleet collector tests, cross compiler, ...).
 sysdeps:
 	@./scripts/ensure-sysdeps.sh
 
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
 	  { echo "cannot create a virtualenv: install the python3-venv package" >&2; exit 2; }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench,fleet]'
 	@touch $@
 
 venv: $(STAMP)
@@ -64,7 +65,7 @@ demo: $(STAMP) sysdeps compile
 	@./scripts/demo.sh
 
 # All benchmarks (under 10 minutes on 2 cores); each part also runs on its own.
-bench: bench-host bench-repo bench-device
+bench: bench-host bench-repo bench-device bench-fleet
 
 # Host verification and signing: in-process vs the floor, CLI vs imgtool, gateway, sizes.
 bench-host: $(STAMP) sysdeps compile
@@ -78,6 +79,10 @@ bench-repo: $(STAMP)
 # built on them (needs the Arm cross compiler, which sysdeps installs).
 bench-device: $(STAMP) sysdeps
 	$(BIN)/python benchmarks/emu/run.py
+
+# Fleet collector ingest over loopback: SQLite and PostgreSQL against in-process verification.
+bench-fleet: $(STAMP) sysdeps
+	$(BIN)/python benchmarks/bench_fleet.py
 
 # Long fuzz run of the Python parsers (the unit tests run a short, fixed-seed one).
 fuzz: $(STAMP)

@@ -97,6 +97,9 @@ REASONS: Final[dict[str, str]] = {
     "deferred": "a wait directive's event has not occurred: the update is held, nothing was installed",
     "report-replayed": "a SUIT report does not answer the nonce asked for, or repeats one already accepted",
     "report-mismatch": "a SUIT report's reference does not name the manifest or envelope it is checked against",
+    "unknown-device": "the fleet collector has no report key registered for the device a report is posted for (HTTP 404)",
+    "wrong-device": "a report is signed with a key other than the one registered for its device (HTTP 403)",
+    "database-unavailable": "the fleet collector's database cannot take the write now: full, gone or read-only (HTTP 503)",
 }
 
 #: suit-report-result-reason values of draft-ietf-suit-report (SUIT_Report_Reasons).

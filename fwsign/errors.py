@@ -328,3 +328,25 @@ class Deferred(VerificationError):
     """directive-wait: the event it waits for has not occurred; nothing was installed."""
 
     reason = "deferred"
+
+
+# --- the fleet collector -----------------------------------------------------------------
+
+
+class UnknownDevice(VerificationError):
+    """A report arrived for a device the collector has no key for."""
+
+    reason = "unknown-device"
+
+
+class WrongDevice(VerificationError):
+    """A report is signed with a key other than the one registered for the device it is posted for."""
+
+    reason = "wrong-device"
+
+
+class DatabaseUnavailable(FwsignError):
+    """The collector's database cannot take a write now (gone, full, read-only)."""
+
+    reason = "database-unavailable"
+    exit_code = 2

@@ -5,7 +5,8 @@
 # releases to a local TUF repository, serve it on loopback and update a fleet of simulated
 # devices running the C reference boot flow (one loses power mid-install, one is offered
 # a rolled-back release, one a tampered image); finally the energy one update costs on a
-# real microcontroller class. Artifacts: demo-out/. The server is always stopped.
+# real microcontroller class; then a staged rollout that halts itself when one device class
+# fails its trial boot, seen by the fleet collector. Artifacts: demo-out/. Servers are always stopped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FWSIGN=.venv/bin/fwsign
@@ -168,4 +169,9 @@ for dir in $(find "$OUT" -name device.json -printf '%h\n' | sort); do
 done
 echo "   $n reports verified"
 
-step "Done. Artifacts are in $OUT/ (keys, envelopes, the TUF repository in $OUT/repo, devices in $OUT/fleet)."
+# 22-25: a staged rollout over two classes of simulated devices that halts itself on failed
+# trial boots, through the fleet collector (scripts/demo_rollout.py); the status page as a screenshot.
+.venv/bin/python scripts/demo_rollout.py "$OUT" "$OUT/release-ed25519"
+
+step "Done. Artifacts are in $OUT/ (keys, envelopes, the TUF repository in $OUT/repo, devices in $OUT/fleet,
+  the staged rollout and fleet collector in $OUT/rollout, the status page in $OUT/fleet-status.png)."

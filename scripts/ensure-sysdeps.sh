@@ -5,7 +5,9 @@
 #   optional  arm-none-eabi-gcc + newlib (make -C bootloader-ref size),
 #             clang with libFuzzer (make -C bootloader-ref fuzz),
 #             SoftHSM2 (a software PKCS#11 token: the HSM signer tests skip without it),
-#             Python headers (the compiled verification path, scripts/compile.py)
+#             Python headers (the compiled verification path, scripts/compile.py),
+#             PostgreSQL's server (the fleet collector's PostgreSQL tests start one),
+#             Chromium (the fleet status page tests and make demo's screenshot, headless)
 # Installs what is missing with apt-get when running as root; otherwise says exactly what
 # is missing and how to install it. Exit 0 when everything required is there (missing
 # optional tools are reported), 2 when something required is missing.
@@ -71,6 +73,8 @@ if [ "$want_optional" = 1 ]; then
   python_headers_ok || optional+=(python3-dev)
   arm_ok || optional+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
   have softhsm2-util || optional+=(softhsm2)
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || have initdb || optional+=(postgresql)
+  have chromium || have chromium-browser || optional+=(chromium)
   if ! libfuzzer_ok; then
     optional+=(clang)
     # Debian/Ubuntu ship libFuzzer in the versioned compiler-rt package
@@ -96,7 +100,8 @@ if [ "$(id -u)" -eq 0 ] && have apt-get; then
   fi
   if [ ${#optional[@]} -gt 0 ] && ! apt-get install -y -qq "${optional[@]}" >/dev/null; then
     echo "note: optional packages not installed: ${optional[*]}" >&2
-    echo "  (make -C bootloader-ref size / fuzz will say what they need; without softhsm2 the HSM tests skip)" >&2
+    echo "  (make -C bootloader-ref size / fuzz will say what they need; without softhsm2 the HSM tests skip," >&2
+    echo "   without postgresql or chromium the fleet collector's PostgreSQL and page tests skip)" >&2
   fi
   # clang may have been installed just now without its libFuzzer runtime
   if [ "$want_optional" = 1 ] && have clang && ! libfuzzer_ok; then
@@ -112,7 +117,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install them (e.g. sudo apt-get install ${missing[*]}) and run make again" >&2
 fi
 if [ ${#optional[@]} -gt 0 ]; then
-  echo "optional, for make -C bootloader-ref size / fuzz and the PKCS#11 (SoftHSM2) tests: ${optional[*]}" >&2
+  echo "optional, for make -C bootloader-ref size / fuzz, the PKCS#11 (SoftHSM2) tests and the fleet collector's" >&2
+  echo "  PostgreSQL and status page tests: ${optional[*]}" >&2
   echo "  (e.g. sudo apt-get install ${optional[*]})" >&2
 fi
 [ ${#missing[@]} -eq 0 ] || exit 2

@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fwsign.cli.delegate",
     "fwsign.cli.rollout",
     "fwsign.cli.report",
+    "fwsign.cli.fleet",
 )
 
 #: Which module registers each top-level command. A run builds the parser of its own
@@ -49,6 +50,7 @@ COMMANDS: dict[str, str] = {
     "delegate": "fwsign.cli.delegate",
     "rollout": "fwsign.cli.rollout",
     "report": "fwsign.cli.report",
+    "fleet": "fwsign.cli.fleet",
 }
 
 

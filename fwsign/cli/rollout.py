@@ -25,6 +25,7 @@ ACTIONS = {"advance": "Start the next stage now (after the current one's minimum
            "pause": "Freeze the rollout at the stage in effect.",
            "resume": "Continue a paused rollout; the next stage starts one period (--every) from now.",
            "halt": "Stop the rollout: no further device installs the release (fix forward with a newer release)."}
+FAILURE_TYPES = ("refused", "reverted", "timed-out", "any")
 _DURATION = re.compile(r"([0-9]{1,9})([smhdw]?)")
 _UNIT = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -54,6 +55,16 @@ def register(sub: Any) -> None:
     p.add_argument("--fleet", type=Path, metavar="FILE",
                    help="Device inventory of the class (one device id UUID per line): each stage then admits exactly "
                         "its share of these devices (default: its share of the cohort space).")
+    p.add_argument("--halt-above", type=percent, metavar="PCT",
+                   help="Halt rule (read by fwsign fleet serve): halt when more than PCT%% of the admitted devices that "
+                        "reached an outcome failed.")
+    p.add_argument("--halt-on", action="append", choices=list(FAILURE_TYPES), metavar="TYPE",
+                   help="Failure type the rule counts: refused, reverted, timed-out or any (default any); repeatable.")
+    p.add_argument("--min-devices", type=non_negative, default=10, metavar="N",
+                   help="A halt rule fires only once at least N devices reached an outcome (default 10).")
+    p.add_argument("--report-timeout", type=duration, default=7200, metavar="DURATION",
+                   help="An admitted device with no boot report this long after its stage started counts as timed out "
+                        "(default 2h).")
     _common(p)
 
     for action, text in ACTIONS.items():
@@ -84,6 +95,14 @@ def duration(text: str) -> int:
     if m is None:
         raise argparse.ArgumentTypeError(f"expected a duration such as 90s, 30m, 24h, 7d, got {text!r}")
     return int(m.group(1)) * _UNIT[m.group(2)]
+
+
+def percent(text: str) -> int:
+    """``5%`` or ``5`` -> 5 (a whole percentage from 0 to 99)."""
+    t = text.strip().removesuffix("%")
+    if not t.isdigit() or not 0 <= int(t) <= 99:
+        raise argparse.ArgumentTypeError(f"expected a whole percentage from 0 to 99, such as 5%, got {text!r}")
+    return int(t)
 
 
 def _no_subcommand(a: argparse.Namespace) -> int:
@@ -173,7 +192,11 @@ def cmd_start(a: argparse.Namespace) -> int:
     with Repository.open(a.dir, lock_timeout=a.lock_timeout) as repo:
         cid = _class_id(repo, a.cls)
         min_stage = min(3600, a.every) if a.min_stage is None else a.min_stage
-        r = R.start(repo, cid, a.release, percents, a.every, min_stage, now, fleet=fleet)
+        rules = [] if a.halt_above is None else [
+            R.HaltRule(t, a.halt_above, max(1, a.min_devices), a.report_timeout) for t in (a.halt_on or ["any"])]
+        if a.halt_above is None and a.halt_on:
+            raise UsageError("--halt-on needs --halt-above PCT")
+        r = R.start(repo, cid, a.release, percents, a.every, min_stage, now, fleet=fleet, halt_rules=rules)
         repo.audit("rollout-start", artifact=R.rollout_path(cid), artifact_bytes=r.to_bytes(),
                    details={"release": r.release, "stages": percents, "every-seconds": r.every})
         return _finish(repo, a, f"rollout of release {r.release} started: stages {','.join(map(str, percents))}% "
@@ -233,4 +256,9 @@ def cmd_status(a: argparse.Namespace) -> int:
         nxt = f", next stage at {row['next_stage_at']}" if row["next_stage_at"] is not None else ""
         stage = f"stage {row['stage']}/{row['stages']}" if row["stage"] is not None else "not started"
         echo(f"{row['class_id']}: release {row['release']} {row['state']}, {stage}, {row['percent']}% of devices{nxt}")
+        for rule in row.get("halt_rules", []):
+            echo(f"  halt rule: {rule['failure']} above {rule['above-percent']}% of at least {rule['min-devices']} devices, "
+                 f"report timeout {rule['report-timeout']} s")
+        if row.get("halted_by"):
+            echo(f"  halted by: {row['halted_by']}")
     return 0

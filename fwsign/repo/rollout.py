@@ -116,6 +116,30 @@ class Stage:
         return {"percent": self.percent, "bound": self.bound, "start": self.start, "min-seconds": self.min_seconds}
 
 
+#: Failure types a halt rule counts (the shape of AWS IoT Jobs' abort criteria).
+FAILURE_TYPES = ("refused", "reverted", "timed-out", "any")
+
+
+@dataclass(frozen=True)
+class HaltRule:
+    """Halt when more than ``above_percent`` of the devices admitted so far that reached an
+    outcome failed with ``failure``, once at least ``min_devices`` reached one; a device that
+    sends no report within ``report_timeout`` seconds of its stage's start counts as timed out."""
+
+    failure: str
+    above_percent: int
+    min_devices: int
+    report_timeout: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"failure": self.failure, "above-percent": self.above_percent, "min-devices": self.min_devices,
+                "report-timeout": self.report_timeout}
+
+    def describe(self) -> str:
+        return (f"{self.failure} above {self.above_percent}% of at least {self.min_devices} devices "
+                f"(report timeout {self.report_timeout} s)")
+
+
 @dataclass(frozen=True)
 class Rollout:
     """The content of one rollout file (see the module doc); construct through :func:`parse` or :func:`plan`."""
@@ -127,14 +151,23 @@ class Rollout:
     stages: tuple[Stage, ...]
     paused_at: int | None = None
     halted_at: int | None = None
+    #: Rules the fleet collector halts the rollout on (docs/fleet.md); optional keys of the file.
+    halt_rules: tuple[HaltRule, ...] = ()
+    #: Why the rollout was halted: the rule that fired and the counts, or who halted it.
+    halted_by: str | None = None
 
     def __post_init__(self) -> None:
         _validate(self)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "type": TYPE, "class-id": self.class_id, "release": self.release, "salt": self.salt,
-                "every-seconds": self.every, "stages": [s.as_dict() for s in self.stages],
-                "paused-at": self.paused_at, "halted-at": self.halted_at}
+        d: dict[str, Any] = {"format": FORMAT, "type": TYPE, "class-id": self.class_id, "release": self.release,
+                             "salt": self.salt, "every-seconds": self.every, "stages": [s.as_dict() for s in self.stages],
+                             "paused-at": self.paused_at, "halted-at": self.halted_at}
+        if self.halt_rules:
+            d["halt-rules"] = [h.as_dict() for h in self.halt_rules]
+        if self.halted_by is not None:
+            d["halted-by"] = self.halted_by
+        return d
 
     def to_bytes(self) -> bytes:
         return (json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":")) + "\n").encode()
@@ -184,6 +217,7 @@ class Rollout:
         return {"class_id": self.class_id, "release": self.release, "state": state,
                 "stage": None if i is None else i + 1, "stages": len(self.stages), "percent": self.percent(now),
                 "next_stage_at": nxt, "paused_at": self.paused_at, "halted_at": self.halted_at,
+                "halted_by": self.halted_by, "halt_rules": [h.as_dict() for h in self.halt_rules],
                 "schedule": [s.as_dict() for s in self.stages]}
 
 
@@ -226,10 +260,22 @@ def _validate(r: Rollout) -> None:
     for what, t in (("paused-at", r.paused_at), ("halted-at", r.halted_at)):
         if t is not None:
             _int(t, what, 0, MAX_TIME)
+    if len(r.halt_rules) > MAX_STAGES:
+        raise _fail(f"a rollout has at most {MAX_STAGES} halt rules")
+    for i, h in enumerate(r.halt_rules):
+        if h.failure not in FAILURE_TYPES:
+            raise _fail(f"halt rule {i + 1}: failure must be one of {', '.join(FAILURE_TYPES)}")
+        _int(h.above_percent, f"halt rule {i + 1} above-percent", 0, 99)
+        _int(h.min_devices, f"halt rule {i + 1} min-devices", 1, 2**31)
+        _int(h.report_timeout, f"halt rule {i + 1} report-timeout", 1, MAX_TIME)
+    if r.halted_by is not None and (not isinstance(r.halted_by, str) or len(r.halted_by) > 512 or r.halted_at is None):
+        raise _fail("halted-by is a text of at most 512 characters, on a halted rollout only")
 
 
 _KEYS = {"format", "type", "class-id", "release", "salt", "every-seconds", "stages", "paused-at", "halted-at"}
+_OPTIONAL_KEYS = {"halt-rules", "halted-by"}
 _STAGE_KEYS = {"percent", "bound", "start", "min-seconds"}
+_RULE_KEYS = {"failure", "above-percent", "min-devices", "report-timeout"}
 
 
 def parse(data: bytes) -> Rollout:
@@ -240,16 +286,22 @@ def parse(data: bytes) -> Rollout:
         obj = json.loads(data.decode("utf-8"), parse_float=_no_float, parse_constant=_no_float)
     except (UnicodeDecodeError, ValueError) as exc:
         raise _fail(f"not JSON: {exc}") from None
-    if not isinstance(obj, dict) or set(obj) != _KEYS:
-        raise _fail(f"keys must be exactly {sorted(_KEYS)}")
+    if not isinstance(obj, dict) or not _KEYS <= set(obj) <= _KEYS | _OPTIONAL_KEYS:
+        raise _fail(f"keys must be exactly {sorted(_KEYS)}, optionally with {sorted(_OPTIONAL_KEYS)}")
     if obj["format"] != FORMAT or obj["type"] != TYPE:
         raise _fail(f"format {obj['format']!r} / type {obj['type']!r}: this fwsign reads format {FORMAT} ({TYPE})")
     stages = obj["stages"]
     if not isinstance(stages, list) or not all(isinstance(s, dict) and set(s) == _STAGE_KEYS for s in stages):
         raise _fail(f"stages must be a list of objects with keys {sorted(_STAGE_KEYS)}")
+    rules = obj.get("halt-rules", [])
+    if not isinstance(rules, list) or (not rules and "halt-rules" in obj) or \
+            not all(isinstance(h, dict) and set(h) == _RULE_KEYS for h in rules):
+        raise _fail(f"halt-rules must be a non-empty list of objects with keys {sorted(_RULE_KEYS)}")
     return Rollout(obj["class-id"], obj["release"], obj["salt"], obj["every-seconds"],
                    tuple(Stage(s["percent"], s["bound"], s["start"], s["min-seconds"]) for s in stages),
-                   obj["paused-at"], obj["halted-at"])
+                   obj["paused-at"], obj["halted-at"],
+                   tuple(HaltRule(h["failure"], h["above-percent"], h["min-devices"], h["report-timeout"]) for h in rules),
+                   obj.get("halted-by"))
 
 
 def _no_float(text: str) -> Any:
@@ -260,7 +312,7 @@ def _no_float(text: str) -> Any:
 
 
 def plan(class_id: bytes, release: int, percents: Sequence[int], every: int, min_seconds: int, now: int,
-         salt: bytes | None = None, fleet: Sequence[bytes] = ()) -> Rollout:
+         salt: bytes | None = None, fleet: Sequence[bytes] = (), halt_rules: Sequence[HaltRule] = ()) -> Rollout:
     """A new rollout starting at ``now``: stage ``i`` at ``now + i * every``.
 
     With ``fleet`` (the class's device ids, from field service's inventory) each stage's
@@ -279,7 +331,7 @@ def plan(class_id: bytes, release: int, percents: Sequence[int], every: int, min
     bounds = fleet_bounds(salt, fleet, pcts) if fleet else [default_bound(p) for p in pcts]
     stages = tuple(Stage(p, b, now + i * every, min_seconds) for i, (p, b) in enumerate(zip(pcts, bounds, strict=True)))
     try:
-        return Rollout(str(uuid.UUID(bytes=class_id)), release, salt.hex(), every, stages)
+        return Rollout(str(uuid.UUID(bytes=class_id)), release, salt.hex(), every, stages, halt_rules=tuple(halt_rules))
     except RolloutInvalid as exc:
         raise UsageError(exc.message) from None
 
@@ -329,10 +381,10 @@ def resumed(r: Rollout, now: int) -> Rollout:
     return replace(r, stages=tuple(stages), paused_at=None)
 
 
-def halted(r: Rollout, now: int) -> Rollout:
+def halted(r: Rollout, now: int, by: str | None = None) -> Rollout:
     if r.halted:
         raise RolloutStateError("the rollout is already halted")
-    return replace(r, halted_at=now)
+    return replace(r, halted_at=now, halted_by=by)
 
 
 # --- in the repository -------------------------------------------------------------------
@@ -407,7 +459,7 @@ def store(repo: Repository, r: Rollout) -> str:
 
 
 def start(repo: Repository, class_id: bytes, release: int, percents: Sequence[int], every: int, min_seconds: int,
-          now: int, fleet: Sequence[bytes] = ()) -> Rollout:
+          now: int, fleet: Sequence[bytes] = (), halt_rules: Sequence[HaltRule] = ()) -> Rollout:
     """Start a rollout of ``release`` (the class's newest release) for ``class_id``; stage it."""
     from . import layout as L
     from .releases import fwsign_custom
@@ -427,17 +479,21 @@ def start(repo: Repository, class_id: bytes, release: int, percents: Sequence[in
         raise RolloutStateError(f"release {release} is already rolling out; use advance, pause, resume or halt")
     if old is not None and old.release > release:
         raise RolloutStateError(f"a rollout of a newer release ({old.release}) exists; a rollout never goes back")
-    r = plan(class_id, release, percents, every, min_seconds, now, fleet=fleet)
+    r = plan(class_id, release, percents, every, min_seconds, now, fleet=fleet, halt_rules=halt_rules)
     store(repo, r)
     return r
 
 
-def change(repo: Repository, class_id: bytes, action: str, now: int) -> Rollout:
-    """Apply ``advance``, ``pause``, ``resume`` or ``halt`` to the class's rollout; stage it."""
-    steps = {"advance": advanced, "pause": paused, "resume": resumed, "halt": halted}
-    if action not in steps:
+def change(repo: Repository, class_id: bytes, action: str, now: int, by: str | None = None) -> Rollout:
+    """Apply ``advance``, ``pause``, ``resume`` or ``halt`` to the class's rollout; stage it.
+    ``by``: for a halt, why (the halt rule that fired)."""
+    steps = {"advance": advanced, "pause": paused, "resume": resumed}
+    if action == "halt":
+        r = halted(_require(repo, class_id), now, by)
+    elif action in steps:
+        r = steps[action](_require(repo, class_id), now)
+    else:
         raise UsageError(f"unknown rollout action {action!r}")
-    r = steps[action](_require(repo, class_id), now)
     store(repo, r)
     return r
 
