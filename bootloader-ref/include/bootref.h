@@ -85,7 +85,9 @@ typedef enum bootref_err {
     /* docs/processing-model.md section 6 */
     BOOTREF_E_MISSING_CHECK = 57,          /* "missing-check": a sequence acts or ends without the
                                               vendor/class/image checks it must make (R0-R3) */
-    BOOTREF_E_CBOR_ORDER = 58              /* "malformed": map keys not in canonical order (RFC 8949 s4.2.1) */
+    BOOTREF_E_CBOR_ORDER = 58,             /* "malformed": map keys not in canonical order (RFC 8949 s4.2.1) */
+    /* delta updates (bootref_delta.h) */
+    BOOTREF_E_PATCH = 59                   /* "patch-invalid": not well-formed FWD1, wrong source size, overrun */
 } bootref_err_t;
 
 /* Reason class, e.g. "malformed", "signature-invalid". Never NULL. */
