@@ -135,7 +135,11 @@ typedef struct bootref_span { const uint8_t *p; size_t n; } bootref_span_t;
 
 /* One component's parameters: encoded CBOR values (head included) that were
  * type-checked when set. Index by the BOOTREF_P_* slot numbers (internal). */
+#if BOOTREF_DELTA
+#define BOOTREF_N_PARAMS 12u /* + delta-info */
+#else
 #define BOOTREF_N_PARAMS 11u
+#endif
 typedef struct bootref_component {
     bootref_span_t param[BOOTREF_N_PARAMS];
 } bootref_component_t;

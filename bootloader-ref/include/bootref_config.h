@@ -42,6 +42,15 @@
 #define BOOTREF_DELEG_ALLOW_NO_TIME 0
 #endif
 
+/* 1: delta updates (docs/delta.md): the delta-info parameter (label -257) is
+ * accepted, and a directive-fetch that carries it hands the port a patch against
+ * its source-component (bootref_action_t.delta_info). The boot flow then applies
+ * it with src/delta.c (bootref_delta.h). 0 (default, the lean configuration):
+ * the parameter is refused as unsupported, as any unknown parameter. */
+#ifndef BOOTREF_DELTA
+#define BOOTREF_DELTA 0
+#endif
+
 /* Derived: largest to-be-signed structure built in the context.
  * 0x84 + "Signature1" (11) + protected bstr (3 + max) + h'' (1)
  * + bstr-wrapped SUIT_Digest (2 + 1 + 2 + 1 + 2 + 64 for a SHA-512-sized digest). */

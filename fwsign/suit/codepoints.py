@@ -244,3 +244,9 @@ def name_of(enum: type[IntEnum], code: int) -> str:
     if member is None or type(code) is bool:
         return f"custom({code})" if code < 0 else f"unknown({code})"
     return display(member)  # type: ignore[arg-type]
+
+
+#: fwsign's delta-info parameter (a custom, negative label: draft section 8.4.8 leaves
+#: nint parameters to implementers): on a directive-fetch it makes the fetched payload a
+#: patch against the component named by source-component (docs/delta.md).
+FWSIGN_DELTA_INFO = -257

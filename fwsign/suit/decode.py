@@ -18,6 +18,7 @@ from ..cose.messages import decode_cose as decode_cose
 from ..errors import DecodeError, FwsignError, LimitError, UnsupportedError
 from ..limits import DEFAULT_LIMITS, Limits
 from .codepoints import (
+    FWSIGN_DELTA_INFO,
     MANIFEST_VERSION,
     TAG_ENVELOPE,
     TAG_PEN,
@@ -379,7 +380,8 @@ def _decode_command_arg(label: int, arg: CBORValue, ctx: _Ctx, path: str, depth:
 PROCESSOR_PARAMETERS: Final = frozenset(int(p) for p in (
     Parameter.VENDOR_IDENTIFIER, Parameter.CLASS_IDENTIFIER, Parameter.IMAGE_DIGEST, Parameter.COMPONENT_SLOT,
     Parameter.STRICT_ORDER, Parameter.SOFT_FAILURE, Parameter.IMAGE_SIZE, Parameter.CONTENT,
-    Parameter.ENCRYPTION_INFO, Parameter.URI, Parameter.SOURCE_COMPONENT, Parameter.DEVICE_IDENTIFIER))
+    Parameter.ENCRYPTION_INFO, Parameter.URI, Parameter.SOURCE_COMPONENT, Parameter.DEVICE_IDENTIFIER,
+    FWSIGN_DELTA_INFO))
 _TRY_EACH: Final = int(Command.DIRECTIVE_TRY_EACH)
 _IMAGE_DIGEST: Final = int(Parameter.IMAGE_DIGEST)
 _RUN_SEQUENCE: Final = int(Command.DIRECTIVE_RUN_SEQUENCE)
@@ -458,6 +460,7 @@ _LENIENT_TYPES: Final[dict[int, tuple[type, ...]]] = {
     int(Parameter.CONTENT): (bytes,), int(Parameter.ENCRYPTION_INFO): (bytes,),
     int(Parameter.COMPONENT_SLOT): (int,), int(Parameter.IMAGE_SIZE): (int,), int(Parameter.SOURCE_COMPONENT): (int,),
     int(Parameter.STRICT_ORDER): (bool,), int(Parameter.SOFT_FAILURE): (bool,), int(Parameter.URI): (str,),
+    FWSIGN_DELTA_INFO: (bytes,),
 }
 
 
