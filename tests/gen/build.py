@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from fwsign import cbor, cose
 from fwsign.keys import PrivateKey, SymmetricKey, key_id, make_signer
+from fwsign.delta import make_patch
 from fwsign.limits import DEVICE_LIMITS
 from fwsign.suit.codepoints import TAG_COSE_MAC0, TAG_COSE_SIGN1, TAG_ENVELOPE, CoseAlg
 
@@ -36,6 +37,10 @@ OTHER_DEVICE = bytes.fromhex("0123456789abcdef0123456789abcdef")
 IMAGE = bytes((i * 7 + 3) & 0xFF for i in range(200))
 OTHER_IMAGE = bytes((i * 11 + 5) & 0xFF for i in range(200))
 IMAGES: dict[str, bytes] = {"image": IMAGE, "other": OTHER_IMAGE}
+#: Delta updates (docs/delta.md): a FWD1 patch from IMAGE (what a device with a running
+#: image runs) to OTHER_IMAGE, served as a payload like the images.
+PATCH = make_patch(IMAGE, OTHER_IMAGE)
+IMAGES["patch"] = PATCH
 
 #: The device's limits (bootloader-ref/include/bootref_limits.h, generated with these)
 DEVICE_MAX_ENVELOPE = DEVICE_LIMITS.max_envelope_bytes
@@ -265,7 +270,7 @@ def _pval(v: object) -> str:
         return "digest(image)" if v.value == sha256(IMAGE) else "digest(other)"
     if isinstance(v, bytes):
         named = {VENDOR: "V", CLASS: "C", DEVICE: "D", OTHER_VENDOR: "V'", OTHER_CLASS: "C'", OTHER_DEVICE: "D'",
-                 IMAGE: "image", OTHER_IMAGE: "other"}
+                 IMAGE: "image", OTHER_IMAGE: "other", PATCH: "patch"}
         return named.get(v, f"h'{v.hex()[:8]}'")
     return repr(v)
 
