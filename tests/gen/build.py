@@ -17,8 +17,8 @@ from functools import cache
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from fwsign import cbor, cose
-from fwsign.keys import PrivateKey, SymmetricKey, key_id, make_signer
 from fwsign.delta import make_patch
+from fwsign.keys import PrivateKey, SymmetricKey, key_id, make_signer
 from fwsign.limits import DEVICE_LIMITS
 from fwsign.suit.codepoints import TAG_COSE_MAC0, TAG_COSE_SIGN1, TAG_ENVELOPE, CoseAlg
 
