@@ -85,5 +85,5 @@ REASONS: Final[dict[str, str]] = {
     "audit-log-truncated": "the audit log ends before the head anchored in the signed repository metadata",
     "rollout-invalid": "a signed rollout file is malformed, over its size limit, or names another device class",
     "rollout-state": "the rollout cannot make that change now (halted, paused, at its last stage, or before a stage's minimum time)",
-    "patch-invalid": "a delta patch differs from the size or digest its delta-info names, is not well-formed FWD1, or does not fit its source and target",
+    "patch-invalid": "a patch differs from its delta-info, is not well-formed FWD1, or does not fit its source and target",
 }
