@@ -240,10 +240,64 @@ def summary_sizes(doc: dict[str, Any]) -> list[str]:
     return lines
 
 
+def pq_table(doc: dict[str, Any]) -> list[str]:
+    """The README's table: algorithm, signature and envelope bytes, host verify ratio, M4 cycles, BLE energy."""
+    lines = ["| algorithm | signature B | envelope B | host verify (x Ed25519) | sign | Cortex-M4 verify cycles | "
+             "BLE energy per update | of it, the envelope |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, r in doc["rows"].items():
+        cycles = f"{r['m4_verify_cycles'] / 1e6:.2f} M" if r.get("m4_verify_cycles") else "—"
+        energy = f"{r['ble_energy_mj']:.1f} mJ" if r.get("ble_energy_mj") else "—"
+        env_e = f"{r['envelope_energy_mj']:.2f} mJ" if r.get("envelope_energy_mj") else "—"
+        sign = r.get("sign_durable_wall_s", r["sign_s"])
+        lines.append(f"| {label} | {r['signature_bytes']:,} | {r['envelope_bytes']:,} | {r['verify_ratio_to_ed25519']:.2f} | "
+                     f"{sign * 1e3:.2f} ms | {cycles} | {energy} | {env_e} |")
+    return lines
+
+
+def summary_pq(doc: dict[str, Any]) -> list[str]:
+    return ["## Post-quantum signatures (bench_pq.py)", "",
+            f"One release envelope (a {doc['image_bytes'] // 1024} KiB image by uri) per algorithm. Sign: CPU time of "
+            "one signature; HSS-LMS: wall time with its own durable reservation (fsync of key file and directory), "
+            "as `fwsign sign` does. Cortex-M4: envelope verification, emulated instructions x CPI 1.25 (estimate); "
+            "P-256 and Ed25519 signatures cited (nRF52840 profile). Energy: one update of an nRF52840 over BLE 1M.",
+            "", *pq_table(doc), "", "![post-quantum](pq.png)", ""]
+
+
+def plot_pq(doc: dict[str, Any], out: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = {k: v for k, v in doc["rows"].items() if v.get("m4_verify_cycles")}
+    labels = list(rows)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.8))
+    specs = [("envelope_bytes", "envelope bytes", 1), ("m4_verify_cycles", "Cortex-M4 verify, M cycles (estimate)", 1e6),
+             ("verify_ratio_to_ed25519", "host verify time / Ed25519", 1)]
+    for ax, (key, title, scale) in zip(axes, specs, strict=True):
+        vals = [rows[k][key] / scale for k in labels]
+        ax.barh(labels, vals, color=["#4c72b0" if rows[k]["kind"] in ("ed25519", "p256") else "#dd8452" for k in labels])
+        ax.set_title(title)
+        ax.invert_yaxis()
+        for i, v in enumerate(vals):
+            ax.text(v, i, f" {v:,.0f}" if key == "envelope_bytes" else f" {v:.3g}", va="center", fontsize=8)
+        if key != "envelope_bytes":
+            ax.set_xscale("log")
+    for ax in axes[1:]:
+        ax.set_yticklabels([])
+    fig.suptitle(f"Post-quantum signatures in a SUIT envelope ({doc['machine']['date'][:10]})")
+    fig.tight_layout()
+    path = out / "pq.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def generate(out: Path) -> list[Path]:
     written: list[Path] = []
     parts = ["# Benchmark results", ""]
-    docs = {name: _load(out, name) for name in ("verify", "gateway", "cli", "sizes")}
+    docs = {name: _load(out, name) for name in ("verify", "gateway", "cli", "sizes", "pq")}
     machine = next((d["machine"] for d in docs.values() if d is not None), None)
     if machine is not None:
         libs = ", ".join(f"{k} {v}" for k, v in machine["libraries"].items() if v and k in
@@ -262,6 +316,9 @@ def generate(out: Path) -> list[Path]:
     if docs["sizes"]:
         written.append(plot_sizes(docs["sizes"], out))
         parts += summary_sizes(docs["sizes"])
+    if docs["pq"]:
+        written.append(plot_pq(docs["pq"], out))
+        parts += summary_pq(docs["pq"])
     path = out / "SUMMARY.md"
     path.write_text("\n".join(parts).rstrip() + "\n")
     written.append(path)

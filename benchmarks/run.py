@@ -18,17 +18,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import RESULTS, WORK, log, write_json
 
-BENCHMARKS = ("verify", "gateway", "cli", "sizes")
+BENCHMARKS = ("verify", "gateway", "cli", "sizes", "pq")
 
 
 def _module(name: str):  # type: ignore[no-untyped-def]
     # Imported lazily so `--report` needs neither imgtool nor fwsign's runtime state.
     import bench_cli
     import bench_gateway
+    import bench_pq
     import bench_sizes
     import bench_verify
 
-    return {"verify": bench_verify, "gateway": bench_gateway, "cli": bench_cli, "sizes": bench_sizes}[name]
+    return {"verify": bench_verify, "gateway": bench_gateway, "cli": bench_cli, "sizes": bench_sizes,
+            "pq": bench_pq}[name]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ MAX_COMMANDS: Final = 64
 MAX_STRING_BYTES: Final = 65_536
 MAX_AUTH_BLOCKS: Final = 8
 MAX_SEQUENCE_DEPTH: Final = 4
+MAX_VERSION_PARTS: Final = 8
 
 #: The device's defaults (bootloader-ref/include/bootref_limits.h) as Limits fields; a
 #: field without a device counterpart keeps its host default.
@@ -31,6 +32,7 @@ DEVICE: Final[dict[str, int]] = {
     "max_string_bytes": 65_536,
     "max_auth_blocks": 4,
     "max_sequence_depth": 3,
+    "max_version_parts": 8,
 }
 
 #: Stable reason codes and what they mean.
@@ -85,5 +87,69 @@ REASONS: Final[dict[str, str]] = {
     "audit-log-truncated": "the audit log ends before the head anchored in the signed repository metadata",
     "rollout-invalid": "a signed rollout file is malformed, over its size limit, or names another device class",
     "rollout-state": "the rollout cannot make that change now (halted, paused, at its last stage, or before a stage's minimum time)",
+    "key-exhausted": "every one-time key of a stateful hash-based signing key (HSS-LMS) is used or reserved",
+    "key-state-invalid": "the state of a stateful signing key cannot be read, reserved or written durably, or an index was used twice",
+    "use-before-passed": "the device's time is at or after the manifest's use-before time",
+    "battery-low": "the device's battery holds less energy than the manifest's minimum-battery",
+    "not-authorized": "the device's application did not authorize an update of the manifest's priority",
+    "version-mismatch": "the component's version is outside the range the manifest's version condition allows",
+    "image-matches": "the component already holds the image an image-not-match condition excludes",
+    "deferred": "a wait directive's event has not occurred: the update is held, nothing was installed",
+    "report-replayed": "a SUIT report does not answer the nonce asked for, or repeats one already accepted",
+    "report-mismatch": "a SUIT report's reference does not name the manifest or envelope it is checked against",
     "patch-invalid": "a patch differs from its delta-info, is not well-formed FWD1, or does not fit its source and target",
+}
+
+#: suit-report-result-reason values of draft-ietf-suit-report (SUIT_Report_Reasons).
+DRAFT_REASONS: Final[dict[str, int]] = {
+    "ok": 0,
+    "cbor-parse": 1,
+    "cose-unsupported": 2,
+    "alg-unsupported": 3,
+    "unauthorised": 4,
+    "command-unsupported": 5,
+    "component-unsupported": 6,
+    "component-unauthorised": 7,
+    "parameter-unsupported": 8,
+    "severing-unsupported": 9,
+    "condition-failed": 10,
+    "operation-failed": 11,
+    "invoke-pending": 12,
+}
+
+#: How a reason appears in a SUIT report: (suit-report-result-code, the draft's reason).
+REPORT_REASONS: Final[dict[str, tuple[int, str]]] = {
+    "malformed": (1, "cbor-parse"),
+    "truncated": (2, "cbor-parse"),
+    "limit-exceeded": (3, "cbor-parse"),
+    "unsupported": (4, "command-unsupported"),
+    "digest-mismatch": (5, "unauthorised"),
+    "signature-invalid": (6, "unauthorised"),
+    "no-trusted-key": (7, "unauthorised"),
+    "severed-digest-mismatch": (8, "unauthorised"),
+    "severed-member-missing": (9, "operation-failed"),
+    "rollback": (10, "condition-failed"),
+    "vendor-mismatch": (11, "condition-failed"),
+    "class-mismatch": (12, "condition-failed"),
+    "device-mismatch": (13, "condition-failed"),
+    "image-mismatch": (14, "condition-failed"),
+    "missing-check": (15, "condition-failed"),
+    "abort": (16, "condition-failed"),
+    "usage": (17, "operation-failed"),
+    "port-error": (18, "operation-failed"),
+    "no-bootable-image": (19, "operation-failed"),
+    "encryption-info-invalid": (20, "cbor-parse"),
+    "no-recipient": (21, "unauthorised"),
+    "key-unwrap-failed": (22, "operation-failed"),
+    "decryption-failed": (23, "operation-failed"),
+    "delegation-invalid": (24, "unauthorised"),
+    "delegation-expired": (25, "unauthorised"),
+    "delegation-scope": (26, "component-unauthorised"),
+    "use-before-passed": (27, "condition-failed"),
+    "battery-low": (28, "condition-failed"),
+    "not-authorized": (29, "condition-failed"),
+    "version-mismatch": (30, "condition-failed"),
+    "image-matches": (31, "condition-failed"),
+    "deferred": (32, "operation-failed"),
+    "patch-invalid": (33, "operation-failed"),
 }

@@ -269,6 +269,27 @@ class LogReport:
                 "anchor": self.anchor.source if self.anchor else None}
 
 
+def _check_one_time_indices(records: Sequence[tuple[bytes, Record]]) -> None:
+    """No HSS-LMS one-time index may appear twice (``details["hss-index"]``: kid -> index).
+
+    Signers never reuse an index of one key file (fwsign.stateful), so a repeat means the
+    key file was copied or restored and both copies signed: the key must be retired.
+    """
+    seen: dict[tuple[str, int], int] = {}
+    for _line, rec in records:
+        used = rec.details.get("hss-index") if isinstance(rec.details, dict) else None
+        if not isinstance(used, dict):
+            continue
+        for kid, index in used.items():
+            if not isinstance(index, int):
+                continue
+            first = seen.setdefault((str(kid), index), rec.seq)
+            if first != rec.seq:
+                raise AuditLogError(f"records {first} and {rec.seq}: HSS-LMS key {kid} used one-time index {index} twice; "
+                                    "its key file was copied or restored. Retire the key (docs/keys.md section 7)",
+                                    reason="key-state-invalid")
+
+
 def verify_log(path: Path, trusted_key: Any | None = None, anchor: Anchor | None = None) -> LogReport:
     """Check the chain, the anchor and the signed head; raise AuditLogError naming the first bad record.
 
@@ -290,6 +311,7 @@ def verify_log(path: Path, trusted_key: Any | None = None, anchor: Anchor | None
             raise AuditLogError(f"record {i - 1} was edited (record {i} no longer links to it)" if i > 1
                                 else "record 1 was edited (it does not start the chain)")
         prev = line_hash(line)
+    _check_one_time_indices(records)
     if anchor is not None and anchor.seq > 0:
         n = len(records)
         if anchor.seq > n:

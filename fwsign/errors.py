@@ -132,6 +132,19 @@ class UsageError(FwsignError):
     exit_code = 2
 
 
+class KeyStateError(FwsignError):
+    """The state of a stateful (hash-based) signing key cannot be read, reserved or written safely."""
+
+    reason = "key-state-invalid"
+    exit_code = 2
+
+
+class KeyExhausted(KeyStateError):
+    """Every one-time key of a stateful (hash-based) signing key has been used or reserved."""
+
+    reason = "key-exhausted"
+
+
 #: Stable reason codes and what they mean (printed in the README and by --help), from
 #: fwsign/model_tables.toml, the source bootloader-ref's bootref_reason() is generated from.
 REASONS: dict[str, str] = dict(_tables.REASONS)
@@ -276,3 +289,51 @@ class PatchError(DecodeError):
     """A delta patch is not well-formed FWD1, does not fit its source, or overruns its target."""
 
     reason = "patch-invalid"
+
+
+# --- SUIT reports ----------------------------------------------------------------------
+
+
+class ReportReplayed(VerificationError):
+    """A SUIT report does not answer the nonce asked for, or repeats one already accepted."""
+
+    reason = "report-replayed"
+
+
+# --- Update management (draft-ietf-suit-update-management; processing model section 14) ---
+
+
+class UseBeforePassed(VerificationError):
+    """condition-use-before: the device's time is at or after the manifest's use-before."""
+
+    reason = "use-before-passed"
+
+
+class BatteryLow(VerificationError):
+    """condition-minimum-battery: the battery holds less than the manifest asks for."""
+
+    reason = "battery-low"
+
+
+class NotAuthorized(VerificationError):
+    """condition-update-authorized: the device's application did not authorize the update."""
+
+    reason = "not-authorized"
+
+
+class VersionMismatch(VerificationError):
+    """condition-version: the component's version is outside the allowed range."""
+
+    reason = "version-mismatch"
+
+
+class ImageMatches(VerificationError):
+    """condition-image-not-match: the component already holds the excluded image."""
+
+    reason = "image-matches"
+
+
+class Deferred(VerificationError):
+    """directive-wait: the event it waits for has not occurred; nothing was installed."""
+
+    reason = "deferred"

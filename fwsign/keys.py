@@ -1,7 +1,12 @@
 """Keys: generation, loading, COSE_Key encoding, key ids, and the signer abstraction.
 
-Supported kinds: Ed25519, ECDSA P-256, ECDSA P-384 (signatures) and 256-bit HMAC keys
-(symmetric MAC, for devices provisioned with a shared key). Private keys are written as
+Supported kinds: Ed25519, ECDSA P-256, ECDSA P-384 (signatures), 256-bit HMAC keys
+(symmetric MAC, for devices provisioned with a shared key) and the post-quantum kinds:
+ML-DSA-44/-65/-87 (FIPS 204; the private key is its 32-byte seed, PKCS#8 PEM as
+pyca/cryptography writes it; COSE_Key type AKP of draft-ietf-cose-dilithium) and HSS-LMS
+public keys (RFC 8554; COSE_Key type HSS-LMS of RFC 8778). An HSS-LMS *private* key is
+stateful and never an in-memory object here: it lives in its key file and signs only
+through :class:`fwsign.stateful.HssSigner`. Private keys are written as
 PKCS#8 PEM (symmetric keys under a ``SUIT SYMMETRIC KEY`` PEM label), mode 0600, via a
 temporary file and rename. Key material never appears in messages or reprs.
 
@@ -22,11 +27,11 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, Union
+from typing import Any, Protocol, Union
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from . import cbor
@@ -36,16 +41,27 @@ from .cose.algs import ALG_NAMES as ALG_NAMES
 from .cose.algs import KIND_ALGS as KIND_ALGS
 from .errors import FwsignError, KeyLoadError, UsageError
 
-PrivateKey = Union[ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey, "SymmetricKey"]
-PublicKey = Union[ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey, "SymmetricKey"]
+MlDsaPrivateKey = Union[mldsa.MLDSA44PrivateKey, mldsa.MLDSA65PrivateKey, mldsa.MLDSA87PrivateKey]
+MlDsaPublicKey = Union[mldsa.MLDSA44PublicKey, mldsa.MLDSA65PublicKey, mldsa.MLDSA87PublicKey]
+PrivateKey = Union[ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey, "SymmetricKey", MlDsaPrivateKey]
+PublicKey = Union[ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey, "SymmetricKey", MlDsaPublicKey, "HssLmsPublicKey"]
 
 KID_BYTES = _kid.KID_BYTES
 SYMMETRIC_PEM_LABEL = "SUIT SYMMETRIC KEY"
 
 # COSE_Key labels and values (RFC 9052 section 7, RFC 9053).
 KTY, KID_LABEL, ALG_LABEL, CRV, X, Y, K = 1, 2, 3, -1, -2, -3, -1
-KTY_OKP, KTY_EC2, KTY_SYMMETRIC = 1, 2, 4
+KTY_OKP, KTY_EC2, KTY_SYMMETRIC, KTY_HSS_LMS, KTY_AKP = 1, 2, 4, 5, 7
 CRV_P256, CRV_P384, CRV_ED25519 = 1, 2, 6
+PUB = -1  # HSS-LMS (RFC 8778) and AKP (draft-ietf-cose-dilithium) public key member
+
+#: ML-DSA parameter sets: kind -> (COSE alg, private class, public class, public key bytes).
+_MLDSA: dict[str, tuple[int, Any, Any, int]] = {
+    "ml-dsa-44": (-48, mldsa.MLDSA44PrivateKey, mldsa.MLDSA44PublicKey, 1312),
+    "ml-dsa-65": (-49, mldsa.MLDSA65PrivateKey, mldsa.MLDSA65PublicKey, 1952),
+    "ml-dsa-87": (-50, mldsa.MLDSA87PrivateKey, mldsa.MLDSA87PublicKey, 2592),
+}
+_MLDSA_BY_ALG = {v[0]: k for k, v in _MLDSA.items()}
 
 
 @dataclass(frozen=True)
@@ -59,7 +75,25 @@ class SymmetricKey:
             raise KeyLoadError("HMAC 256/256 keys must be at least 32 bytes")
 
 
+@dataclass(frozen=True)
+class HssLmsPublicKey:
+    """An HSS-LMS public key (RFC 8554 section 6.1): u32str(L) || the top LMS public key."""
+
+    raw: bytes
+
+    def __post_init__(self) -> None:
+        from .pq.hsslms import parse_hss_public
+
+        if parse_hss_public(self.raw) is None:
+            raise KeyLoadError("not an HSS-LMS public key of a supported parameter set (RFC 8554, SHA-256, m = 32)")
+
+
 def key_kind(key: PrivateKey | PublicKey) -> str:
+    if isinstance(key, HssLmsPublicKey):
+        return "hss-lms"
+    for kind, (_alg, priv_cls, pub_cls, _n) in _MLDSA.items():
+        if isinstance(key, (priv_cls, pub_cls)):
+            return kind
     if isinstance(key, (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey)):
         return "ed25519"
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
@@ -80,7 +114,8 @@ def check_alg(kind: str, alg: int) -> None:
 
 
 def public_of(key: PrivateKey | PublicKey) -> PublicKey:
-    if isinstance(key, (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey)):
+    if isinstance(key, (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey, mldsa.MLDSA44PrivateKey,
+                        mldsa.MLDSA65PrivateKey, mldsa.MLDSA87PrivateKey)):
         return key.public_key()
     return key
 
@@ -106,6 +141,11 @@ def cose_key_map(key: PublicKey, *, with_kid: bool = True, thumbprint_only: bool
             X: nums.x.to_bytes(size, "big"),
             Y: nums.y.to_bytes(size, "big"),
         }
+    elif kind == "hss-lms":
+        assert isinstance(key, HssLmsPublicKey)
+        out = {KTY: KTY_HSS_LMS, PUB: key.raw}
+    elif kind in _MLDSA:
+        out = {KTY: KTY_AKP, ALG_LABEL: _MLDSA[kind][0], PUB: public_raw(key)}
     else:
         assert isinstance(key, SymmetricKey)
         out = {KTY: KTY_SYMMETRIC, K: key.secret}
@@ -155,6 +195,19 @@ def decode_cose_key(data: bytes) -> PublicKey:
             if not isinstance(k, bytes):
                 raise KeyLoadError("COSE_Key k must be bytes")
             return SymmetricKey(k)
+        if kty == KTY_HSS_LMS:
+            pub = value.get(PUB)
+            if not isinstance(pub, bytes):
+                raise KeyLoadError("COSE_Key pub must be bytes")
+            return HssLmsPublicKey(pub)
+        if kty == KTY_AKP:
+            pub, alg = value.get(PUB), value.get(ALG_LABEL)
+            kind = _MLDSA_BY_ALG.get(alg) if isinstance(alg, int) else None
+            if kind is None:
+                raise KeyLoadError(f"AKP COSE_Key with algorithm {alg!r}: only ML-DSA-44/-65/-87 (-48/-49/-50) are supported")
+            if not isinstance(pub, bytes) or len(pub) != _MLDSA[kind][3]:
+                raise KeyLoadError(f"COSE_Key pub must be the {_MLDSA[kind][3]}-byte {kind.upper()} public key")
+            return _MLDSA[kind][2].from_public_bytes(pub)  # type: ignore[no-any-return]
     except ValueError as exc:
         raise KeyLoadError(f"invalid COSE_Key: {exc}") from None
     raise KeyLoadError(f"unsupported COSE_Key (kty {kty!r}, crv {value.get(CRV)!r})")
@@ -172,7 +225,9 @@ def generate(kind: str) -> PrivateKey:
         return ec.generate_private_key(ec.SECP384R1())
     if kind == "hmac":
         return SymmetricKey(secrets.token_bytes(32))
-    raise UsageError(f"unknown key kind {kind!r}; choose ed25519, p256, p384 or hmac")
+    if kind in _MLDSA:
+        return _MLDSA[kind][1].generate()  # type: ignore[no-any-return]
+    raise UsageError(f"unknown key kind {kind!r}; choose ed25519, p256, p384, hmac, ml-dsa-44, ml-dsa-65 or ml-dsa-87")
 
 
 def private_pem(key: PrivateKey) -> bytes:
@@ -187,6 +242,8 @@ def private_pem(key: PrivateKey) -> bytes:
 def public_pem(key: PublicKey) -> bytes:
     if isinstance(key, SymmetricKey):
         raise KeyLoadError("a symmetric key has no public part")
+    if isinstance(key, HssLmsPublicKey):
+        raise KeyLoadError("HSS-LMS public keys are kept as COSE_Key files (NAME.cose), not PEM")
     return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
@@ -250,6 +307,8 @@ def load_private(path: Path, *, passphrase: bytes | None = None) -> PrivateKey:
     sym = _parse_symmetric_pem(data)
     if sym is not None:
         return sym
+    if b"HSS-LMS PRIVATE KEY" in data:
+        raise KeyLoadError(f"{path} is a stateful HSS-LMS key: it signs only through its state (fwsign.stateful.HssSigner)")
     if passphrase is None:
         env = os.environ.get("FWSIGN_KEY_PASSPHRASE")
         passphrase = env.encode() if env else None
@@ -265,7 +324,8 @@ def load_private(path: Path, *, passphrase: bytes | None = None) -> PrivateKey:
         if b"PUBLIC KEY" in data:
             raise KeyLoadError(f"{path} holds a public key; signing needs the private key") from None
         raise KeyLoadError(f"{path} is not a PEM private key (or the passphrase is wrong)") from None
-    if not isinstance(key, (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey)):
+    if not isinstance(key, (ed25519.Ed25519PrivateKey, ec.EllipticCurvePrivateKey, mldsa.MLDSA44PrivateKey,
+                            mldsa.MLDSA65PrivateKey, mldsa.MLDSA87PrivateKey)):
         raise KeyLoadError(f"{path}: unsupported key type {type(key).__name__}")
     key_kind(key)  # rejects unsupported curves
     return key
@@ -277,6 +337,10 @@ def load_public(path: Path) -> PublicKey:
     sym = _parse_symmetric_pem(data)
     if sym is not None:
         return sym
+    if b"HSS-LMS PRIVATE KEY" in data:
+        from .stateful import decode_key
+
+        return HssLmsPublicKey(decode_key(data, str(path)).public_key)
     if b"-----BEGIN" in data:
         if b"PRIVATE KEY" in data:
             return public_of(load_private(path))
@@ -284,7 +348,8 @@ def load_public(path: Path) -> PublicKey:
             key = serialization.load_pem_public_key(data)
         except ValueError:
             raise KeyLoadError(f"{path} is not a PEM public key") from None
-        if not isinstance(key, (ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey)):
+        if not isinstance(key, (ed25519.Ed25519PublicKey, ec.EllipticCurvePublicKey, mldsa.MLDSA44PublicKey,
+                                mldsa.MLDSA65PublicKey, mldsa.MLDSA87PublicKey)):
             raise KeyLoadError(f"{path}: unsupported key type {type(key).__name__}")
         key_kind(key)
         return key
@@ -329,7 +394,11 @@ class LocalSigner:
             der = key.sign(data, ec.ECDSA(h, deterministic_signing=True))
             r, s = decode_dss_signature(der)
             return r.to_bytes(size, "big") + s.to_bytes(size, "big")
-        return _hmac.new(key.secret, data, hashlib.sha256).digest()
+        if isinstance(key, SymmetricKey):
+            return _hmac.new(key.secret, data, hashlib.sha256).digest()
+        # ML-DSA, pure mode with the empty context (draft-ietf-cose-dilithium); FIPS 204's
+        # hedged signing, so two signatures of one release differ (both verify).
+        return key.sign(data)
 
 
 def make_signer(key: PrivateKey, alg: int | None = None, *, kid: bool = True) -> LocalSigner:
@@ -351,6 +420,13 @@ def verify_raw(key: PublicKey, alg: int, data: bytes, signature: bytes) -> bool:
     if kind in ("p256", "p384"):
         assert isinstance(key, ec.EllipticCurvePublicKey)
         return _ecdsa_verifier(key, kind)(alg, data, signature)
+    if kind == "hss-lms":
+        from .pq.hsslms import hss_verify
+
+        assert isinstance(key, HssLmsPublicKey)
+        return hss_verify(key.raw, data, signature)
+    if kind in _MLDSA:
+        return _mldsa_verifier(key)(alg, data, signature)  # type: ignore[arg-type]
     assert isinstance(key, SymmetricKey)
     expected = _hmac.new(key.secret, data, hashlib.sha256).digest()
     return _hmac.compare_digest(expected, signature)
@@ -371,6 +447,8 @@ def make_verifier(key: PublicKey, *, bulk: bool = True) -> Verifier:
     if kind in ("p256", "p384"):
         assert isinstance(key, ec.EllipticCurvePublicKey)
         return _ecdsa_verifier(key, kind)
+    if kind in _MLDSA:
+        return _mldsa_verifier(key)  # type: ignore[arg-type]
     if kind != "ed25519":
         return lambda alg, data, signature: verify_raw(key, alg, data, signature)
     assert isinstance(key, ed25519.Ed25519PublicKey)
@@ -423,6 +501,24 @@ def _ecdsa_verifier(key: ec.EllipticCurvePublicKey, kind: str) -> Verifier:
     return verify
 
 
+def _mldsa_verifier(key: MlDsaPublicKey) -> Verifier:
+    """``verify_raw`` for one ML-DSA key: pure ML-DSA, empty context (FIPS 204 Algorithm 3)."""
+    kind = key_kind(key)
+    alg = _MLDSA[kind][0]
+    size = {"ml-dsa-44": 2420, "ml-dsa-65": 3309, "ml-dsa-87": 4627}[kind]
+
+    def verify(a: int, data: bytes, signature: bytes) -> bool:
+        if a != alg or len(signature) != size:
+            return False
+        try:
+            key.verify(signature, data)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    return verify
+
+
 def _ed25519_verify(public: bytes, data: bytes, signature: bytes) -> bool:
     # libsodium (PyNaCl) verifies Ed25519 markedly faster than OpenSSL through
     # cryptography on this hot path; imported lazily to keep CLI start-up lean.
@@ -449,4 +545,8 @@ def public_raw(key: PublicKey) -> bytes:
         return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     if isinstance(key, ec.EllipticCurvePublicKey):
         return key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    if isinstance(key, HssLmsPublicKey):
+        return key.raw
+    if isinstance(key, (mldsa.MLDSA44PublicKey, mldsa.MLDSA65PublicKey, mldsa.MLDSA87PublicKey)):
+        return key.public_bytes_raw()
     raise KeyLoadError("a symmetric key has no public part")

@@ -38,6 +38,8 @@ class Limits:
     max_auth_blocks: int = _tables.MAX_AUTH_BLOCKS
     #: Nesting of try-each / run-sequence inside command sequences.
     max_sequence_depth: int = _tables.MAX_SEQUENCE_DEPTH
+    #: Integers in one version (update management: parameter-version, set-version).
+    max_version_parts: int = _tables.MAX_VERSION_PARTS
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -22,6 +22,19 @@ all read, so the same rule holds at each step::
     threshold = 2                                 # 2 of these 3 must have signed
     algorithms = ["esp256"]
 
+    [[class]]                                     # a hybrid release: classical AND post-quantum
+    vendor-domain = "example.com"
+    class-name = "infusion-pump"
+    signers = ["alice", "pq"]
+    require-algorithms = ["ed25519", "hss-lms"]   # each must have a verified signature
+
+``require-algorithms`` is the "all of these algorithms" rule (docs/processing-model.md
+section 5): on top of the threshold, every algorithm listed needs at least one
+authentication block that verified with one of the rule's signers, so an envelope that
+lacks either the classical or the post-quantum signature is refused (``no-trusted-key``).
+It lets a fleet add a post-quantum signature beside the classical one without a flag day:
+devices that know only the classical algorithm ignore the other block.
+
 A key given by ``kid`` alone (no ``file``) is resolved from the keys passed on the command
 line (``-k``/``--suit-key``), so a policy can name keys that live elsewhere.
 
@@ -43,7 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PolicyError, PolicyFileError, UsageError
-from .keys import ALG_NAMES, key_id, load_public
+from .keys import ALG_DISPLAY, ALG_NAMES, key_id, load_public
 from .verify import Policy, TrustedKey
 
 MAX_POLICY_BYTES = 256 * 1024
@@ -61,6 +74,8 @@ class Rule:
     threshold: int
     algorithms: frozenset[int] | None
     index: int
+    #: The "all of these algorithms" rule: each needs a verified signature (hybrid releases).
+    required: frozenset[int] | None = None
 
     @property
     def name(self) -> str:
@@ -127,8 +142,15 @@ class ReleasePolicy:
 
     def verify_policy(self, rule: Rule, extra: Sequence[TrustedKey] = ()) -> Policy:
         """A :class:`fwsign.verify.Policy` enforcing ``rule`` (identity, signers, threshold, algorithms)."""
-        return Policy(keys=self.trusted_keys(rule, extra), threshold=rule.threshold, vendor_id=rule.vendor_id,
-                      class_id=rule.class_id, allowed_algs=rule.algorithms)
+        keys = self.trusted_keys(rule, extra)
+        from .cose.algs import KIND_ALGS
+
+        for alg in sorted(rule.required or ()):
+            if not any(alg in KIND_ALGS.get(k.kind, ()) for k in keys):
+                raise PolicyFileError(f"{rule.name} requires a {ALG_DISPLAY.get(alg, alg)} signature but none of its "
+                                      "signers has a key for that algorithm")
+        return Policy(keys=keys, threshold=rule.threshold, vendor_id=rule.vendor_id,
+                      class_id=rule.class_id, allowed_algs=rule.algorithms, required_algs=rule.required)
 
     def policy_for_envelope(self, data: bytes, extra: Sequence[TrustedKey] = (), base: Policy | None = None) -> tuple[Rule, Policy]:
         """Choose the rule by the envelope's stated identity and build the verification policy.
@@ -142,7 +164,7 @@ class ReleasePolicy:
             pol = replace(base, keys=pol.keys, threshold=pol.threshold,
                           vendor_id=pol.vendor_id if pol.vendor_id is not None else base.vendor_id,
                           class_id=pol.class_id if pol.class_id is not None else base.class_id,
-                          allowed_algs=pol.allowed_algs)
+                          allowed_algs=pol.allowed_algs, required_algs=pol.required_algs)
         return rule, pol
 
 
@@ -201,7 +223,7 @@ def parse_policy(data: bytes, *, base_dir: Path = Path("."), source: str = "<pol
         kid_bytes = _kid(kid, where) if kid is not None else None
         keys[name] = KeyEntry(name, (base_dir / file) if file is not None else None, kid_bytes)
     defaults = _table(doc.get("defaults", {}), f"{source}: [defaults]")
-    _only(defaults, {"threshold", "algorithms"}, f"{source}: [defaults]")
+    _only(defaults, {"threshold", "algorithms", "require-algorithms"}, f"{source}: [defaults]")
     rules_doc = doc.get("class", [])
     if not isinstance(rules_doc, list) or not rules_doc or len(rules_doc) > MAX_RULES:
         raise PolicyFileError(f"{source}: give between 1 and {MAX_RULES} [[class]] rules")
@@ -210,7 +232,8 @@ def parse_policy(data: bytes, *, base_dir: Path = Path("."), source: str = "<pol
     for i, raw in enumerate(rules_doc):
         where = f"{source}: class[{i}]"
         r = _table(raw, where)
-        _only(r, {"vendor-domain", "vendor-id", "class-name", "class-id", "signers", "threshold", "algorithms"}, where)
+        _only(r, {"vendor-domain", "vendor-id", "class-name", "class-id", "signers", "threshold", "algorithms",
+                  "require-algorithms"}, where)
         vid, cid = _rule_identity(r, where)
         if (vid, cid) in seen:
             raise PolicyFileError(f"{where} repeats the identity of an earlier rule")
@@ -227,7 +250,12 @@ def parse_policy(data: bytes, *, base_dir: Path = Path("."), source: str = "<pol
         if not isinstance(threshold, int) or isinstance(threshold, bool) or not 1 <= threshold <= len(signers):
             raise PolicyFileError(f"{where}.threshold must be between 1 and the {len(signers)} signer(s)")
         algs = r.get("algorithms", defaults.get("algorithms"))
-        rules.append(Rule(vid, cid, tuple(signers), threshold, _algs(algs, where) if algs is not None else None, i))
+        allowed = _algs(algs, where) if algs is not None else None
+        req = r.get("require-algorithms", defaults.get("require-algorithms"))
+        required = _algs(req, where, "require-algorithms") if req is not None else None
+        if required is not None and allowed is not None and not required <= allowed:
+            raise PolicyFileError(f"{where}: every algorithm in require-algorithms must also be in algorithms")
+        rules.append(Rule(vid, cid, tuple(signers), threshold, allowed, i, required))
     return ReleasePolicy(keys, tuple(rules), source)
 
 
@@ -255,13 +283,13 @@ def _kid(value: object, where: str) -> bytes:
     return kid
 
 
-def _algs(value: object, where: str) -> frozenset[int]:
+def _algs(value: object, where: str, name: str = "algorithms") -> frozenset[int]:
     if not isinstance(value, list) or not value:
-        raise PolicyFileError(f"{where}.algorithms must be a non-empty list")
+        raise PolicyFileError(f"{where}.{name} must be a non-empty list")
     out: set[int] = set()
     for a in value:
         if not isinstance(a, str) or a.lower() not in ALG_NAMES:
-            raise PolicyFileError(f"{where}.algorithms: unknown algorithm {a!r}; choose from {', '.join(ALG_NAMES)}")
+            raise PolicyFileError(f"{where}.{name}: unknown algorithm {a!r}; choose from {', '.join(ALG_NAMES)}")
         out.add(ALG_NAMES[a.lower()])
     return frozenset(out)
 

@@ -12,7 +12,10 @@ options) is one of:
   ``azurekms:``, ``hv:``), optionally as ``URI@PUBLIC.pem`` so that no service call is
   needed to learn the public key;
 * a ``.uri`` file holding one such URI on its first line (``fwsign keygen --hsm`` writes
-  ``NAME.uri`` next to ``NAME.pub.pem``, which is then used as the public key).
+  ``NAME.uri`` next to ``NAME.pub.pem``, which is then used as the public key);
+* a stateful HSS-LMS key file (``fwsign keygen --alg hss-lms``): signs through
+  :class:`fwsign.stateful.HssSigner`, which reserves each one-time index durably before
+  it uses it.
 
 Every signer produces COSE's raw signature form (ECDSA ``r || s``, RFC 9053 2.1); the
 securesystemslib adapters convert to DER where TUF expects it. No PIN, passphrase or key
@@ -555,10 +558,21 @@ def load_private_interactive(path: Path) -> Any:
     return load_private(path, passphrase=passphrase.encode())
 
 
-def load_signer(spec: str | Path, alg: int | None = None, *, kid: bool = True) -> Any:
-    """A :class:`fwsign.keys.Signer` for any key spec (see the module docstring)."""
+def load_signer(spec: str | Path, alg: int | None = None, *, kid: bool = True,
+                warn: Any = None, reserve: int = 1) -> Any:
+    """A :class:`fwsign.keys.Signer` for any key spec (see the module docstring).
+
+    For a stateful HSS-LMS key, ``warn`` receives the 90 % capacity warning and ``reserve``
+    is how many one-time indices each reservation takes (the signatures this process makes).
+    """
     ks = parse_spec(spec)
     if ks.pem is not None:
+        if _is_stateful(ks.pem):
+            from .stateful import HssSigner
+
+            if alg is not None and alg != HssSigner.alg:
+                check_alg("hss-lms", alg)
+            return HssSigner(ks.pem, kid=kid, warn=warn, block=reserve)
         return load_pem_signer(ks.pem, alg, kid=kid)
     assert ks.uri is not None
     if ks.uri.startswith(PKCS11_SCHEME + ":"):
@@ -571,6 +585,17 @@ def load_signer(spec: str | Path, alg: int | None = None, *, kid: bool = True) -
     return kms_signer(ks, alg, kid=kid)
 
 
+def _is_stateful(path: Path) -> bool:
+    from .stateful import is_hss_key_file
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(256)
+    except OSError:
+        return False  # the PEM loader reports the unreadable file
+    return is_hss_key_file(head)
+
+
 def signer_kind(signer: Any) -> str:
     """"local", "pkcs11", or the KMS scheme: for the audit log."""
     return str(getattr(signer, "kind_name", "local"))
@@ -581,6 +606,10 @@ def public_of_signer(signer: Any) -> PublicKey | None:
 
     if hasattr(signer, "public"):
         return signer.public  # type: ignore[no-any-return]
+    if getattr(signer, "alg", None) == -46 and hasattr(signer, "public_key"):
+        from .keys import HssLmsPublicKey
+
+        return HssLmsPublicKey(signer.public_key)
     key = getattr(signer, "key", None)
     if key is None or key_kind(key) == "hmac":
         return None

@@ -139,6 +139,10 @@ class Policy:
     limits: Limits = DEFAULT_LIMITS
     #: Algorithms accepted; None means every supported algorithm.
     allowed_algs: frozenset[int] | None = None
+    #: "All of these algorithms" (docs/processing-model.md section 5): each must have at
+    #: least one block that verified with a trusted key, on top of the threshold. A
+    #: hybrid release policy names a classical and a post-quantum algorithm.
+    required_algs: frozenset[int] | None = None
     #: Verifier's time (seconds since the epoch) for delegation expiry; None: the system clock.
     now: int | None = None
     #: Longest delegation chain (draft-ietf-suit-trust-domains) accepted; 0 refuses delegation.
@@ -151,6 +155,8 @@ class Policy:
             raise UsageError(
                 f"threshold {self.threshold} exceeds the {len(self.keys)} trusted key(s) given"
             )
+        if self.required_algs is not None and self.allowed_algs is not None and not self.required_algs <= self.allowed_algs:
+            raise UsageError("every required algorithm must also be an allowed one")
 
 
 @dataclass(frozen=True, init=False)
@@ -396,7 +402,7 @@ def verify_envelope(
             return p, None
 
         proc, failure = process(expected if expected is not None else facts)
-        if expected is not None and expected.checks:
+        if expected is not None and (expected.checks or expected.excluded):
             # no comparison recorded: the verdict cannot depend on the image, so it is not read
             assert source is not None
             facts = image_facts(source, algs)
@@ -577,6 +583,7 @@ def check_authentication(env: Envelope | EnvelopeParts, policy: Policy) -> list[
     # The detached payload is the encoded SUIT_Digest; the Sig_structure wraps it in a bstr.
     payload = encode_digest(env.auth.digest)
     verified: dict[bytes, str] = {}
+    verified_algs: set[int] = set()
     best: FwsignError | None = None
     for i, block in enumerate(env.auth.blocks, start=1):
         msg = block.message
@@ -604,6 +611,7 @@ def check_authentication(env: Envelope | EnvelopeParts, policy: Policy) -> list[
                 failure = exc
                 continue
             verified.setdefault(k.kid, f"{k.label} ({ALG_DISPLAY.get(alg, alg)})")
+            verified_algs.add(alg)
             failure = None
             break
         if failure is not None:
@@ -616,6 +624,15 @@ def check_authentication(env: Envelope | EnvelopeParts, policy: Policy) -> list[
             raise best
         raise NoTrustedKey(
             f"{len(verified)} trusted key(s) verified, {policy.threshold} required",
+            path="authentication-wrapper",
+        )
+    missing = sorted((policy.required_algs or frozenset()) - verified_algs, key=lambda a: ALG_DISPLAY.get(a, str(a)))
+    if missing:
+        # The hybrid rule: a classical and a post-quantum signature, not either one.
+        raise NoTrustedKey(
+            "the policy requires a verified signature with each of "
+            f"{', '.join(ALG_DISPLAY.get(a, str(a)) for a in sorted(policy.required_algs or (), key=str))}; "
+            f"none with {', '.join(ALG_DISPLAY.get(a, str(a)) for a in missing)}",
             path="authentication-wrapper",
         )
     return list(verified.values())

@@ -108,6 +108,34 @@ $FWSIGN device create "$OUT/secret-device" --trust "$OUT/release-ed25519.pub.pem
 $FWSIGN device install "$OUT/secret-device" "$OUT/secret.suit" --payload "$OUT/secret-app.enc"
 $FWSIGN device boot "$OUT/secret-device"
 
+step "8d. SUIT reports: the device signs a report of every install and boot with its own key"
+$FWSIGN device create "$OUT/report-device" --trust "$OUT/release-ed25519.pub.pem" --vendor-domain example.com \
+  --class-name infusion-pump-v3 --register-report-key "$OUT/device-keys"
+$FWSIGN sign "$OUT/app-5.bin" -k "$OUT/release-ed25519.pem" --sequence 7 --vendor-domain example.com \
+  --class-name infusion-pump-v3 -o "$OUT/release-7.suit" >/dev/null
+CHALLENGE=$(python3 -c "import secrets; print(secrets.token_hex(16))")
+echo "   the collector's challenge for this install: $CHALLENGE"
+$FWSIGN device install "$OUT/report-device" "$OUT/release-7.suit" --payload "$OUT/app-5.bin" --nonce "$CHALLENGE"
+$FWSIGN device boot "$OUT/report-device"
+$FWSIGN report verify "$OUT/report-device/reports/000001-install.cose" --key-registry "$OUT/device-keys" \
+  --nonce "$CHALLENGE" --seen "$OUT/collector-seen" --envelope "$OUT/release-7.suit"
+$FWSIGN report verify "$OUT/report-device/reports/000002-boot.cose" --key-registry "$OUT/device-keys" \
+  --seen "$OUT/collector-seen"
+echo "   release 8 with a tampered image is refused, and the refusal is reported:"
+$FWSIGN sign "$OUT/app-5.bin" -k "$OUT/release-ed25519.pem" --sequence 8 --vendor-domain example.com \
+  --class-name infusion-pump-v3 -o "$OUT/release-8.suit" >/dev/null
+python3 -c "import sys; d=bytearray(open(sys.argv[1],'rb').read()); d[100]^=1; open(sys.argv[2],'wb').write(d)" \
+  "$OUT/app-5.bin" "$OUT/app-8-tampered.bin"
+expect_reject $FWSIGN device install "$OUT/report-device" "$OUT/release-8.suit" --payload "$OUT/app-8-tampered.bin"
+$FWSIGN report verify "$OUT/report-device/reports/000003-install.cose" --key-registry "$OUT/device-keys" | grep result
+echo "   a tampered report is refused:"
+python3 -c "import sys; d=bytearray(open(sys.argv[1],'rb').read()); d[-70]^=1; open(sys.argv[2],'wb').write(d)" \
+  "$OUT/report-device/reports/000001-install.cose" "$OUT/tampered-report.cose"
+expect_reject $FWSIGN report verify "$OUT/tampered-report.cose" --key-registry "$OUT/device-keys"
+echo "   a replayed report is refused:"
+expect_reject $FWSIGN report verify "$OUT/report-device/reports/000001-install.cose" --key-registry "$OUT/device-keys" \
+  --seen "$OUT/collector-seen"
+
 step "9. The six SUIT specification examples verify with the spec's test key"
 for n in 0 1 2 3 4 5; do
   $FWSIGN verify "tests/vectors/suit-spec/example$n.signed.hex" \
@@ -127,5 +155,17 @@ $FWSIGN audit show "$OUT/repo/audit.log" | tail -4
 
 step "20. What one update costs a battery-powered device (nRF52840 over BLE, 256 KiB image)"
 $FWSIGN energy --device nrf52840 --link ble-1m --image-size 256KiB --alg ed25519 --mode all
+
+step "21. Every install and boot in this demo left a SUIT report signed by its device; all verify"
+n=0
+for dir in $(find "$OUT" -name device.json -printf '%h\n' | sort); do
+  for r in "$dir"/reports/*.cose; do
+    [ -e "$r" ] || continue
+    $FWSIGN report verify "$r" --device-key "$dir/report/device-key.pub.pem" --json \
+      | python3 -c "import json,sys; r=json.load(sys.stdin); res=r['result']; print('   ' + sys.argv[1] + ': ' + ('ok' if res is True else res['reason']))" "${r#$OUT/}"
+    n=$((n + 1))
+  done
+done
+echo "   $n reports verified"
 
 step "Done. Artifacts are in $OUT/ (keys, envelopes, the TUF repository in $OUT/repo, devices in $OUT/fleet)."

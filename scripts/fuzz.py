@@ -7,7 +7,9 @@ that any finding can be replayed with ``FWSIGN_FUZZ_SEED``:
 - decoding and verifying a mutated envelope raises nothing but fwsign's typed errors;
 - a mutated envelope never verifies unless it decodes to the same manifest bytes and
   authentication wrapper as the original (i.e. only non-semantic parts changed);
-- the strict CBOR fast path and the reference decoder agree on every input.
+- the strict CBOR fast path and the reference decoder agree on every input;
+- a mutated signed SUIT report (fwsign.report) raises nothing but typed errors and never
+  verifies with the device's key.
 
 Seeds are the six SUIT specification examples and fwsign-signed envelopes of every
 algorithm. Exit status 1 and the offending input in hex on the first finding.
@@ -27,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from fwsign.cbor import loads  # noqa: E402
 from fwsign.errors import DecodeError, FwsignError  # noqa: E402
 from fwsign.keys import generate, load_public, make_signer, public_of  # noqa: E402
+from fwsign.report import DEVICE_CAPABILITIES, Record, build_report, decode_signed, sign_report, verify_report  # noqa: E402
 from fwsign.suit import builder  # noqa: E402
 from fwsign.suit.decode import decode_envelope  # noqa: E402
 from fwsign.verify import Policy, TrustedKey, verify_envelope  # noqa: E402
@@ -73,6 +76,33 @@ def _mutate(rng: random.Random, data: bytes) -> bytes:
     return bytes(buf)
 
 
+def _report_seeds() -> list[tuple[bytes, object]]:
+    """Signed reports of each kind of device key: refusals with records, an accepted one."""
+    out: list[tuple[bytes, object]] = []
+    for kind in ("p256", "ed25519", "hmac"):
+        key = generate(kind)
+        for report in (build_report(b"envelope", "image-mismatch", record=Record(7, 1, 0), nonce=b"n" * 16,
+                                    records=(Record(3, 84, 0), Record(7, 1, 0))),
+                       build_report(b"envelope", "unsupported", capabilities=DEVICE_CAPABILITIES),
+                       build_report(b"envelope", manifest=b"\xa1\x04\x63uri")):
+            out.append((sign_report(report, make_signer(key)), public_of(key)))
+    return out
+
+
+def _check_report(data: bytes, original: bytes, key: object) -> str:
+    """'' or the finding for one mutated report."""
+    try:
+        decode_signed(data)
+        if data != original:
+            verify_report(data, key)  # type: ignore[arg-type]
+            return f"a mutated report verified: {data.hex()}"
+    except FwsignError:
+        pass
+    except Exception as exc:  # any other exception is the finding
+        return f"untyped {type(exc).__name__} from the report decoder: {exc} on input {data.hex()}"
+    return ""
+
+
 def _outcome(decode: object, data: bytes) -> object:
     try:
         return ("value", decode(data))  # type: ignore[operator]
@@ -95,9 +125,18 @@ def main() -> int:
     for data, _policy in seeds:
         env = decode_envelope(data)
         originals[data] = (env.manifest_bytes, env.auth)
+    reports = _report_seeds()
     deadline = time.monotonic() + seconds
     runs = 0
     while time.monotonic() < deadline:
+        if runs % 4 == 3:
+            original, key = rng.choice(reports)
+            runs += 1
+            finding = _check_report(_mutate(rng, original), original, key)
+            if finding:
+                print(finding)
+                return 1
+            continue
         data, policy = rng.choice(seeds)
         mutated = _mutate(rng, data)
         runs += 1
@@ -116,7 +155,7 @@ def main() -> int:
         except Exception as exc:  # any other exception is the finding
             print(f"untyped {type(exc).__name__}: {exc} on input {mutated.hex()}")
             return 1
-    print(f"{runs} mutated envelopes, no findings")
+    print(f"{runs} mutated envelopes and reports, no findings")
     return 0
 
 

@@ -7,7 +7,9 @@ codes that map onto it). This script writes:
     fwsign/_tables.py                          host defaults, device values, REASONS
     bootloader-ref/include/bootref_limits.h    device defaults as #ifndef/#define
     bootloader-ref/src/reasons_table.h         bootref_reason()'s strings and table
+    bootloader-ref/src/report_table.h          SUIT report result code and reason per error code
     docs/processing-model.md                   the tables of sections 10 and 11
+    docs/reports.md                            the table of reason codes in SUIT reports
 
     scripts/gen_tables.py           write the files that differ
     scripts/gen_tables.py --check   write nothing; exit 1 naming each file that differs
@@ -37,6 +39,16 @@ PY_OUT = ROOT / "fwsign" / "_tables.py"
 LIMITS_H = ROOT / "bootloader-ref" / "include" / "bootref_limits.h"
 REASONS_H = ROOT / "bootloader-ref" / "src" / "reasons_table.h"
 MODEL_MD = ROOT / "docs" / "processing-model.md"
+REPORT_H = ROOT / "bootloader-ref" / "src" / "report_table.h"
+REPORTS_MD = ROOT / "docs" / "reports.md"
+
+#: suit-report-result-reason values (draft-ietf-suit-report, SUIT_Report_Reasons).
+DRAFT_REASONS: dict[str, int] = {
+    "ok": 0, "cbor-parse": 1, "cose-unsupported": 2, "alg-unsupported": 3, "unauthorised": 4,
+    "command-unsupported": 5, "component-unsupported": 6, "component-unauthorised": 7,
+    "parameter-unsupported": 8, "severing-unsupported": 9, "condition-failed": 10,
+    "operation-failed": 11, "invoke-pending": 12,
+}
 
 SOURCE_NAME = "fwsign/model_tables.toml"
 GENERATOR = "scripts/gen_tables.py"
@@ -66,6 +78,15 @@ class Reason:
     text: str
     c: tuple[str, ...]
     python: str | None
+    #: The C codes exist only in builds with this option (#if OPTION in reasons_table.h).
+    c_option: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportReason:
+    reason: str
+    number: int
+    draft: str
 
 
 @dataclass(frozen=True)
@@ -76,6 +97,7 @@ class Tables:
     unknown: str
     base_reasons: dict[str, str]
     codes: dict[str, int]  # BOOTREF_OK / BOOTREF_E_* -> number, from bootref.h
+    report: tuple[ReportReason, ...] = ()
 
 
 def error_codes(header: str) -> dict[str, int]:
@@ -153,7 +175,8 @@ def load(source: Path = SOURCE, header: Path = BOOTREF_H) -> Tables:
         code = _str(e, "code", where)
         if not re.fullmatch(r"[a-z]+(-[a-z]+)*", code):
             raise SourceError(f"{where}: a reason code is lower-case words joined by '-'")
-        reasons.append(Reason(code, _str(e, "text", where), tuple(e.get("c", ())), e.get("python")))
+        reasons.append(Reason(code, _str(e, "text", where), tuple(e.get("c", ())), e.get("python"),
+                              e.get("c_option")))
     names = [r.code for r in reasons]
     if len(names) != len(set(names)):
         raise SourceError("two reasons share a code")
@@ -177,7 +200,23 @@ def load(source: Path = SOURCE, header: Path = BOOTREF_H) -> Tables:
     refused = {lim.refused for lim in limits} - set(names)
     if refused:
         raise SourceError(f"limits refused with unknown reasons: {', '.join(sorted(refused))}")
-    return Tables(tuple(limits), tuple(reasons), ok_code, unknown, base, codes)
+    report: list[ReportReason] = []
+    for i, e in enumerate(data.get("report_reason", [])):
+        where = f"report_reason[{i}] {e.get('reason', '?')!r}"
+        rr = ReportReason(_str(e, "reason", where), _int(e, "number", where) or 0, _str(e, "draft", where))
+        if rr.reason not in names:
+            raise SourceError(f"{where}: not a reason code")
+        if rr.draft not in DRAFT_REASONS or rr.draft == "ok":
+            raise SourceError(f"{where}: {rr.draft!r} is not a failure reason of draft-ietf-suit-report")
+        if rr.number < 1 or rr.number > 255:
+            raise SourceError(f"{where}: number must be 1..255")
+        report.append(rr)
+    if len({r.reason for r in report}) != len(report) or len({r.number for r in report}) != len(report):
+        raise SourceError("two report_reason entries share a reason or a number")
+    unreported = sorted({r.code for r in reasons if r.c} - {r.reason for r in report})
+    if unreported:
+        raise SourceError(f"reasons of C error codes without a report_reason: {', '.join(unreported)}")
+    return Tables(tuple(limits), tuple(reasons), ok_code, unknown, base, codes, tuple(report))
 
 
 # --- Python -----------------------------------------------------------------------------
@@ -216,6 +255,22 @@ def render_python(t: Tables) -> str:
     ]
     for r in t.reasons:
         out.append(f"    {json.dumps(r.code)}: {json.dumps(r.text)},")
+    out += [
+        "}",
+        "",
+        "#: suit-report-result-reason values of draft-ietf-suit-report (SUIT_Report_Reasons).",
+        "DRAFT_REASONS: Final[dict[str, int]] = {",
+    ]
+    for name, value in DRAFT_REASONS.items():
+        out.append(f"    {json.dumps(name)}: {value},")
+    out += [
+        "}",
+        "",
+        "#: How a reason appears in a SUIT report: (suit-report-result-code, the draft's reason).",
+        "REPORT_REASONS: Final[dict[str, tuple[int, str]]] = {",
+    ]
+    for rr in t.report:
+        out.append(f"    {json.dumps(rr.reason)}: ({rr.number}, {json.dumps(rr.draft)}),")
     out += ["}", ""]
     return "\n".join(out)
 
@@ -266,16 +321,29 @@ def _r_name(code: str) -> str:
 def render_reasons_h(t: Tables) -> str:
     # One entry per reason the C side returns, "unknown" first so that the numbers
     # bootref.h leaves unused (zero in reason_of) read as "unknown", never "ok".
+    # Reasons whose codes exist only under a build option come last, strings and table
+    # entries inside #if OPTION: a build without it carries neither.
     reason_of = {t.ok_code: "ok"}
+    option_of: dict[str, str] = {}
     for r in t.reasons:
         for c in r.c:
             reason_of[c] = r.code
+            if r.c_option is not None:
+                option_of[c] = r.c_option
     ordered = sorted(reason_of, key=t.codes.__getitem__)
+    plain = [c for c in ordered if c not in option_of]
+    optional = [c for c in ordered if c in option_of]
+    if optional and plain and t.codes[optional[0]] < t.codes[plain[-1]]:
+        raise SourceError("codes under a build option must be numbered after every other code")
     strings = [t.unknown]
-    for c in ordered:
+    for c in plain:
         if reason_of[c] not in strings:
             strings.append(reason_of[c])
-    if len(strings) > 256:
+    opt_strings: list[tuple[str, str]] = []
+    for c in optional:
+        if reason_of[c] not in strings and reason_of[c] not in [s for s, _ in opt_strings]:
+            opt_strings.append((reason_of[c], option_of[c]))
+    if len(strings) + len(opt_strings) > 256:
         raise SourceError("more than 256 C reasons do not fit reason_of's uint8_t")
     out = [
         "/*",
@@ -298,11 +366,23 @@ def render_reasons_h(t: Tables) -> str:
             out.append(line)
             line = "   "
         line += item
-    out.append(line + ";")
+    out.append(line)
+    option = None
+    for s, opt in opt_strings:
+        if opt != option:
+            if option is not None:
+                out.append("#endif")
+            out.append(f"#if {opt}")
+            option = opt
+        out.append(f'    "{s}\\0"')
+    if option is not None:
+        out.append("#endif")
+    out.append("    ;")
     out.append("")
     out.append("/* index of each string in reasons[] */")
     out.append("enum {")
-    out += [f"    {_r_name(s)}{' = 0' if i == 0 else ''}," for i, s in enumerate(strings)]
+    every = strings + [s for s, _ in opt_strings]
+    out += [f"    {_r_name(s)}{' = 0' if i == 0 else ''}," for i, s in enumerate(every)]
     out.append("};")
     out += [
         "",
@@ -310,10 +390,74 @@ def render_reasons_h(t: Tables) -> str:
         "static const uint8_t reason_of[] = {",
     ]
     width = max(len(c) for c in ordered) + 2
+    option = None
     for c in ordered:
+        opt = option_of.get(c)
+        if opt != option:
+            if option is not None:
+                out.append("#endif")
+            if opt is not None:
+                out.append(f"#if {opt}")
+            option = opt
         out.append(f"    {'[' + c + ']':<{width}} = {_r_name(reason_of[c])},  /* {t.codes[c]} */")
+    if option is not None:
+        out.append("#endif")
     out += ["};", "", "#endif /* BOOTREF_REASONS_TABLE_H */", ""]
     return "\n".join(out)
+
+
+def render_report_h(t: Tables) -> str:
+    number = {rr.reason: rr.number for rr in t.report}
+    draft = {rr.reason: DRAFT_REASONS[rr.draft] for rr in t.report}
+    rows = sorted(((t.codes[c], c, r.code) for r in t.reasons for c in r.c), key=lambda x: x[0])
+    width = max(len(c) for _, c, _ in rows) + 2
+    out = [
+        "/*",
+        f" * report_table.h - generated by {GENERATOR} from {SOURCE_NAME}",
+        " * and the codes of bootref.h: do not edit; change the source and run `make tables`.",
+        " *",
+        " * For each error code of bootref.h, the SUIT report's result code (fwsign's stable",
+        " * number of its reason) and result reason (draft-ietf-suit-report), packed as",
+        " * number << 4 | draft reason; 0 for numbers bootref.h leaves unused. Included by",
+        " * src/report.c only.",
+        " */",
+        "#ifndef BOOTREF_REPORT_TABLE_H",
+        "#define BOOTREF_REPORT_TABLE_H",
+        "",
+        "static const uint16_t report_of[] = {",
+    ]
+    option_of = {c: r.c_option for r in t.reasons for c in r.c if r.c_option}
+    option: str | None = None
+    for n, c, code in rows:
+        opt = option_of.get(c)
+        if opt != option:  # codes that exist only with a compile-time option, as in reasons_table.h
+            if option is not None:
+                out.append("#endif")
+            if opt is not None:
+                out.append(f"#if {opt}")
+            option = opt
+        packed = number[code] << 4 | draft[code]
+        out.append(f"    {'[' + c + ']':<{width}} = 0x{packed:03x},  /* {n}: {code} */")
+    if option is not None:
+        out.append("#endif")
+    out += ["};", "", "#endif /* BOOTREF_REPORT_TABLE_H */", ""]
+    return "\n".join(out)
+
+
+def report_table(t: Tables) -> str:
+    rows = ["| fwsign reason | result code | draft reason (value) |", "|---|---:|---|"]
+    for rr in t.report:
+        rows.append(f"| `{rr.reason}` | {rr.number} | `{rr.draft}` ({DRAFT_REASONS[rr.draft]}) |")
+    return "\n".join(rows)
+
+
+def render_reports_doc(t: Tables, doc: str) -> str:
+    begin, end = _marker("report reasons")
+    pattern = re.compile(re.escape(begin) + r"\n.*?" + re.escape(end), re.S)
+    if not pattern.search(doc):
+        raise SourceError(f"{REPORTS_MD.relative_to(ROOT)}: no '{begin}' ... '{end}' block")
+    table = report_table(t)
+    return pattern.sub(lambda _m: f"{begin}\n{table}\n{end}", doc, count=1)
 
 
 # --- docs/processing-model.md -----------------------------------------------------------
@@ -395,6 +539,8 @@ def outputs(t: Tables) -> dict[Path, str]:
         PY_OUT: render_python(t),
         LIMITS_H: render_limits_h(t),
         REASONS_H: render_reasons_h(t),
+        REPORT_H: render_report_h(t),
+        REPORTS_MD: render_reports_doc(t, REPORTS_MD.read_text()),
         MODEL_MD: render_doc(t, MODEL_MD.read_text(), error_classes(ERRORS_PY.read_text())),
     }
 

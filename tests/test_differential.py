@@ -23,12 +23,15 @@ import random
 import subprocess
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from fwsign.cli.main import run
+from fwsign.cose.algs import PQ_KINDS
 from fwsign.device import lib, sample
-from fwsign.keys import KIND_ALGS, load_public, public_pem
+from fwsign.keys import KIND_ALGS, encode_cose_key, load_public, public_pem
+from fwsign.limits import DEVICE_LIMITS
 from fwsign.suit.ids import class_uuid, vendor_uuid
 from fwsign.verify import Policy, TrustedKey, verify_envelope
 
@@ -129,10 +132,15 @@ def test_every_algorithm_agreement(built: None, tmp_path: Path, kind: str, alg: 
     vid = vendor_uuid("example.com")
     cid = class_uuid(vid, "diff")
     fw = sample.firmware(7, 900)
-    env = sample.envelope(fw, 3, [KEYS[kind].signer(alg)], vid, cid, uri="https://x.example/fw")
+    fixture = KEYS[kind] if kind in KEYS else _pq_key(kind, tmp_path)
+    env = sample.envelope(fw, 3, [fixture.signer(alg)], vid, cid, uri="https://x.example/fw")
     host = lib.HostPort()
-    k = KEYS[kind].trusted.key
-    if kind == "hmac":
+    k = fixture.trusted.key
+    if kind in PQ_KINDS:
+        path = tmp_path / "k.cose"
+        path.write_bytes(encode_cose_key(k))
+        host.add_key_file(path)
+    elif kind == "hmac":
         path = tmp_path / "k.hmac"
         path.write_bytes(k.secret)  # type: ignore[union-attr]
         host.add_hmac_file(path)
@@ -141,8 +149,13 @@ def test_every_algorithm_agreement(built: None, tmp_path: Path, kind: str, alg: 
         path.write_bytes(public_pem(k))
         host.add_pem(path)
     v = lib.Verifier(host)
-    policy = Policy(keys=(KEYS[kind].trusted,), vendor_id=vid, class_id=cid)
+    policy = Policy(keys=(fixture.trusted,), vendor_id=vid, class_id=cid)
     host.set_identity(vid, cid)
+    if len(env) > DEVICE_LIMITS.max_envelope_bytes:
+        # an ML-DSA-87 envelope is larger than the device's default envelope limit (4 KiB)
+        assert py_reason(env, policy) == "ok"
+        assert c_reason(v, env) == "limit-exceeded"
+        return
     if kind == "p384":
         # the C verifier implements the draft's P-256 and Ed25519 suites only: it refuses
         # ES384/ESP384 (fail closed), where the Python verifier accepts
@@ -155,15 +168,33 @@ def test_every_algorithm_agreement(built: None, tmp_path: Path, kind: str, alg: 
     assert not agree("ok", c_reason(v, bytes(tampered)))
     assert agree(py_reason(bytes(tampered), policy), c_reason(v, bytes(tampered)))
     # rollback and wrong class on both sides
-    py = py_reason(env, Policy(keys=(KEYS[kind].trusted,), min_sequence=4))
+    py = py_reason(env, Policy(keys=(fixture.trusted,), min_sequence=4))
     host.set_counter(4)
     assert (py, c_reason(v, env)) == ("rollback", "rollback")
     host.set_counter(0)
     other = class_uuid(vid, "other")
     host.set_identity(vid, other)
-    assert (py_reason(env, Policy(keys=(KEYS[kind].trusted,), vendor_id=vid, class_id=other)),
+    assert (py_reason(env, Policy(keys=(fixture.trusted,), vendor_id=vid, class_id=other)),
             c_reason(v, env)) == ("class-mismatch", "class-mismatch")
     host.close()
+
+
+def _pq_key(kind: str, tmp_path: Path) -> Any:
+    """A post-quantum key for the agreement test: ML-DSA from a fixed seed, HSS-LMS (H5, W8) in a key file."""
+    from types import SimpleNamespace
+
+    from cryptography.hazmat.primitives.asymmetric import mldsa
+
+    from fwsign.keys import HssLmsPublicKey, make_signer, public_of
+    from fwsign.stateful import HssParams, HssSigner, keygen_files
+
+    if kind == "hss-lms":
+        keygen_files(tmp_path / "hss", HssParams.of(5, 8))
+        hss = HssSigner(tmp_path / "hss.hss")
+        return SimpleNamespace(signer=lambda alg: hss, trusted=TrustedKey.of(HssLmsPublicKey(hss.public_key), kind))
+    cls = {"ml-dsa-44": mldsa.MLDSA44PrivateKey, "ml-dsa-65": mldsa.MLDSA65PrivateKey, "ml-dsa-87": mldsa.MLDSA87PrivateKey}
+    key = cls[kind].from_seed_bytes(bytes(range(32)))
+    return SimpleNamespace(signer=lambda alg: make_signer(key, alg), trusted=TrustedKey.of(public_of(key), kind))
 
 
 def mutate(rng: random.Random, env: bytes) -> bytes:

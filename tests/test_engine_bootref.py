@@ -87,7 +87,7 @@ def test_what_the_device_verifier_cannot_take_is_a_usage_error(cli, tmp_path: Pa
 
 
 def test_p384_key_refused_by_the_bootref_engine() -> None:
-    with pytest.raises(UsageError, match="P-256, Ed25519 and HMAC"):
+    with pytest.raises(UsageError, match="P-256, Ed25519, HMAC, HSS-LMS and ML-DSA keys, not p384"):
         verify_with_bootref(vector("example0.signed.hex"), Policy(keys=(KEYS["p384"].trusted,)))
 
 

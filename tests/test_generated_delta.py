@@ -1,7 +1,7 @@
 """Patched manifests (docs/delta.md, processing model section 15) through the structure-
 aware differential generator's two comparisons: the Python and C verifiers in host mode,
-and the simulated device (C boot flow) against the processor in device mode (rules D10,
-D11), on the grid of what a delta release can get wrong. The random generator
+and the simulated device (C boot flow) against the processor in device mode (rules D14,
+D15), on the grid of what a delta release can get wrong. The random generator
 (tests/gen/strategies.py) also draws delta-info and the delta install; this grid makes
 sure every outcome is reached in each run, not only when the seed happens to."""
 

@@ -171,3 +171,61 @@ def test_repo_add_refuses_a_release_below_the_policy_threshold(cli: Run, tmp_pat
                   "--policy", strict, "--suit-key", key_files["p384"][1], "--repo", url)
         assert res.code == 1 and "no-trusted-key" in res.err
     assert not (tmp_path / "out2").exists()
+
+
+def test_attack_hybrid_policy_refuses_an_envelope_missing_either_signature(cli: Run, tmp_path: Path, fw: Path,
+                                                                          key_files: dict[str, tuple[Path, Path]]) -> None:
+    """A migration to post-quantum signatures without a flag day: the hybrid rule requires the
+    classical AND the post-quantum signature; a stripped envelope (either block removed) is refused."""
+    assert cli("keygen", "--alg", "hss-lms", "--lms-height", "5", "-o", "pq").code == 0
+    assert cli("keygen", "--alg", "ml-dsa-44", "-o", "mldsa").code == 0
+    _write_keys(tmp_path)
+    (tmp_path / "policy.toml").write_text("""
+version = 1
+[keys]
+classic = { file = "keys/ed25519.pub.pem" }
+pq = { file = "pq.cose" }
+lattice = { file = "mldsa.pub.pem" }
+[[class]]
+vendor-domain = "example.com"
+class-name = "pump"
+signers = ["classic", "pq", "lattice"]
+require-algorithms = ["ed25519", "hss-lms"]
+""")
+    _sign(cli, fw, "hybrid.suit", [key_files["ed25519"][0], tmp_path / "pq.hss"])
+    res = cli("verify", "hybrid.suit", "--policy", "policy.toml")
+    assert res.code == 0, res.err + res.out
+    _sign(cli, fw, "classic.suit", [key_files["ed25519"][0]])
+    _sign(cli, fw, "pq.suit", [tmp_path / "pq.hss"])
+    _sign(cli, fw, "lattice.suit", [key_files["ed25519"][0], tmp_path / "mldsa.pem"])
+    for name, missing in (("classic.suit", "HSS-LMS"), ("pq.suit", "Ed25519"), ("lattice.suit", "HSS-LMS")):
+        res = cli("verify", name, "--policy", "policy.toml", "--json")
+        assert res.code == 1, name
+        out = json.loads(res.out)
+        assert out["reason"] == "no-trusted-key" and f"none with {missing}" in out["error"], name
+    # The same rule through the device's C verifier (--engine bootref): same verdicts.
+    res = cli("verify", "hybrid.suit", "--policy", "policy.toml", "--engine", "bootref")
+    assert res.code == 0, res.err + res.out
+    res = cli("verify", "classic.suit", "--policy", "policy.toml", "--engine", "bootref", "--json")
+    assert res.code == 1 and json.loads(res.out)["reason"] == "no-trusted-key"
+
+
+@pytest.mark.parametrize("extra,fragment", [
+    ("require-algorithms = []", "require-algorithms must be a non-empty list"),
+    ("require-algorithms = ['rot13']", "require-algorithms: unknown algorithm"),
+    ("require-algorithms = ['hss-lms']\nalgorithms = ['ed25519']", "must also be in algorithms"),
+])
+def test_malformed_hybrid_rules_are_refused(extra: str, fragment: str) -> None:
+    text = f"[keys]\na={{file='x'}}\n[[class]]\nsigners=['a']\n{extra}\n"
+    with pytest.raises(PolicyFileError) as info:
+        parse_policy(text.encode())
+    assert fragment in info.value.message
+
+
+def test_hybrid_rule_needs_a_signer_for_each_algorithm(tmp_path: Path) -> None:
+    _write_keys(tmp_path)
+    pol = parse_policy(b"[keys]\na={file='keys/ed25519.pub.pem'}\n[[class]]\nsigners=['a']\n"
+                       b"require-algorithms=['ed25519','ml-dsa-44']\n", base_dir=tmp_path)
+    with pytest.raises(PolicyFileError) as info:
+        pol.verify_policy(pol.rules[0])
+    assert "ML-DSA-44" in info.value.message

@@ -9,16 +9,26 @@
  * port calls), SHA-256 (manifest digest, image hashing), image reads and the
  * signature check.
  *
- * Signature verification is not measured here: the soft port's signature hook
- * is a stub by design (its cycles come from the device's crypto library, cited
- * in the energy profiles). This driver supplies an ACCEPTING stub so that the
- * parser and the interpreter behind it are reached. It exists only in this
- * measurement build, never in a device build.
+ * Signature verification is not measured here for P-256 and Ed25519: the soft
+ * port's signature hook is a stub by design (their cycles come from the
+ * device's crypto library, cited in the energy profiles). This driver supplies
+ * an ACCEPTING stub for them so that the parser and the interpreter behind it
+ * are reached. It exists only in this measurement build, never in a device
+ * build.
+ *
+ * The post-quantum build (EMU_PQ, benchmarks/bench_pq.py) verifies for real:
+ * HSS-LMS in the core (src/hsslms.c over the soft port's SHA-256, counted in the
+ * SHA-256 and parse phases) and ML-DSA with ports/soft/mldsa.c inside the
+ * signature hook (the signature phase), with the public key the host writes
+ * into emu_pq_key.
  */
 #include <string.h>
 
 #include "bootref.h"
 #include "bootref_soft.h"
+#ifdef EMU_PQ
+#include "mldsa.h"
+#endif
 
 #define EMU_MARK ((volatile uint32_t *)0x40000000u)
 
@@ -38,6 +48,11 @@ uint32_t emu_flags;
 uint32_t emu_sequences;
 uint8_t emu_vendor[16];
 uint8_t emu_class[16];
+#ifdef EMU_PQ
+const uint8_t *emu_pq_key;   /* raw public key of the post-quantum trust anchor */
+uint32_t emu_pq_key_len;
+uint32_t emu_pq_type;        /* BOOTREF_KEY_HSS_LMS or BOOTREF_KEY_MLDSA44/65/87 */
+#endif
 /* Outputs. */
 int32_t emu_verify_result = -1;
 int32_t emu_run_result = -1;
@@ -54,7 +69,11 @@ static bootref_soft_t soft;
 static bootref_ctx_t ctx;
 static const uint8_t pub_p256[64] = {4};
 static const uint8_t pub_ed25519[32] = {1};
+#ifdef EMU_PQ
+static bootref_key_t keys[3] = {
+#else
 static const bootref_key_t keys[2] = {
+#endif
     {BOOTREF_KEY_P256, NULL, 0, pub_p256},
     {BOOTREF_KEY_ED25519, NULL, 0, pub_ed25519},
 };
@@ -100,21 +119,35 @@ static int w_read(void *c, uint8_t comp, uint64_t off, uint8_t *buf, size_t len,
     return r;
 }
 
-/* Measurement stub (see the file comment): accepts every signature. */
+/* Measurement stub (see the file comment): accepts every P-256 / Ed25519 signature;
+ * in the post-quantum build, verifies ML-DSA for real. */
 int bootref_soft_sig_verify(void *c, int32_t alg, const bootref_key_t *key, const uint8_t *msg,
                             size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
+    int r = BOOTREF_PORT_OK;
     (void)c; (void)alg; (void)key; (void)msg; (void)msg_len; (void)sig; (void)sig_len;
     emu_mark(M_SIG_IN);
+#ifdef EMU_PQ
+    if (key->type >= BOOTREF_KEY_MLDSA44 && key->type <= BOOTREF_KEY_MLDSA87)
+        r = bootref_mldsa_verify(key->type == BOOTREF_KEY_MLDSA44 ? 44 : key->type == BOOTREF_KEY_MLDSA65 ? 65 : 87,
+                                 (const uint8_t *)key->handle, emu_pq_key_len, msg, msg_len, sig, sig_len) == 0
+            ? BOOTREF_PORT_OK : BOOTREF_PORT_FAIL;
+#endif
     emu_mark(M_SIG_OUT);
-    return BOOTREF_PORT_OK;
+    return r;
 }
 
 int emu_main(void)
 {
     bootref_err_t e;
 
+#ifdef EMU_PQ
+    keys[2].type = (uint8_t)emu_pq_type;
+    keys[2].handle = emu_pq_key;
+    bootref_soft_init(&soft, keys, 3);
+#else
     bootref_soft_init(&soft, keys, 2);
+#endif
     o_init = soft.port.sha256_init;
     o_update = soft.port.sha256_update;
     o_final = soft.port.sha256_final;

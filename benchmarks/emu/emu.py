@@ -35,6 +35,10 @@ BUILD = HERE / "build"
 CORE_SRC = ("src/cbor.c", "src/envelope.c", "src/interp.c", "src/errors.c", "ports/soft/sha256.c", "ports/soft/bootref_soft.c")
 CFLAGS = ("-mthumb", "-ffunction-sections", "-fdata-sections", "-DNDEBUG", "-std=c99",
           "-DBOOTREF_DETAIL_STRINGS=0", "-DBOOTREF_SOFT_EXTERNAL_SIG")
+#: The post-quantum build (benchmarks/bench_pq.py): HSS-LMS in the core, ML-DSA in the port.
+PQ_SRC = ("src/hsslms.c", "ports/soft/mldsa.c")
+PQ_CFLAGS = ("-DBOOTREF_WITH_HSSLMS=1", "-DBOOTREF_WITH_MLDSA=1", "-DBOOTREF_MLDSA_STATIC", "-DEMU_PQ",
+             "-DBOOTREF_MAX_ENVELOPE_SIZE=8192u")
 CORES = {"cortex-m0plus": "UC_CPU_ARM_CORTEX_M0", "cortex-m4": "UC_CPU_ARM_CORTEX_M4", "cortex-m33": "UC_CPU_ARM_CORTEX_M33"}
 
 CODE_BASE, RAM_BASE, RAM_SIZE = 0x0000_0000, 0x2000_0000, 0x4_0000
@@ -72,17 +76,19 @@ class Build:
         return "?"
 
 
-def build(core: str, out: Path = BUILD, opt: str = "-Os") -> Build:
-    """Compile and link for ``core`` (e.g. cortex-m4) with ``opt`` into ``out/<core><opt>/``."""
+def build(core: str, out: Path = BUILD, opt: str = "-Os", *, pq: bool = False) -> Build:
+    """Compile and link for ``core`` (e.g. cortex-m4) with ``opt`` into ``out/<core><opt>/``
+    (``pq``: the post-quantum build, into ``out/<core><opt>-pq/``)."""
     cc = arm_gcc()
     if cc is None:
         raise RuntimeError("arm-none-eabi-gcc not found (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)")
-    d = out / f"{core}{opt}"
+    d = out / f"{core}{opt}{'-pq' if pq else ''}"
     d.mkdir(parents=True, exist_ok=True)
     inc = [f"-I{BOOTREF / p}" for p in ("include", "src", "ports/soft")]
-    srcs = [BOOTREF / s for s in CORE_SRC] + [HERE / "driver.c"]
+    srcs = [BOOTREF / s for s in CORE_SRC + (PQ_SRC if pq else ())] + [HERE / "driver.c"]
     elf = d / "emu.elf"
-    cmd = [cc, f"-mcpu={core}", opt, *CFLAGS, *inc, "-nostdlib", "-T", str(HERE / "emu.ld"), "-Wl,--gc-sections",
+    flags = (*CFLAGS, *(PQ_CFLAGS if pq else ()))
+    cmd = [cc, f"-mcpu={core}", opt, *flags, *inc, "-nostdlib", "-T", str(HERE / "emu.ld"), "-Wl,--gc-sections",
            "-Wl,-e,emu_main", "-o", str(elf), *map(str, srcs), "-lc_nano", "-lgcc"]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     prefix = cc[: -len("gcc")]
@@ -139,11 +145,13 @@ def _thumb_count(code: bytes) -> int:
 
 
 def emulate(b: Build, envelope: bytes, image: bytes = b"", *, vendor: bytes, klass: bytes,
-            flags: int = 0, sequences: int = SEQ_ALL, profile: dict[str, dict[str, int]] | None = None) -> Run:
+            flags: int = 0, sequences: int = SEQ_ALL, profile: dict[str, dict[str, int]] | None = None,
+            pq_key: tuple[int, bytes] | None = None) -> Run:
     """Run emu_main() once and return the instruction counts per phase.
 
     With ``profile`` (a dict, filled in): instructions outside the port calls per
     function, under "verify" (bootref_verify_envelope) and "run" (bootref_run).
+    ``pq_key`` (post-quantum build): the trust anchor's key type and raw public key.
     """
     import unicorn
     from unicorn import arm_const
@@ -157,14 +165,20 @@ def emulate(b: Build, envelope: bytes, image: bytes = b"", *, vendor: bytes, kla
     uc.mem_map(INPUT_BASE, INPUT_SIZE)
     uc.mem_map(MARK_ADDR, 0x1000)
     uc.mem_map(STOP_ADDR, 0x1000)
-    if len(envelope) + len(image) + 16 > INPUT_SIZE:
+    key_bytes = pq_key[1] if pq_key is not None else b""
+    if len(envelope) + len(image) + len(key_bytes) + 32 > INPUT_SIZE:
         raise ValueError("inputs larger than the emulated input region")
     env_addr = INPUT_BASE
     img_addr = INPUT_BASE + ((len(envelope) + 15) & ~15)
+    key_addr = img_addr + ((len(image) + 15) & ~15)
     uc.mem_write(env_addr, envelope)
     if image:
         uc.mem_write(img_addr, image)
     s = b.symbols
+    if pq_key is not None:
+        uc.mem_write(key_addr, key_bytes)
+        for name, v in (("emu_pq_key", key_addr), ("emu_pq_key_len", len(key_bytes)), ("emu_pq_type", pq_key[0])):
+            uc.mem_write(s[name], v.to_bytes(4, "little"))
 
     def put32(name: str, v: int) -> None:
         uc.mem_write(s[name], v.to_bytes(4, "little"))

@@ -86,8 +86,16 @@ typedef enum bootref_err {
     BOOTREF_E_MISSING_CHECK = 57,          /* "missing-check": a sequence acts or ends without the
                                               vendor/class/image checks it must make (R0-R3) */
     BOOTREF_E_CBOR_ORDER = 58,             /* "malformed": map keys not in canonical order (RFC 8949 s4.2.1) */
-    /* delta updates (bootref_delta.h) */
-    BOOTREF_E_PATCH = 59                   /* "patch-invalid": not well-formed FWD1, wrong source size, overrun */
+    /* delta updates (BOOTREF_DELTA, bootref_delta.h) */
+    BOOTREF_E_PATCH = 59,                  /* "patch-invalid": not well-formed FWD1, wrong source size, overrun */
+    /* update management (BOOTREF_WITH_UM, docs/processing-model.md section 14); 64..68
+     * are condition failures (soft-failure applies), 69 is the wait directive's */
+    BOOTREF_E_USE_BEFORE = 64,             /* "use-before-passed" */
+    BOOTREF_E_BATTERY = 65,                /* "battery-low" */
+    BOOTREF_E_NOT_AUTHORIZED = 66,         /* "not-authorized" */
+    BOOTREF_E_VERSION_MISMATCH = 67,       /* "version-mismatch" */
+    BOOTREF_E_IMAGE_MATCHES = 68,          /* "image-matches" (image-not-match) */
+    BOOTREF_E_DEFERRED = 69                /* "deferred": a wait's event has not occurred */
 } bootref_err_t;
 
 /* Reason class, e.g. "malformed", "signature-invalid". Never NULL. */
@@ -131,15 +139,21 @@ typedef struct bootref_event {
 
 typedef void (*bootref_report_fn)(void *user, const bootref_event_t *ev);
 
+#if BOOTREF_REPORT
+/* SUIT report hook (bootref_report.h): called after each condition or directive ran
+ * on a component, with its label, the component, its reporting policy
+ * (SUIT_Rep_Policy bits) and its result. Compiled in only with BOOTREF_REPORT=1. */
+typedef void (*bootref_record_fn)(void *user, int32_t label, unsigned component, uint32_t policy,
+                                  bootref_err_t result);
+#endif
+
 typedef struct bootref_span { const uint8_t *p; size_t n; } bootref_span_t;
 
 /* One component's parameters: encoded CBOR values (head included) that were
  * type-checked when set. Index by the BOOTREF_P_* slot numbers (internal). */
-#if BOOTREF_DELTA
-#define BOOTREF_N_PARAMS 12u /* + delta-info */
-#else
-#define BOOTREF_N_PARAMS 11u
-#endif
+/* the core's 11 parameter slots, + delta-info (BOOTREF_DELTA), + use-before,
+ * minimum-battery, update-priority, version, wait-info (BOOTREF_WITH_UM) */
+#define BOOTREF_N_PARAMS (11u + (BOOTREF_DELTA ? 1u : 0u) + (BOOTREF_WITH_UM ? 5u : 0u))
 typedef struct bootref_component {
     bootref_span_t param[BOOTREF_N_PARAMS];
 } bootref_component_t;
@@ -174,21 +188,39 @@ typedef struct bootref_ctx {
         uint8_t checked;           /* known to be well-formed */
     } running[BOOTREF_MAX_SEQ_NESTING + 1u];
     bootref_component_t comp[BOOTREF_MAX_COMPONENTS];
+#if BOOTREF_WITH_UM
+    bootref_span_t set_version;    /* manifest member 6 (content), checked after common */
+#endif
 
     /* diagnostics for the last error */
     const char *detail;
     int err_component;
     int32_t err_command;
+#if BOOTREF_REPORT
+    /* where the interpreter is, for SUIT records (bootref_report.h): the manifest key
+     * of the top-level sequence (3: the shared sequence of suit-common) and the byte
+     * offset of its current top-level command; the hook and its argument */
+    int32_t rep_section;
+    uint32_t rep_offset;
+    bootref_record_fn record;
+    void *record_user;
+#endif
 
     /* keys the authentication blocks are checked with: the port's anchors, or
      * with a delegation (bootref_delegation.h) also the keys it vouches for */
     const bootref_key_t *keys;
     size_t n_keys;
     uint32_t signers;              /* bit i: keys[i] verified a block (i < 32) */
+#if BOOTREF_REQUIRE_ALGS
+    int32_t verified_alg;          /* algorithm of the block verified last (the hybrid rule) */
+#endif
     bootref_span_t deleg;          /* envelope member 1 (encoded), or p == NULL */
 
     uint8_t tbs[BOOTREF_TBS_MAX];          /* Sig_structure / MAC_structure */
     uint8_t chunk[BOOTREF_IMAGE_CHUNK];    /* image streaming buffer */
+#if BOOTREF_WITH_HSSLMS
+    uint8_t hss_z[BOOTREF_HSSLMS_MAX_P * 32u]; /* LM-OTS chain ends (src/hsslms.c) */
+#endif
 } bootref_ctx_t;
 
 /* Parse and authenticate an envelope (draft-ietf-suit-manifest-34, section 8):

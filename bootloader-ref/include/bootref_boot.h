@@ -102,6 +102,7 @@
 
 #include "bootref.h"
 #include "bootref_decrypt.h"
+#include "bootref_report.h"
 #if BOOTREF_DELTA
 #include "bootref_delta.h"
 #endif
@@ -169,6 +170,11 @@ typedef struct bootref_boot {
     uint32_t woff;                   /* plaintext bytes written to the image area */
     uint8_t dbuf[BOOTREF_BOOT_CHUNK];
     uint8_t buf[BOOTREF_BOOT_CHUNK];
+#if BOOTREF_REPORT
+    bootref_report_t rep;            /* SUIT report of the current install or boot attempt */
+    uint8_t rep_verified;            /* the envelope passed bootref_verify_envelope() */
+    uint8_t rep_ran;                 /* the error came from bootref_run() */
+#endif
     uint8_t env[BOOTREF_MAX_ENVELOPE_SIZE];
 #if BOOTREF_DELTA
     /* delta updates (docs/delta.md): the patch applier, and the slot the patch's
@@ -204,6 +210,15 @@ bootref_err_t bootref_boot_target(bootref_boot_t *b, uint8_t *slot);
 /* Decide what to boot (see BOOT DECISION above). BOOTREF_E_NO_IMAGE if nothing
  * verifies: stay in the bootloader (recovery), never start an unverified image. */
 bootref_err_t bootref_boot_select(bootref_boot_t *b, bootref_boot_result_t *r);
+
+#if BOOTREF_REPORT
+/* SUIT reports (bootref_report.h): after bootref_boot_init(), every install and
+ * every boot attempt (each slot verified, and a boot that finds nothing) emits a
+ * signed SUIT_Report through `port` (NULL: none). */
+void bootref_boot_set_report(bootref_boot_t *b, const bootref_report_port_t *port);
+/* The nonce the following reports carry (a collector's challenge); len 0: none. */
+bootref_err_t bootref_boot_set_nonce(bootref_boot_t *b, const uint8_t *nonce, size_t len);
+#endif
 
 /* Called by the running image once it is healthy: marks its TRIAL slot
  * confirmed, then raises the counter to its sequence number. Idempotent; a

@@ -33,6 +33,14 @@
 #define BOOTREF_DETAIL_STRINGS 1
 #endif
 
+/* 1: SUIT reports (draft-ietf-suit-report; src/report.c, include/bootref_report.h):
+ * the interpreter tells a record hook where it is and what each command gave, and
+ * the boot flow builds a signed SUIT_Report for every install and boot attempt.
+ * 0 (default): none of it is compiled; the lean core is unchanged. */
+#ifndef BOOTREF_REPORT
+#define BOOTREF_REPORT 0
+#endif
+
 /* A device without a trusted clock (the port's time_now is NULL or answers
  * UNAVAILABLE): 0 (default) refuses every delegation ("delegation-expired"),
  * because nothing bounds how long a leaked delegated key stays usable; 1 accepts
@@ -49,6 +57,56 @@
  * the parameter is refused as unsupported, as any unknown parameter. */
 #ifndef BOOTREF_DELTA
 #define BOOTREF_DELTA 0
+#endif
+
+/* 1: HSS-LMS signatures (RFC 8554, COSE alg -46: the authentication algorithm of
+ * SUIT's mandatory profile suit-sha256-hsslms-a256kw-a256ctr) are verified by
+ * src/hsslms.c with the port's SHA-256; trust anchors of type
+ * BOOTREF_KEY_HSS_LMS. 0 (default): the lean core, which ignores such blocks as
+ * an unsupported algorithm. HSS-LMS signatures are 1.3-5 KB: raise
+ * BOOTREF_MAX_ENVELOPE_SIZE to fit the parameter sets you sign with (LMS H10
+ * with W8 and two levels: 2,964 bytes of signature). */
+#ifndef BOOTREF_WITH_HSSLMS
+#define BOOTREF_WITH_HSSLMS 0
+#endif
+
+/* The smallest LM-OTS Winternitz parameter accepted (1, 2, 4 or 8). The
+ * verifier keeps p x 32 bytes of chain ends in the context: 8,480 bytes for
+ * W1 (every RFC 8554 parameter set, the default), 4,256 for W2, 2,144 for W4,
+ * 1,088 for W8. A device that knows its signer's W may raise it; signatures
+ * with a smaller W then fail to verify. */
+#ifndef BOOTREF_HSSLMS_MIN_W
+#define BOOTREF_HSSLMS_MIN_W 1
+#endif
+#define BOOTREF_HSSLMS_MAX_P (BOOTREF_HSSLMS_MIN_W <= 1 ? 265u : BOOTREF_HSSLMS_MIN_W <= 2 ? 133u \
+                              : BOOTREF_HSSLMS_MIN_W <= 4 ? 67u : 34u)
+
+/* 1: ML-DSA-44/-65/-87 blocks (FIPS 204; COSE algs -48/-49/-50,
+ * draft-ietf-cose-dilithium) are handed to the port's sig_verify with trust
+ * anchors of type BOOTREF_KEY_MLDSA44/65/87. 0 (default): ignored as an
+ * unsupported algorithm. Signatures are 2,420 / 3,309 / 4,627 bytes. */
+#ifndef BOOTREF_WITH_MLDSA
+#define BOOTREF_WITH_MLDSA 0
+#endif
+
+/* 1: the port's require_algs ("all of these algorithms", the hybrid rule of
+ * docs/processing-model.md section 5) is enforced. On by default when a
+ * post-quantum algorithm is built in, since a hybrid device is one that
+ * verifies a classical and a post-quantum signature; the lean core leaves it
+ * out (about 100 bytes), and its port has no require_algs member to set. */
+#ifndef BOOTREF_REQUIRE_ALGS
+#define BOOTREF_REQUIRE_ALGS (BOOTREF_WITH_HSSLMS || BOOTREF_WITH_MLDSA)
+#endif
+
+/* Update management (draft-ietf-suit-update-management, docs/processing-model.md
+ * section 14): 1 compiles in the conditions use-before, image-not-match,
+ * minimum-battery, update-authorized and version, the directives wait,
+ * override-multiple and copy-params, their parameters and the manifest member
+ * set-version; the port answers through bootref_port_t.um (bootref_port.h).
+ * 0 (default, the lean device build): they are refused as unsupported, as before.
+ * The host library and CLI are built with 1. */
+#ifndef BOOTREF_WITH_UM
+#define BOOTREF_WITH_UM 0
 #endif
 
 /* Derived: largest to-be-signed structure built in the context.

@@ -95,4 +95,36 @@
 #define BOOTREF_DELEG_MAX_CLASSES 64u
 #endif
 
+/* SUIT reports (src/report.c, include/bootref_report.h; BOOTREF_REPORT=1 only): the
+ * whole signed report (COSE_Sign1 or COSE_Mac0 around the SUIT_Report) is built in one
+ * buffer of this size in bootref_boot_t. A report with 8 records, the capability report,
+ * a 64-byte reference URI and an ES256 signature takes about 330 bytes.
+ * Host: fwsign.report.MAX_REPORT_BYTES = 8192. Over the limit: "limit-exceeded". */
+#ifndef BOOTREF_REPORT_MAX_SIZE
+#define BOOTREF_REPORT_MAX_SIZE 768u
+#endif
+
+/* SUIT_Records kept for one report (commands whose reporting policy asks for a record).
+ * Each costs 12 bytes of RAM in bootref_boot_t; past the limit the device keeps the
+ * first ones and the result record still names the command that failed (docs/reports.md).
+ * Host: fwsign.report.MAX_RECORDS = 64. Over the limit: "limit-exceeded". */
+#ifndef BOOTREF_REPORT_MAX_RECORDS
+#define BOOTREF_REPORT_MAX_RECORDS 8u
+#endif
+
+/* Bytes of the report nonce (suit-report-nonce): a collector's challenge, or a value
+ * the device draws for each report.
+ * Host: fwsign.report.MAX_NONCE_BYTES = 64. Over the limit: "limit-exceeded". */
+#ifndef BOOTREF_REPORT_MAX_NONCE
+#define BOOTREF_REPORT_MAX_NONCE 32u
+#endif
+
+/* Integers in one version (suit-parameter-version's comparison value, suit-set-version,
+ * the device's own version), update management only (BOOTREF_WITH_UM). Semantic
+ * versions need 3 to 5 (major, minor, patch, pre-release class and number).
+ * Host: fwsign.limits.Limits.max_version_parts = 8. Over the limit: "limit-exceeded". */
+#ifndef BOOTREF_MAX_VERSION_PARTS
+#define BOOTREF_MAX_VERSION_PARTS 8u
+#endif
+
 #endif /* BOOTREF_LIMITS_H */

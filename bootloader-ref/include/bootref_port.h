@@ -41,6 +41,13 @@
  *             The port must hash msg itself (or feed a hash accelerator).
  *         alg -8 (EdDSA) and -19 (Ed25519): pure Ed25519 (RFC 8032) over msg;
  *             sig is 64 bytes.
+ *         alg -48, -49, -50 (ML-DSA-44/-65/-87, only with BOOTREF_WITH_MLDSA):
+ *             ML-DSA.Verify of FIPS 204 (Algorithm 3) over msg with the empty
+ *             context string (draft-ietf-cose-dilithium), i.e. M' = 0x00 0x00
+ *             || msg; sig is 2,420 / 3,309 / 4,627 bytes, the key 1,312 /
+ *             1,952 / 2,592 bytes. Never the pre-hash variant (HashML-DSA).
+ *       HSS-LMS (alg -46) never reaches sig_verify: the core verifies it
+ *       itself with sha256_* (BOOTREF_WITH_HSSLMS).
  *       key is one of the port's own trust anchors, already matched to the
  *       algorithm's key type by the core. Return OK only for a valid
  *       signature, FAIL for an invalid one, UNSUPPORTED if this build has no
@@ -82,6 +89,14 @@
  *       caller set BOOTREF_F_ALLOW_SKIP (host tools only).
  *
  * Optional:
+ *   require_algs / n_require_algs: the "all of these algorithms" rule
+ *       (docs/processing-model.md section 5): for each COSE algorithm listed,
+ *       at least one authentication block with that algorithm must verify
+ *       with a trusted key, else the envelope is refused ("no-trusted-key").
+ *       A hybrid device lists a classical and a post-quantum algorithm
+ *       (e.g. -19 and -46) so that neither signature alone is enough. At most
+ *       8 entries; NULL / 0 = no such rule. Present only when
+ *       BOOTREF_REQUIRE_ALGS is 1 (with a post-quantum option, bootref_config.h).
  *   time_now(now): trusted current time (seconds since the epoch), for the
  *       exp/nbf claims of delegations. UNAVAILABLE or NULL = no time source.
  *   deleg: delegation support (bootref_delegation.h). sig_verify must then also
@@ -93,6 +108,10 @@
  *       its conditions passed. NULL = verification-only use: directives are
  *       checked for their parameters and reported as not executed.
  *
+ *   um: update management inputs (BOOTREF_WITH_UM builds only; struct below).
+ *       NULL = none: in host tools (BOOTREF_F_ALLOW_SKIP) the conditions that need
+ *       them are skipped, on a device they fail and a wait defers.
+ *
  * Threading: none required. Re-entrancy: the core never calls the port from
  * inside another port call.
  */
@@ -101,6 +120,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "bootref_config.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -119,6 +140,15 @@ enum {
     BOOTREF_KEY_P256 = 1,        /* ECDSA P-256: COSE alg -7, -9 */
     BOOTREF_KEY_ED25519 = 2,     /* Ed25519: COSE alg -8, -19 */
     BOOTREF_KEY_HMAC_SHA256 = 3, /* symmetric: COSE alg 5 (COSE_Mac0) */
+    /* HSS-LMS: COSE alg -46 (BOOTREF_WITH_HSSLMS). handle points to the 60-byte
+     * HSS public key of RFC 8554 section 6.1 (u32 levels, u32 LMS type, u32
+     * LM-OTS type, I, T[1]); the core verifies it with the port's SHA-256. */
+    BOOTREF_KEY_HSS_LMS = 4,
+    /* ML-DSA (FIPS 204): COSE algs -48, -49, -50 (BOOTREF_WITH_MLDSA), verified
+     * by the port's sig_verify; handle is port-defined. */
+    BOOTREF_KEY_MLDSA44 = 5,
+    BOOTREF_KEY_MLDSA65 = 6,
+    BOOTREF_KEY_MLDSA87 = 7,
     /* Flag on the type of a key the core learnt from a delegation (never on a
      * trust anchor): handle points to the raw public key, P-256 x||y (64 bytes,
      * big-endian, not validated: the port must refuse a point off the curve) or
@@ -160,6 +190,23 @@ typedef struct bootref_action {
     const uint8_t *patch_digest;
 } bootref_action_t;
 
+/* Update management inputs (draft-ietf-suit-update-management,
+ * docs/processing-model.md section 14.1). Each function may be NULL (input not
+ * available) and returns OK, UNAVAILABLE (not available now) or ERROR. */
+typedef struct bootref_um_port {
+    void *ctx; /* passed unchanged to every function */
+    /* trusted time, seconds since 1970-01-01 UTC (condition use-before) */
+    int (*now)(void *ctx, uint64_t *seconds);
+    /* energy left in the battery, mWh (minimum-battery, wait event power) */
+    int (*battery)(void *ctx, uint64_t *mwh);
+    /* does the application authorize an update of this priority now?
+     * OK = yes, FAIL = no (update-authorized, wait event authorization) */
+    int (*authorized)(void *ctx, int64_t priority);
+    /* the version of a component: up to `max` integers into parts, count in *n
+     * (condition version) */
+    int (*version)(void *ctx, uint8_t component, int64_t *parts, size_t max, size_t *n);
+} bootref_um_port_t;
+
 struct bootref_dec_port;   /* bootref_decrypt.h */
 struct bootref_deleg_port; /* bootref_delegation.h */
 
@@ -197,6 +244,16 @@ typedef struct bootref_port {
     /* optional: trust-domains delegation (bootref_delegation.h); NULL = an
      * envelope with a delegation member (key 1) is refused as before. */
     const struct bootref_deleg_port *deleg;
+#if BOOTREF_REQUIRE_ALGS
+    /* optional: algorithms that must each have a verified block (see above); only
+     * in builds with the rule, so a port that needs it does not compile without it */
+    const int32_t *require_algs;
+    size_t n_require_algs;
+#endif
+#if BOOTREF_WITH_UM
+    /* optional: update management inputs (see above); NULL = none */
+    const bootref_um_port_t *um;
+#endif
 } bootref_port_t;
 
 #ifdef __cplusplus

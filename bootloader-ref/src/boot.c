@@ -55,6 +55,55 @@ static bootref_err_t bfail(bootref_boot_t *b, bootref_err_t e, const char *detai
     return e;
 }
 
+/* ---- SUIT reports (BOOTREF_REPORT) ---------------------------------------- */
+
+#if BOOTREF_REPORT
+static void rep_begin(bootref_boot_t *b)
+{
+    bootref_report_begin(&b->rep);
+    b->rep_verified = 0;
+    b->rep_ran = 0;
+}
+
+/* The envelope verified: records from here on. */
+static void rep_verified(bootref_boot_t *b)
+{
+    b->rep_verified = 1;
+    bootref_report_attach(&b->rep, &b->ctx);
+}
+
+/* A report that cannot be built or emitted costs the report, never the update. */
+static void rep_end(bootref_boot_t *b, unsigned kind, const uint8_t *env, size_t env_len, bootref_err_t e,
+                    int pending)
+{
+    if (b->rep.port != NULL)
+        (void)bootref_report_finish(&b->rep, b->base, &b->ctx, kind, b->rep_verified, b->rep_ran, env,
+                                    env_len, e, pending, NULL);
+}
+
+void bootref_boot_set_report(bootref_boot_t *b, const bootref_report_port_t *port)
+{
+    if (b != NULL)
+        b->rep.port = port;
+}
+
+bootref_err_t bootref_boot_set_nonce(bootref_boot_t *b, const uint8_t *nonce, size_t len)
+{
+    if (b == NULL || (nonce == NULL && len > 0u))
+        return BOOTREF_E_USAGE;
+    return bootref_report_set_nonce(&b->rep, nonce, len);
+}
+#define REP_BEGIN(b) rep_begin(b)
+#define REP_VERIFIED(b) rep_verified(b)
+#define REP_RAN(b, v) ((b)->rep_ran = (uint8_t)(v))
+#define REP_END(b, kind, env, len, e, pending) rep_end(b, kind, env, len, e, pending)
+#else
+#define REP_BEGIN(b) ((void)0)
+#define REP_VERIFIED(b) ((void)0)
+#define REP_RAN(b, v) ((void)0)
+#define REP_END(b, kind, env, len, e, pending) ((void)0)
+#endif
+
 /* ---- geometry ------------------------------------------------------------ */
 
 static uint32_t trailer_addr(const bootref_boot_t *b, unsigned s)
@@ -520,6 +569,9 @@ bootref_err_t bootref_boot_init(bootref_boot_t *b, const bootref_port_t *verifie
     b->port.component_slot = w_slot;
     b->port.action = w_action;
     b->port.time_now = verifier->time_now != NULL ? w_time : NULL;
+#if BOOTREF_WITH_UM
+    b->port.um = verifier->um; /* update management inputs: the device's own, unchanged */
+#endif
     return BOOTREF_OK;
 }
 
@@ -546,15 +598,23 @@ static bootref_err_t verify_slot(bootref_boot_t *b, unsigned s)
     b->cur = (uint8_t)s;
     b->img_len = si->img_len;
     b->invoked = 0;
-    if ((e = fl_read(b, b->bp->slot_addr[s], b->env, si->env_len)) != BOOTREF_OK)
+    REP_BEGIN(b);
+    if ((e = fl_read(b, b->bp->slot_addr[s], b->env, si->env_len)) != BOOTREF_OK) {
+        REP_END(b, BOOTREF_REPORT_BOOT, NULL, 0u, e, 0);
         return e;
+    }
     /* a delegation's validity period was checked at install: an installed image
      * keeps booting after its delegation expires (and without a clock) */
     e = bootref_verify_envelope(&b->ctx, &b->port, b->env, si->env_len, BOOTREF_F_INSTALLED);
     if (e == BOOTREF_OK && b->ctx.sequence_number != si->sequence)
         e = BOOTREF_E_STRUCTURE; /* trailer and envelope disagree */
-    if (e == BOOTREF_OK)
+    if (e == BOOTREF_OK) {
+        REP_VERIFIED(b);
+        REP_RAN(b, 1);
         e = bootref_run(&b->ctx, BOOTREF_SEQ_VALIDATE | BOOTREF_SEQ_LOAD | BOOTREF_SEQ_INVOKE);
+    }
+    /* the image starts after this: an invoke is reported as pending (draft-ietf-suit-report) */
+    REP_END(b, BOOTREF_REPORT_BOOT, b->env, si->env_len, e, e == BOOTREF_OK && b->invoked);
     return e;
 }
 
@@ -578,8 +638,14 @@ bootref_err_t bootref_boot_target(bootref_boot_t *b, uint8_t *slot)
     return BOOTREF_OK;
 }
 
+/* With reports, the install proper sits inside bootref_boot_install() below, which
+ * reports every outcome; without, it is bootref_boot_install() itself. */
+#if BOOTREF_REPORT
+static bootref_err_t install(bootref_boot_t *b, const uint8_t *env, size_t env_len, uint8_t *slot)
+#else
 bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t env_len,
                                    uint8_t *slot)
+#endif
 {
     uint8_t rec[BOOTREF_TRAILER_RECORD];
     uint64_t counter = 0;
@@ -587,8 +653,10 @@ bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t
     int run;
     bootref_err_t e;
 
+#if !BOOTREF_REPORT
     if (b == NULL || b->bp == NULL || env == NULL)
         return BOOTREF_E_USAGE;
+#endif
     if (env_len > BOOTREF_MAX_ENVELOPE_SIZE)
         return BOOTREF_E_LIMIT_SIZE;
     b->ctx.detail = NULL;
@@ -612,6 +680,7 @@ bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t
 #endif
     if ((e = bootref_verify_envelope(&b->ctx, &b->port, b->env, env_len, 0)) != BOOTREF_OK)
         goto out;
+    REP_VERIFIED(b);
     if (b->bp->counter_read(b->bp->ctx, &counter) != BOOTREF_PORT_OK) {
         e = BOOTREF_E_PORT;
         goto out;
@@ -635,7 +704,9 @@ bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t
     /* 3. fetch the payload into the slot, as the manifest says */
     b->fetch_err = BOOTREF_OK;
     b->fetch_detail = NULL;
+    REP_RAN(b, 1);
     e = bootref_run(&b->ctx, BOOTREF_SEQ_PAYLOAD_FETCH | BOOTREF_SEQ_INSTALL);
+    REP_RAN(b, e != BOOTREF_OK);
     if (e == BOOTREF_OK && !b->fetched && do_fetch(b, NULL, 0, NULL, 0) != BOOTREF_PORT_OK)
         e = bfail(b, BOOTREF_E_PORT, "payload could not be fetched into the slot");
     if (e != BOOTREF_OK && b->fetch_err != BOOTREF_OK)
@@ -644,6 +715,7 @@ bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t
         goto out;
 
     /* 4. verify what is now in flash, as the boot will */
+    REP_RAN(b, 1);
     if ((e = bootref_run(&b->ctx, BOOTREF_SEQ_VALIDATE | BOOTREF_SEQ_LOAD | BOOTREF_SEQ_INVOKE)) !=
         BOOTREF_OK)
         goto out;
@@ -656,6 +728,7 @@ bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t
     put32(rec + 16, (uint32_t)b->ctx.sequence_number);
     put32(rec + 20, (uint32_t)(b->ctx.sequence_number >> 32));
     put32(rec + 24, crc32(rec, 24u));
+    REP_RAN(b, 0);
     e = fl_prog(b, trailer_addr(b, t) + OFF_IMAGE, rec, sizeof rec);
 out:
     b->mode = MODE_IDLE;
@@ -665,6 +738,20 @@ out:
         e = bootref_boot_scan(b);
     return e;
 }
+
+#if BOOTREF_REPORT
+bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t env_len,
+                                   uint8_t *slot)
+{
+    bootref_err_t e;
+    if (b == NULL || b->bp == NULL || env == NULL)
+        return BOOTREF_E_USAGE;
+    REP_BEGIN(b);
+    e = install(b, env, env_len, slot);
+    REP_END(b, BOOTREF_REPORT_INSTALL, env, env_len, e, 0);
+    return e;
+}
+#endif
 
 bootref_err_t bootref_boot_select(bootref_boot_t *b, bootref_boot_result_t *r)
 {
@@ -732,6 +819,8 @@ bootref_err_t bootref_boot_select(bootref_boot_t *b, bootref_boot_result_t *r)
         /* does not verify (e.g. superseded by the counter): skip it this boot */
         b->slot[best].state = BOOTREF_SLOT_BAD;
     }
+    REP_BEGIN(b);
+    REP_END(b, BOOTREF_REPORT_BOOT, NULL, 0u, BOOTREF_E_NO_IMAGE, 0);
     return bfail(b, BOOTREF_E_NO_IMAGE, "no slot holds an image that verifies");
 }
 

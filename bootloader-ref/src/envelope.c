@@ -245,6 +245,19 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
     } else if (b.is_mac && b.h.alg == COSE_ALG_HMAC256) {
         key_type = BOOTREF_KEY_HMAC_SHA256;
         sig_len = 32u;
+#if BOOTREF_WITH_HSSLMS
+    } else if (!b.is_mac && b.h.alg == COSE_ALG_HSS_LMS) {
+        /* RFC 8778; the length follows the signature's parameter sets */
+        key_type = BOOTREF_KEY_HSS_LMS;
+        sig_len = 0u;
+#endif
+#if BOOTREF_WITH_MLDSA
+    } else if (!b.is_mac && b.h.alg <= COSE_ALG_ML_DSA_44 && b.h.alg >= COSE_ALG_ML_DSA_87) {
+        /* draft-ietf-cose-dilithium: -48/-49/-50 = ML-DSA-44/-65/-87 (FIPS 204 Table 2) */
+        static const uint16_t mldsa_sig[3] = {2420u, 3309u, 4627u};
+        key_type = (uint8_t)(BOOTREF_KEY_MLDSA44 + (COSE_ALG_ML_DSA_44 - b.h.alg));
+        sig_len = mldsa_sig[COSE_ALG_ML_DSA_44 - b.h.alg];
+#endif
     } else {
         e = br_fail(c, BOOTREF_E_UNSUPPORTED_ALG, BR_STR("COSE algorithm not supported"));
         goto ignored;
@@ -281,8 +294,18 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
             (b.h.kid_len != k->kid_len || memcmp(b.h.kid, k->kid, b.h.kid_len) != 0))
             continue;
         tried++;
+#if BOOTREF_WITH_HSSLMS
+        if (sig_len != 0u && b.sig.n != sig_len) /* cannot verify with any key of this type */
+#else
         if (b.sig.n != sig_len) /* cannot verify with any key of this type */
+#endif
             r = BOOTREF_PORT_FAIL;
+#if BOOTREF_WITH_HSSLMS
+        else if (key_type == BOOTREF_KEY_HSS_LMS)
+            r = k->handle == NULL ? BOOTREF_PORT_UNSUPPORTED
+                : br_hsslms_verify(c, (const uint8_t *)k->handle, 60u, c->tbs, (size_t)(t - c->tbs),
+                                   b.sig.p, b.sig.n);
+#endif
         else if (b.is_mac)
             r = port->mac_verify == NULL ? BOOTREF_PORT_UNSUPPORTED
                 : port->mac_verify(port->ctx, (int32_t)b.h.alg, k, c->tbs, (size_t)(t - c->tbs),
@@ -293,6 +316,9 @@ static bootref_err_t verify_block(bootref_ctx_t *c, const bootref_span_t *blk,
         if (r == BOOTREF_PORT_OK) {
             if (i < 32u)
                 c->signers |= (uint32_t)1u << i;
+#if BOOTREF_REQUIRE_ALGS
+            c->verified_alg = (int32_t)b.h.alg;
+#endif
             br_report(c, BR_STR("authentication"), BR_STR(k->type & BOOTREF_KEY_RAW ? "verified with a delegated key"
                                                                                      : "verified with a trust anchor"),
                       (int)i, (int32_t)b.h.alg, BOOTREF_EV_OK);
@@ -327,8 +353,24 @@ ignored:
 /* ------------------------------------------------------------------------ */
 /* Manifest                                                                 */
 
+/* Severable members: payload-fetch, install, text, and with update management
+ * suit-coswid (key 14, draft-ietf-suit-update-management section 3.2), which is
+ * checked against its digest like text and never interpreted. */
+#if BOOTREF_WITH_UM
+#define BR_N_SEVERED 4u
+#define SUIT_M_COSWID 14
+#define SEV_KEY(i) ((i) == 0 ? 16 : (i) == 1 ? 20 : (i) == 2 ? 23 : 14)
+#else
+#define BR_N_SEVERED 3u
+#define SEV_KEY(i) ((i) == 0 ? 16 : (i) == 1 ? 20 : 23)
+#endif
+
 static int severed_index(int64_t key)
 {
+#if BOOTREF_WITH_UM
+    if (key == SUIT_M_COSWID)
+        return 3;
+#endif
     return key == SUIT_M_PAYLOAD_FETCH ? 0 : key == SUIT_M_INSTALL ? 1 : key == SUIT_M_TEXT ? 2 : -1;
 }
 
@@ -399,7 +441,7 @@ static BR_NOINLINE bootref_err_t checked(bootref_ctx_t *c, const cbor_dec_t *d, 
 }
 
 /* The manifest's members, decoded in one pass (checked() above). */
-static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint8_t *sev_digest[3],
+static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint8_t *sev_digest[BR_N_SEVERED],
                                      bootref_span_t *common)
 {
     cbor_item_t it;
@@ -443,6 +485,9 @@ static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint
             break;
         case SUIT_M_PAYLOAD_FETCH:
         case SUIT_M_INSTALL:
+#if BOOTREF_WITH_UM
+        case SUIT_M_COSWID:
+#endif
         case SUIT_M_TEXT: {
             /* Severable members (draft-34 section 8.4.5): either the member
              * itself (bstr) or the SUIT_Digest of its bstr-wrapped form. */
@@ -467,6 +512,12 @@ static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint
             }
             break;
         }
+#if BOOTREF_WITH_UM
+        case 6: /* suit-set-version: bstr .cbor [+ int], checked after common (section 14.5) */
+            if ((e = cbor_bstr(d, &c->set_version, NULL)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("set-version"));
+            break;
+#endif
         default:
             /* Unknown keys are refused (fail closed): they include extension
              * members (trust domains, update management) this verifier does
@@ -485,12 +536,15 @@ static bootref_err_t manifest_fields(bootref_ctx_t *c, cbor_dec_t *d, const uint
     return BOOTREF_OK;
 }
 
-static BR_NOINLINE bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t *sev_digest[3])
+static BR_NOINLINE bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t *sev_digest[BR_N_SEVERED])
 {
     bootref_span_t common = {NULL, 0};
     cbor_dec_t d;
     bootref_err_t e;
 
+#if BOOTREF_WITH_UM
+    c->set_version.p = NULL;
+#endif
     cbor_init(&d, c->manifest.p, c->manifest.n);
     e = manifest_fields(c, &d, sev_digest, &common);
     if ((e = checked(c, &d, e, 0, BR_STR("manifest"))) != BOOTREF_OK)
@@ -499,6 +553,25 @@ static BR_NOINLINE bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t 
     e = common_fields(c, &d);
     if ((e = checked(c, &d, e, 0, BR_STR("common"))) != BOOTREF_OK)
         return br_fail(c, e, BR_STR("common"));
+#if BOOTREF_WITH_UM
+    if (c->set_version.p != NULL) {
+        /* [+ int], at most BOOTREF_MAX_VERSION_PARTS (processing model section 14.5) */
+        size_t k, j;
+        int64_t x;
+        if ((e = cbor_wellformed(c->set_version.p, c->set_version.n)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("set-version"));
+        cbor_init(&d, c->set_version.p, c->set_version.n);
+        if ((e = cbor_array(&d, &k)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("set-version must be [+ int]"));
+        if (k == 0u)
+            return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("set-version must be [+ int]"));
+        if (k > BOOTREF_MAX_VERSION_PARTS)
+            return br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("set-version has too many integers"));
+        for (j = 0; j < k; j++)
+            if ((e = cbor_int(&d, &x)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("set-version integer"));
+    }
+#endif
     return BOOTREF_OK;
 }
 
@@ -506,7 +579,7 @@ static BR_NOINLINE bootref_err_t parse_manifest(bootref_ctx_t *c, const uint8_t 
  * value is read by the strict head reader, a repeated integer key is refused
  * here, and a text key (whose repetition only the walk compares) sets *walk. */
 static bootref_err_t envelope_fields(bootref_ctx_t *c, cbor_dec_t *d, bootref_span_t *auth,
-                                     bootref_span_t *man_w, bootref_span_t sev_w[3], int *walk)
+                                     bootref_span_t *man_w, bootref_span_t sev_w[BR_N_SEVERED], int *walk)
 {
     cbor_item_t it;
     size_t n, i;
@@ -592,13 +665,20 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
     size_t i, n_auth, blocks_at;
     int walk = 0;
     bootref_span_t auth = {NULL, 0}, man_w = {NULL, 0}, dig, dig_w, blk;
-    bootref_span_t sev_w[3];
-    const uint8_t *sev_digest[3] = {NULL, NULL, NULL};
+    bootref_span_t sev_w[BR_N_SEVERED];
+#if BOOTREF_WITH_UM
+    const uint8_t *sev_digest[BR_N_SEVERED] = {NULL, NULL, NULL, NULL};
+#else
+    const uint8_t *sev_digest[BR_N_SEVERED] = {NULL, NULL, NULL};
+#endif
     const uint8_t *want;
     uint8_t got[32];
     uint64_t counter;
     bootref_err_t e, best = BOOTREF_E_NO_TRUSTED_KEY;
     int ok = 0;
+#if BOOTREF_REQUIRE_ALGS
+    uint8_t required = 0;
+#endif
     bootref_report_fn rf;
     void *ru;
 
@@ -621,7 +701,11 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
     if (port == NULL || env == NULL || port->sha256_init == NULL || port->sha256_update == NULL ||
         port->sha256_final == NULL || port->sig_verify == NULL || port->read_image == NULL ||
         port->counter_read == NULL || port->identity == NULL ||
-        (port->keys == NULL && port->n_keys != 0u))
+        (port->keys == NULL && port->n_keys != 0u)
+#if BOOTREF_REQUIRE_ALGS
+        || port->n_require_algs > 8u || (port->require_algs == NULL && port->n_require_algs != 0u)
+#endif
+        )
         return br_fail(c, BOOTREF_E_USAGE, BR_STR("incomplete port or NULL envelope"));
     c->keys = port->keys;
     c->n_keys = port->n_keys;
@@ -698,11 +782,25 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
         if ((e = cbor_bstr(&d, &blk, NULL)) != BOOTREF_OK)
             return br_fail(c, e, BR_STR("authentication block must be a bstr"));
         e = verify_block(c, &blk, &dig_w, &best);
-        if (e == BOOTREF_OK)
+        if (e == BOOTREF_OK) {
+#if BOOTREF_REQUIRE_ALGS
+            size_t j;
+            for (j = 0; j < port->n_require_algs; j++)
+                if (port->require_algs[j] == c->verified_alg)
+                    required |= (uint8_t)(1u << j);
+#endif
             ok = 1;
-        else if (e != BOOTREF_E_NO_TRUSTED_KEY)
+        } else if (e != BOOTREF_E_NO_TRUSTED_KEY) {
             return e;
+        }
     }
+#if BOOTREF_REQUIRE_ALGS
+    /* the "all of these algorithms" rule (processing model section 5): a hybrid
+     * device needs its classical and its post-quantum signature, not either */
+    if (ok && required != (uint8_t)((1u << port->n_require_algs) - 1u))
+        return br_fail(c, BOOTREF_E_NO_TRUSTED_KEY,
+                       BR_STR("an algorithm the device requires has no verified authentication block"));
+#endif
     if (!ok) {
         const char *why = best == BOOTREF_E_SIGNATURE_INVALID
             ? BR_STR("no authentication block verifies with a trusted key")
@@ -732,11 +830,11 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
 
     /* Severed members (draft-34 section 8.4.5): present ones must match the
      * digest the manifest holds; absent ones are fine until executed. */
-    for (i = 0; i < 3u; i++) {
+    for (i = 0; i < BR_N_SEVERED; i++) {
         if (sev_w[i].p == NULL) {
             if (c->severed_digest & (1u << i))
                 br_report(c, BR_STR("severed-member"), BR_STR("absent (digest only)"), -1,
-                          i == 0 ? 16 : i == 1 ? 20 : 23, BOOTREF_EV_SKIPPED);
+                          SEV_KEY(i), BOOTREF_EV_SKIPPED);
             continue;
         }
         if (!(c->severed_digest & (1u << i)))
@@ -748,7 +846,7 @@ bootref_err_t bootref_verify_envelope(bootref_ctx_t *c, const bootref_port_t *po
             return br_fail(c, BOOTREF_E_SEVERED_DIGEST,
                            BR_STR("severed member does not match its digest in the manifest"));
         br_report(c, BR_STR("severed-member"), BR_STR("digest matches"), -1,
-                  i == 0 ? 16 : i == 1 ? 20 : 23, BOOTREF_EV_OK);
+                  SEV_KEY(i), BOOTREF_EV_OK);
     }
     /* R0 (processing model section 6): suit-validate is REQUIRED (draft-34
      * section 8.4.6); a delegated key's scope is checked as bootref_run()

@@ -40,7 +40,8 @@ enum {
     COSE_TAG_SIGN1 = 18, COSE_TAG_MAC0 = 17, COSE_TAG_SIGN = 98, COSE_TAG_MAC = 97,
     COSE_HDR_ALG = 1, COSE_HDR_CRIT = 2, COSE_HDR_KID = 4,
     COSE_ALG_ES256 = -7, COSE_ALG_ESP256 = -9, COSE_ALG_EDDSA = -8,
-    COSE_ALG_ED25519 = -19, COSE_ALG_HMAC256 = 5
+    COSE_ALG_ED25519 = -19, COSE_ALG_HMAC256 = 5, COSE_ALG_HSS_LMS = -46,
+    COSE_ALG_ML_DSA_44 = -48, COSE_ALG_ML_DSA_65 = -49, COSE_ALG_ML_DSA_87 = -50
 };
 
 #if BOOTREF_DETAIL_STRINGS
@@ -77,5 +78,11 @@ bootref_err_t br_parse_digest(cbor_dec_t *d, const uint8_t **digest);
 int br_equal(const uint8_t *a, const uint8_t *b, size_t n);
 /* Constant-time equality of two 32-byte digests. */
 int br_digest_equal(const uint8_t *a, const uint8_t *b);
+
+#if BOOTREF_WITH_HSSLMS
+/* HSS-LMS verification (src/hsslms.c): a BOOTREF_PORT_* code. */
+int br_hsslms_verify(bootref_ctx_t *c, const uint8_t *pub, size_t pub_len, const uint8_t *msg, size_t msg_len,
+                     const uint8_t *sig, size_t sig_len);
+#endif
 
 #endif /* BOOTREF_INTERNAL_H */

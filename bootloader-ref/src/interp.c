@@ -41,9 +41,24 @@ enum {
 /* Parameter slots and their SUIT labels / required CBOR types (draft-34
  * section 8.4.8). soft-failure (13) is not stored per component: it belongs to
  * the enclosing try-each / run-sequence. */
-enum { P_VENDOR, P_CLASS, P_DEVICE, P_DIGEST, P_SLOT, P_STRICT, P_SIZE, P_CONTENT, P_URI, P_SOURCE, P_ENC, P_DELTA };
+enum { P_VENDOR, P_CLASS, P_DEVICE, P_DIGEST, P_SLOT, P_STRICT, P_SIZE, P_CONTENT, P_URI, P_SOURCE, P_ENC, P_CORE_END };
+#if BOOTREF_DELTA
 /* delta-info, fwsign's custom parameter (docs/delta.md); only with BOOTREF_DELTA */
 #define PARAM_DELTA_INFO (-257)
+enum { P_DELTA = P_CORE_END, P_DELTA_END };
+#else
+enum { P_DELTA_END = P_CORE_END };
+#endif
+#if BOOTREF_WITH_UM
+/* Update management (draft-ietf-suit-update-management, docs/processing-model.md
+ * section 14): commands and the parameter slots after the core's (and delta-info's). */
+enum {
+    CMD_USE_BEFORE = 4, CMD_IMAGE_NOT_MATCH = 25, CMD_MIN_BATTERY = 26, CMD_AUTHORIZED = 27,
+    CMD_VERSION = 28, CMD_WAIT = 29, CMD_OVERRIDE_MULTIPLE = 34, CMD_COPY_PARAMS = 35
+};
+enum { P_USE_BEFORE = P_DELTA_END, P_BATTERY, P_PRIORITY, P_VERSION, P_WAIT };
+#define PARAM_UPDATE_PRIORITY 27
+#endif
 /* cond_identity() finds the error of a mismatch from the slot */
 typedef char br_identity_codes_in_slot_order[
     BOOTREF_E_CLASS_MISMATCH == BOOTREF_E_VENDOR_MISMATCH + P_CLASS &&
@@ -51,13 +66,26 @@ typedef char br_identity_codes_in_slot_order[
 #define PARAM_SOFT_FAILURE 13
 /* Indexed by the parameter's label: its slot + 1 (low nibble; 0 = not
  * supported) and the CBOR major type its value must have (high nibble). */
+#if BOOTREF_WITH_UM
+#define PARAM_MAX_LABEL 29
+#define PS_SHIFT 5 /* 16 or 17 slots: the slot + 1 takes five bits */
+#else
 #define PARAM_MAX_LABEL 24
-#define PS(slot, major) (uint8_t)(((major) << 4) | ((slot) + 1))
+#define PS_SHIFT 4
+#endif
+#define PS_SLOT_MASK ((1u << PS_SHIFT) - 1u)
+#define PS(slot, major) (uint8_t)(((major) << PS_SHIFT) | ((slot) + 1))
 static const uint8_t param_slot[PARAM_MAX_LABEL + 1] = {
     [1] = PS(P_VENDOR, CBOR_BSTR), [2] = PS(P_CLASS, CBOR_BSTR), [3] = PS(P_DIGEST, CBOR_BSTR),
     [5] = PS(P_SLOT, CBOR_UINT), [12] = PS(P_STRICT, CBOR_SIMPLE), [14] = PS(P_SIZE, CBOR_UINT),
     [18] = PS(P_CONTENT, CBOR_BSTR), [19] = PS(P_ENC, CBOR_BSTR), [21] = PS(P_URI, CBOR_TSTR),
-    [22] = PS(P_SOURCE, CBOR_UINT), [24] = PS(P_DEVICE, CBOR_BSTR)};
+    [22] = PS(P_SOURCE, CBOR_UINT), [24] = PS(P_DEVICE, CBOR_BSTR)
+#if BOOTREF_WITH_UM
+    , [4] = PS(P_USE_BEFORE, CBOR_UINT), [26] = PS(P_BATTERY, CBOR_UINT),
+    [27] = PS(P_PRIORITY, CBOR_UINT) /* or CBOR_NINT: an int */, [28] = PS(P_VERSION, CBOR_BSTR),
+    [29] = PS(P_WAIT, CBOR_BSTR)
+#endif
+};
 
 static bootref_err_t run_seq(bootref_ctx_t *c, const bootref_span_t *seq, unsigned depth,
                              uint8_t *soft, int checked);
@@ -70,6 +98,11 @@ static int is_condition_failure(bootref_err_t e)
      * 34..41 (37, rollback, never comes from a sequence), and abort */
     return (unsigned)e - (unsigned)BOOTREF_E_VENDOR_MISMATCH <=
                (unsigned)(BOOTREF_E_SLOT_MISMATCH - BOOTREF_E_VENDOR_MISMATCH) ||
+#if BOOTREF_WITH_UM
+           /* use-before, battery, not authorized, version, image matches: 64..68 */
+           (unsigned)e - (unsigned)BOOTREF_E_USE_BEFORE <=
+               (unsigned)(BOOTREF_E_IMAGE_MATCHES - BOOTREF_E_USE_BEFORE) ||
+#endif
            e == BOOTREF_E_ABORT;
 }
 
@@ -199,8 +232,14 @@ static bootref_err_t stream(bootref_ctx_t *c, unsigned comp, uint64_t len, int b
 static BR_NOINLINE bootref_err_t cond_image(bootref_ctx_t *c, unsigned comp, int32_t label)
 {
     const bootref_port_t *port = c->port;
+#if BOOTREF_WITH_UM
+    int match = label != CMD_CHECK_CONTENT; /* image-match or image-not-match: a digest */
+    const char *what = label == CMD_IMAGE_NOT_MATCH ? BR_STR("condition image-not-match")
+                       : match ? BR_STR("condition image-match") : BR_STR("condition check-content");
+#else
     int match = label == CMD_IMAGE_MATCH;
     const char *what = match ? BR_STR("condition image-match") : BR_STR("condition check-content");
+#endif
     cbor_item_t it, sz;
     cbor_dec_t d;
     const uint8_t *want = NULL;
@@ -232,6 +271,23 @@ static BR_NOINLINE bootref_err_t cond_image(bootref_ctx_t *c, unsigned comp, int
     /* always finish the hash so the port's hash state is left idle */
     if (match && port->sha256_final(port->ctx, got_digest) != BOOTREF_PORT_OK && e == BOOTREF_OK)
         e = br_fail(c, BOOTREF_E_PORT, BR_STR("sha256 failed in the port"));
+#if BOOTREF_WITH_UM
+    if (label == CMD_IMAGE_NOT_MATCH) {
+        /* section 14.3: holds unless the component holds exactly that image; a
+         * component with no image holds no image (skipped in host tools) */
+        if (e == BOOTREF_OK && absent) {
+            if (c->flags & BOOTREF_F_ALLOW_SKIP)
+                return unavailable(c, what, (int)comp, BOOTREF_E_IMAGE_MATCHES, BR_STR("no image for this component"));
+        } else if (e == BOOTREF_OK && br_digest_equal(got_digest, want)) {
+            br_report(c, what, BR_STR("the component holds that image"), (int)comp, 0, BOOTREF_EV_FAILED);
+            return br_fail(c, BOOTREF_E_IMAGE_MATCHES, BR_STR("the component holds the excluded image"));
+        } else if (e != BOOTREF_OK && e != BOOTREF_E_IMAGE_SIZE) {
+            return e;
+        }
+        br_report(c, what, BR_STR("a different image"), (int)comp, 0, BOOTREF_EV_OK);
+        return BOOTREF_OK;
+    }
+#endif
     if (e == BOOTREF_OK && absent)
         e = unavailable(c, what, (int)comp, match ? BOOTREF_E_IMAGE_DIGEST : BOOTREF_E_IMAGE_CONTENT,
                         match ? BR_STR("no image for this component") : BR_STR("no content for this component"));
@@ -308,6 +364,162 @@ static BR_NOINLINE bootref_err_t delta_fetch(bootref_ctx_t *c, unsigned comp, bo
     a->delta_info_len = (size_t)it.val;
     a->patch_size = (uint32_t)size;
     return BOOTREF_OK;
+}
+#endif
+
+#if BOOTREF_WITH_UM
+/* A stored int parameter (update-priority, a wait event's value). */
+static int64_t item_int(const cbor_item_t *it)
+{
+    return it->major == CBOR_NINT ? -1 - (int64_t)it->val : (int64_t)it->val;
+}
+
+/* Does the application authorize an update of this priority now? */
+static int um_authorized(const bootref_um_port_t *um, int64_t priority)
+{
+    return um != NULL && um->authorized != NULL && um->authorized(um->ctx, priority) == BOOTREF_PORT_OK;
+}
+
+/* bstr .cbor [type 1..5, [+ int]] (parameter-version, section 14.2) into *type,
+ * parts, *n. The bytes are walked first: strict CBOR within the limits, one item. */
+static bootref_err_t um_parse_version(bootref_ctx_t *c, const cbor_item_t *bs, uint64_t *type,
+                                      int64_t *parts, size_t *n)
+{
+    cbor_dec_t d;
+    size_t k, i;
+    bootref_err_t e;
+
+    if ((e = cbor_wellformed(bs->str, (size_t)bs->val)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("version"));
+    cbor_init(&d, bs->str, (size_t)bs->val);
+    if ((e = cbor_array(&d, &k)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("version must be [type, [+ int]]"));
+    if (k != 2u)
+        return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("version must be [type, [+ int]]"));
+    if ((e = cbor_uint(&d, type)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("version comparison type"));
+    if (*type < 1u || *type > 5u)
+        return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("version comparison type must be 1..5"));
+    if ((e = cbor_array(&d, n)) != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("version value must be [+ int]"));
+    if (*n == 0u)
+        return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("version value must be [+ int]"));
+    if (*n > BOOTREF_MAX_VERSION_PARTS)
+        return br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("version has too many integers"));
+    for (i = 0; i < *n; i++)
+        if ((e = cbor_int(&d, &parts[i])) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("version integer"));
+    return BOOTREF_OK;
+}
+
+/* The update-management conditions (section 14.3) and directive wait (14.4). */
+static BR_NOINLINE bootref_err_t um_command(bootref_ctx_t *c, unsigned comp, int32_t label)
+{
+    const bootref_um_port_t *um = c->port->um;
+    cbor_item_t it, ev;
+    cbor_dec_t d;
+    uint64_t have = 0, key, type;
+    int64_t want[BOOTREF_MAX_VERSION_PARTS], mine[BOOTREF_MAX_VERSION_PARTS];
+    size_t n, nm = 0, i;
+    int r = BOOTREF_PORT_UNAVAILABLE, pass, occurred;
+    unsigned slot = label == CMD_USE_BEFORE ? P_USE_BEFORE : label == CMD_MIN_BATTERY ? P_BATTERY
+                    : label == CMD_AUTHORIZED ? P_PRIORITY : label == CMD_VERSION ? P_VERSION : P_WAIT;
+    bootref_err_t fail = label == CMD_USE_BEFORE ? BOOTREF_E_USE_BEFORE : label == CMD_MIN_BATTERY
+                         ? BOOTREF_E_BATTERY : label == CMD_AUTHORIZED ? BOOTREF_E_NOT_AUTHORIZED
+                         : BOOTREF_E_VERSION_MISMATCH;
+    const char *what = label == CMD_USE_BEFORE ? BR_STR("condition use-before")
+                       : label == CMD_MIN_BATTERY ? BR_STR("condition minimum-battery")
+                       : label == CMD_AUTHORIZED ? BR_STR("condition update-authorized")
+                       : label == CMD_VERSION ? BR_STR("condition version") : BR_STR("directive wait");
+    bootref_err_t e;
+
+    if ((e = param_get(c, comp, slot, &it)) != BOOTREF_OK)
+        return e;
+    if (label == CMD_WAIT) {
+        /* wait-info: {+ event => value}; every entry checked before any event is
+         * asked about (pass 0), then each event must have occurred (pass 1) */
+        if ((e = cbor_wellformed(it.str, (size_t)it.val)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("wait-info"));
+        for (pass = 0; pass < 2; pass++) {
+            cbor_init(&d, it.str, (size_t)it.val);
+            if ((e = cbor_map(&d, &n)) != BOOTREF_OK)
+                return br_fail(c, e, BR_STR("wait-info must be a map"));
+            if (n == 0u)
+                return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("wait-info needs one or more events"));
+            for (i = 0; i < n; i++) {
+                if ((e = cbor_uint(&d, &key)) != BOOTREF_OK)
+                    return br_fail(c, e, BR_STR("wait event must be a uint"));
+                if (key != 1u && key != 2u) /* authorization, power; no other source here */
+                    return br_fail(c, BOOTREF_E_UNSUPPORTED_PARAMETER, BR_STR("wait event not supported"));
+                if ((e = cbor_head(&d, &ev)) != BOOTREF_OK)
+                    return br_fail(c, e, BR_STR("wait event value"));
+                if (ev.major != CBOR_UINT && ev.major != CBOR_NINT)
+                    return br_fail(c, BOOTREF_E_TYPE, BR_STR("wait event value must be an int"));
+                if (pass == 0)
+                    continue;
+                if (key == 1u) {
+                    occurred = um_authorized(um, item_int(&ev));
+                } else {
+                    r = um == NULL || um->battery == NULL ? BOOTREF_PORT_UNAVAILABLE : um->battery(um->ctx, &have);
+                    if (r != BOOTREF_PORT_OK && r != BOOTREF_PORT_UNAVAILABLE)
+                        return br_fail(c, BOOTREF_E_PORT, BR_STR("battery unreadable"));
+                    occurred = r == BOOTREF_PORT_OK && (ev.major == CBOR_NINT || have >= ev.val);
+                }
+                if (!occurred) {
+                    br_report(c, what, BR_STR("event has not occurred: deferred"), (int)comp, (int32_t)key,
+                              BOOTREF_EV_FAILED);
+                    return br_fail(c, BOOTREF_E_DEFERRED, BR_STR("waiting for an event: update deferred"));
+                }
+            }
+            if (c->flags & BOOTREF_F_ALLOW_SKIP) {
+                /* host tools: a directive is reported, not executed */
+                br_report(c, what, BR_STR("not executed (verification only)"), (int)comp, 0,
+                          BOOTREF_EV_NOT_EXECUTED);
+                return BOOTREF_OK;
+            }
+        }
+        br_report(c, what, BR_STR("every event has occurred"), (int)comp, 0, BOOTREF_EV_OK);
+        return BOOTREF_OK;
+    }
+    if (label == CMD_VERSION && (e = um_parse_version(c, &it, &type, want, &nm)) != BOOTREF_OK)
+        return e;
+    if (um != NULL) {
+        if (label == CMD_USE_BEFORE && um->now != NULL)
+            r = um->now(um->ctx, &have);
+        else if (label == CMD_MIN_BATTERY && um->battery != NULL)
+            r = um->battery(um->ctx, &have);
+        else if (label == CMD_AUTHORIZED && um->authorized != NULL)
+            r = um->authorized(um->ctx, item_int(&it));
+        else if (label == CMD_VERSION && um->version != NULL)
+            r = um->version(um->ctx, (uint8_t)comp, mine, BOOTREF_MAX_VERSION_PARTS, &n);
+    }
+    if (r == BOOTREF_PORT_UNAVAILABLE)
+        return unavailable(c, what, (int)comp, fail, BR_STR("input not available"));
+    if (label == CMD_AUTHORIZED) {
+        pass = r == BOOTREF_PORT_OK;
+        if (r != BOOTREF_PORT_OK && r != BOOTREF_PORT_FAIL)
+            return br_fail(c, BOOTREF_E_PORT, BR_STR("authorization failed in the port"));
+    } else if (r != BOOTREF_PORT_OK) {
+        return br_fail(c, BOOTREF_E_PORT, BR_STR("update-management input unreadable"));
+    } else if (label == CMD_VERSION) {
+        /* the manifest's integers in order; the first difference decides; the
+         * component's version is padded with zeros (section 14.3) */
+        int cmp = 0;
+        if (n > BOOTREF_MAX_VERSION_PARTS)
+            return br_fail(c, BOOTREF_E_PORT, BR_STR("version too long in the port"));
+        for (i = 0; i < nm && cmp == 0; i++) {
+            int64_t h = i < n ? mine[i] : 0;
+            cmp = h > want[i] ? 1 : h < want[i] ? -1 : 0;
+        }
+        pass = type == 1u ? cmp > 0 : type == 2u ? cmp >= 0 : type == 3u ? cmp == 0
+               : type == 4u ? cmp <= 0 : cmp < 0;
+    } else {
+        /* use-before: now < parameter; minimum-battery: battery >= parameter */
+        pass = label == CMD_USE_BEFORE ? have < it.val : have >= it.val;
+    }
+    br_report(c, what, pass ? BR_STR("holds") : BR_STR("does not hold"), (int)comp, 0,
+              pass ? BOOTREF_EV_OK : BOOTREF_EV_FAILED);
+    return pass ? BOOTREF_OK : br_fail(c, fail, what);
 }
 #endif
 
@@ -490,8 +702,12 @@ static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft, in
         }
         if ((ps = param_slot[label]) == 0u)
             return br_fail(c, BOOTREF_E_UNSUPPORTED_PARAMETER, BR_STR("parameter not supported"));
-        k = (unsigned)(ps & 0x0fu) - 1u;
-        if (it.major != ps >> 4 || (it.major == CBOR_SIMPLE && it.val == CBOR_NULL))
+        k = (unsigned)(ps & PS_SLOT_MASK) - 1u;
+        if ((it.major != ps >> PS_SHIFT || (it.major == CBOR_SIMPLE && it.val == CBOR_NULL))
+#if BOOTREF_WITH_UM
+            && !(label == PARAM_UPDATE_PRIORITY && it.major == CBOR_NINT) /* an int */
+#endif
+        )
             return br_fail(c, BOOTREF_E_TYPE, BR_STR("parameter has the wrong type"));
         v.n = (size_t)(d->buf + d->pos - v.p); /* scalars and strings: head + content */
         for (comp = 0; comp < c->n_components; comp++)
@@ -501,6 +717,61 @@ static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft, in
     }
     return BOOTREF_OK;
 }
+
+#if BOOTREF_WITH_UM
+/* directive-override-multiple {+ uint => {+ parameter => value}} and
+ * directive-copy-params {+ uint => [+ int]} (section 14.4). The map's keys are
+ * checked for canonical order here (a sequence that runs to its end is taken to
+ * be well-formed, see the file comment). */
+static bootref_err_t um_multi(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft, int32_t label)
+{
+    size_t n, m, i, j;
+    uint64_t k, prev = 0;
+    unsigned comp, slot;
+    cbor_item_t it;
+    uint8_t ps;
+    bootref_err_t e;
+
+    if ((e = cbor_map(d, &n)) != BOOTREF_OK)
+        return e;
+    if (n == 0u)
+        return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("empty map of components"));
+    for (i = 0; i < n; i++) {
+        if ((e = cbor_uint(d, &k)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("component index must be a uint"));
+        if (i > 0u && k <= prev)
+            return BOOTREF_E_CBOR_ORDER;
+        prev = k;
+        if (k >= c->n_components)
+            return br_fail(c, BOOTREF_E_COMPONENT_INDEX, BR_STR("component index out of range"));
+        if (label == CMD_OVERRIDE_MULTIPLE) {
+            /* override-parameters for that component alone; it stays selected */
+            c->selected = (uint32_t)1u << k;
+            if ((e = override(c, d, soft, CMD_OVERRIDE_PARAMETERS)) != BOOTREF_OK)
+                return e;
+            continue;
+        }
+        if ((e = cbor_array(d, &m)) != BOOTREF_OK)
+            return br_fail(c, e, BR_STR("copy-params needs a list of labels"));
+        if (m == 0u)
+            return br_fail(c, BOOTREF_E_STRUCTURE, BR_STR("copy-params needs a list of labels"));
+        for (j = 0; j < m; j++) {
+            if ((e = cbor_head(d, &it)) != BOOTREF_OK)
+                return e;
+            if (it.major != CBOR_UINT && it.major != CBOR_NINT)
+                return br_fail(c, BOOTREF_E_TYPE, BR_STR("a parameter label must be an int"));
+            /* nint labels (delta-info among them, model section 15) are not copied */
+            if (it.major == CBOR_NINT || it.val > PARAM_MAX_LABEL || (ps = param_slot[it.val]) == 0u)
+                return br_fail(c, BOOTREF_E_UNSUPPORTED_PARAMETER, BR_STR("parameter cannot be copied"));
+            slot = (unsigned)(ps & PS_SLOT_MASK) - 1u;
+            for (comp = 0; comp < c->n_components; comp++)
+                if ((c->selected & ((uint32_t)1u << comp)) && c->comp[k].param[slot].p != NULL)
+                    c->comp[comp].param[slot] = c->comp[k].param[slot];
+        }
+    }
+    return BOOTREF_OK;
+}
+#endif
 
 /* try-each: [2* bstr .cbor seq, ?nil]; run-sequence: bstr .cbor seq. Run once
  * for each selected component, with only that component selected.
@@ -589,12 +860,19 @@ static bootref_err_t run_cmds(bootref_ctx_t *c, cbor_dec_t *d, unsigned depth, u
         return br_fail(c, BOOTREF_E_LIMIT_COUNT, BR_STR("too many commands"));
 
     for (i = 0; i < n; i += 2u) {
+#if BOOTREF_REPORT
+        size_t start = d->pos;
+#endif
         if ((e = cbor_int(d, &label64)) != BOOTREF_OK)
             return br_fail(c, e, BR_STR("command label"));
         /* clamped: every label outside +-0x7fff is unsupported anyway */
         label = (int32_t)(label64 < -0x7fff ? -0x7fff : label64 > 0x7fff ? 0x7fff : label64);
         c->err_command = label;
         c->err_component = -1;
+#if BOOTREF_REPORT
+        if (depth == 0u)
+            c->rep_offset = (uint32_t)start;
+#endif
         switch (label) {
         case CMD_SET_COMPONENT_INDEX:
             e = set_index(c, d);
@@ -607,6 +885,14 @@ static bootref_err_t run_cmds(bootref_ctx_t *c, cbor_dec_t *d, unsigned depth, u
         case CMD_RUN_SEQUENCE:
             e = nested(c, d, label, depth);
             break;
+#if BOOTREF_WITH_UM
+        case CMD_OVERRIDE_MULTIPLE:
+        case CMD_COPY_PARAMS:
+            e = um_multi(c, d, soft, label);
+            break;
+        case CMD_USE_BEFORE: case CMD_IMAGE_NOT_MATCH: case CMD_MIN_BATTERY: case CMD_AUTHORIZED:
+        case CMD_VERSION: case CMD_WAIT:
+#endif
         case CMD_VENDOR_ID: case CMD_CLASS_ID: case CMD_DEVICE_ID: case CMD_IMAGE_MATCH:
         case CMD_COMPONENT_SLOT: case CMD_CHECK_CONTENT: case CMD_ABORT:
         case CMD_FETCH: case CMD_COPY: case CMD_WRITE: case CMD_SWAP: case CMD_INVOKE: {
@@ -626,8 +912,19 @@ static bootref_err_t run_cmds(bootref_ctx_t *c, cbor_dec_t *d, unsigned depth, u
                     e = cond_slot(c, comp);
                 else if (label == CMD_IMAGE_MATCH || label == CMD_CHECK_CONTENT)
                     e = cond_image(c, comp, label);
+#if BOOTREF_WITH_UM
+                else if (label == CMD_IMAGE_NOT_MATCH)
+                    e = cond_image(c, comp, label);
+                else if (label == CMD_USE_BEFORE || label == CMD_MIN_BATTERY || label == CMD_AUTHORIZED ||
+                         label == CMD_VERSION || label == CMD_WAIT)
+                    e = um_command(c, comp, label);
+#endif
                 else
                     e = directive(c, comp, label, depth);
+#if BOOTREF_REPORT
+                if (c->record != NULL)
+                    c->record(c->record_user, label, comp, (uint32_t)policy, e);
+#endif
             }
             break;
         }
@@ -703,14 +1000,25 @@ bootref_err_t bootref_run(bootref_ctx_t *c, uint32_t sequences)
         c->selected = 1u; /* component index defaults to 0 */
         c->identity = 0;
         /* top level: no soft-failure (NULL: setting it aborts) */
+#if BOOTREF_REPORT
+        c->rep_section = 3; /* suit-common: its shared sequence */
+        c->rep_offset = 0;
+#endif
         if (c->shared.p != NULL) {
             if ((e = run_seq(c, &c->shared, 0, NULL, shared_checked)) != BOOTREF_OK)
                 return e;
             shared_checked = 1;
         }
         c->selected = 1u;
+#if BOOTREF_REPORT
+        c->rep_section = keys[i];
+        c->rep_offset = 0;
+#endif
         if ((e = run_seq(c, seq, 0, NULL, 0)) != BOOTREF_OK)
             return e;
+#if BOOTREF_REPORT
+        c->rep_offset = (uint32_t)seq->n; /* the rules checked at its end */
+#endif
         /* R1 by the end of every sequence; R3 at the end of validate: something
          * matched, and everything written in this run matched again */
         c->err_command = -1;

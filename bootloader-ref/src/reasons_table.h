@@ -16,7 +16,16 @@ static const char reasons[] =
     "severed-digest-mismatch\0" "severed-member-missing\0" "abort\0" "port-error\0"
     "usage\0" "no-bootable-image\0" "encryption-info-invalid\0" "no-recipient\0"
     "key-unwrap-failed\0" "decryption-failed\0" "delegation-invalid\0"
-    "delegation-expired\0" "delegation-scope\0" "missing-check\0" "patch-invalid\0";
+    "delegation-expired\0" "delegation-scope\0" "missing-check\0" "patch-invalid\0"
+#if BOOTREF_WITH_UM
+    "use-before-passed\0"
+    "battery-low\0"
+    "not-authorized\0"
+    "version-mismatch\0"
+    "image-matches\0"
+    "deferred\0"
+#endif
+    ;
 
 /* index of each string in reasons[] */
 enum {
@@ -49,6 +58,12 @@ enum {
     R_DELEGATION_SCOPE,
     R_MISSING_CHECK,
     R_PATCH_INVALID,
+    R_USE_BEFORE_PASSED,
+    R_BATTERY_LOW,
+    R_NOT_AUTHORIZED,
+    R_VERSION_MISMATCH,
+    R_IMAGE_MATCHES,
+    R_DEFERRED,
 };
 
 /* the reason of each error code of bootref.h; numbers it leaves unused are R_UNKNOWN (0) */
@@ -101,6 +116,14 @@ static const uint8_t reason_of[] = {
     [BOOTREF_E_MISSING_CHECK]         = R_MISSING_CHECK,  /* 57 */
     [BOOTREF_E_CBOR_ORDER]            = R_MALFORMED,  /* 58 */
     [BOOTREF_E_PATCH]                 = R_PATCH_INVALID,  /* 59 */
+#if BOOTREF_WITH_UM
+    [BOOTREF_E_USE_BEFORE]            = R_USE_BEFORE_PASSED,  /* 64 */
+    [BOOTREF_E_BATTERY]               = R_BATTERY_LOW,  /* 65 */
+    [BOOTREF_E_NOT_AUTHORIZED]        = R_NOT_AUTHORIZED,  /* 66 */
+    [BOOTREF_E_VERSION_MISMATCH]      = R_VERSION_MISMATCH,  /* 67 */
+    [BOOTREF_E_IMAGE_MATCHES]         = R_IMAGE_MATCHES,  /* 68 */
+    [BOOTREF_E_DEFERRED]              = R_DEFERRED,  /* 69 */
+#endif
 };
 
 #endif /* BOOTREF_REASONS_TABLE_H */

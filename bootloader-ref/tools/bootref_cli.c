@@ -4,7 +4,7 @@
  *   bootref verify --trust KEY.pem [--trust KEY2.pem] [--hmac-key FILE]
  *                  [--vendor-id UUID --class-id UUID --device-id UUID]
  *                  [--min-sequence N] [--now EPOCH|none] [--decrypt-key KEY]
- *                  ENVELOPE [IMAGE]
+ *                  [--require-alg ALG ...] ENVELOPE [IMAGE]
  *
  * Prints one line per check, then "OK" or "REJECTED: <reason>: <detail>".
  * Host mode of docs/processing-model.md (bootref_host_verify(), host_model.c):
@@ -30,10 +30,12 @@ static void usage(FILE *f)
     fputs("usage: bootref verify --trust KEY.pem [--trust KEY2.pem] [--hmac-key FILE]\n"
           "                      [--vendor-id UUID] [--class-id UUID] [--device-id UUID]\n"
           "                      [--min-sequence N] [--now EPOCH|none] [--decrypt-key KEY]\n"
-          "                      ENVELOPE [IMAGE]\n"
+          "                      [--require-alg ALG ...] ENVELOPE [IMAGE]\n"
           "\n"
           "Verifies a binary SUIT envelope (draft-ietf-suit-manifest-34) against the given\n"
-          "trust anchors (P-256 or Ed25519 PEM public keys; raw HMAC-SHA256 key files),\n"
+          "trust anchors (P-256 or Ed25519 PEM public keys; HSS-LMS or ML-DSA COSE_Key files;\n"
+          "raw HMAC-SHA256 key files). --require-alg (a COSE algorithm id, repeatable): a block\n"
+          "with each of these algorithms must verify (hybrid: e.g. -19 and -46).\n"
           "then runs the manifest's command sequences' conditions. Conditions whose\n"
           "inputs are not given (identity, image, slot) are reported as skipped.\n"
           "Trust anchors carry the key id fwsign gives them (RFC 9679 thumbprint, 8 bytes): an\n"
@@ -204,7 +206,7 @@ int main(int argc, char **argv)
                 rc = usage_error("missing value for", a);
                 goto out;
             }
-            r = strcmp(a, "--trust") == 0 ? bootref_host_add_pem(h, argv[++i], err, sizeof err)
+            r = strcmp(a, "--trust") == 0 ? bootref_host_add_key_file(h, argv[++i], err, sizeof err)
                                            : bootref_host_add_hmac_file(h, argv[++i], err, sizeof err);
             if (r != 0) {
                 fprintf(stderr, "bootref: %s\n", err);
@@ -228,6 +230,16 @@ int main(int argc, char **argv)
                 goto out;
             }
             bootref_host_set_identity(h, a[2] == 'v' ? 1 : a[2] == 'c' ? 2 : 3, id);
+            i++;
+        } else if (strcmp(a, "--require-alg") == 0) {
+            /* the "all of these algorithms" rule: a COSE algorithm id, repeatable */
+            char *end = NULL;
+            long v = has_val ? strtol(argv[i + 1], &end, 10) : 0;
+            if (!has_val || end == argv[i + 1] || *end != '\0' || v < INT32_MIN || v > INT32_MAX ||
+                bootref_host_require_alg(h, (int32_t)v) != 0) {
+                rc = usage_error("expected a COSE algorithm id (at most 8) after", a);
+                goto out;
+            }
             i++;
         } else if (strcmp(a, "--min-sequence") == 0) {
             uint64_t v;

@@ -166,7 +166,7 @@ def signers(keys: list[Path] | list[str] | None, alg: str | None, kid: bool) -> 
     if not keys:
         raise UsageError("give at least one --key")
     chosen = alg_arg(alg)
-    return [load_signer(k, chosen, kid=kid) for k in keys]
+    return [load_signer(k, chosen, kid=kid, warn=lambda m: echo(f"warning: {m}", err=True)) for k in keys]
 
 
 def trusted(keys: list[Path]) -> list[TrustedKey]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from .common import add_command, echo, emit_json, write
 
-KEY_KINDS = ("ed25519", "p256", "p384", "hmac")
+KEY_KINDS = ("ed25519", "p256", "p384", "hmac", "ml-dsa-44", "ml-dsa-65", "ml-dsa-87", "hss-lms")
 #: Payload-encryption keys (docs/encryption.md): device key agreement and pre-shared KEKs.
 ENCRYPTION_KINDS = ("x25519", "p256-kex", "a128kw", "a256kw")
 
@@ -23,6 +23,13 @@ def register(sub: Any) -> None:
     p.add_argument("--hsm", metavar="PKCS11_URI",
                    help="Create the key inside a PKCS#11 token (pkcs11:token=T;object=LABEL); writes NAME.pub.pem, "
                         "NAME.cose and NAME.uri, no private key file.")
+    # Post-quantum keys (docs/keys.md section 7): HSS-LMS parameters.
+    pq = p.add_argument_group("hss-lms keys (stateful: NAME.hss holds the private key and its state, NAME.cose the public key)")
+    pq.add_argument("--lms-height", type=int, default=10, metavar="H",
+                    help="Height of each LMS tree: 5, 10, 15 or 20 (default 10); each level signs 2^H times.")
+    pq.add_argument("--levels", type=int, default=1, metavar="L", help="HSS levels, 1-8 (default 1); capacity 2^(H*L).")
+    pq.add_argument("--lms-w", type=int, default=4, choices=(1, 2, 4, 8), metavar="W",
+                    help="LM-OTS Winternitz parameter 1, 2, 4 or 8 (default 4): larger W, smaller and slower signatures.")
 
     key = add_command(sub, "key", _no_subcommand, "Show keys in the forms devices and tools need.")
     key_sub = key.add_subparsers(title="commands", metavar="COMMAND", parser_class=type(key))
@@ -52,6 +59,8 @@ def cmd_keygen(a: argparse.Namespace) -> None:
         return
     if a.hsm:
         return _keygen_hsm(a, kind, base)
+    if kind == "hss-lms":
+        return _keygen_hss(a, base)
     files = [Path(base + ".pem"), Path(base + ".cose")]
     if kind != "hmac":
         files.insert(1, Path(base + ".pub.pem"))
@@ -68,6 +77,18 @@ def cmd_keygen(a: argparse.Namespace) -> None:
         write(files[1], public_pem(pub))
         write(files[2], encode_cose_key(pub))
     echo(f"{kind} key {key_id(key).hex()}: " + ", ".join(str(f) for f in files))
+
+
+def _keygen_hss(a: argparse.Namespace, base: str) -> None:
+    from ..stateful import HssParams, keygen_files, keygen_report
+
+    state, files = keygen_files(base, HssParams.of(a.lms_height, a.lms_w, a.levels), force=a.force)
+    r = keygen_report(state)
+    echo(f"hss-lms key {r['kid']}: " + ", ".join(str(f) for f in files))
+    echo(f"  {r['parameters']}")
+    echo(f"  capacity: {r['capacity']} signatures; each signature {r['signature_bytes']} bytes; "
+         f"public key {r['public_key_bytes']} bytes")
+    echo(f"  {files[0]} is stateful: never copy or restore it (docs/keys.md section 7)")
 
 
 def _keygen_hsm(a: argparse.Namespace, kind: str, base: str) -> None:
@@ -90,6 +111,21 @@ def _keygen_hsm(a: argparse.Namespace, kind: str, base: str) -> None:
     echo(f"{kind} key {key_id(pub).hex()} created in the token: " + ", ".join(str(f) for f in files))
 
 
+def _stateful_info(path: Path) -> dict[str, object]:
+    """Capacity and use of a stateful HSS-LMS private key file (nothing for other keys)."""
+    from ..stateful import HssKeyFile, is_hss_key_file
+
+    try:
+        head = path.read_bytes()[:256]
+    except OSError:
+        return {}
+    if not is_hss_key_file(head):
+        return {}
+    st = HssKeyFile(path).read()
+    return {"parameters": st.params.describe(), "capacity": st.params.capacity, "used_or_reserved": st.next_index,
+            "remaining": st.remaining, "signature_bytes": st.params.signature_bytes}
+
+
 def cmd_key_show(a: argparse.Namespace) -> None:
     from ..keys import c_array, encode_cose_key, key_id, key_kind, load_public, public_pem, public_raw, thumbprint
 
@@ -104,15 +140,18 @@ def cmd_key_show(a: argparse.Namespace) -> None:
             "kind": kind,
             "kid": key_id(pub).hex(),
             "thumbprint": thumbprint(pub).hex(),
-            "public_pem": public_pem(pub).decode(),
+            "public_pem": public_pem(pub).decode() if kind != "hss-lms" else None,
             "cose_key": encode_cose_key(pub).hex(),
             "raw_public": raw.hex(),
-            "c_array": c_array(f"fwsign_trust_{kind}", raw),
+            "c_array": c_array(f"fwsign_trust_{kind.replace('-', '_')}", raw),
         }
+        info.update(_stateful_info(a.key))
     if a.json_out:
         emit_json(info)
         return
     for name, value in info.items():
+        if value is None:
+            continue
         if name in ("public_pem", "c_array"):
             echo(f"{name}:\n{value}")
         else:

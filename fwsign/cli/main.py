@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "fwsign.cli.log",
     "fwsign.cli.delegate",
     "fwsign.cli.rollout",
+    "fwsign.cli.report",
 )
 
 #: Which module registers each top-level command. A run builds the parser of its own
@@ -47,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "log": "fwsign.cli.log", "audit": "fwsign.cli.log",
     "delegate": "fwsign.cli.delegate",
     "rollout": "fwsign.cli.rollout",
+    "report": "fwsign.cli.report",
 }
 
 

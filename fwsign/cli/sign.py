@@ -44,6 +44,11 @@ def register(sub: Any) -> None:
                        help="Deliver FIRMWARE as a patch from this image (the one the device runs).")
     delta.add_argument("--patch-out", type=Path, metavar="PATCH",
                        help="Where to write the patch (default: ENVELOPE with .fwd1 added; with --embed, none).")
+    # SUIT algorithm profiles (draft-ietf-suit-mti; fwsign.suit.profiles): a separate addition.
+    p.add_argument("--profile", metavar="NAME",
+                   help="Refuse to write an envelope that does not conform to this SUIT algorithm profile, e.g. "
+                        "suit-sha256-hsslms-a256kw-a256ctr (the mandatory one: an HSS-LMS key, --encrypt-kek with an "
+                        "a256kw key; sets --content-alg a256ctr unless given).")
     enc = p.add_argument_group("payload encryption (docs/encryption.md)")
     enc.add_argument("--encrypt-for", action="append", default=[], type=Path, metavar="PUB",
                      help="Encrypt the image for this device (or device-class) X25519/P-256 public key (ECDH-ES+A128KW); repeatable.")
@@ -54,6 +59,7 @@ def register(sub: Any) -> None:
     enc.add_argument("--encrypted-payload", type=Path, metavar="OUT",
                      help="Write the detached ciphertext here (the file to publish at --uri); or use --embed. "
                           "With --release/--slot-image: a directory for the IMAGE.enc files (default: next to each image).")
+    _update_management_options(p)
 
     p = add_command(sub, "sign-envelope", cmd_sign_envelope,
                     "Add a signature to an existing envelope (several signers, or an algorithm migration).")
@@ -117,9 +123,14 @@ def _audit(a: argparse.Namespace, action: str, output: Path, data: bytes, signer
     from ..suit.decode import decode_envelope
 
     env = decode_envelope(data)
+    details: dict[str, Any] = {"sequence": env.manifest.sequence_number, "signatures": len(env.auth.blocks)}
+    # The one-time index of every HSS-LMS signature: `audit verify` refuses a log that shows one twice.
+    used = {(s.kid or b"").hex(): s.last_index for s in signers_used if getattr(s, "last_index", None) is not None}
+    if used:
+        details["hss-index"] = used
     append(target, action, artifact=str(output), artifact_bytes=data, manifest_digest=env.auth.digest.value.hex(),
            key_ids=[(s.kid or b"").hex() for s in signers_used], signers=[signer_kind(s) for s in signers_used],
-           reason=a.reason, details={"sequence": env.manifest.sequence_number, "signatures": len(env.auth.blocks)})
+           reason=a.reason, details=details)
 
 
 # -- sign ------------------------------------------------------------------------------
@@ -169,6 +180,7 @@ def cmd_sign(a: argparse.Namespace) -> None:
 
     if a.output is None:
         raise UsageError("give the envelope to write with -o/--output")
+    prof = _profile_defaults(a)
     keys = [] if a.unsigned else signers(a.key, a.alg, a.kid)
     payloads: list[tuple[str, bytes]] = []
     encrypting = _check_encryption_args(a)
@@ -244,7 +256,16 @@ def cmd_sign(a: argparse.Namespace) -> None:
                 text=builder.component_text(vendor_domain=a.vendor_domain, model_name=a.class_name, version=a.fw_version),
             )
             spec = ManifestSpec(seqnum, (comp,), reference_uri=a.reference_uri, description=a.text, sever=a.sever)
+        rules = _update_rules(a, spec, keys)
+        if rules is not None:
+            import dataclasses
+
+            spec = dataclasses.replace(spec, update=rules)
         manifest, severed = builder.build_manifest(spec)
+        if prof is not None:
+            # before signing: a refused envelope must not spend a signature (or a one-time key)
+            _check_profile(prof, builder.assemble_envelope(manifest, [], severed=severed, payloads=payloads),
+                           [k.alg for k in keys])
         data = builder.assemble_envelope(manifest, keys, severed=severed, payloads=payloads)
         if a.delegation:
             data = _with_delegation(data, a.delegation)
@@ -299,6 +320,28 @@ def _delta(a: argparse.Namespace, firmware: Path) -> tuple[Any, bytes]:
     except OSError as exc:
         raise UsageError(f"cannot read {exc.filename}: {exc.strerror}") from None
     return delta_image(old, new, EMBEDDED_PATCH if a.embed else a.uri, a.slot)
+
+
+def _profile_defaults(a: argparse.Namespace) -> Any:
+    """--profile: the profile, with its content encryption as the --content-alg default."""
+    if not a.profile:
+        return None
+    from ..encryption.algs import CONTENT_NAMES
+    from ..suit.profiles import profile
+
+    prof = profile(a.profile)
+    if a.content_alg is None and (a.encrypt_for or a.encrypt_kek):
+        a.content_alg = next((n for n, v in CONTENT_NAMES.items() if v == prof.content), None)
+    return prof
+
+
+def _check_profile(prof: Any, data: bytes, algs: list[int]) -> None:
+    from ..errors import UsageError
+    from ..suit.profiles import conforms
+
+    result = conforms(data, prof, algs)
+    if not result.ok:
+        raise UsageError(f"the envelope does not conform to {prof.name}: {result.problem}; nothing was written")
 
 
 def _check_encryption_args(a: argparse.Namespace) -> bool:
@@ -481,3 +524,75 @@ def cmd_sever(a: argparse.Namespace) -> None:
     data = builder.strip_severable(env)
     write(a.output, data)
     echo(f"wrote {a.output} ({len(data)} bytes, {len(env.raw) - len(data)} bytes severed)")
+
+
+# -- update management (docs/processing-model.md section 14, docs/update-management.md) ---
+
+
+def _update_management_options(p: Any) -> None:
+    um = p.add_argument_group("update management (draft-ietf-suit-update-management, docs/update-management.md)")
+    um.add_argument("--min-battery", nargs="?", const="auto", metavar="MWH",
+                    help="Refuse the update below this battery level, mWh (condition minimum-battery). Without a value: "
+                         "the energy this update costs on --energy-device over --energy-link (fwsign energy) plus "
+                         "a 100%% margin, rounded up.")
+    um.add_argument("--energy-device", metavar="NAME", help="Device profile for --min-battery (fwsign energy --list).")
+    um.add_argument("--energy-link", metavar="NAME", help="Link profile for --min-battery (fwsign energy --list).")
+    um.add_argument("--use-before", metavar="WHEN",
+                    help="Refuse the update at or after this time: ISO 8601 (UTC if no zone), seconds since the "
+                         "epoch, or Nd (days from now) (condition use-before).")
+    um.add_argument("--requires-authorization", nargs="?", const=0, type=int, metavar="PRIORITY",
+                    help="Wait until the device's application authorizes the update, then check it (wait, "
+                         "condition update-authorized); PRIORITY: update-priority, smaller is more urgent (default 0).")
+    um.add_argument("--version-range", metavar="EXPR",
+                    help="Install only over these versions of the running image, e.g. '>=1.2,<2' (condition version).")
+    um.add_argument("--set-version", metavar="VERSION",
+                    help="This release's version, e.g. 1.3.0 or 2.0.0-rc.1 (manifest member set-version).")
+
+
+def _update_rules(a: argparse.Namespace, spec: Any, keys: list[Any]) -> Any:
+    """The update-management rules the options ask for, or None."""
+    from ..errors import UsageError
+    from ..suit.update_management import UpdateRules, encode_version, parse_version_range
+
+    if (a.energy_device or a.energy_link) and a.min_battery != "auto":
+        raise UsageError("--energy-device and --energy-link go with --min-battery (without a value)")
+    min_battery: int | None = None
+    if a.min_battery == "auto":
+        min_battery = _min_battery_from_energy(a, spec, keys)
+    elif a.min_battery is not None:
+        if not a.min_battery.isdigit():
+            raise UsageError(f"--min-battery wants a whole number of mWh, got {a.min_battery!r}")
+        min_battery = int(a.min_battery)
+    use_before = None
+    if a.use_before is not None:
+        from .delegate import _when
+
+        use_before = int(a.use_before) if a.use_before.isdigit() else _when(a.use_before, "--use-before")
+    rules = UpdateRules(
+        min_battery=min_battery,
+        use_before=use_before,
+        authorization_priority=a.requires_authorization,
+        version_range=parse_version_range(a.version_range) if a.version_range is not None else (),
+        set_version=encode_version(a.set_version) if a.set_version is not None else None,
+    )
+    return None if rules.empty else rules
+
+
+def _min_battery_from_energy(a: argparse.Namespace, spec: Any, keys: list[Any]) -> int:
+    """The energy model's cost of this update (suit mode, the image size of component 0's
+    first image, the device verifying the first key's algorithm: Ed25519 or else P-256)
+    with the margin: what `fwsign energy --device D --link L --image-size N --alg A`
+    reports as total, times 2, in mWh rounded up."""
+    from ..energy import Scenario, load_catalog, load_measured, update_cost
+    from ..errors import UsageError
+    from ..suit.update_management import min_battery_mwh
+
+    if not a.energy_device or not a.energy_link:
+        raise UsageError("--min-battery without a value needs --energy-device and --energy-link "
+                         "(fwsign energy --list shows the profiles)")
+    cat = load_catalog(())
+    dev, link = cat.device(a.energy_device), cat.link(a.energy_link)
+    size = spec.components[0].images[0].size
+    alg = "ed25519" if keys and keys[0].alg in (-8, -19) else "p256"  # EdDSA, Ed25519
+    cost = update_cost(dev, link, load_measured(None), Scenario(max(1, size), alg=alg))
+    return min_battery_mwh(cost.total_j)

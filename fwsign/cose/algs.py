@@ -29,6 +29,9 @@ class CoseAlg(IntEnum):
     ED25519 = -19
     HMAC_256_256 = 5
     HSS_LMS = -46
+    ML_DSA_44 = -48
+    ML_DSA_65 = -49
+    ML_DSA_87 = -50
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,19 @@ ALGS: Final[tuple[AlgInfo, ...]] = (
     AlgInfo(CoseAlg.ED25519, "Ed25519", "ed25519", "ed25519", 64, None),
     AlgInfo(CoseAlg.EDDSA, "EdDSA", "eddsa", "ed25519", 64, None),
     AlgInfo(CoseAlg.HMAC_256_256, "HMAC 256/256", "hmac256", "hmac", 32, "sha256"),
-    # Recognised (named in reports) but not implemented by this verifier.
-    AlgInfo(CoseAlg.HSS_LMS, "HSS-LMS", None, None, 0, "sha256"),
+    # Post-quantum: HSS-LMS (RFC 8554, COSE RFC 8778; the signature's length follows its
+    # parameter sets) and ML-DSA (FIPS 204, draft-ietf-cose-dilithium; pure mode, empty context).
+    AlgInfo(CoseAlg.HSS_LMS, "HSS-LMS", "hss-lms", "hss-lms", 0, "sha256"),
+    AlgInfo(CoseAlg.ML_DSA_44, "ML-DSA-44", "ml-dsa-44", "ml-dsa-44", 2420, None),
+    AlgInfo(CoseAlg.ML_DSA_65, "ML-DSA-65", "ml-dsa-65", "ml-dsa-65", 3309, None),
+    AlgInfo(CoseAlg.ML_DSA_87, "ML-DSA-87", "ml-dsa-87", "ml-dsa-87", 4627, None),
 )
 
 #: Key kinds, in the order they are listed to users.
-KINDS: Final = ("ed25519", "p256", "p384", "hmac")
+KINDS: Final = ("ed25519", "p256", "p384", "hmac", "hss-lms", "ml-dsa-44", "ml-dsa-65", "ml-dsa-87")
+
+#: Post-quantum key kinds (hash-based and lattice signatures).
+PQ_KINDS: Final = frozenset({"hss-lms", "ml-dsa-44", "ml-dsa-65", "ml-dsa-87"})
 
 #: Row of each algorithm by id.
 ALG_INFO: Final[dict[int, AlgInfo]] = {a.alg: a for a in ALGS}
@@ -103,6 +113,7 @@ __all__ = [
     "KINDS",
     "KIND_ALGS",
     "MAC_ALGS",
+    "PQ_KINDS",
     "SUPPORTED_ALGS",
     "AlgInfo",
     "CoseAlg",

@@ -1,7 +1,8 @@
 """Key ids as fwsign makes them: RFC 9679 COSE Key Thumbprints, shortened.
 
 The thumbprint is SHA-256 over the deterministic CBOR encoding of a COSE_Key's required
-members only (RFC 9679 section 4: ``kty`` and, per key type, ``crv``/``x``/``y`` or ``k``).
+members only (RFC 9679 section 4: ``kty`` and, per key type, ``crv``/``x``/``y`` or ``k``; ``pub``
+for HSS-LMS; ``alg`` and ``pub`` for the AKP keys of draft-ietf-cose-dilithium).
 fwsign's key id (``kid``) is its first :data:`KID_BYTES` bytes, so any tool can
 recompute the id of a key from the key alone. The same rule names signing keys
 (:mod:`fwsign.keys`) and key-agreement keys and KEKs (:mod:`fwsign.encryption.keys`).
@@ -25,12 +26,18 @@ _KTY: Final = 1
 KTY_OKP: Final = 1
 KTY_EC2: Final = 2
 KTY_SYMMETRIC: Final = 4
+#: HSS-LMS public keys (RFC 8778 section 4): the raw HSS public key in ``pub`` (-1).
+KTY_HSS_LMS: Final = 5
+#: Algorithm Key Pair (draft-ietf-cose-dilithium): ML-DSA public keys in ``pub`` (-1), with ``alg``.
+KTY_AKP: Final = 7
 
 #: The members each key type's thumbprint covers (RFC 9679 section 4).
 REQUIRED_MEMBERS: Final[dict[int, frozenset[int]]] = {
     KTY_OKP: frozenset({1, -1, -2}),  # kty, crv, x
     KTY_EC2: frozenset({1, -1, -2, -3}),  # kty, crv, x, y
     KTY_SYMMETRIC: frozenset({1, -1}),  # kty, k
+    KTY_HSS_LMS: frozenset({1, -1}),  # kty, pub
+    KTY_AKP: frozenset({1, 3, -1}),  # kty, alg, pub (draft-ietf-cose-dilithium)
 }
 
 
@@ -49,4 +56,4 @@ def kid_of(cose_key: Mapping[int, object]) -> bytes:
     return thumbprint(cose_key)[:KID_BYTES]
 
 
-__all__ = ["KID_BYTES", "KTY_EC2", "KTY_OKP", "KTY_SYMMETRIC", "REQUIRED_MEMBERS", "kid_of", "thumbprint"]
+__all__ = ["KID_BYTES", "KTY_AKP", "KTY_EC2", "KTY_HSS_LMS", "KTY_OKP", "KTY_SYMMETRIC", "REQUIRED_MEMBERS", "kid_of", "thumbprint"]

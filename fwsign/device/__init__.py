@@ -8,10 +8,22 @@ device's state in a directory. See docs/device.md.
 
 from __future__ import annotations
 
-from .device import BootOutcome, Device, DeviceConfig, Geometry, SlotStatus, create, new_device, open_device, save
+from .device import (
+    BootOutcome,
+    Device,
+    DeviceConfig,
+    Geometry,
+    SlotStatus,
+    create,
+    new_device,
+    open_device,
+    register_report_key,
+    report_verification_key,
+    save,
+)
 from .flash import Counter, Flash, FlashViolation, PowerLost
 
 __all__ = [
     "BootOutcome", "Counter", "Device", "DeviceConfig", "Flash", "FlashViolation", "Geometry", "PowerLost",
-    "SlotStatus", "create", "new_device", "open_device", "save",
+    "SlotStatus", "create", "new_device", "open_device", "register_report_key", "report_verification_key", "save",
 ]

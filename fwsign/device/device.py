@@ -10,17 +10,24 @@ hardware. :func:`create` and :func:`open_device` keep the state in a directory:
                  operation count, last boot), the flash contents, and which write units
                  are programmed
 ``trust/``       the trust anchors as the C host port loads them (PEM, raw HMAC 0600)
+``report/``      the device's own SUIT report key (``device-key.pem`` P-256/Ed25519 or
+                 ``device-key.hmac`` raw HMAC, 0600) and what a verifier needs
+                 (``device-key.pub.pem``; for HMAC the shared secret, 0600)
+``reports/``     every SUIT report the boot flow emitted (``NNNNNN-install.cose``,
+                 ``NNNNNN-boot.cose``: COSE_Sign1 / COSE_Mac0, docs/reports.md)
 """
 
 from __future__ import annotations
 
 import ctypes
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import cbor
 from ..errors import FwsignError, PowerCutError, UsageError, VerificationError
 from . import lib
 from .flash import Counter, Flash, FlashViolation, PowerLost
@@ -68,11 +75,14 @@ class DeviceConfig:
     class_id: bytes
     device_id: bytes | None = None
     geometry: Geometry = Geometry()
-    #: Trust anchor files inside ``trust/``: ``*.pem`` public keys, ``*.hmac`` raw MAC keys.
+    #: Trust anchor files inside ``trust/``: ``*.pem`` public keys, ``*.cose`` post-quantum public keys
+    #: (COSE_Key), ``*.hmac`` raw MAC keys.
     trust: tuple[str, ...] = ()
     #: Payload decryption keys inside ``decrypt/`` (file name, kid hex): ``*.pem`` X25519/P-256
     #: private keys (ECDH-ES+A128KW), ``*.kek`` raw key-encryption keys (A128KW/A256KW).
     decrypt: tuple[tuple[str, str], ...] = ()
+    #: The device's SUIT report key inside ``report/`` (None: the device sends no reports).
+    report_key: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         g = self.geometry
@@ -83,6 +93,7 @@ class DeviceConfig:
             "geometry": {"sector_size": g.sector_size, "write_size": g.write_size, "slot_sectors": g.slot_sectors},
             "trust": list(self.trust),
             **({"decrypt": [list(k) for k in self.decrypt]} if self.decrypt else {}),
+            **({"report_key": self.report_key} if self.report_key else {}),
         }
 
     @staticmethod
@@ -97,9 +108,24 @@ class DeviceConfig:
                 Geometry(int(g["sector_size"]), int(g["write_size"]), int(g["slot_sectors"])),
                 tuple(str(t) for t in d["trust"]),
                 tuple((str(n), str(k)) for n, k in d.get("decrypt", [])),
+                _report_key_name(d.get("report_key")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise UsageError(f"device.json is not a device description ({exc})") from None
+
+
+def _report_key_name(name: object) -> str | None:
+    if name is None:
+        return None
+    if name not in REPORT_KEY_FILES:
+        raise ValueError(f"report_key {name!r}")
+    return str(name)
+
+
+#: The file names a device's report key may have inside ``report/``.
+REPORT_KEY_FILES = ("device-key.pem", "device-key.hmac")
+#: Kinds of report keys ``create`` provisions (fwsign.keys.generate).
+REPORT_KEY_KINDS = ("p256", "ed25519", "hmac")
 
 
 @dataclass(frozen=True)
@@ -145,6 +171,39 @@ class Device:
     #: The device's clock for delegations' exp/nbf at install, seconds since the epoch
     #: (None: the host's clock). Boot does not check expiry (accepted at install).
     now: int | None = None
+    #: The nonce of the next operation's SUIT reports (a collector's challenge); None:
+    #: the device draws 16 random bytes for each operation.
+    nonce: bytes | None = None
+    #: Every report carries the capability report (otherwise only on "unsupported").
+    capabilities: bool = False
+    #: SUIT reports emitted and not yet saved: (kind, signed report), oldest first.
+    reports: list[tuple[str, bytes]] = field(default_factory=list, repr=False)
+
+    #: Update management (docs/processing-model.md sections 14.1, 14.6): the battery's
+    #: energy in mWh (None: no reading), whether the device is in use (treating a
+    #: patient), and whether an operator authorized the pending update. The application
+    #: authorizes an update when the device is not in use and an operator authorized it.
+    battery: int | None = None
+    in_use: bool = False
+    authorized: bool = False
+    #: set-version of the manifest installed in each slot (component 0's version while
+    #: that slot runs); None: the manifest has none.
+    slot_versions: dict[int, list[int] | None] = field(default_factory=dict)
+    #: Overrides the running image's version (the differential tests set it directly).
+    version: tuple[int, ...] | None = None
+
+    @property
+    def authorizes(self) -> bool:
+        """Whether the device's application authorizes an update now (D11)."""
+        return self.authorized and not self.in_use
+
+    def running_version(self) -> tuple[int, ...] | None:
+        """Component 0's version: the set-version of the running image's manifest (D13)."""
+        if self.version is not None:
+            return self.version
+        slot = (self.last_boot or {}).get("slot")
+        v = self.slot_versions.get(slot) if isinstance(slot, int) else None
+        return tuple(v) if v else None
 
     # -- C binding -------------------------------------------------------------------
 
@@ -165,6 +224,8 @@ class Device:
                 code = s.call(s.lib.bootref_boot_install, s.boot, buf, len(envelope), ctypes.byref(slot))
                 if code != 0:
                     raise self._error(code, "the update", s.detail())
+                version = set_version_of(envelope)
+                self.slot_versions[int(slot.value)] = list(version) if version is not None else None
                 return int(slot.value)
         finally:
             self._payload, self._payloads = None, {}
@@ -207,6 +268,12 @@ class Device:
                 raise self._error(code, "reading the slot trailers")
             return s.slots()
 
+    def report_key_path(self) -> Path | None:
+        """The device's own SUIT report key (private; None: no reports)."""
+        if self.config.report_key is None:
+            return None
+        return self.trust_dir.parent / "report" / self.config.report_key
+
     def suit_keys(self) -> list[Any]:
         """The trust anchors as fwsign.verify.TrustedKey objects (for the update client)."""
         from ..keys import SymmetricKey, load_public
@@ -240,6 +307,9 @@ class Device:
             "flash": {"size": self.flash.size, "sector_size": self.flash.sector_size,
                       "write_size": self.flash.write_size, "operations": self.flash.ops,
                       "erases_total": sum(wear), "erases_max_sector": max(wear)},
+            "update_management": {"battery_mwh": self.battery, "in_use": self.in_use,
+                                  "authorized": self.authorized,
+                                  "version": list(v) if (v := self.running_version()) is not None else None},
         }
 
     def _error(self, code: int, what: str, detail: str = "") -> FwsignError:
@@ -287,17 +357,20 @@ class _Session:
         self.dev = dev
         self.lib = lib.load()
         self.host = lib.HostPort()
+        self.reporter: lib.Reporter | None = None
         try:
             for name in dev.config.trust:
                 path = dev.trust_dir / name
                 if name.endswith(".hmac"):
                     self.host.add_hmac_file(path)
                 else:
-                    self.host.add_pem(path)
+                    self.host.add_key_file(path)  # PEM, or an HSS-LMS / ML-DSA COSE_Key
             for name, kid in dev.config.decrypt:
                 self.host.add_decrypt_key(dev.trust_dir.parent / "decrypt" / name, bytes.fromhex(kid))
             self.host.set_identity(dev.config.vendor_id, dev.config.class_id, dev.config.device_id)
             self.host.set_time(dev.now)
+            self.host.set_um(now=dev.now if dev.now is not None else int(time.time()), battery=dev.battery,
+                             authorized=dev.authorizes, version=dev.running_version())
         except BaseException:
             self.host.close()
             raise
@@ -347,6 +420,19 @@ class _Session:
         if code != 0:
             self.host.close()
             raise UsageError(f"the boot flow rejects this flash geometry [{lib.err_name(code)}]")
+        key = dev.report_key_path()
+        if key is not None:
+            import secrets
+
+            try:
+                self.reporter = lib.Reporter(key, capabilities=dev.capabilities, alive=lambda: dev.flash.powered)
+                nonce = dev.nonce if dev.nonce is not None else secrets.token_bytes(16)
+                if int(self.lib.bootref_boot_set_nonce(self.boot, nonce, len(nonce))) != 0:
+                    raise UsageError(f"a report nonce is at most {lib.REPORT_MAX_NONCE} bytes")
+            except BaseException:
+                self.close()
+                raise
+            self.lib.bootref_boot_set_report(self.boot, self.reporter.port)
 
     def call(self, fn: Callable[..., int], *args: object) -> int:
         return int(fn(*args))
@@ -370,6 +456,13 @@ class _Session:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.reporter is not None:
+            self.dev.reports.extend(self.reporter.reports)
+            self.reporter.close()
+            self.reporter = None
         self.host.close()
 
 
@@ -385,9 +478,13 @@ def new_device(config: DeviceConfig, trust_dir: Path) -> Device:
 
 def create(directory: Path, trust: list[Path], vendor_id: bytes, class_id: bytes,
            device_id: bytes | None = None, geometry: Geometry | None = None,
-           decrypt: list[Path] | None = None) -> Device:
-    """Provision a device in ``directory`` (which must not hold one yet)."""
-    from ..keys import SymmetricKey, key_kind, load_public, public_pem, write_atomic
+           decrypt: list[Path] | None = None, report_key: str | None = "p256") -> Device:
+    """Provision a device in ``directory`` (which must not hold one yet).
+
+    ``report_key``: the kind of the device's own SUIT report key, generated here
+    (:data:`REPORT_KEY_KINDS`), or None for a device that sends no reports.
+    """
+    from ..keys import SymmetricKey, encode_cose_key, key_kind, load_public, public_pem, write_atomic
 
     directory = Path(directory)
     if (directory / "device.json").exists():
@@ -407,18 +504,66 @@ def create(directory: Path, trust: list[Path], vendor_id: bytes, class_id: bytes
         if isinstance(key, SymmetricKey):
             name = f"anchor{i}.hmac"
             write_atomic(tdir / name, key.secret, mode=0o600)
+        elif key_kind(key) in ("hss-lms", "ml-dsa-44", "ml-dsa-65", "ml-dsa-87"):
+            # post-quantum anchors as COSE_Key, which the C host port reads (its OpenSSL has no ML-DSA PEM)
+            name = f"anchor{i}.cose"
+            write_atomic(tdir / name, encode_cose_key(key))
         else:
             if key_kind(key) not in ("p256", "ed25519"):
-                raise UsageError(f"{trust[i]}: the device verifies P-256, Ed25519 and HMAC keys, not {key_kind(key)}")
+                raise UsageError(f"{trust[i]}: the device verifies P-256, Ed25519, HMAC, HSS-LMS and ML-DSA keys, "
+                                 f"not {key_kind(key)}")
             name = f"anchor{i}.pem"
             write_atomic(tdir / name, public_pem(key))
         names.append(name)
+    if report_key is not None and report_key not in REPORT_KEY_KINDS:
+        raise UsageError(f"report key kind {report_key!r}: choose {', '.join(REPORT_KEY_KINDS)} or none")
     config = DeviceConfig(vendor_id, class_id, device_id, geometry, tuple(names),
-                          _provision_decryption(directory / "decrypt", dkeys))
+                          _provision_decryption(directory / "decrypt", dkeys),
+                          None if report_key is None else _provision_report_key(directory / "report", report_key))
     dev = new_device(config, tdir)
     write_atomic(directory / "device.json", (json.dumps(config.as_dict(), indent=2) + "\n").encode())
     save(dev, directory)
     return dev
+
+
+def _provision_report_key(rdir: Path, kind: str) -> str:
+    """Generate the device's SUIT report key in ``report/``: the private key (0600) in the
+    form the C host port loads, and what a verifier needs beside it."""
+    from ..keys import SymmetricKey, generate, private_pem, public_of, public_pem, write_atomic
+
+    rdir.mkdir(parents=True, exist_ok=True)
+    key = generate(kind)
+    if isinstance(key, SymmetricKey):
+        write_atomic(rdir / "device-key.hmac", key.secret, mode=0o600)
+        write_atomic(rdir / "device-key.verify.pem", private_pem(key), mode=0o600)  # a shared secret
+        return "device-key.hmac"
+    write_atomic(rdir / "device-key.pem", private_pem(key), mode=0o600)
+    write_atomic(rdir / "device-key.pub.pem", public_pem(public_of(key)))
+    return "device-key.pem"
+
+
+def report_verification_key(directory: Path) -> Path:
+    """The file a verifier of ``directory``'s reports loads: the public key, or for an
+    HMAC device the shared secret (fwsign's symmetric-key PEM)."""
+    config = open_device(directory).config
+    if config.report_key is None:
+        raise UsageError(f"the device in {directory} has no report key (created with --report-key none)")
+    rdir = Path(directory) / "report"
+    return rdir / ("device-key.verify.pem" if config.report_key.endswith(".hmac") else "device-key.pub.pem")
+
+
+def register_report_key(directory: Path, registry: Path) -> Path:
+    """Put the device's report verification key where ``fwsign report verify --key-registry``
+    finds it: ``REGISTRY/<kid hex>.pem`` (0600 for an HMAC secret). Returns the file."""
+    from ..keys import SymmetricKey, key_id, load_public, write_atomic
+
+    src = report_verification_key(directory)
+    key = load_public(src)
+    registry = Path(registry)
+    registry.mkdir(parents=True, exist_ok=True)
+    dest = registry / f"{key_id(key).hex()}.pem"
+    write_atomic(dest, src.read_bytes(), mode=0o600 if isinstance(key, SymmetricKey) else 0o644)
+    return dest
 
 
 def _load_decryption(paths: list[Path]) -> list[Any]:
@@ -472,18 +617,56 @@ def open_device(directory: Path) -> Device:
         if len(wear) != g.flash_size // g.sector_size:
             raise ValueError("wear table size")
         flash = Flash(g.flash_size, g.sector_size, g.write_size, data, wear, written, ops=int(state["operations"]))
+        battery = state.get("battery")
+        versions = {int(k): (None if v is None else [int(x) for x in v])
+                    for k, v in dict(state.get("slot_versions", {})).items()}
         return Device(config, flash, Counter(int(state["counter"])), directory / "trust",
-                      state.get("last_boot"), int(state.get("boots", 0)))
+                      state.get("last_boot"), int(state.get("boots", 0)),
+                      battery=None if battery is None else int(battery), in_use=bool(state.get("in_use", False)),
+                      authorized=bool(state.get("authorized", False)), slot_versions=versions)
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"{directory}/state.bin is damaged ({exc})") from None
 
 
-def save(dev: Device, directory: Path) -> None:
-    """Persist flash, counter and statistics in one atomic replace."""
+def save(dev: Device, directory: Path) -> list[Path]:
+    """Persist flash, counter and statistics in one atomic replace, then the SUIT reports
+    emitted since the last save (``reports/NNNNNN-KIND.cose``); returns their files."""
     from ..keys import write_atomic
 
     state = {"counter": dev.counter.value, "wear": dev.flash.wear, "operations": dev.flash.ops,
-             "boots": dev.boots, "last_boot": dev.last_boot}
+             "boots": dev.boots, "last_boot": dev.last_boot,
+             # update management (docs/processing-model.md section 14.6)
+             "battery": dev.battery, "in_use": dev.in_use, "authorized": dev.authorized,
+             "slot_versions": {str(k): v for k, v in dev.slot_versions.items()}}
     head = json.dumps(state).encode()
     blob = len(head).to_bytes(4, "little") + head + bytes(dev.flash.data) + bytes(dev.flash.written)
     write_atomic(Path(directory) / "state.bin", blob)
+    written: list[Path] = []
+    if dev.reports:
+        rdir = Path(directory) / "reports"
+        rdir.mkdir(exist_ok=True)
+        n = max((int(p.name[:6]) for p in rdir.glob("[0-9][0-9][0-9][0-9][0-9][0-9]-*.cose")), default=0)
+        for kind, data in dev.reports:
+            n += 1
+            path = rdir / f"{n:06d}-{kind}.cose"
+            write_atomic(path, data)
+            written.append(path)
+        dev.reports.clear()
+    return written
+
+
+def set_version_of(envelope: bytes) -> tuple[int, ...] | None:
+    """The set-version (manifest member 6) of an envelope the boot flow accepted, or None."""
+    from ..suit.decode import decode_envelope_parts, decode_manifest
+
+    try:
+        parts = decode_envelope_parts(envelope)
+        manifest = decode_manifest(parts.manifest_bytes, lazy=True)
+    except FwsignError:
+        return None
+    for key, raw in manifest.extensions:
+        if key == 6 and isinstance(raw, bytes):
+            value = cbor.loads(raw)
+            if isinstance(value, tuple) and all(type(x) is int for x in value):
+                return tuple(int(x) for x in value if type(x) is int)
+    return None

@@ -13,6 +13,7 @@ import ctypes
 import os
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,11 @@ TIME_CLOCK, TIME_FIXED, TIME_NONE = 0, 1, 2
 SEQ_ALL = 0x1F
 
 u8p = ctypes.POINTER(ctypes.c_uint8)
+#: SUIT report callback of the host port's reporter (ports/host/host_report.c).
+EmitFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, u8p, ctypes.c_size_t)
+REPORT_KINDS = {1: "install", 2: "boot"}
+#: BOOTREF_REPORT_MAX_NONCE of the host build (bootref_limits.h).
+REPORT_MAX_NONCE = 32
 FlashRead = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, u8p, ctypes.c_size_t)
 FlashWrite = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32, u8p, ctypes.c_size_t)
 FlashErase = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_uint32)
@@ -119,6 +125,12 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bootref_host_add_pem": (c_int, [vp, c_char_p, c_char_p, sz]),
         "bootref_host_add_hmac_file": (c_int, [vp, c_char_p, c_char_p, sz]),
         "bootref_host_set_kid": (c_int, [vp, sz, c_char_p, sz]),
+        "bootref_host_add_key_file": (c_int, [vp, c_char_p, c_char_p, sz]),
+        "bootref_host_add_raw_key": (c_int, [vp, ctypes.c_uint8, c_char_p, sz, c_char_p, sz]),
+        "bootref_host_require_alg": (c_int, [vp, ctypes.c_int32]),
+        "bootref_host_hsslms_verify": (c_int, [c_char_p, sz, c_char_p, sz, c_char_p, sz]),
+        "bootref_mldsa_verify": (c_int, [c_int, c_char_p, sz, c_char_p, sz, c_char_p, sz]),
+        "bootref_shake": (None, [ctypes.c_uint, c_char_p, sz, c_char_p, sz]),
         "bootref_host_verify": (c_int, [vp, vp, c_char_p, sz, ctypes.c_uint32, ctypes.c_uint32]),
         "bootref_host_add_decrypt_key": (c_int, [vp, c_char_p, c_char_p, sz, c_char_p, sz]),
         "bootref_host_set_image": (c_int, [vp, c_char_p, c_char_p, sz]),
@@ -126,6 +138,10 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bootref_host_set_identity": (None, [vp, c_int, c_char_p]),
         "bootref_host_port": (vp, [vp]),
         "bootref_host_set_time": (None, [vp, c_int, ctypes.c_int64]),
+        "bootref_host_set_um_time": (None, [vp, c_int, ctypes.c_uint64]),
+        "bootref_host_set_battery": (None, [vp, c_int, ctypes.c_uint64]),
+        "bootref_host_set_authorized": (None, [vp, c_int]),
+        "bootref_host_set_version": (c_int, [vp, ctypes.POINTER(ctypes.c_int64), sz]),
         "bootref_ctx_size": (sz, []),
         "bootref_verify_envelope": (c_int, [vp, vp, c_char_p, sz, ctypes.c_uint32]),
         "bootref_run": (c_int, [vp, ctypes.c_uint32]),
@@ -140,6 +156,12 @@ def _declare(lib: ctypes.CDLL) -> None:
         "bootref_boot_confirm": (c_int, [vp]),
         "bootref_boot_target": (c_int, [vp, ctypes.POINTER(ctypes.c_uint8)]),
         "bootref_boot_detail": (c_char_p, [vp]),
+        "bootref_host_reporter_new": (vp, [c_char_p, c_char_p, sz]),
+        "bootref_host_reporter_free": (None, [vp]),
+        "bootref_host_reporter_set_emit": (None, [vp, EmitFn, vp, c_int]),
+        "bootref_host_reporter_port": (vp, [vp]),
+        "bootref_boot_set_report": (None, [vp, vp]),
+        "bootref_boot_set_nonce": (c_int, [vp, c_char_p, sz]),
         "bootref_boot_slot_info": (c_int, [vp, ctypes.c_uint, ctypes.POINTER(ctypes.c_uint8),
                                            ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint32),
                                            ctypes.POINTER(ctypes.c_uint32)]),
@@ -190,6 +212,18 @@ class HostPort:
         err = ctypes.create_string_buffer(256)
         self._check(self.lib.bootref_host_add_pem(self.handle, str(path).encode(), err, 256), err)
 
+    def add_key_file(self, path: Path) -> None:
+        """A PEM public key, or an HSS-LMS / ML-DSA COSE_Key file (fwsign's NAME.cose)."""
+        err = ctypes.create_string_buffer(256)
+        self._check(self.lib.bootref_host_add_key_file(self.handle, str(path).encode(), err, 256), err)
+
+    def require_alg(self, alg: int) -> None:
+        """The "all of these algorithms" rule: a block with ``alg`` must verify (at most 8)."""
+        if self.lib.bootref_host_require_alg(self.handle, alg) != 0:
+            from ..errors import UsageError
+
+            raise UsageError("the C verifier takes at most 8 required algorithms")
+
     def add_hmac_file(self, path: Path) -> None:
         err = ctypes.create_string_buffer(256)
         self._check(self.lib.bootref_host_add_hmac_file(self.handle, str(path).encode(), err, 256), err)
@@ -233,6 +267,21 @@ class HostPort:
     def set_no_time(self) -> None:
         """Model a device without a time source: every delegation is refused."""
         self.lib.bootref_host_set_time(self.handle, TIME_NONE, 0)
+
+    # -- update management inputs (docs/processing-model.md section 14.1) --------------
+
+    def set_um(self, *, now: int | None = None, battery: int | None = None, authorized: bool | None = None,
+               version: tuple[int, ...] | None = None) -> None:
+        """The device's trusted time, battery (mWh), whether its application authorizes an
+        update, and component 0's version; None: not available (conditions that need it
+        fail on a device, wait defers)."""
+        self.lib.bootref_host_set_um_time(self.handle, now is not None, now or 0)
+        self.lib.bootref_host_set_battery(self.handle, battery is not None, battery or 0)
+        self.lib.bootref_host_set_authorized(self.handle, -1 if authorized is None else int(authorized))
+        parts = version or ()
+        arr = (ctypes.c_int64 * max(1, len(parts)))(*parts)
+        if self.lib.bootref_host_set_version(self.handle, arr, len(parts)) != 0:
+            raise UsageError("a version has at most 8 integers")
 
     @property
     def port(self) -> int:
@@ -301,3 +350,45 @@ class Event:
     component: int
     value: int
     status: int
+
+
+class Reporter:
+    """The host port's SUIT report signer: the device's key, and a callback per report.
+
+    ``reports`` collects ``(kind, signed report bytes)`` in the order the boot flow
+    emitted them. The key never leaves the C object (loaded from ``path``). ``alive``:
+    whether the device still has power; a device whose power was cut sends nothing (the
+    emit fails, as the boot flow allows: the report is lost, never the update).
+    """
+
+    def __init__(self, path: Path, *, capabilities: bool = False, alive: Callable[[], bool] | None = None) -> None:
+        self.lib = load()
+        err = ctypes.create_string_buffer(256)
+        handle = self.lib.bootref_host_reporter_new(str(path).encode(), err, 256)
+        if not handle:
+            from ..errors import KeyLoadError
+
+            raise KeyLoadError(f"{path}: {err.value.decode(errors='replace')}")
+        self.handle: int = handle
+        self.reports: list[tuple[str, bytes]] = []
+
+        def emit(_user: int | None, kind: int, data: ctypes._Pointer[ctypes.c_uint8], n: int) -> int:
+            if alive is not None and not alive():
+                return 1
+            try:
+                self.reports.append((REPORT_KINDS.get(int(kind), "unknown"), ctypes.string_at(data, n)))
+                return 0
+            except Exception:  # never unwind through C
+                return 1
+
+        self._emit = EmitFn(emit)  # kept alive as long as the reporter
+        self.lib.bootref_host_reporter_set_emit(self.handle, self._emit, None, 1 if capabilities else 0)
+
+    @property
+    def port(self) -> int:
+        return int(self.lib.bootref_host_reporter_port(self.handle))
+
+    def close(self) -> None:
+        if self.handle:
+            self.lib.bootref_host_reporter_free(self.handle)
+            self.handle = 0

@@ -7,8 +7,9 @@ that the simulated device loads. Both engines follow docs/processing-model.md an
 same verdict and reason; this one reports the C verifier's own progress events as the
 report's checks.
 
-What the C verifier is given: the trusted keys (P-256, Ed25519 or HMAC, each with fwsign's
-key id), the expected vendor and class ids, the anti-rollback minimum as its counter,
+What the C verifier is given: the trusted keys (P-256, Ed25519, HMAC, HSS-LMS or ML-DSA, each
+with fwsign's key id), the algorithms that must each have a verified signature (a hybrid
+policy's "all of these algorithms" rule), the expected vendor and class ids, the anti-rollback minimum as its counter,
 component 0's image, decryption keys, and the time for delegations. What it cannot take is
 refused up front as a usage error: k-of-n thresholds, an algorithm allow-list, another
 component than 0, a slot, and host limits other than the device's compiled ones.
@@ -21,6 +22,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..cose.algs import PQ_KINDS
 from ..errors import (
     DecodeError,
     FwsignError,
@@ -29,7 +31,7 @@ from ..errors import (
     UsageError,
     VerificationError,
 )
-from ..keys import SymmetricKey, public_pem
+from ..keys import SymmetricKey, encode_cose_key, public_pem
 from ..suit.model import Envelope
 from ..verify import Check, Policy, Report
 from . import lib
@@ -50,8 +52,8 @@ def _refuse_unsupported(policy: Policy) -> None:
     if policy.slot is not None:
         raise UsageError("--engine bootref has no slot input (no --slot)")
     for k in policy.keys:
-        if k.kind not in ("p256", "ed25519", "hmac"):
-            raise UsageError(f"--engine bootref accepts P-256, Ed25519 and HMAC keys, not {k.kind} ({k.label})")
+        if k.kind not in ("p256", "ed25519", "hmac", *PQ_KINDS):
+            raise UsageError(f"--engine bootref accepts P-256, Ed25519, HMAC, HSS-LMS and ML-DSA keys, not {k.kind} ({k.label})")
 
 
 def verify_with_bootref(data: bytes, policy: Policy, image: Path | None = None,
@@ -67,9 +69,14 @@ def verify_with_bootref(data: bytes, policy: Policy, image: Path | None = None,
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(k.key.secret)
                 host.add_hmac_file(path)
+            elif k.kind in PQ_KINDS:
+                path.write_bytes(encode_cose_key(k.key))
+                host.add_key_file(path)
             else:
                 path.write_bytes(public_pem(k.key))
                 host.add_pem(path)
+        for alg in sorted(policy.required_algs or ()):
+            host.require_alg(alg)
         for path in decrypt_keys:
             host.add_decrypt_key(path)
         host.set_identity(vendor=policy.vendor_id, class_=policy.class_id)

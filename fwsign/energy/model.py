@@ -94,6 +94,10 @@ class Scenario:
     envelope_bytes: int | None = None
     #: Measured override of the TUF metadata bytes per update (tuf); signatures stay 4 + root updates.
     tuf_bytes: int | None = None
+    #: Measured override of one signature verification's cycles, with what it measures (e.g.
+    #: the emulated HSS-LMS or ML-DSA verification of benchmarks/bench_pq.py); None: the profile's.
+    signature_cycles: float | None = None
+    signature_label: str = ""
     tuf: TufRepo = field(default_factory=TufRepo)
     #: Encrypted payload: content encryption (fwsign.energy.decrypt.CONTENT_ALGS) or None.
     encrypted: str | None = None
@@ -205,6 +209,9 @@ def _phase(name: str, group: str, security: bool, ej: tuple[float, float], detai
 def update_cost(dev: DeviceProfile, link: LinkProfile, measured: Measured, sc: Scenario) -> UpdateCost:
     """Energy of one update of ``sc.image_bytes`` on ``dev`` over ``link`` in mode ``sc.mode``."""
     sig = dev.sig_impl(sc.alg, sc.library)
+    sig_cycles = sig.cycles.value if sc.signature_cycles is None else sc.signature_cycles
+    sig_note = (f"{sig.alg} verify, {sig.library}: {sig_cycles:,.0f} cycles" if sc.signature_cycles is None
+                else f"{sc.signature_label or 'measured'}: {sig_cycles:,.0f} cycles")
     sha_name, sha = dev.sha_impl(sc.sha)
     cpb = sha.value
     cpi = core_cpi(dev, measured)
@@ -256,8 +263,7 @@ def update_cost(dev: DeviceProfile, link: LinkProfile, measured: Measured, sc: S
                              f"{parse_instr:,} emulated instructions x CPI {cpi:.2f} (estimate)"))
         phases.append(_phase("cpu: manifest digest", "cpu", True, cpu_energy(dev, digest_cycles),
                              f"{digest_instr:,} emulated instructions x CPI {cpi:.2f} (estimate)"))
-    phases.append(_phase("cpu: signature", "cpu", True, cpu_energy(dev, n_sig * sig.cycles.value),
-                         f"{sig.alg} verify, {sig.library}: {sig.cycles.value:,.0f} cycles"))
+    phases.append(_phase("cpu: signature", "cpu", True, cpu_energy(dev, n_sig * sig_cycles), sig_note))
     hash_cycles = hashed * cpb
     phases.append(_phase("cpu: image hash (read-back verify)", "cpu", True, cpu_energy(dev, hash_cycles),
                          f"SHA-256 over {hashed} B at {cpb:g} c/B ({sha_name})"))
@@ -270,13 +276,15 @@ def update_cost(dev: DeviceProfile, link: LinkProfile, measured: Measured, sc: S
     if sc.encrypted is not None:
         phases.extend(_decryption_phases(dev, link, sc))
 
-    boot_cycles = parse_cycles + digest_cycles + sig.cycles.value + hash_cycles
+    boot_cycles = parse_cycles + digest_cycles + sig_cycles + hash_cycles
     e1, s1 = cpu_energy(dev, boot_cycles)
     phases.append(Phase("boot: verify", "boot", True, sc.boots * e1, sc.boots * s1,
                         f"{sc.boots} boot(s) x {boot_cycles:,.0f} cycles ({s1 * 1e3:.1f} ms each)"))
 
     return UpdateCost(
-        device=dev.name, link=link.name, scenario=sc, signature_library=sig.library, signature_cycles=sig.cycles.value,
+        device=dev.name, link=link.name, scenario=sc,
+        signature_library=sig.library if sc.signature_cycles is None else (sc.signature_label or "measured"),
+        signature_cycles=sig_cycles,
         sha_impl=sha_name, sha_cpb=cpb, metadata_bytes=meta + tuf_bytes,
         signatures_at_install=n_sig + tuf_sigs, phases=tuple(phases), parse_policy_instr=parse_instr,
         parse_policy_cycles=parse_cycles, boot_verify_cycles=boot_cycles, boot_verify_s=s1,

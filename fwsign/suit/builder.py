@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import cose
-from ..cbor import bstr
+from ..cbor import CBORValue, bstr, dumps
 from ..errors import UsageError
 from ..keys import Signer
-from .codepoints import FWSIGN_DELTA_INFO, Command, DigestAlg, Parameter, TextComponentKey, TextKey
+from .codepoints import FWSIGN_DELTA_INFO, Command, DigestAlg, ManifestKey, Parameter, TextComponentKey, TextKey, WaitEvent
 from .encode import encode_digest, encode_envelope, encode_manifest, encode_sequence, encode_text
 from .ids import class_uuid as class_uuid
 from .ids import vendor_uuid as vendor_uuid
@@ -46,6 +46,7 @@ from .model import (
     TextMap,
     TryEach,
 )
+from .update_management import UpdateRules
 
 REP_CHECK = 15  # record and report success and failure, with system info (spec examples)
 REP_ACTION = 2  # record failure (spec examples' fetch/copy/invoke)
@@ -115,6 +116,8 @@ class ManifestSpec:
     sever: bool = False
     language: str = "en-US"
     payloads: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
+    #: Update management: what the update run checks first (docs/processing-model.md section 14).
+    update: UpdateRules | None = None
 
     def __post_init__(self) -> None:
         if self.sequence_number < 0:
@@ -196,6 +199,8 @@ def build_manifest(spec: ManifestSpec) -> tuple[Manifest, dict[int, bytes]]:
             _index(invoke, i, n)
             invoke.append(_c(Command.DIRECTIVE_INVOKE, REP_ACTION))
 
+    if spec.update is not None and not spec.update.empty:
+        install = [*_update_checks(spec.update, n), *install]
     text = _text(spec)
     install_seq = CommandSequence(tuple(install)) if install else None
     severed: dict[int, bytes] = {}
@@ -222,6 +227,7 @@ def build_manifest(spec: ManifestSpec) -> tuple[Manifest, dict[int, bytes]]:
         invoke=CommandSequence(tuple(invoke)) if invoke else None,
         install=install_member,
         text=text_member,
+        extensions=_update_members(spec.update),
     )
     return manifest, severed
 
@@ -345,3 +351,41 @@ def strip_severable(env: Envelope) -> bytes:
         severed=(), payloads=env.payloads, delegation=env.delegation, tagged=env.tagged,
     )
     return encode_envelope(new)
+
+
+# -- update management (docs/processing-model.md section 14) ----------------------------
+
+
+def _update_checks(rules: UpdateRules, n: int) -> list[Cmd]:
+    """The update run's first commands, for component 0: its parameters, then wait for
+    authorization, then each condition."""
+    out: list[Cmd] = []
+    _index(out, 0, n)
+    params: dict[int, ParamValue] = {}
+    if rules.use_before is not None:
+        params[Parameter.USE_BEFORE] = rules.use_before
+    if rules.min_battery is not None:
+        params[Parameter.MINIMUM_BATTERY] = rules.min_battery
+    if rules.authorization_priority is not None:
+        params[Parameter.UPDATE_PRIORITY] = rules.authorization_priority
+        params[Parameter.WAIT_INFO] = dumps({int(WaitEvent.AUTHORIZATION): rules.authorization_priority})
+    if params:
+        out.append(_c(Command.DIRECTIVE_OVERRIDE_PARAMETERS, _params(params)))
+    if rules.authorization_priority is not None:
+        out.append(_c(Command.DIRECTIVE_WAIT, REP_CHECK))
+        out.append(_c(Command.CONDITION_UPDATE_AUTHORIZED, REP_CHECK))
+    if rules.use_before is not None:
+        out.append(_c(Command.CONDITION_USE_BEFORE, REP_CHECK))
+    if rules.min_battery is not None:
+        out.append(_c(Command.CONDITION_MINIMUM_BATTERY, REP_CHECK))
+    for comparison, version in rules.version_range:
+        out.append(_c(Command.DIRECTIVE_OVERRIDE_PARAMETERS,
+                      _params({Parameter.VERSION: dumps([comparison, list(version)])})))
+        out.append(_c(Command.CONDITION_VERSION, REP_CHECK))
+    return out if len(out) > (1 if n > 1 else 0) else []
+
+
+def _update_members(rules: UpdateRules | None) -> tuple[tuple[int, CBORValue], ...]:
+    if rules is None or rules.set_version is None:
+        return ()
+    return ((int(ManifestKey.SET_VERSION), dumps(list(rules.set_version))),)

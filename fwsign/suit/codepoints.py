@@ -59,6 +59,7 @@ class ManifestKey(IntEnum):
     COMMON = 3
     REFERENCE_URI = 4
     MANIFEST_COMPONENT_ID = 5  # TD
+    SET_VERSION = 6  # UM
     VALIDATE = 7
     LOAD = 8
     INVOKE = 9
@@ -103,6 +104,7 @@ EXTENSION_MANIFEST_KEYS = frozenset(
         ManifestKey.DEPENDENCY_RESOLUTION,
         ManifestKey.CANDIDATE_VERIFICATION,
         ManifestKey.UNINSTALL,
+        ManifestKey.SET_VERSION,
     }
 )
 
@@ -250,3 +252,35 @@ def name_of(enum: type[IntEnum], code: int) -> str:
 #: nint parameters to implementers): on a directive-fetch it makes the fetched payload a
 #: patch against the component named by source-component (docs/delta.md).
 FWSIGN_DELTA_INFO = -257
+
+
+# -- update management (draft-ietf-suit-update-management-14) ---------------------------
+
+
+class WaitEvent(IntEnum):
+    """Keys of SUIT_Wait_Event (parameter wait-info), UM section 4.5."""
+
+    AUTHORIZATION = 1
+    POWER = 2
+    NETWORK = 3
+    OTHER_DEVICE_VERSION = 4
+    TIME = 5
+    TIME_OF_DAY = 6
+    DAY_OF_WEEK = 7
+    TIME_OF_DAY_UTC = 8
+    DAY_OF_WEEK_UTC = 9
+
+
+class VersionComparison(IntEnum):
+    """SUIT_Condition_Version_Comparison_Types, UM section 4.4."""
+
+    GREATER = 1
+    GREATER_EQUAL = 2
+    EQUAL = 3
+    LESSER_EQUAL = 4
+    LESSER = 5
+
+
+#: Wait events the processors implement (docs/processing-model.md section 14.4); the
+#: others are decoded and shown, and refused as unsupported when a wait runs.
+SUPPORTED_WAIT_EVENTS = frozenset({int(WaitEvent.AUTHORIZATION), int(WaitEvent.POWER)})

@@ -20,6 +20,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from .codepoints import (
     FWSIGN_DELTA_INFO,
     MANIFEST_VERSION,
+    SUPPORTED_WAIT_EVENTS,
     TAG_ENVELOPE,
     TAG_PEN,
     Command,
@@ -27,6 +28,7 @@ from .codepoints import (
     EnvelopeKey,
     ManifestKey,
     Parameter,
+    WaitEvent,
     display,
     name_of,
 )
@@ -46,10 +48,12 @@ from .model import (
     LanguageText,
     Manifest,
     Parameters,
+    ParamsByComponent,
     ParamValue,
     Severable,
     TextMap,
     TryEach,
+    VersionMatch,
 )
 
 # Commands whose argument is a SUIT_Rep_Policy (uint bit set).
@@ -110,6 +114,9 @@ _P_BOOL: Final = 4
 _P_BSTR: Final = 5
 _P_TSTR: Final = 6
 _P_ANY: Final = 7
+_P_VERSION: Final = 8
+_P_WAIT: Final = 9
+_P_META: Final = 10
 _PARAM_KINDS: Final[dict[int, int]] = {int(m): _P_ANY for m in Parameter}
 _PARAM_KINDS.update({
     Parameter.VENDOR_IDENTIFIER: _P_UUID, Parameter.CLASS_IDENTIFIER: _P_UUID, Parameter.DEVICE_IDENTIFIER: _P_UUID,
@@ -121,6 +128,7 @@ _PARAM_KINDS.update({
     Parameter.CONTENT: _P_BSTR, Parameter.ENCRYPTION_INFO: _P_BSTR, Parameter.INVOKE_ARGS: _P_BSTR,
     Parameter.FETCH_ARGUMENTS: _P_BSTR,
     Parameter.URI: _P_TSTR,
+    Parameter.VERSION: _P_VERSION, Parameter.WAIT_INFO: _P_WAIT, Parameter.COMPONENT_METADATA: _P_META,
 })
 
 
@@ -247,9 +255,128 @@ def _decode_parameter(key: int, v: CBORValue, ctx: _Ctx, path: str) -> ParamValu
         if type(v) is not str:
             _fail("URI (tstr)", v, _param_path(path, key))
         return v
-    # version, wait-info, component-metadata (update-management): structured values
-    # this implementation carries without interpreting.
+    if kind == _P_VERSION:
+        if type(v) is not bytes:
+            _fail("bstr-wrapped SUIT_Parameter_Version_Match", v, _param_path(path, key))
+        decode_version_match(v, ctx.limits, _param_path(path, key))
+        return v
+    if kind == _P_WAIT:
+        if type(v) is not bytes:
+            _fail("bstr-wrapped SUIT_Wait_Event", v, _param_path(path, key))
+        decode_wait_info(v, ctx.limits, _param_path(path, key), strict=True)
+        return v
+    if kind == _P_META:
+        # decoded and shown; the processors refuse it (docs/processing-model.md section 14.2)
+        if type(v) is not bytes:
+            _fail("bstr-wrapped SUIT_Component_Metadata", v, _param_path(path, key))
+        decode_component_metadata(v, ctx.limits, _param_path(path, key))
+        return v
     return v
+
+
+# -- update management values (docs/processing-model.md section 14) --------------------
+
+
+def decode_version_value(value: CBORValue, limits: Limits, path: str) -> tuple[int, ...]:
+    """SUIT_Condition_Version_Comparison_Value = [+ int], at most max_version_parts."""
+    if type(value) is not tuple:
+        _fail("version ([+ int])", value, path)
+    if not value:
+        raise DecodeError("a version needs at least one integer", path=path)
+    if len(value) > limits.max_version_parts:
+        raise LimitError(f"{len(value)} integers in a version exceed the limit of {limits.max_version_parts}",
+                         path=path)
+    for v in value:
+        if type(v) is not int:
+            _fail("version integer", v, path)
+    return tuple(int(v) for v in value if type(v) is int)
+
+
+def decode_version_match(data: bytes, limits: Limits, path: str) -> VersionMatch:
+    """parameter-version: bstr .cbor [comparison type 1..5, [+ int]] (UM section 4.4)."""
+    value = loads(data, limits, path=path)
+    if type(value) is not tuple or len(value) != 2:
+        _fail("[comparison type, version]", value, path)
+    kind = value[0]
+    if type(kind) is not int or not 1 <= kind <= 5:
+        raise DecodeError(f"version comparison type must be 1..5, found {kind!r}", path=path)
+    return VersionMatch(kind, decode_version_value(value[1], limits, path))
+
+
+def decode_wait_info(data: bytes, limits: Limits, path: str, *, strict: bool = False) -> tuple[tuple[int, CBORValue], ...]:
+    """parameter-wait-info: bstr .cbor {+ event => value} (UM section 4.5).
+
+    The processor (``strict`` False) checks the two events it implements, authorization
+    and power (int), and refuses every other event as unsupported; the strict decoder
+    (inspect) also checks the types of the events the draft defines, to show them."""
+    value = loads(data, limits, path=path)
+    if type(value) is not FrozenMap or len(value) == 0:
+        _fail("non-empty map of wait events", value, path)
+    out: list[tuple[int, CBORValue]] = []
+    for key, v in value.items():
+        if type(key) is not int or key < 0:
+            _fail("wait event (uint)", key, path)
+        if key in SUPPORTED_WAIT_EVENTS or (strict and key == WaitEvent.NETWORK):
+            if type(v) is not int:
+                _fail("int", v, f"{path}.{name_of(WaitEvent, key)}")
+        elif not strict or key not in _WAIT_EVENT_CODES:
+            raise UnsupportedError(f"wait event {name_of(WaitEvent, key)} is not supported", path=path)
+        elif key == WaitEvent.OTHER_DEVICE_VERSION:
+            if type(v) is not tuple or len(v) != 2 or type(v[0]) is not bytes or type(v[1]) is not tuple or not v[1]:
+                _fail("[other-device, [+ version match]]", v, f"{path}.{name_of(WaitEvent, key)}")
+        elif type(v) is not int or v < 0:
+            _fail("uint", v, f"{path}.{name_of(WaitEvent, key)}")
+        out.append((key, v))
+    return tuple(out)
+
+
+_WAIT_EVENT_CODES: Final = frozenset(int(e) for e in WaitEvent)
+
+#: SUIT_Component_Metadata keys (UM section 4.6): default permissions, user / group / role
+#: permission maps, file type, modification and creation time, creator.
+_META_NAMES: Final[dict[int, str]] = {
+    1: "default-permissions", 2: "user-permissions", 3: "group-permissions", 4: "role-permissions",
+    5: "file-type", 6: "modification-time", 7: "creation-time", 8: "creator",
+}
+
+
+def _meta_actor(v: CBORValue, path: str) -> None:
+    """SUIT_meta_actor_id = UUID_Tagged (#6.37(bstr)) / bstr / tstr / int."""
+    if type(v) is Tag:
+        if v.tag != 37 or type(v.value) is not bytes:
+            _fail("UUID (tag 37, bstr)", v, path)
+    elif type(v) not in (bytes, str, int):
+        _fail("actor id (UUID, bstr, tstr or int)", v, path)
+
+
+def decode_component_metadata(data: bytes, limits: Limits, path: str) -> tuple[tuple[int, CBORValue], ...]:
+    """parameter-component-metadata: bstr .cbor SUIT_Component_Metadata, each known member
+    of its type; other (extension) members are carried as decoded."""
+    value = loads(data, limits, path=path)
+    if type(value) is not FrozenMap:
+        _fail("SUIT_Component_Metadata map", value, path)
+    out: list[tuple[int, CBORValue]] = []
+    for key, v in value.items():
+        if type(key) is not int:
+            _fail("component metadata key (int)", key, path)
+        here = f"{path}.{_META_NAMES.get(key, str(key))}"
+        if key == 1 and (type(v) is not int or v < 0):
+            _fail("permissions (uint)", v, here)
+        elif key in (2, 3, 4):
+            if type(v) is not FrozenMap or len(v) == 0:
+                _fail("map of actor to permissions", v, here)
+            for actor, perms in v.items():
+                _meta_actor(actor, here)
+                if type(perms) is not int or perms < 0:
+                    _fail("permissions (uint)", perms, here)
+        elif key == 5 and (type(v) is not int or not 1 <= v <= 3):
+            raise DecodeError(f"file type must be 1 (regular), 2 (directory) or 3 (symlink), found {v!r}", path=here)
+        elif key in (6, 7) and not (type(v) is Tag and v.tag == 1 and type(v.value) is int and v.value >= 0):
+            _fail("epoch time (tag 1, uint)", v, here)
+        elif key == 8:
+            _meta_actor(v, here)
+        out.append((key, v))
+    return tuple(out)
 
 
 def _check_index(index: int, ctx: _Ctx, path: str) -> None:
@@ -351,18 +478,22 @@ def _decode_command_arg(label: int, arg: CBORValue, ctx: _Ctx, path: str, depth:
     if cmd == Command.DIRECTIVE_OVERRIDE_MULTIPLE:
         _expect(isinstance(arg, FrozenMap) and len(arg) > 0, "map of component index to parameters", arg, p)
         assert isinstance(arg, FrozenMap)
+        entries: list[tuple[CBORValue, Parameters | Broken]] = []
         for k, v in arg.items():
             _expect(_is_uint(k), "component index (uint)", k, p)
             assert isinstance(k, int)
             _check_index(k, ctx, p)
-            _decode_parameters(v, ctx, f"{p}{{{k}}}")
-        return arg
+            entries.append((k, _decode_parameters(v, ctx, f"{p}{{{k}}}")))
+        return ParamsByComponent(tuple(entries))
     if cmd == Command.DIRECTIVE_COPY_PARAMS:
         _expect(isinstance(arg, FrozenMap) and len(arg) > 0, "map of component index to parameter list", arg, p)
         assert isinstance(arg, FrozenMap)
         for k, v in arg.items():
             _expect(_is_uint(k), "component index (uint)", k, p)
-            _expect(isinstance(v, tuple) and all(_is_int(x) for x in v), "array of parameter keys", v, p)
+            assert isinstance(k, int)
+            _check_index(k, ctx, p)
+            _expect(isinstance(v, tuple) and len(v) > 0 and all(_is_int(x) for x in v),
+                    "array of parameter labels ([+ int])", v, f"{p}{{{k}}}")
         return arg
     raise UnsupportedError(f"command {display(cmd)} is not supported", path=p)  # pragma: no cover
 
@@ -381,6 +512,10 @@ PROCESSOR_PARAMETERS: Final = frozenset(int(p) for p in (
     Parameter.VENDOR_IDENTIFIER, Parameter.CLASS_IDENTIFIER, Parameter.IMAGE_DIGEST, Parameter.COMPONENT_SLOT,
     Parameter.STRICT_ORDER, Parameter.SOFT_FAILURE, Parameter.IMAGE_SIZE, Parameter.CONTENT,
     Parameter.ENCRYPTION_INFO, Parameter.URI, Parameter.SOURCE_COMPONENT, Parameter.DEVICE_IDENTIFIER,
+    # update management (docs/processing-model.md section 14.2)
+    Parameter.USE_BEFORE, Parameter.MINIMUM_BATTERY, Parameter.UPDATE_PRIORITY, Parameter.VERSION,
+    Parameter.WAIT_INFO,
+    # delta updates (docs/processing-model.md section 15)
     FWSIGN_DELTA_INFO))
 _TRY_EACH: Final = int(Command.DIRECTIVE_TRY_EACH)
 _IMAGE_DIGEST: Final = int(Parameter.IMAGE_DIGEST)
@@ -447,6 +582,24 @@ def _lazy_arg(label: int, arg: CBORValue, ctx: _Ctx, path: str, depth: int) -> C
         return _lazy_sequence(arg, ctx, p, depth + 1)
     if label in (_OVERRIDE_PARAMETERS, _SET_PARAMETERS):
         return _lenient_parameters(arg, f"{path}({_COMMAND_NAMES[label]})", ctx)
+    if label == _OVERRIDE_MULTIPLE:
+        # each entry's parameters as a device sets them; index type and range are judged
+        # when the entry is reached (docs/processing-model.md section 14.4)
+        p = f"{path}(directive-override-multiple)"
+        if type(arg) is not FrozenMap:
+            _fail("map of component index to parameters", arg, p)
+        entries: list[tuple[CBORValue, Parameters | Broken]] = []
+        for k, v in arg.items():
+            try:
+                entries.append((k, _lenient_parameters(v, f"{p}{{{k!r}}}", ctx)))
+            except DecodeError as exc:  # not a map: refused when the entry is reached
+                entries.append((k, Broken(exc)))
+        return ParamsByComponent(tuple(entries))
+    if label == _COPY_PARAMS:
+        p = f"{path}(directive-copy-params)"
+        if type(arg) is not FrozenMap:
+            _fail("map of component index to parameter list", arg, p)
+        return arg  # entries judged in order when the directive runs
     if label >= 0 and label not in _COMMANDS:
         raise UnsupportedError(f"unknown command {label}", path=path)
     return _decode_command_arg(label, arg, ctx, path, depth)
@@ -461,7 +614,13 @@ _LENIENT_TYPES: Final[dict[int, tuple[type, ...]]] = {
     int(Parameter.COMPONENT_SLOT): (int,), int(Parameter.IMAGE_SIZE): (int,), int(Parameter.SOURCE_COMPONENT): (int,),
     int(Parameter.STRICT_ORDER): (bool,), int(Parameter.SOFT_FAILURE): (bool,), int(Parameter.URI): (str,),
     FWSIGN_DELTA_INFO: (bytes,),
+    int(Parameter.USE_BEFORE): (int,), int(Parameter.MINIMUM_BATTERY): (int,),
+    int(Parameter.VERSION): (bytes,), int(Parameter.WAIT_INFO): (bytes,),
 }
+#: update-priority is an int of either sign (UM section 4.3).
+_UPDATE_PRIORITY: Final = int(Parameter.UPDATE_PRIORITY)
+_OVERRIDE_MULTIPLE: Final = int(Command.DIRECTIVE_OVERRIDE_MULTIPLE)
+_COPY_PARAMS: Final = int(Command.DIRECTIVE_COPY_PARAMS)
 
 
 #: The label under which a lenient parameters map keeps the entry it could not accept.
@@ -491,6 +650,11 @@ def _lenient_parameters(value: CBORValue, path: str, ctx: _Ctx) -> Parameters:
                 raise DecodeError(f"parameter key must be an int, found {_type_name(key)}", path=path)
             if key not in PROCESSOR_PARAMETERS:
                 raise UnsupportedError(f"parameter {key} is not supported by the processor", path=path)
+            if key == _UPDATE_PRIORITY:
+                if type(v) is not int:
+                    _fail("int", v, _param_path(path, key))
+                items.append((key, v))
+                continue
             kinds = _LENIENT_TYPES[key]
             if type(v) not in kinds or (kinds == (int,) and v < 0):  # type: ignore[operator]
                 _fail("bstr" if kinds == (bytes,) else "uint" if kinds == (int,) else
@@ -694,6 +858,10 @@ def decode_manifest(data: bytes, limits: Limits = DEFAULT_LIMITS, path: str = "m
             decode_sequence(raw, ctx, paths[mk])
         elif mk in (ManifestKey.DEPENDENCY_RESOLUTION, ManifestKey.CANDIDATE_VERIFICATION):
             _severable(raw, ctx, paths[mk])
+        elif mk == ManifestKey.SET_VERSION:
+            _expect(type(raw) is bytes, "bstr-wrapped version ([+ int])", raw, paths[mk])
+            assert isinstance(raw, bytes)
+            decode_version_value(loads(raw, limits, path=paths[mk]), limits, paths[mk])
         elif isinstance(raw, tuple):  # COSWID as a digest
             decode_digest_value(raw, paths[mk])
         else:
@@ -717,7 +885,7 @@ def decode_manifest(data: bytes, limits: Limits = DEFAULT_LIMITS, path: str = "m
 
 _EXTENSION_MEMBERS = frozenset({
     ManifestKey.MANIFEST_COMPONENT_ID, ManifestKey.DEPENDENCY_RESOLUTION, ManifestKey.CANDIDATE_VERIFICATION,
-    ManifestKey.UNINSTALL, ManifestKey.COSWID,
+    ManifestKey.UNINSTALL, ManifestKey.COSWID, ManifestKey.SET_VERSION,
 })
 
 

@@ -153,7 +153,16 @@ ParamValue = Union[int, bytes, str, bool, Digest, Tag, Broken, CBORValue]
 #: set-component-index: one index, ``True`` (all components) or a list of indices.
 ComponentIndex = Union[int, bool, tuple[int, ...]]
 
-CommandArg = Union[int, ComponentIndex, Parameters, TryEach, CommandSequence, Broken, CBORValue]
+@dataclass(frozen=True)
+class ParamsByComponent:
+    """The argument of directive-override-multiple (update management, code 34): per
+    component index (as decoded; the processor checks its type and range when it gets
+    there), the parameters to set, in map order."""
+
+    entries: tuple[tuple[CBORValue, Parameters | Broken], ...]
+
+
+CommandArg = Union[int, ComponentIndex, Parameters, TryEach, CommandSequence, Broken, ParamsByComponent, CBORValue]
 
 
 @dataclass(frozen=True)
@@ -377,3 +386,11 @@ class EnvelopeParts:
         return Envelope(auth=self.auth, manifest=manifest, manifest_bytes=self.manifest_bytes,
                         severed=self.severed, payloads=self.payloads, delegation=self.delegation,
                         tagged=self.tagged, raw=self.raw)
+
+
+@dataclass(frozen=True)
+class VersionMatch:
+    """SUIT_Parameter_Version_Match = [comparison type, [+ int]] (UM section 4.4)."""
+
+    comparison: int
+    value: tuple[int, ...]

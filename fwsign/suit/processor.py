@@ -23,22 +23,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from ..cbor import Tag
+from ..cbor import FrozenMap, Tag
 from ..errors import (
     AbortError,
+    BatteryLow,
     DecodeError,
+    Deferred,
     FwsignError,
     IdentityMismatch,
+    ImageMatches,
     ImageMismatch,
     LimitError,
     MissingCheck,
+    NotAuthorized,
     SeveredMemberMissing,
     UnsupportedError,
+    UseBeforePassed,
+    VersionMismatch,
 )
 from ..limits import DEFAULT_LIMITS, Limits
-from .codepoints import FWSIGN_DELTA_INFO, Command, ManifestKey, Parameter, display
-from .decode import PROCESSOR_PARAMETERS, decode_digest
-from .model import Broken, CommandSequence, Digest, Manifest, Parameters, ParamValue, TryEach
+from .codepoints import FWSIGN_DELTA_INFO, Command, ManifestKey, Parameter, WaitEvent, display
+from .decode import PROCESSOR_PARAMETERS, decode_digest, decode_version_match, decode_wait_info
+from .model import (
+    Broken,
+    CommandSequence,
+    Digest,
+    Manifest,
+    Parameters,
+    ParamsByComponent,
+    ParamValue,
+    TryEach,
+    VersionMatch,
+)
 
 # Plain int code points (native constants in a compiled build).
 _VENDOR: Final = int(Command.CONDITION_VENDOR_IDENTIFIER)
@@ -73,7 +89,44 @@ _P_DELTA: Final = FWSIGN_DELTA_INFO
 
 #: Reasons of a failed condition: the only failures soft-failure turns into "go on".
 CONDITION_FAILURES: Final = frozenset(
-    {"vendor-mismatch", "class-mismatch", "device-mismatch", "image-mismatch", "abort"})
+    {"vendor-mismatch", "class-mismatch", "device-mismatch", "image-mismatch", "abort",
+     # update management (docs/processing-model.md section 14.3)
+     "use-before-passed", "image-matches", "battery-low", "not-authorized", "version-mismatch"})
+
+# Update management (docs/processing-model.md section 14).
+_USE_BEFORE: Final = int(Command.CONDITION_USE_BEFORE)
+_IMAGE_NOT_MATCH: Final = int(Command.CONDITION_IMAGE_NOT_MATCH)
+_MIN_BATTERY: Final = int(Command.CONDITION_MINIMUM_BATTERY)
+_AUTHORIZED: Final = int(Command.CONDITION_UPDATE_AUTHORIZED)
+_VERSION: Final = int(Command.CONDITION_VERSION)
+_WAIT: Final = int(Command.DIRECTIVE_WAIT)
+_OVERRIDE_MULTIPLE: Final = int(Command.DIRECTIVE_OVERRIDE_MULTIPLE)
+_COPY_PARAMS: Final = int(Command.DIRECTIVE_COPY_PARAMS)
+_UM_CONDITIONS: Final = frozenset({_USE_BEFORE, _IMAGE_NOT_MATCH, _MIN_BATTERY, _AUTHORIZED, _VERSION})
+_P_USE_BEFORE: Final = int(Parameter.USE_BEFORE)
+_P_BATTERY: Final = int(Parameter.MINIMUM_BATTERY)
+_P_PRIORITY: Final = int(Parameter.UPDATE_PRIORITY)
+_P_VERSION: Final = int(Parameter.VERSION)
+_P_WAIT: Final = int(Parameter.WAIT_INFO)
+_EV_AUTHORIZATION: Final = int(WaitEvent.AUTHORIZATION)
+#: Parameters copy-params may copy: those stored per component (soft-failure is not), less
+#: delta-info, which describes the patch of one fetch (model section 15: `unsupported`).
+_COPYABLE: Final = PROCESSOR_PARAMETERS - {_P_SOFT_FAILURE, _P_DELTA}
+
+
+def version_compare(mine: tuple[int, ...], match: VersionMatch) -> bool:
+    """Whether a component's version satisfies a version match (model section 14.3): the
+    manifest's integers in order, the first difference decides, the component's version
+    padded with zeros where it is shorter."""
+    cmp = 0
+    for i, want in enumerate(match.value):
+        have = mine[i] if i < len(mine) else 0
+        if have != want:
+            cmp = 1 if have > want else -1
+            break
+    kind = match.comparison
+    return (cmp > 0 if kind == 1 else cmp >= 0 if kind == 2 else cmp == 0 if kind == 3
+            else cmp <= 0 if kind == 4 else cmp < 0)
 
 _IDENTITY_BIT: Final = {_VENDOR: 1, _CLASS: 2}
 _BOTH_IDENTITIES: Final = 3
@@ -127,13 +180,19 @@ class Expected:
     again with the real :class:`ImageFacts`. The outcome is the same either way; the
     image is streamed after the sequences have run, not before."""
 
-    __slots__ = ("checks",)
+    __slots__ = ("checks", "excluded")
 
     def __init__(self) -> None:
         #: (digest or None, size or None, content or None) per comparison, in order.
         self.checks: list[tuple[Digest | None, int | None, bytes | None]] = []
+        #: (digest, size or None) per image-not-match, which passed because the contents
+        #: were taken to differ.
+        self.excluded: list[tuple[Digest, int | None]] = []
 
     def held(self, facts: ImageFacts) -> bool:
+        for digest_, size_ in self.excluded:
+            if (size_ is None or facts.size == size_) and facts.digest(digest_.alg) == digest_.value:
+                return False
         for digest, size, content in self.checks:
             if content is not None:
                 if facts.size != len(content) or facts.data != content:
@@ -158,11 +217,22 @@ class DeviceModel:
     #: Components the identifiers belong to (draft section 8.4.9.1: identifiers are scoped
     #: by component; a co-processor has a class of its own). None: every component.
     identified: tuple[int, ...] | None
+    #: Update management inputs (model section 14.1); None: not available.
+    now: int | None
+    battery: int | None
+    authorized: bool | None
+    versions: tuple[tuple[int, tuple[int, ...]], ...]
 
     def __init__(self, vendor_id: bytes | None = None, class_id: bytes | None = None,
                  device_id: bytes | None = None, images: tuple[tuple[int, ImageFacts | Expected], ...] = (),
                  slots: tuple[tuple[int, int], ...] = (), host: bool = True,
-                 identified: tuple[int, ...] | None = None) -> None:
+                 identified: tuple[int, ...] | None = None, *, now: int | None = None,
+                 battery: int | None = None, authorized: bool | None = None,
+                 versions: tuple[tuple[int, tuple[int, ...]], ...] = ()) -> None:
+        object.__setattr__(self, "now", now)
+        object.__setattr__(self, "battery", battery)
+        object.__setattr__(self, "authorized", authorized)
+        object.__setattr__(self, "versions", versions)
         object.__setattr__(self, "vendor_id", vendor_id)
         object.__setattr__(self, "class_id", class_id)
         object.__setattr__(self, "device_id", device_id)
@@ -186,6 +256,12 @@ class DeviceModel:
         for c, slot in self.slots:
             if c == component:
                 return slot
+        return None
+
+    def version(self, component: int) -> tuple[int, ...] | None:
+        for c, v in self.versions:
+            if c == component:
+                return v
         return None
 
 
@@ -397,6 +473,13 @@ class Processor:
                 self._set_params(arg, code == _OVERRIDE, soft, here)
             elif code in (_TRY_EACH, _RUN_SEQUENCE):
                 self._nested(code, arg, depth, here)
+            elif code in _UM_CONDITIONS or code == _WAIT:
+                for comp in self.selected:
+                    self._um(code, comp, here)
+            elif code == _OVERRIDE_MULTIPLE:
+                self._override_multiple(arg, soft, here)
+            elif code == _COPY_PARAMS:
+                self._copy_params(arg, here)
             elif code in _IDENTITY or code in (_IMAGE_MATCH, _SLOT, _CHECK_CONTENT, _ABORT) or code in _ACTS:
                 for comp in self.selected:
                     if code in _ACTS:
@@ -448,6 +531,47 @@ class Processor:
                 if override or key not in self.params[comp]:
                     self.params[comp][key] = value
                     self._snaps[comp] = None
+
+    def _override_multiple(self, arg: object, soft: list[bool] | None, where: str) -> None:
+        """override-multiple (model section 14.4): per entry, override-parameters for the
+        component it names alone; the last one named stays selected."""
+        if not isinstance(arg, ParamsByComponent):
+            raise DecodeError("override-multiple argument must be a map", path=where)
+        if not arg.entries:
+            raise DecodeError("override-multiple needs at least one component", path=where)
+        for k, params in arg.entries:
+            if type(k) is not int or k < 0:
+                raise DecodeError(f"override-multiple component index must be a uint, not {k!r}", path=where)
+            if k >= self.n:
+                raise DecodeError(f"component index {k} is out of range (manifest has {self.n})", path=where)
+            if isinstance(params, Broken):
+                raise params.error
+            self.selected = (k,)
+            self._set_params(params, True, soft, f"{where}{{{k}}}")
+
+    def _copy_params(self, arg: object, where: str) -> None:
+        """copy-params (model section 14.4): per entry, per label, per selected component."""
+        if not isinstance(arg, FrozenMap):
+            raise DecodeError("copy-params argument must be a map", path=where)
+        if len(arg) == 0:
+            raise DecodeError("copy-params needs at least one source component", path=where)
+        for src, labels in arg.items():
+            if type(src) is not int or src < 0:
+                raise DecodeError(f"copy-params source must be a component index, not {src!r}", path=where)
+            if src >= self.n:
+                raise DecodeError(f"component index {src} is out of range (manifest has {self.n})", path=where)
+            if type(labels) is not tuple or not labels:
+                raise DecodeError("copy-params needs a list of one or more parameter labels", path=where)
+            for label in labels:
+                if type(label) is not int:
+                    raise DecodeError("a copy-params label must be an int", path=where)
+                if label not in _COPYABLE:
+                    raise UnsupportedError(f"parameter {label} cannot be copied by this processor", path=where)
+                for comp in self.selected:
+                    value = self.params[src].get(label)
+                    if value is not None:
+                        self.params[comp][label] = value
+                        self._snaps[comp] = None
 
     def _nested(self, code: int, arg: object, depth: int, where: str) -> None:
         if depth + 1 > self.limits.max_sequence_depth:
@@ -615,6 +739,104 @@ class Processor:
                                                          path=where))
         else:
             self._observe(_SLOT, comp, where, OK)
+
+    # -- update management (model section 14) ---------------------------------------
+
+    def _um(self, code: int, comp: int, where: str) -> None:
+        model = self.model
+        if code == _USE_BEFORE:
+            limit = self._param(comp, _P_USE_BEFORE, code, where)
+            if model.now is None:
+                self._skip_or_fail(code, comp, where, lambda: UseBeforePassed(
+                    "the device has no trusted time to compare with use-before", path=where))
+            elif not isinstance(limit, int) or model.now >= limit:
+                self._fail(code, comp, where, UseBeforePassed(
+                    f"the time {model.now} is not before use-before {limit!r}", path=where))
+            else:
+                self._observe(code, comp, where, OK)
+        elif code == _IMAGE_NOT_MATCH:
+            self._image_not_match(comp, where)
+        elif code == _MIN_BATTERY:
+            need = self._param(comp, _P_BATTERY, code, where)
+            if model.battery is None:
+                self._skip_or_fail(code, comp, where, lambda: BatteryLow(
+                    "the device has no battery reading", path=where))
+            elif not isinstance(need, int) or model.battery < need:
+                self._fail(code, comp, where, BatteryLow(
+                    f"the battery holds {model.battery} mWh, the manifest asks for {need!r}", path=where))
+            else:
+                self._observe(code, comp, where, OK)
+        elif code == _AUTHORIZED:
+            priority = self._param(comp, _P_PRIORITY, code, where)
+            if model.authorized is None:
+                self._skip_or_fail(code, comp, where, lambda: NotAuthorized(
+                    "the device has no application to authorize the update", path=where))
+            elif not model.authorized:
+                self._fail(code, comp, where, NotAuthorized(
+                    f"the application did not authorize an update of priority {priority!r}", path=where))
+            else:
+                self._observe(code, comp, where, OK)
+        elif code == _VERSION:
+            raw = self._param(comp, _P_VERSION, code, where)
+            if not isinstance(raw, bytes):
+                raise DecodeError("version must be a bstr-wrapped version match", path=where)
+            match = decode_version_match(raw, self.limits, f"{where}(version)")
+            mine = model.version(comp)
+            if mine is None:
+                self._skip_or_fail(code, comp, where, lambda: VersionMismatch(
+                    f"the version of component {comp} is unknown", path=where))
+            elif not version_compare(mine, match):
+                self._fail(code, comp, where, VersionMismatch(
+                    f"component {comp} is version {list(mine)}, outside the manifest's range", path=where))
+            else:
+                self._observe(code, comp, where, OK)
+        else:
+            self._wait(comp, where)
+
+    def _image_not_match(self, comp: int, where: str) -> None:
+        digest = self._param(comp, _P_DIGEST, _IMAGE_NOT_MATCH, where)
+        if isinstance(digest, bytes):
+            digest = decode_digest(digest, self.limits, f"{where}(image-digest)")
+        if not isinstance(digest, Digest):
+            raise DecodeError("image-digest must be a SUIT_Digest", path=where)
+        size = self.params[comp].get(_P_SIZE)
+        size_ = size if isinstance(size, int) else None
+        facts = self.model.image(comp)
+        if facts is None:
+            if self.model.host:
+                self._observe(_IMAGE_NOT_MATCH, comp, where, SKIPPED)
+                self.skipped += 1
+            else:
+                self._observe(_IMAGE_NOT_MATCH, comp, where, OK)  # no image: not that image
+        elif isinstance(facts, Expected):
+            facts.excluded.append((digest, size_))
+            self._observe(_IMAGE_NOT_MATCH, comp, where, OK)
+        else:
+            computed = facts.digest(digest.alg)
+            if computed is None:
+                raise UnsupportedError(f"digest algorithm {digest.alg} is not supported", path=where)
+            if (size_ is None or facts.size == size_) and computed == digest.value:
+                self._fail(_IMAGE_NOT_MATCH, comp, where, ImageMatches(
+                    f"component {comp} already holds the image image-not-match excludes", path=where))
+            self._observe(_IMAGE_NOT_MATCH, comp, where, OK)
+
+    def _wait(self, comp: int, where: str) -> None:
+        raw = self._param(comp, _P_WAIT, _WAIT, where)
+        if not isinstance(raw, bytes):
+            raise DecodeError("wait-info must be a bstr-wrapped map of events", path=where)
+        events = decode_wait_info(raw, self.limits, f"{where}(wait-info)")
+        if self.model.host:
+            self._observe(_WAIT, comp, where, NOT_EXECUTED)
+            return
+        for key, value in events:
+            if key == _EV_AUTHORIZATION:
+                occurred = self.model.authorized is True
+            else:
+                occurred = self.model.battery is not None and isinstance(value, int) and self.model.battery >= value
+            if not occurred:
+                self._observe(_WAIT, comp, where, FAILED)
+                raise Deferred(f"waiting for {display(WaitEvent(key))}: the update is deferred", path=where)
+        self._observe(_WAIT, comp, where, OK)
 
     # -- directives that act -------------------------------------------------------
 

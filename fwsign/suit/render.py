@@ -10,6 +10,7 @@ from enum import IntEnum
 from .. import cbor
 from ..cbor import CBORValue, FrozenMap, Tag, bstr
 from ..keys import ALG_DISPLAY
+from ..limits import DEFAULT_LIMITS
 from .codepoints import (
     Command,
     CommonKey,
@@ -20,6 +21,8 @@ from .codepoints import (
     Parameter,
     TextComponentKey,
     TextKey,
+    VersionComparison,
+    WaitEvent,
     display,
     name_of,
 )
@@ -30,6 +33,7 @@ from .model import (
     Digest,
     Envelope,
     Parameters,
+    ParamsByComponent,
     TextMap,
     TryEach,
 )
@@ -88,6 +92,8 @@ def _encryption_info_json(value: bytes) -> object:
 def _param_json(code: int, value: object) -> object:
     if isinstance(value, Digest):
         return _digest_json(value)
+    if code in (Parameter.VERSION, Parameter.WAIT_INFO, Parameter.COMPONENT_METADATA) and isinstance(value, bytes):
+        return _um_param_json(code, value)
     if code == Parameter.ENCRYPTION_INFO and isinstance(value, bytes):
         return _encryption_info_json(value)
     if code in _UUID_PARAMS and isinstance(value, bytes) and len(value) == 16:
@@ -111,6 +117,8 @@ def sequence_json(seq: CommandSequence) -> list[dict[str, object]]:
             value = [sequence_json(a) for a in arg.alternatives] + ([None] if arg.nil_fallback else [])
         elif isinstance(arg, CommandSequence):
             value = sequence_json(arg)
+        elif isinstance(arg, ParamsByComponent):
+            value = {str(k): _params_json(p) if isinstance(p, Parameters) else None for k, p in arg.entries}
         else:
             value = _plain(arg)
         out.append({name: value})
@@ -154,6 +162,9 @@ def to_json(env: Envelope) -> dict[str, object]:
     elif isinstance(m.text, Digest):
         manifest["text"] = {"severed": _digest_json(m.text)}
     for ext_key, raw in m.extensions:
+        if ext_key == ManifestKey.SET_VERSION and isinstance(raw, bytes):
+            manifest[name_of(ManifestKey, ext_key)] = _set_version_json(raw)
+            continue
         manifest[name_of(ManifestKey, ext_key)] = _plain(raw)
 
     blocks: list[dict[str, object]] = []
@@ -392,6 +403,7 @@ def _d(v: CBORValue, schema: str, depth: int) -> str:
         for key in (16, 20, 15, 18, 24):
             child[key] = "digest" if isinstance(v.get(key), tuple) else "<<sequence"
         child[23] = "digest" if isinstance(v.get(23), tuple) else "<<text"
+        child[6] = "<<plain"  # set-version (update management)
         return _map(v, depth, ManifestKey, child, "plain")
     if schema == "common" and isinstance(v, FrozenMap):
         return _map(v, depth, CommonKey, {4: "<<sequence"}, "plain")
@@ -407,6 +419,8 @@ def _d(v: CBORValue, schema: str, depth: int) -> str:
                 body = _array([_wrapped(a, "sequence", depth + 2) for a in arg], depth + 1)
             elif code == Command.DIRECTIVE_RUN_SEQUENCE:
                 body = _wrapped(arg, "sequence", depth + 1)
+            elif code == Command.DIRECTIVE_OVERRIDE_MULTIPLE and isinstance(arg, FrozenMap):
+                body = _map(arg, depth + 1, None, {k: "params" for k in arg}, "plain")
             else:
                 body = _d(arg, "plain", depth + 1)
             items.append(f"{_note(name)}{_str(code)},{body}")
@@ -418,6 +432,8 @@ def _d(v: CBORValue, schema: str, depth: int) -> str:
             name = name_of(Parameter, k) if isinstance(k, int) else str(k)
             if k == Parameter.IMAGE_DIGEST:
                 body = _wrapped(val, "digest", depth + 1)
+            elif k in (Parameter.VERSION, Parameter.WAIT_INFO, Parameter.COMPONENT_METADATA) and isinstance(val, bytes):
+                body = _wrapped(val, "plain", depth + 1)
             else:
                 body = _d(val, "plain", depth + 1)
                 if k in _UUID_PARAMS and isinstance(val, bytes) and len(val) == 16:
@@ -475,6 +491,7 @@ def explain(env: Envelope) -> str:
             _hex_block(tbs),
             f"   {'signature' if msg.cose_tag == 18 else 'tag'} ({len(msg.tag)} bytes): {msg.tag.hex()}",
         ]
+    out += _explain_update_management(env)
     sev = env.manifest.severed_digests()
     if sev:
         out.append("Severable members: each digest covers the member's bstr-wrapped form:")
@@ -483,3 +500,83 @@ def explain(env: Envelope) -> str:
             state = f"present, {len(bstr(raw))} bytes hashed" if raw is not None else "severed (absent)"
             out.append(f"   {name_of(ManifestKey, key)}: {dg.value.hex()} ({state})")
     return "\n".join(out)
+
+
+# -- update management (docs/processing-model.md section 14) ----------------------------
+
+_COMPARISONS = {1: ">", 2: ">=", 3: "=", 4: "<=", 5: "<"}
+
+
+def _um_param_json(code: int, value: bytes) -> object:
+    from ..errors import FwsignError
+    from .decode import decode_version_match, decode_wait_info
+
+    try:
+        if code == Parameter.COMPONENT_METADATA:
+            from .decode import _META_NAMES, decode_component_metadata
+
+            return {_META_NAMES.get(k, str(k)): _plain(v)
+                    for k, v in decode_component_metadata(value, DEFAULT_LIMITS, "component-metadata")}
+        if code == Parameter.VERSION:
+            match = decode_version_match(value, DEFAULT_LIMITS, "version")
+            return {"comparison": name_of(VersionComparison, match.comparison), "version": list(match.value)}
+        return {name_of(WaitEvent, k): _plain(v) for k, v in decode_wait_info(value, DEFAULT_LIMITS, "wait-info",
+                                                                                 strict=True)}
+    except FwsignError:
+        return value.hex()
+
+
+def _set_version_json(raw: bytes) -> object:
+    value = cbor.loads(raw)
+    return list(value) if isinstance(value, tuple) else _plain(value)
+
+
+def _explain_update_management(env: Envelope) -> list[str]:
+    """What the update-management commands on the path a host takes ask of the device."""
+    from .processor import observe
+
+    um = {int(c) for c in (Command.CONDITION_USE_BEFORE, Command.CONDITION_IMAGE_NOT_MATCH,
+                           Command.CONDITION_MINIMUM_BATTERY, Command.CONDITION_UPDATE_AUTHORIZED,
+                           Command.CONDITION_VERSION, Command.DIRECTIVE_WAIT)}
+    severed = {k: s for k in (16, 20) if (s := decode_severed_sequence(env, k)) is not None}
+    lines: list[str] = []
+    for o in observe(env.manifest, severed).observations:
+        if o.code not in um:
+            continue
+        where = o.where.removeprefix("manifest.")
+        if o.code == Command.CONDITION_USE_BEFORE:
+            what = f"the device's time must be before {o.param(int(Parameter.USE_BEFORE))!r} (seconds since 1970)"
+        elif o.code == Command.CONDITION_MINIMUM_BATTERY:
+            what = f"the battery must hold at least {o.param(int(Parameter.MINIMUM_BATTERY))!r} mWh"
+        elif o.code == Command.CONDITION_UPDATE_AUTHORIZED:
+            what = (f"the device's application must authorize an update of priority "
+                    f"{o.param(int(Parameter.UPDATE_PRIORITY))!r}")
+        elif o.code == Command.CONDITION_VERSION:
+            what = f"component {o.component}'s version must be {_version_text(o.param(int(Parameter.VERSION)))}"
+        elif o.code == Command.CONDITION_IMAGE_NOT_MATCH:
+            what = f"component {o.component} must not already hold the image of image-digest"
+        else:
+            w = o.param(int(Parameter.WAIT_INFO))
+            what = f"processing waits (the update is deferred) until {_um_param_json(int(Parameter.WAIT_INFO), w)}" \
+                if isinstance(w, bytes) else "processing waits for the events of wait-info"
+        lines.append(f"   {where}: {name_of(Command, o.code)}: {what}")
+    sv = [raw for k, raw in env.manifest.extensions if k == ManifestKey.SET_VERSION]
+    if sv and isinstance(sv[0], bytes):
+        lines.insert(0, f"   set-version: this release is version {_set_version_json(sv[0])}")
+    if not lines:
+        return []
+    return ["Update management (draft-ietf-suit-update-management; a device checks these, a host skips them):",
+            *lines]
+
+
+def _version_text(value: object) -> str:
+    from ..errors import FwsignError
+    from .decode import decode_version_match
+
+    if not isinstance(value, bytes):
+        return "?"
+    try:
+        match = decode_version_match(value, DEFAULT_LIMITS, "version")
+    except FwsignError:
+        return f"h'{value.hex()}' (not a version match)"
+    return f"{_COMPARISONS[match.comparison]} {'.'.join(str(x) for x in match.value)}"

@@ -19,6 +19,7 @@ that installs and then does not start.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -34,7 +35,6 @@ import fwsign
 from fwsign.device.device import DeviceConfig, Geometry, new_device
 from fwsign.device.flash import Counter
 from fwsign.errors import FwsignError, RollbackError, UnsupportedError, VerificationError
-from fwsign.keys import SymmetricKey, public_of, public_pem
 from fwsign.limits import DEVICE_LIMITS, Limits
 from fwsign.suit.codepoints import ManifestKey
 from fwsign.suit.decode import decode_envelope_parts, decode_manifest, decode_severed_sequence
@@ -57,12 +57,14 @@ from .build import (
     VENDOR,
     Block,
     Case,
+    DeviceUM,
     Digest,
     Params,
     Seq,
     describe,
     encode,
-    private_keys,
+    key_file,
+    public_key,
     sha256,
 )
 from .harness import VECTORS
@@ -90,10 +92,17 @@ DEVICE_RULES = (
     "that does not verify at boot leaves the previous image running",
     "D9 a fetch that carries an encryption-info, on a device provisioned with no decryption "
     "key, is refused as unsupported (after D2's checks)",
-    "D10 (delta updates) during the update run beside a running image, component 1 is the "
+    # update management (docs/processing-model.md section 14.6)
+    "D10 a wait whose event has not occurred ends the run as deferred (update or boot run)",
+    "D11 the application authorizes an update when the device is not in use and an operator "
+    "authorized it (constant over one install and boot here)",
+    "D12 the battery is the level set (None: no reading: minimum-battery fails, power never occurs)",
+    "D13 component 0's version is the running image's (given directly here); other components have none",
+    # delta updates (docs/processing-model.md section 15)
+    "D14 during the update run beside a running image, component 1 is the "
     "running image: image-match and check-content of component 1 read it; its slot and "
     "directives stay unavailable (D1)",
-    "D11 (delta updates) a fetch of component 0 with delta-info (after D2's checks and the "
+    "D15 a fetch of component 0 with delta-info (after D2's checks and the "
     "model's section 15 checks) is a port-error with an encryption-info, a source-component "
     "other than 1 or no running image; the payload served (D3) must have the delta-info's "
     "size and SHA-256 and apply to the running image within the image area (patch-invalid), "
@@ -124,8 +133,10 @@ class _Port:
     fetched: bytes | None = None
     #: The slot being installed and booted: 0 on a fresh device, 1 beside a running image.
     slot: int = 0
-    #: The running image (D10, D11), or None on a fresh device.
+    #: The running image (D14, D15), or None on a fresh device.
     running: bytes | None = None
+    #: The device's update-management inputs (model section 14.1).
+    um: DeviceUM | None = None
 
 
 def _processor_source() -> ModuleType:
@@ -170,7 +181,7 @@ class BootFlowProcessor(_Processor):
             raise PortError("copy, write and swap are not available", path=where)  # D6
         if self.port.mode != "install" or self.port.fetched is not None:
             raise PortError("one fetch per install, none at boot", path=where)  # D2
-        if _P_DELTA in self.params[comp]:  # D11
+        if _P_DELTA in self.params[comp]:  # D15
             self.port.fetched = self._delta(comp, where)
             self.model = _model(self.port.fetched, self.port.slot, self.port)
             return
@@ -186,7 +197,7 @@ class BootFlowProcessor(_Processor):
         self.model = _model(data, self.port.slot, self.port)  # D2
 
     def _delta(self, comp: int, where: str) -> bytes:
-        """D11: the patch is served, authenticated against delta-info, applied to the running image."""
+        """D15: the patch is served, authenticated against delta-info, applied to the running image."""
         from fwsign.delta.apply import patched
 
         if _P_ENC in self.params[comp] or self.params[comp].get(_P_SOURCE) != 1 or self.port.running is None:
@@ -205,9 +216,12 @@ class BootFlowProcessor(_Processor):
 
 def _model(image: bytes | None, slot: int, port: _Port | None = None) -> DeviceModel:
     images: tuple[tuple[int, ImageFacts], ...] = () if image is None else ((0, image_facts(image, {SHA256})),)
-    if port is not None and port.mode == "install" and port.running is not None:  # D10
+    if port is not None and port.mode == "install" and port.running is not None:  # D14
         images = (*images, (1, image_facts(port.running, {SHA256})))
-    return DeviceModel(VENDOR, CLASS, DEVICE, images=images, slots=((0, slot),), host=False)
+    um = (port.um if port is not None else None) or DeviceUM()
+    return DeviceModel(VENDOR, CLASS, DEVICE, images=images, slots=((0, slot),), host=False,
+                       now=um.now, battery=um.battery, authorized=um.authorized,
+                       versions=((0, um.version),) if um.version is not None else ())
 
 
 def _sequences(manifest: Manifest, severed: dict[int, CommandSequence],
@@ -220,12 +234,13 @@ BOOT = (int(ManifestKey.VALIDATE), int(ManifestKey.LOAD), int(ManifestKey.INVOKE
 
 
 def device_verdict(envelope: bytes, keys: tuple[TrustedKey, ...], counter: int, payload: bytes | None,
-                   payloads: Mapping[str, bytes], limits: Limits = DEVICE_LIMITS, running: int | None = None) -> Verdict:
+                   payloads: Mapping[str, bytes], limits: Limits = DEVICE_LIMITS, running: int | None = None,
+                   um: DeviceUM | None = None) -> Verdict:
     """What a fresh device does with ``envelope``, by the model in device mode; ``running``:
     the sequence number of a confirmed image in slot 0 (the device counter is then at least
     that), so the update goes to slot 1 (D8)."""
     port = _Port(payload, payloads, slot=0 if running is None else 1,
-                 running=None if running is None else IMAGES["image"])
+                 running=None if running is None else IMAGES["image"], um=um)
     if running is not None:
         counter = max(counter, running)
     try:
@@ -285,15 +300,13 @@ class DeviceDiffer:
 
     def __init__(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="fwsign-gen-device-"))
-        keys = private_keys()
         names: list[str] = []
         for name in TRUSTED:
-            k = keys[name]
-            file = f"{name}.hmac" if isinstance(k, SymmetricKey) else f"{name}.pem"
-            (self.tmp / file).write_bytes(k.secret if isinstance(k, SymmetricKey) else public_pem(public_of(k)))
+            file, data = key_file(name)
+            (self.tmp / file).write_bytes(data)
             names.append(file)
         self.config = DeviceConfig(VENDOR, CLASS, DEVICE, GEOMETRY, tuple(names))
-        self.trusted = tuple(TrustedKey.of(public_of(keys[n]), n) for n in TRUSTED)
+        self.trusted = tuple(TrustedKey.of(public_key(n), n) for n in TRUSTED)
         # a device running a confirmed image (sequence number RUNNING) in slot 0
         base = new_device(self.config, self.tmp)
         base.install(encode(BASELINE), IMAGES["image"])
@@ -302,8 +315,12 @@ class DeviceDiffer:
         self.base_flash = (bytes(base.flash.data), bytes(base.flash.written), list(base.flash.wear))
 
     def device(self, envelope: bytes, counter: int, payload: bytes | None,
-               payloads: Mapping[str, bytes], running: bool = False) -> tuple[Verdict, str]:
+               payloads: Mapping[str, bytes], running: bool = False,
+               um: DeviceUM | None = None) -> tuple[Verdict, str]:
         dev = new_device(self.config, self.tmp)
+        if um is not None:  # the device's update-management inputs (model section 14.6)
+            dev.now, dev.battery, dev.version = um.now, um.battery, um.version
+            dev.authorized = um.authorized is True
         if running:
             data, written, wear = self.base_flash
             dev.flash.data[:] = data
@@ -324,14 +341,14 @@ class DeviceDiffer:
         return ("boot", "ok"), ""
 
     def run(self, envelope: bytes, counter: int, payload: bytes | None,
-            payloads: Mapping[str, bytes], running: bool = False) -> DeviceOutcome:
+            payloads: Mapping[str, bytes], running: bool = False, um: DeviceUM | None = None) -> DeviceOutcome:
         try:
             py = device_verdict(envelope, self.trusted, counter, payload, payloads,
-                                running=RUNNING if running else None)
+                                running=RUNNING if running else None, um=um)
             detail = ""
         except Exception as exc:  # a crash is a finding too
             py, detail = ("crash", type(exc).__name__), str(exc)
-        dv, ddetail = self.device(envelope, counter, payload, payloads, running)
+        dv, ddetail = self.device(envelope, counter, payload, payloads, running, um)
         return DeviceOutcome(py, dv, ddetail, detail)
 
 
@@ -370,7 +387,7 @@ DEVICE_VECTORS = VECTORS / "device"
 
 
 def check_device(differ: DeviceDiffer, case: Case, envelope: bytes) -> DeviceOutcome:
-    return differ.run(envelope, *device_inputs(case), running=with_running_image(envelope))
+    return differ.run(envelope, *device_inputs(case), running=with_running_image(envelope), um=case.um)
 
 
 def device_vector(case: Case, envelope: bytes, outcome: DeviceOutcome, provenance: str,
@@ -382,6 +399,7 @@ def device_vector(case: Case, envelope: bytes, outcome: DeviceOutcome, provenanc
         "payload": payload.hex() if payload is not None else None,
         "payloads": {n: p.hex() for n, p in payloads.items()},
         "running": with_running_image(envelope),
+        **({"um": dataclasses.asdict(case.um)} if case.um is not None else {}),
         "expected": expected,
         "observed": {"python": "/".join(outcome.python), "device": "/".join(outcome.device),
                      "device_detail": outcome.device_detail, "python_detail": outcome.python_detail},
@@ -404,5 +422,12 @@ def replay_device(differ: DeviceDiffer, data: Mapping[str, object]) -> DeviceOut
     """Run a saved device vector through the device and the model with the inputs it records."""
     envelope, counter, payload, payloads = data["envelope"], data["counter"], data["payload"], data["payloads"]
     assert isinstance(envelope, str) and isinstance(counter, int) and isinstance(payloads, dict)
+    um_data = data.get("um")
+    um = None
+    if isinstance(um_data, dict):
+        version = um_data.get("version")
+        um = DeviceUM(um_data.get("now"), um_data.get("battery"), um_data.get("authorized"),
+                      tuple(version) if isinstance(version, list) else None)
     return differ.run(bytes.fromhex(envelope), counter, bytes.fromhex(payload) if isinstance(payload, str) else None,
-                      {str(n): bytes.fromhex(str(p)) for n, p in payloads.items()}, running=data["running"] is True)
+                      {str(n): bytes.fromhex(str(p)) for n, p in payloads.items()}, running=data["running"] is True,
+                      um=um)

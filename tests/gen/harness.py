@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fwsign.device import lib
-from fwsign.keys import SymmetricKey, public_of, public_pem
 from fwsign.limits import DEVICE_LIMITS
 from fwsign.verify import Policy, TrustedKey, verify_envelope
 
-from .build import CLASS, DEVICE, IMAGES, TRUSTED, VENDOR, Case, describe, encode, private_keys
+from .build import CLASS, DEVICE, IMAGES, TRUSTED, VENDOR, Case, describe, encode, key_file, public_key
 from .oracle import must_refuse
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "generated"
@@ -61,13 +60,12 @@ class Differ:
 
     def __init__(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="fwsign-gen-"))
-        keys = private_keys()
-        self.trusted = {name: TrustedKey.of(public_of(keys[name]), name) for name in TRUSTED}
+        self.trusted = {name: TrustedKey.of(public_key(name), name) for name in TRUSTED}
         self.key_files: dict[str, Path] = {}
         for name in TRUSTED:
-            path = self.tmp / f"{name}.key"
-            k = keys[name]
-            path.write_bytes(k.secret if isinstance(k, SymmetricKey) else public_pem(public_of(k)))
+            file, data = key_file(name)
+            path = self.tmp / file
+            path.write_bytes(data)
             self.key_files[name] = path
         self.images: dict[bytes, Path] = {}
         self.verifiers: dict[tuple[bytes | None, bool, tuple[str, ...]], lib.Verifier] = {}
@@ -78,7 +76,7 @@ class Differ:
         if v is None:
             host = lib.HostPort()
             for name in inputs.keys:
-                (host.add_hmac_file if name == "hmac" else host.add_pem)(self.key_files[name])
+                (host.add_hmac_file if name == "hmac" else host.add_key_file)(self.key_files[name])
             if inputs.identity:
                 host.set_identity(VENDOR, CLASS, DEVICE if POLICY_HAS_DEVICE else None)
             if inputs.image is not None:

@@ -17,9 +17,12 @@ from .build import (
     DEVICE_MAX_ENVELOPE,
     TRUSTED,
     Case,
+    Multi,
     Params,
     Seq,
     TryEach,
+    VersionParam,
+    WaitParam,
 )
 from .rawcbor import Wrapped
 
@@ -28,6 +31,8 @@ _TYPES: dict[int, tuple[type, ...]] = {
     1: (bytes,), 2: (bytes,), 24: (bytes,), 3: (object,), 5: (int,), 14: (int,), 22: (int,),
     12: (bool,), 13: (bool,), 18: (bytes,), 19: (bytes,), 21: (str,),
     -257: (bytes, Wrapped),  # delta-info (docs/delta.md): a bstr, the generator writes it as bstr .cbor
+    # update management (section 14.2): use-before, minimum-battery (uint), priority (int)
+    4: (int,), 26: (int,), 27: (int,),
 }
 
 
@@ -54,8 +59,10 @@ def nested(seq: Seq) -> Iterator[Seq]:
 
 
 def wrong_type(code: int, value: object) -> bool:
-    if code == 3:
-        return not hasattr(value, "alg")
+    if code == 3:  # a bstr when set (a Digest is encoded as one); its contents are judged where used
+        return not (hasattr(value, "alg") or isinstance(value, bytes))
+    if code in (28, 29):  # a bstr when set; its contents are judged where used
+        return not isinstance(value, (bytes, VersionParam, WaitParam))
     allowed = _TYPES[code]
     if bool in allowed:
         return not isinstance(value, bool)
@@ -107,8 +114,10 @@ def must_refuse(case: Case, envelope_size: int) -> list[str]:
     if envelope_size > DEVICE_MAX_ENVELOPE:
         out.append("10 limits: envelope bytes")
     # integrated payloads: section 9 (a uri in any sequence, even a severed one we cannot see)
-    uris = {v for s in [*([case.shared] if case.shared else []), *(s for _k, s in case.members)]
-            for _c, arg, _d in walk(s) if isinstance(arg, Params) for p, v in arg.items if p == 21}
+    every = [*([case.shared] if case.shared else []), *(s for _k, s in case.members)]
+    uris = {v for s in every for _c, arg, _d in walk(s) if isinstance(arg, Params) for p, v in arg.items if p == 21}
+    uris |= {v for s in every for _c, arg, _d in walk(s) if isinstance(arg, Multi)  # override-multiple
+             for _i, ps in arg.entries for p, v in ps.items if p == 21}
     out += [f"9 payloads: {name} is named by no uri" for name, _w in case.payloads if name not in uris]
     # authentication: section 5
     good = [b for b in case.blocks if b.signer in TRUSTED and not b.corrupt and b.kid in ("own", "none", "trusted")]

@@ -19,7 +19,6 @@ from .build import (
     ALGS,
     CLASS,
     DEVICE,
-    HSS_LMS,
     IMAGE,
     OTHER_CLASS,
     OTHER_DEVICE,
@@ -28,13 +27,19 @@ from .build import (
     PATCH,
     SHA256,
     SIGNERS,
+    UNIMPLEMENTED_ALG,
     VENDOR,
     Block,
     Case,
+    CopyParams,
+    DeviceUM,
     Digest,
+    Multi,
     Params,
     Seq,
     TryEach,
+    VersionParam,
+    WaitParam,
     Wrapped,
     kind_of,
     sha256,
@@ -100,6 +105,8 @@ def param(draw: Draw, code: int, n_components: int) -> object:
         return pick(draw, [(1, False), (1, True)])
     if code == DELTA_INFO:
         return delta_info(draw)
+    if code in UM_PARAM_CODES:
+        return um_param(draw, code)
     raise AssertionError(code)
 
 
@@ -156,13 +163,16 @@ def command(draw: Draw, n: int, depth: int) -> tuple[int, object]:
     """One random command; try-each and run-sequence nest (up to one level past the device's limit)."""
     nest = 0 if depth > DEVICE_NEST_GEN else 8 if depth < 2 else 3
     kind = pick(draw, [(30, "condition"), (14, "directive"), (18, "override"), (6, "set"), (8, "index"),
-                       (nest, "try"), (nest // 2 + 1 if nest else 0, "run"), (1, "abort")])
+                       (nest, "try"), (nest // 2 + 1 if nest else 0, "run"), (1, "abort"),
+                       (12, "um")])
+    if kind == "um":
+        return um_command(draw, n)
     if kind == "condition":
         return draw(st.sampled_from(CONDITIONS)), draw(st.sampled_from(REP))
     if kind == "directive":
         return draw(st.sampled_from(DIRECTIVES)), draw(st.sampled_from(REP))
     if kind in ("override", "set"):
-        return (20 if kind == "override" else 19), params(draw, n)
+        return (20 if kind == "override" else 19), params(draw, n, um_codes(draw))
     if kind == "index":
         return 12, component_index(draw, n)
     if kind == "abort":
@@ -192,9 +202,11 @@ def sequence(draw: Draw, n: int, depth: int, soft: bool = False, base: tuple[tup
 
 def block(draw: Draw) -> Block:
     if chance(draw, 3):
-        return Block("unknown-alg", HSS_LMS, pick(draw, [(1, "none"), (1, "unknown")]))
-    signer = pick(draw, [(5, SIGNERS[0]), (4, SIGNERS[1]), (3, SIGNERS[2]), (1, SIGNERS[3]), (1, SIGNERS[4]),
-                         (1, SIGNERS[5])])
+        return Block("unknown-alg", UNIMPLEMENTED_ALG, pick(draw, [(1, "none"), (1, "unknown")]))
+    # p256, ed25519, hmac, hss-lms, ml-dsa-44, then the foreign keys of the same types; the
+    # post-quantum signatures (1.3 and 2.4 KB) are rarer, most envelopes must fit 4 KiB
+    signer = pick(draw, [(5, SIGNERS[0]), (4, SIGNERS[1]), (3, SIGNERS[2]), (2, SIGNERS[3]), (1, SIGNERS[4]),
+                         (1, SIGNERS[5]), (1, SIGNERS[6]), (1, SIGNERS[7]), (1, SIGNERS[8]), (1, SIGNERS[9])])
     alg = draw(st.sampled_from(ALGS[kind_of(signer)]))
     kid = pick(draw, [(6, "own"), (3, "none"), (1, "trusted"), (1, "other"), (1, "unknown")])
     return Block(signer, alg, kid, corrupt=chance(draw, 8))
@@ -205,6 +217,8 @@ def cases(draw: Draw) -> Case:
     n = pick(draw, [(6, 1), (3, 2), (2, 3), (1, 4), (1, 5)])
     components = tuple((bytes([i]),) if i or not chance(draw, 10) else (b"\x00", b"app") for i in range(n))
     standard = (20, Params(((1, VENDOR), (2, CLASS), (3, digest_of(IMAGE)), (14, len(IMAGE))))), (1, 15), (2, 15)
+    if chance(draw, 25):  # update management: its parameters set with the identity ones
+        standard = (standard[0], (20, params(draw, n, um_codes(draw, always=True))), *standard[1:])
     shared = sequence(draw, n, 0, base=standard) if not chance(draw, 12) else None
     members: list[tuple[int, Seq]] = []
     uri = pick(draw, [(1, "#fw"), (1, "https://fw.example.com/app.bin")])
@@ -247,4 +261,99 @@ def cases(draw: Draw) -> Case:
         image=pick(draw, [(3, "image"), (2, None), (1, "other"), (patch_weight, "patch")]),
         identity=not chance(draw, 25),
         counter=counter,
+        set_version=um_set_version(draw),
+        um=um_device(draw),
+    )
+
+
+# -- update management (docs/processing-model.md section 14) ----------------------------
+
+#: The device's time, battery and version in the device comparison (tests/gen/device.py).
+UM_NOW = 1_700_000_000
+UM_BATTERY = 1000
+UM_VERSION = (1, 2, 0)
+UM_CONDITIONS = (4, 25, 26, 27, 28)
+UM_PARAM_CODES = (4, 26, 27, 28, 29)
+
+
+def um_codes(draw: Draw, always: bool = False) -> tuple[int, ...] | None:
+    """Parameter codes for an override: None (the core's random choice) or some
+    update-management ones."""
+    if not always and not chance(draw, 25):
+        return None
+    n = draw(st.integers(1, 3))
+    return tuple(draw(st.lists(st.sampled_from(UM_PARAM_CODES), min_size=n, max_size=n, unique=True)))
+
+
+def um_version(draw: Draw) -> tuple[int, ...]:
+    size = pick(draw, [(20, 0), (1, -1), (1, 9)])
+    if size == -1:
+        return ()
+    if size == 9:
+        return tuple(range(9))
+    return tuple(draw(st.lists(st.integers(-3, 3), min_size=1, max_size=4)))
+
+
+def um_param(draw: Draw, code: int) -> object:
+    if code == 4:  # use-before: after the device's time, before it, or the largest uint
+        return pick(draw, [(4, UM_NOW + 3600), (3, UM_NOW - 3600), (1, UM_NOW), (1, (1 << 64) - 1)])
+    if code == 26:  # minimum-battery in mWh
+        return pick(draw, [(4, UM_BATTERY // 2), (3, UM_BATTERY * 2), (1, UM_BATTERY), (1, 0)])
+    if code == 27:  # update-priority: an int of either sign
+        return pick(draw, [(3, -1), (2, 0), (2, 5), (1, -(1 << 40))])
+    if code == 28:
+        if chance(draw, 4):
+            return pick(draw, [(1, b"\x01"), (1, b"\x81\x01")])  # not a version match
+        comparison = pick(draw, [(10, draw(st.integers(1, 5))), (1, 0), (1, 6)])
+        return VersionParam(comparison, um_version(draw))
+    if chance(draw, 4):  # wait-info
+        return pick(draw, [(1, b"\xa0"), (1, b"\x01")])  # empty map, not a map
+    events: list[tuple[int, object]] = []
+    if chance(draw, 60):
+        events.append((1, pick(draw, [(3, -1), (2, 5)])))
+    if chance(draw, 50) or not events:
+        events.append((2, pick(draw, [(3, UM_BATTERY // 2), (2, UM_BATTERY * 2), (1, -5)])))
+    if chance(draw, 5):
+        events.append((pick(draw, [(2, 5), (1, 3), (1, 8), (1, 77)]), 10))  # no source on this device
+    if chance(draw, 3):
+        events[0] = (events[0][0], "later")  # wrong type
+    return WaitParam(tuple(events))
+
+
+def um_command(draw: Draw, n: int) -> tuple[int, object]:
+    kind = pick(draw, [(10, "condition"), (4, "wait"), (3, "multi"), (3, "copy")])
+    if kind == "condition":
+        return draw(st.sampled_from(UM_CONDITIONS)), draw(st.sampled_from(REP))
+    if kind == "wait":
+        return 29, draw(st.sampled_from(REP))
+    if kind == "multi":
+        count = pick(draw, [(4, 1), (3, 2), (1, 0)])
+        indices = sorted(set(draw(st.lists(st.integers(0, n - 1 if not chance(draw, 5) else n),
+                                           min_size=count, max_size=count))))
+        return 34, Multi(tuple((i, params(draw, n, um_codes(draw))) for i in indices),
+                         canonical=not chance(draw, 3))
+    count = pick(draw, [(4, 1), (3, 2), (1, 0)])
+    sources = sorted(set(draw(st.lists(st.integers(0, n - 1 if not chance(draw, 5) else n),
+                                       min_size=count, max_size=count))))
+    entries: list[tuple[int, tuple[object, ...]]] = []
+    for src in sources:
+        labels: list[object] = list(draw(st.lists(st.sampled_from(PARAM_CODES + UM_PARAM_CODES),
+                                                  min_size=1, max_size=3)))
+        if chance(draw, 5):
+            labels = pick(draw, [(2, []), (1, [13]), (1, [99]), (1, [-1]), (1, ["x"])])
+        entries.append((src, tuple(labels)))
+    return 35, CopyParams(tuple(entries), canonical=not chance(draw, 3))
+
+
+def um_set_version(draw: Draw) -> tuple[int, ...] | None:
+    return um_version(draw) if chance(draw, 20) else None
+
+
+def um_device(draw: Draw) -> DeviceUM:
+    """The device's inputs: time always (it has a clock), the rest present or not."""
+    return DeviceUM(
+        now=UM_NOW,
+        battery=pick(draw, [(4, UM_BATTERY), (1, None)]),
+        authorized=draw(st.booleans()),
+        version=pick(draw, [(4, UM_VERSION), (1, None)]),
     )

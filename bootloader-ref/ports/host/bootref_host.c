@@ -13,9 +13,13 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 
 #include "bootref_boot.h"
 #include "bootref_host.h"
+#include "cbor.h"
+#include "internal.h"
+#include "mldsa.h"
 
 static void set_err(char *err, size_t errlen, const char *msg, const char *path)
 {
@@ -124,6 +128,17 @@ static int h_sig_verify(void *ctx, int32_t alg, const bootref_key_t *key, const 
                         size_t msg_len, const uint8_t *sig, size_t sig_len)
 {
     (void)ctx;
+    if (key->type >= BOOTREF_KEY_MLDSA44 && key->type <= BOOTREF_KEY_MLDSA87) {
+        /* ML-DSA (FIPS 204) with the soft port's verifier (ports/soft/mldsa.c): the
+         * system's OpenSSL 3.0 has no ML-DSA; the key's length selects the set */
+        const bootref_host_t *h = ctx;
+        size_t i = (size_t)(key - h->keys);
+        int level = key->type == BOOTREF_KEY_MLDSA44 ? 44 : key->type == BOOTREF_KEY_MLDSA65 ? 65 : 87;
+        if (i >= BOOTREF_HOST_MAX_KEYS || alg != -48 - (key->type - BOOTREF_KEY_MLDSA44))
+            return BOOTREF_PORT_UNSUPPORTED;
+        return bootref_mldsa_verify(level, h->raw[i], h->raw_len[i], msg, msg_len, sig, sig_len) == 0
+            ? BOOTREF_PORT_OK : BOOTREF_PORT_FAIL;
+    }
     if (sig_len != 64u || key->handle == NULL)
         return BOOTREF_PORT_FAIL;
     if (key->type & BOOTREF_KEY_RAW)
@@ -293,6 +308,210 @@ int bootref_host_set_kid(bootref_host_t *h, size_t index, const uint8_t *kid, si
     h->keys[index].kid_len = kid_len;
     return 0;
 }
+
+static void kid_of_cose(const uint8_t *enc, size_t n, uint8_t kid[BOOTREF_HOST_KID_LEN])
+{
+    uint8_t d[32];
+    SHA256(enc, n, d);
+    memcpy(kid, d, BOOTREF_HOST_KID_LEN);
+}
+
+int bootref_host_add_raw_key(bootref_host_t *h, uint8_t type, const uint8_t *raw, size_t len,
+                             char *err, size_t errlen)
+{
+    static const size_t mldsa_len[3] = {1312u, 1952u, 2592u};
+    uint8_t enc[16 + BOOTREF_HOST_MAX_RAW_KEY];
+    size_t i = h->port.n_keys, n;
+
+    if (i >= BOOTREF_HOST_MAX_KEYS) {
+        set_err(err, errlen, "too many trust anchors", "");
+        return -1;
+    }
+    if (type == BOOTREF_KEY_HSS_LMS && len == 60u) {
+        /* {1: 5, -1: h'<60 bytes>'} (RFC 9679 required members of kty HSS-LMS) */
+        memcpy(enc, "\xa2\x01\x05\x20\x58\x3c", 6u);
+        n = 6u;
+    } else if (type >= BOOTREF_KEY_MLDSA44 && type <= BOOTREF_KEY_MLDSA87 &&
+               len == mldsa_len[type - BOOTREF_KEY_MLDSA44]) {
+        /* {1: 7, 3: alg, -1: h'<pub>'} (kty AKP, draft-ietf-cose-dilithium) */
+        enc[0] = 0xa3; enc[1] = 0x01; enc[2] = 0x07; enc[3] = 0x03; enc[4] = 0x38;
+        enc[5] = (uint8_t)(0x2f + (type - BOOTREF_KEY_MLDSA44));
+        enc[6] = 0x20; enc[7] = 0x59; enc[8] = (uint8_t)(len >> 8); enc[9] = (uint8_t)len;
+        n = 10u;
+    } else {
+        set_err(err, errlen, "not an HSS-LMS or ML-DSA public key of the expected length", "");
+        return -1;
+    }
+    memcpy(enc + n, raw, len);
+    kid_of_cose(enc, n + len, h->kid[i]);
+    memcpy(h->raw[i], raw, len);
+    h->raw_len[i] = len;
+    h->keys[i].type = type;
+    h->keys[i].kid = h->kid[i];
+    h->keys[i].kid_len = BOOTREF_HOST_KID_LEN;
+    h->keys[i].handle = h->raw[i];
+    h->port.n_keys = i + 1u;
+    return 0;
+}
+
+/* A COSE_Key file (strict CBOR): kty 5 with pub, or kty 7 with alg -48/-49/-50 and pub. */
+static int add_cose_key(bootref_host_t *h, const uint8_t *data, size_t len, const char *path, char *err,
+                        size_t errlen)
+{
+    cbor_dec_t d;
+    size_t n, k;
+    int64_t label, kty = 0, alg = 0;
+    bootref_span_t pub = {NULL, 0};
+    uint8_t type;
+
+    cbor_init(&d, data, len);
+    if (cbor_wellformed(data, len) != BOOTREF_OK || cbor_map(&d, &n) != BOOTREF_OK)
+        goto bad;
+    for (k = 0; k < n; k++) {
+        if (cbor_int(&d, &label) != BOOTREF_OK)
+            goto bad;
+        if (label == 1 || label == 3) {
+            if (cbor_int(&d, label == 1 ? &kty : &alg) != BOOTREF_OK)
+                goto bad;
+        } else if (label == -1) {
+            if (cbor_bstr(&d, &pub, NULL) != BOOTREF_OK)
+                goto bad;
+        } else if (cbor_skip(&d) != BOOTREF_OK) {
+            goto bad;
+        }
+    }
+    if (kty == 5)
+        type = BOOTREF_KEY_HSS_LMS;
+    else if (kty == 7 && alg <= -48 && alg >= -50)
+        type = (uint8_t)(BOOTREF_KEY_MLDSA44 + (-48 - alg));
+    else
+        goto bad;
+    if (pub.p == NULL)
+        goto bad;
+    return bootref_host_add_raw_key(h, type, pub.p, pub.n, err, errlen);
+bad:
+    set_err(err, errlen, "not a PEM public key nor an HSS-LMS / ML-DSA COSE_Key", path);
+    return -1;
+}
+
+int bootref_host_add_key_file(bootref_host_t *h, const char *path, char *err, size_t errlen)
+{
+    uint8_t buf[4096];
+    size_t n;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        set_err(err, errlen, "cannot open key file", path);
+        return -1;
+    }
+    n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    if (n >= 10u && memcmp(buf, "-----BEGIN", 10u) == 0)
+        return bootref_host_add_pem(h, path, err, errlen);
+    return add_cose_key(h, buf, n, path, err, errlen);
+}
+
+int bootref_host_hsslms_verify(const uint8_t *pub, size_t pub_len, const uint8_t *msg, size_t msg_len,
+                               const uint8_t *sig, size_t sig_len)
+{
+    bootref_host_t *h = bootref_host_new();
+    bootref_ctx_t *c = calloc(1, sizeof *c);
+    int r = -1;
+    if (h != NULL && c != NULL) {
+        c->port = &h->port;
+        r = br_hsslms_verify(c, pub, pub_len, msg, msg_len, sig, sig_len);
+    }
+    free(c);
+    bootref_host_free(h);
+    return r;
+}
+
+int bootref_host_require_alg(bootref_host_t *h, int32_t alg)
+{
+    if (h->port.n_require_algs >= 8u)
+        return -1;
+    h->require[h->port.n_require_algs++] = alg;
+    h->port.require_algs = h->require;
+    return 0;
+}
+
+#if BOOTREF_WITH_UM
+static int h_um_now(void *ctx, uint64_t *now)
+{
+    const bootref_host_t *h = ctx;
+    if (!h->um_has_now)
+        return BOOTREF_PORT_UNAVAILABLE;
+    *now = h->um_now;
+    return BOOTREF_PORT_OK;
+}
+
+static int h_um_battery(void *ctx, uint64_t *mwh)
+{
+    const bootref_host_t *h = ctx;
+    if (!h->um_has_battery)
+        return BOOTREF_PORT_UNAVAILABLE;
+    *mwh = h->um_battery;
+    return BOOTREF_PORT_OK;
+}
+
+static int h_um_authorized(void *ctx, int64_t priority)
+{
+    const bootref_host_t *h = ctx;
+    (void)priority; /* the simulated device's application ignores it (model section 14.6, D11) */
+    return h->um_authorized == 0u ? BOOTREF_PORT_UNAVAILABLE
+           : h->um_authorized == 2u ? BOOTREF_PORT_OK : BOOTREF_PORT_FAIL;
+}
+
+static int h_um_version(void *ctx, uint8_t component, int64_t *parts, size_t max, size_t *n)
+{
+    const bootref_host_t *h = ctx;
+    if (component != 0u || h->um_nver == 0u || h->um_nver > max)
+        return BOOTREF_PORT_UNAVAILABLE;
+    memcpy(parts, h->um_version, h->um_nver * sizeof parts[0]);
+    *n = h->um_nver;
+    return BOOTREF_PORT_OK;
+}
+
+static void um_attach(bootref_host_t *h)
+{
+    h->um.ctx = h;
+    h->um.now = h_um_now;
+    h->um.battery = h_um_battery;
+    h->um.authorized = h_um_authorized;
+    h->um.version = h_um_version;
+    h->port.um = &h->um;
+}
+
+void bootref_host_set_um_time(bootref_host_t *h, int has, uint64_t now)
+{
+    h->um_has_now = (uint8_t)(has != 0);
+    h->um_now = now;
+    um_attach(h);
+}
+
+void bootref_host_set_battery(bootref_host_t *h, int has, uint64_t mwh)
+{
+    h->um_has_battery = (uint8_t)(has != 0);
+    h->um_battery = mwh;
+    um_attach(h);
+}
+
+void bootref_host_set_authorized(bootref_host_t *h, int authorized)
+{
+    h->um_authorized = (uint8_t)(authorized < 0 ? 0 : authorized == 0 ? 1 : 2);
+    um_attach(h);
+}
+
+int bootref_host_set_version(bootref_host_t *h, const int64_t *parts, size_t n)
+{
+    if (n > BOOTREF_MAX_VERSION_PARTS || (n > 0u && parts == NULL))
+        return -1;
+    if (n > 0u)
+        memcpy(h->um_version, parts, n * sizeof parts[0]);
+    h->um_nver = n;
+    um_attach(h);
+    return 0;
+}
+#endif
 
 bootref_host_t *bootref_host_new(void)
 {

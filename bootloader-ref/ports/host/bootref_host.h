@@ -26,8 +26,15 @@ typedef struct bootref_host_hmac_key {
     uint8_t key[BOOTREF_HOST_MAX_HMAC_KEY];
 } bootref_host_hmac_key_t;
 
+/* largest raw public key: ML-DSA-87 (FIPS 204 Table 2) */
+#define BOOTREF_HOST_MAX_RAW_KEY 2592
+
 typedef struct bootref_host {
     bootref_port_t port;
+    /* raw public keys of HSS-LMS and ML-DSA trust anchors (bootref_host_add_raw_key) */
+    uint8_t raw[BOOTREF_HOST_MAX_KEYS][BOOTREF_HOST_MAX_RAW_KEY];
+    size_t raw_len[BOOTREF_HOST_MAX_KEYS];
+    int32_t require[8];                                 /* the "all of these algorithms" rule */
     bootref_key_t keys[BOOTREF_HOST_MAX_KEYS];
     void *pkey[BOOTREF_HOST_MAX_KEYS];                 /* EVP_PKEY* */
     bootref_host_hmac_key_t hmac[BOOTREF_HOST_MAX_KEYS];
@@ -53,6 +60,15 @@ typedef struct bootref_host {
     void *dry_state;
     bootref_report_fn user_report;                      /* the caller's reporter during a host run */
     void *user_report_user;
+#if BOOTREF_WITH_UM
+    /* update management inputs (the simulated device's); port.um stays NULL until
+     * one is set, so `bootref verify` skips what needs them */
+    bootref_um_port_t um;
+    uint8_t um_has_now, um_has_battery, um_authorized; /* authorized: 0 none, 1 no, 2 yes */
+    uint64_t um_now, um_battery;
+    size_t um_nver;                                     /* 0: component 0's version unknown */
+    int64_t um_version[BOOTREF_MAX_VERSION_PARTS];
+#endif
 } bootref_host_t;
 
 enum {
@@ -72,6 +88,23 @@ void bootref_host_free(bootref_host_t *h);
  * section 5). */
 int bootref_host_add_pem(bootref_host_t *h, const char *path, char *err, size_t errlen);
 int bootref_host_add_hmac_file(bootref_host_t *h, const char *path, char *err, size_t errlen);
+/* A post-quantum trust anchor from its raw public key: type BOOTREF_KEY_HSS_LMS
+ * (the 60-byte HSS public key, RFC 8554 section 6.1) or BOOTREF_KEY_MLDSA44/65/87
+ * (1,312 / 1,952 / 2,592 bytes, FIPS 204). Its key id is fwsign's (the RFC 9679
+ * thumbprint of the COSE_Key: kty HSS-LMS with pub, or kty AKP with alg and pub). */
+int bootref_host_add_raw_key(bootref_host_t *h, uint8_t type, const uint8_t *raw, size_t len,
+                             char *err, size_t errlen);
+/* Any trust anchor file: a PEM public key, or a COSE_Key (fwsign's NAME.cose)
+ * of an HSS-LMS or ML-DSA public key. */
+int bootref_host_add_key_file(bootref_host_t *h, const char *path, char *err, size_t errlen);
+/* The "all of these algorithms" rule (bootref_port.h require_algs): each call
+ * adds one COSE algorithm that must have a verified block; at most 8. */
+int bootref_host_require_alg(bootref_host_t *h, int32_t alg);
+/* The core's HSS-LMS verifier (src/hsslms.c) over the host's SHA-256, on its
+ * own: a BOOTREF_PORT_* code (0 = valid), -1 if out of memory. For tests
+ * against RFC 8554's vectors. */
+int bootref_host_hsslms_verify(const uint8_t *pub, size_t pub_len, const uint8_t *msg, size_t msg_len,
+                               const uint8_t *sig, size_t sig_len);
 /* Replace the key id of trust anchor `index` (in the order added): kid_len
  * bytes (at most BOOTREF_HOST_MAX_KID), or none (kid NULL or kid_len 0), which
  * makes the key a candidate for blocks with any kid. */
@@ -86,6 +119,15 @@ void bootref_host_set_counter(bootref_host_t *h, uint64_t value);
 /* which: 1 vendor, 2 class, 3 device */
 void bootref_host_set_identity(bootref_host_t *h, int which, const uint8_t id[16]);
 const bootref_port_t *bootref_host_port(const bootref_host_t *h);
+#if BOOTREF_WITH_UM
+/* Update management inputs (docs/processing-model.md section 14.1): has = 0 clears one.
+ * authorized: -1 no application, 0 not authorized, 1 authorized. The version is
+ * component 0's (n = 0: unknown; at most BOOTREF_MAX_VERSION_PARTS integers). */
+void bootref_host_set_um_time(bootref_host_t *h, int has, uint64_t now);
+void bootref_host_set_battery(bootref_host_t *h, int has, uint64_t mwh);
+void bootref_host_set_authorized(bootref_host_t *h, int authorized);
+int bootref_host_set_version(bootref_host_t *h, const int64_t *parts, size_t n);
+#endif
 /* Time for the expiry of delegations: mode BOOTREF_HOST_TIME_*, now for _FIXED. */
 void bootref_host_set_time(bootref_host_t *h, int mode, int64_t now);
 /* Payload decryption (crypto_enc.c): a device decryption key, either a PEM

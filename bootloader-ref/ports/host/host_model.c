@@ -39,7 +39,7 @@
 #define WALK_DEPTH (BOOTREF_MAX_SEQ_NESTING + 2u)
 
 enum { CMD_TRY_EACH = 15, CMD_SET_PARAMS = 19, CMD_OVERRIDE = 20, CMD_FETCH = 21, CMD_RUN_SEQ = 32,
-       PARAM_URI = 21 };
+       CMD_OVERRIDE_MULTIPLE = 34, PARAM_URI = 21 };
 
 static bootref_err_t fail(bootref_ctx_t *c, bootref_err_t e, const char *detail)
 {
@@ -56,12 +56,44 @@ static bootref_err_t fail(bootref_ctx_t *c, bootref_err_t e, const char *detail)
  * run-sequence inside it. A sequence that is not well-formed (strict CBOR,
  * canonical maps) names nothing: it is malformed, as fwsign decodes it, and
  * its run refuses it anyway. */
+/* One parameters map at d: 1 if a uri in it is `name`, -1 if it cannot be read
+ * (the sequence names nothing), 0 otherwise (d after the map). */
+static int params_name(cbor_dec_t *d, const uint8_t *name, size_t name_len)
+{
+    cbor_item_t it;
+    size_t j, m;
+    int64_t key;
+
+    if (cbor_map(d, &m) != BOOTREF_OK)
+        return -1;
+    for (j = 0; j < m; j++) {
+        if (cbor_int(d, &key) != BOOTREF_OK)
+            return -1;
+        if (key != PARAM_URI) {
+            if (cbor_skip(d) != BOOTREF_OK)
+                return -1;
+            continue;
+        }
+        if (cbor_head(d, &it) != BOOTREF_OK)
+            return -1;
+        if (it.major == CBOR_TSTR && it.val == name_len && memcmp(it.str, name, name_len) == 0)
+            return 1;
+        if (it.major != CBOR_TSTR && it.major != CBOR_BSTR) {
+            d->pos = it.start;
+            if (cbor_skip(d) != BOOTREF_OK)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 static int seq_names(const uint8_t *seq, size_t seq_len, const uint8_t *name, size_t name_len, unsigned depth)
 {
     cbor_dec_t d;
     cbor_item_t it;
     size_t n, i, j, m;
-    int64_t label, key;
+    int64_t label;
+    int r;
 
     if (depth > WALK_DEPTH || cbor_wellformed(seq, seq_len) != BOOTREF_OK)
         return 0;
@@ -72,26 +104,20 @@ static int seq_names(const uint8_t *seq, size_t seq_len, const uint8_t *name, si
         if (cbor_int(&d, &label) != BOOTREF_OK)
             return 0;
         if (label == CMD_SET_PARAMS || label == CMD_OVERRIDE) {
+            if ((r = params_name(&d, name, name_len)) != 0)
+                return r > 0;
+#if BOOTREF_WITH_UM
+        } else if (label == CMD_OVERRIDE_MULTIPLE) {
+            /* {+ component => parameters}: each parameters map as above */
             if (cbor_map(&d, &m) != BOOTREF_OK)
                 return 0;
             for (j = 0; j < m; j++) {
-                if (cbor_int(&d, &key) != BOOTREF_OK)
+                if (cbor_skip(&d) != BOOTREF_OK)
                     return 0;
-                if (key != PARAM_URI) {
-                    if (cbor_skip(&d) != BOOTREF_OK)
-                        return 0;
-                    continue;
-                }
-                if (cbor_head(&d, &it) != BOOTREF_OK)
-                    return 0;
-                if (it.major == CBOR_TSTR && it.val == name_len && memcmp(it.str, name, name_len) == 0)
-                    return 1;
-                if (it.major != CBOR_TSTR && it.major != CBOR_BSTR) {
-                    d.pos = it.start;
-                    if (cbor_skip(&d) != BOOTREF_OK)
-                        return 0;
-                }
+                if ((r = params_name(&d, name, name_len)) != 0)
+                    return r > 0;
             }
+#endif
         } else if (label == CMD_TRY_EACH || label == CMD_RUN_SEQ) {
             /* try-each: an array of options; run-sequence: one option */
             m = 1;
