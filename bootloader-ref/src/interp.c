@@ -58,7 +58,12 @@ enum {
 };
 enum { P_USE_BEFORE = P_DELTA_END, P_BATTERY, P_PRIORITY, P_VERSION, P_WAIT };
 #define PARAM_UPDATE_PRIORITY 27
+enum { P_END = P_WAIT + 1 };
+#else
+enum { P_END = P_DELTA_END };
 #endif
+/* the slots built in are the ones bootref_component_t has room for */
+typedef char br_slots_match_component[P_END == BOOTREF_N_PARAMS ? 1 : -1];
 /* cond_identity() finds the error of a mismatch from the slot */
 typedef char br_identity_codes_in_slot_order[
     BOOTREF_E_CLASS_MISMATCH == BOOTREF_E_VENDOR_MISMATCH + P_CLASS &&
