@@ -93,9 +93,9 @@ fuzz: $(STAMP)
 fuzz-diff: $(STAMP) sysdeps
 	$(BIN)/python scripts/fuzz_diff.py --seconds $(FUZZ_SECONDS)
 
-# libFuzzer runs of bootloader-ref's envelope processing and boot flow (clang).
+# libFuzzer runs of bootloader-ref's envelope processing, boot flow and FWD1 patch reader (clang).
 fuzz-c: sysdeps
-	$(MAKE) -C bootloader-ref fuzz fuzz-boot FUZZ_SECONDS=$(FUZZ_SECONDS)
+	$(MAKE) -C bootloader-ref fuzz fuzz-boot fuzz-delta FUZZ_SECONDS=$(FUZZ_SECONDS)
 
 # Flash and stack of the C verifier cross-built for Cortex-M0+, M4 and M33.
 size: sysdeps

@@ -100,6 +100,7 @@ REASONS: Final[dict[str, str]] = {
     "unknown-device": "the fleet collector has no report key registered for the device a report is posted for (HTTP 404)",
     "wrong-device": "a report is signed with a key other than the one registered for its device (HTTP 403)",
     "database-unavailable": "the fleet collector's database cannot take the write now: full, gone or read-only (HTTP 503)",
+    "patch-invalid": "a patch differs from its delta-info, is not well-formed FWD1, or does not fit its source and target",
 }
 
 #: suit-report-result-reason values of draft-ietf-suit-report (SUIT_Report_Reasons).
@@ -153,4 +154,5 @@ REPORT_REASONS: Final[dict[str, tuple[int, str]]] = {
     "version-mismatch": (30, "condition-failed"),
     "image-matches": (31, "condition-failed"),
     "deferred": (32, "operation-failed"),
+    "patch-invalid": (33, "operation-failed"),
 }

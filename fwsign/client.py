@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import hashlib
 import http.client
 import io
 import os
@@ -329,6 +330,10 @@ class UpdateResult:
     held: bool = False
     #: The class's rollout as the device saw it (:meth:`fwsign.repo.rollout.Rollout.status`), if one applies.
     rollout: dict[str, Any] | None = None
+    #: Delta releases (docs/delta.md): "patch" when the payload is a patch from the running
+    #: image (payload_path is then the patch), "full" otherwise; why a patch was not used.
+    delivery: str = "full"
+    fallback: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -343,6 +348,8 @@ class UpdateResult:
             "downloaded_bytes": self.downloaded_bytes,
             "message": self.message,
             "verification": self.report.as_dict() if self.report is not None else None,
+            "delivery": self.delivery,
+            "fallback": self.fallback,
         }
 
 
@@ -485,6 +492,7 @@ def fetch_update(
     suit_policy: Policy | None = None,
     limits: TransferLimits = DEFAULT_TRANSFER,
     device_id: bytes | None = None,
+    running_image: bytes | None = None,
 ) -> UpdateResult:
     """Fetch, check and store the newest release for one device class (see the module docstring).
 
@@ -505,6 +513,9 @@ def fetch_update(
             download past them raises :class:`~fwsign.errors.SlowRetrieval` naming the file.
         device_id: the device's identity, which places it in a rollout's cohorts; without
             it a device installs a release under a rollout only at its 100% stage.
+        running_image: the image the device runs. When the release offers a patch from an
+            image with its SHA-256 (docs/delta.md), the patch is fetched, checked and applied
+            here first; the full image is fetched when none matches or the patch fails.
 
     Returns an :class:`UpdateResult`; raises :class:`fwsign.errors.FwsignError` on rejection.
     """
@@ -561,6 +572,19 @@ def fetch_update(
                     return UpdateResult(False, current_sequence, seq, floor, target=latest_name,
                                         downloaded_bytes=counting.total, held=True, rollout=state,
                                         message=f"release {seq} is held back by its rollout (release {rollout.release}: {why})")
+            fallback: str | None = None
+            if running_image is not None:
+                policy_ = _suit_policy(suit_keys, suit_threshold, suit_policy, vendor_id, class_id, current_sequence,
+                                       floor, now)
+                done = _delta_update(updater, meta, latest_name, running_image, policy_, seq, work, out_dir,
+                                     counting, progress, max_payload)
+                if isinstance(done, UpdateResult):
+                    return replace(done, current_sequence=current_sequence, min_sequence=floor,
+                                   message=f"updated {current_sequence} -> {seq}: {done.message}",
+                                   downloaded_bytes=counting.total,
+                                   rollout=rollout.status(int((now or dt.datetime.now(dt.UTC)).timestamp()))
+                                   if rollout is not None and rollout.gates(seq) else None)
+                fallback = done
             if info.length > DEFAULT_LIMITS.max_envelope_bytes:
                 raise LimitError(f"envelope target is {info.length} bytes, over the {DEFAULT_LIMITS.max_envelope_bytes} limit")
             env_file = Path(updater.download_target(info, str(work / "envelope.suit")))
@@ -611,4 +635,71 @@ def fetch_update(
         return UpdateResult(True, current_sequence, seq, floor, env_out, pay_out, envelope, latest_name, report,
                             counting.total, f"updated {current_sequence} -> {seq}",
                             rollout=rollout.status(int((now or dt.datetime.now(dt.UTC)).timestamp()))
-                            if rollout is not None and rollout.gates(seq) else None)
+                            if rollout is not None and rollout.gates(seq) else None, fallback=fallback)
+
+
+# --- delta releases (docs/delta.md) ------------------------------------------------------
+
+
+def _suit_policy(suit_keys: Sequence[TrustedKey], threshold: int, suit_policy: Policy | None, vendor_id: bytes,
+                 class_id: bytes, current_sequence: int, floor: int, now: dt.datetime | None) -> Policy:
+    """The SUIT policy a release is verified under (as fetch_update builds it for the full image)."""
+    suit_now = int(now.timestamp()) if now is not None else None
+    policy = Policy(keys=tuple(suit_keys), threshold=threshold, vendor_id=vendor_id, class_id=class_id,
+                    min_sequence=max(current_sequence + 1, floor), now=suit_now)
+    if suit_policy is not None:
+        policy = replace(suit_policy, vendor_id=vendor_id, class_id=class_id, min_sequence=policy.min_sequence,
+                         now=suit_now if suit_now is not None else suit_policy.now)
+    return policy
+
+
+def _delta_target(entry: dict[str, Any], key: str, class_prefix: str) -> Any:
+    """A delta file's TUF target info from the latest pointer's signed entry."""
+    from tuf.api.metadata import TargetFile  # type: ignore[attr-defined]
+
+    path, length, sha = entry.get(key), entry.get(f"{key}-length"), entry.get(f"{key}-sha256")
+    if (not isinstance(path, str) or not path.startswith(class_prefix) or not isinstance(length, int)
+            or isinstance(length, bool) or length < 0 or not isinstance(sha, str) or len(sha) != 64
+            or any(c not in "0123456789abcdef" for c in sha)):
+        raise TufRejected(f"the latest pointer's delta entry names no valid {key} target")
+    return TargetFile(length, {"sha256": sha}, path)
+
+
+def _delta_update(updater: Any, meta: dict[str, Any], latest_name: str, running: bytes, policy: Policy, seq: int,
+                  work: Path, out_dir: Path, counting: CountingFetcher, progress: Progress | None,
+                  max_payload: int) -> UpdateResult | str:
+    """Fetch and check the patch from ``running`` to release ``seq``; the UpdateResult when it
+    verifies (the patch applied gives the image the envelope names), else why not (the
+    caller then fetches the full image)."""
+    from tuf.api import exceptions as tuf_exc
+
+    src = hashlib.sha256(running).hexdigest()
+    entry = next((d for d in meta.get("deltas", []) if isinstance(d, dict) and d.get("source-sha256") == src), None)
+    if entry is None:
+        return f"no patch from the running image ({src[:16]}...)"
+    prefix = latest_name.rsplit("/", 1)[0] + "/"
+    try:
+        einfo, pinfo = _delta_target(entry, "envelope", prefix), _delta_target(entry, "patch", prefix)
+        if einfo.length > DEFAULT_LIMITS.max_envelope_bytes or pinfo.length > max_payload:
+            return "the patch or its envelope is over the client's limits"
+        env_file = Path(updater.download_target(einfo, str(work / "delta.suit")))
+        counting.progress, counting.expected = progress, pinfo.length
+        try:
+            patch_file = Path(updater.download_target(pinfo, str(work / "patch.fwd1")))
+        finally:
+            counting.progress = None
+    except (tuf_exc.RepositoryError, tuf_exc.DownloadError, FwsignError) as exc:
+        return f"patch not fetched: {exc}"
+    envelope = env_file.read_bytes()
+    report = verify_envelope(envelope, policy, patch_file.read_bytes(), delta_source=running)
+    if report.error is not None:
+        return f"patch refused: {report.error.describe()}"
+    assert report.envelope is not None
+    if report.envelope.manifest.sequence_number != seq:
+        return f"patch envelope sequence {report.envelope.manifest.sequence_number} differs from the release's ({seq})"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env_out, pay_out = out_dir / f"firmware-{seq}.suit", out_dir / f"firmware-{seq}.fwd1"
+    _install(patch_file, pay_out)
+    _install(env_file, env_out)
+    return UpdateResult(True, 0, seq, 0, env_out, pay_out, envelope, str(entry["envelope"]), report, 0,
+                        f"a patch of {pinfo.length} B from the running image", delivery="patch")

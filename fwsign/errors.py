@@ -282,6 +282,15 @@ class SlowRetrieval(NetworkError):
     exit_code = 2
 
 
+# --- Delta updates (docs/delta.md) ------------------------------------------------------
+
+
+class PatchError(DecodeError):
+    """A delta patch is not well-formed FWD1, does not fit its source, or overruns its target."""
+
+    reason = "patch-invalid"
+
+
 # --- SUIT reports ----------------------------------------------------------------------
 
 

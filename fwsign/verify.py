@@ -41,7 +41,7 @@ from .keys import PublicKey, Verifier, key_id, key_kind, make_verifier
 from .limits import DEFAULT_LIMITS, Limits
 from .streams import CHUNK as CHUNK
 from .streams import read_chunks as read_chunks
-from .suit.codepoints import Command, DigestAlg, EnvelopeKey, ManifestKey, Parameter, display
+from .suit.codepoints import FWSIGN_DELTA_INFO, Command, DigestAlg, EnvelopeKey, ManifestKey, Parameter, display
 from .suit.decode import decode_envelope_parts, decode_manifest, decode_severed_sequence
 from .suit.encode import encode_digest
 from .suit.model import CommandSequence, Envelope, EnvelopeParts
@@ -71,6 +71,7 @@ _SHA256: Final = int(DigestAlg.SHA256)
 _P_URI: Final = int(Parameter.URI)
 _P_DIGEST: Final = int(Parameter.IMAGE_DIGEST)
 _P_ENCRYPTION_INFO: Final = int(Parameter.ENCRYPTION_INFO)
+_P_DELTA: Final = FWSIGN_DELTA_INFO
 
 
 def new_hash(alg: int) -> Any:
@@ -245,6 +246,7 @@ def verify_envelope(
     image: Iterable[bytes] | bytes | None = None,
     *,
     decryption: Sequence[Any] = (),
+    delta_source: bytes | None = None,
 ) -> Report:
     """Verify envelope bytes under ``policy``; never raises for a rejected envelope.
 
@@ -252,6 +254,12 @@ def verify_envelope(
     gives the component's payload an encryption-info, the image (given or integrated) is
     the ciphertext: it is decrypted while it streams and the plaintext is checked against
     image-digest and image-size. Without a decryption key an encrypted image is skipped.
+
+    ``delta_source``: the image a delta release's patch applies to (docs/delta.md). When
+    component 0's fetch carries delta-info, the image (given or integrated) is the patch:
+    it must match the delta-info's size and digest, is applied to ``delta_source`` (which
+    becomes the source component's content), and the result is what image-match checks.
+    Without a source the patched image is skipped.
     """
     run = _Run()
     env: Envelope | None = None
@@ -290,7 +298,7 @@ def verify_envelope(
                + ", ".join(signers))
 
         step = "manifest"
-        found: dict[int, list[Any]] = {_P_URI: [], _P_DIGEST: [], _P_ENCRYPTION_INFO: []}
+        found: dict[int, list[Any]] = {_P_URI: [], _P_DIGEST: [], _P_ENCRYPTION_INFO: [], _P_DELTA: []}
         env = parts.with_manifest(decode_manifest(parts.manifest_bytes, policy.limits, lazy=True, seen=found))
         run.ok(step, f"version {env.manifest.version}, {len(env.manifest.common.components)} component(s)")
 
@@ -323,7 +331,7 @@ def verify_envelope(
         # encryption-info its fetch consumes) comes from a first run with no inputs; a
         # manifest with neither needs none.
         dry = (observe(env.manifest, severed_seqs, policy.limits, slots)
-               if env.payloads or found[_P_ENCRYPTION_INFO] else None)
+               if env.payloads or found[_P_ENCRYPTION_INFO] or found[_P_DELTA] else None)
 
         step = "image"
         source: Iterable[bytes] | bytes | None = image
@@ -341,7 +349,26 @@ def verify_envelope(
         expected: Expected | None = None
         image_note = "no image given"
         algs = {d.alg for d in map(as_digest, found[_P_DIGEST]) if d is not None} or {_SHA256}
-        if source is not None and encrypted is not None and not decryption:
+        delta = None if dry is None else _delta_fetch(dry, policy.component)
+        extra_images: tuple[tuple[int, ImageFacts | Expected], ...] = ()
+        if delta_source is not None and delta is None:
+            raise UsageError(f"--delta-source given, but no fetch of component {policy.component} carries a delta-info")
+        if source is not None and delta is not None:
+            if delta_source is None:
+                # as the C host model: without its source the patch and its result are not checked
+                image_note = (f"{where} is a patch (delta-info at {delta[1]}); give the image it applies to "
+                              "(--delta-source) to check it and the image it makes")
+                source = None
+            else:
+                from .delta.apply import patched
+
+                source, where = patched(source, delta_source, delta[0], policy.limits, delta[1]), f"{where} patched"
+                extra_images = ((delta[2], image_facts(delta_source, algs)),)
+        elif delta is not None and delta_source is not None:
+            extra_images = ((delta[2], image_facts(delta_source, algs)),)
+        if source is not None and delta is not None:
+            facts = image_facts(source, algs)
+        elif source is not None and encrypted is not None and not decryption:
             image_note = (f"{where} is encrypted (encryption-info at {encrypted[1]}); "
                           "give a decryption key to check its plaintext")
         elif source is not None:
@@ -364,7 +391,7 @@ def verify_envelope(
         def process(image_model: ImageFacts | Expected | None) -> tuple[Processor, FwsignError | None]:
             model = DeviceModel(
                 vendor_id=policy.vendor_id, class_id=policy.class_id,
-                images=() if image_model is None else ((policy.component, image_model),),
+                images=(() if image_model is None else ((policy.component, image_model),)) + extra_images,
                 slots=slots, host=True, identified=(policy.component,))
             hook = _scope_hook(delegates, signers) if delegates else None
             p = Processor(env.manifest, model, limits=policy.limits, on_identity=hook)
@@ -670,6 +697,17 @@ def _encryption_info(analysis: Analysis, component: int, slot: int | None = None
         raise UnsupportedError(f"component {component} has {len(found)} different encryption infos "
                                "(one per slot image); give the slot the image was built for (--slot N)")
     return next(iter(found.items()), None)
+
+
+def _delta_fetch(analysis: Analysis, component: int) -> tuple[bytes, str, int] | None:
+    """The delta-info, its place and the source component of a fetch of ``component``
+    (docs/delta.md), or None for an ordinary fetch."""
+    for o in analysis.observations:
+        if o.component == component and o.code == Command.DIRECTIVE_FETCH:
+            info, src = o.param(_P_DELTA), o.param(Parameter.SOURCE_COMPONENT)
+            if isinstance(info, bytes) and type(src) is int:
+                return info, o.where, src
+    return None
 
 
 def _integrated_payload(env: Envelope, analysis: Analysis, component: int) -> tuple[bytes | None, str]:

@@ -47,7 +47,8 @@ def sanitizer_env() -> dict[str, str]:
 def test_boot_flow_clean_under_asan_and_ubsan() -> None:
     env = sanitizer_env()
     tests = ["tests/test_powerfail.py", "tests/test_threats_device.py",
-             "tests/test_differential.py::test_mutations_agree", "tests/test_differential.py::test_every_algorithm_agreement"]
+             "tests/test_differential.py::test_mutations_agree", "tests/test_differential.py::test_every_algorithm_agreement",
+             "tests/test_delta_release.py"]
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", *tests],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     report = proc.stdout[-3000:] + proc.stderr[-3000:]

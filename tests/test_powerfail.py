@@ -148,3 +148,38 @@ def test_powerfail_cut_points_cover_every_operation(trust: Path) -> None:
     total = full.flash.ops - done
     assert total >= 10
     assert len(cases(base, lambda d: d.install(env(2), FW[2]), torn=False)) == total
+
+
+# --- delta updates (docs/delta.md): the patched install in the same sweep ------------------
+
+#: v2 as a patch from v1: the same firmware with a few bytes changed and a block inserted,
+#: as a small fix changes an image.
+FW_DELTA = FW[1][:700] + b"\x5a" * 40 + bytes(b ^ 1 if i % 97 == 0 else b for i, b in enumerate(FW[1][700:]))
+DIGESTS[hashlib.sha256(FW_DELTA).hexdigest()] = 2
+
+
+def delta_env() -> tuple[bytes, bytes]:
+    from fwsign.delta.release import delta_image
+    from fwsign.suit.builder import ComponentSpec, ManifestSpec, assemble_envelope, build_manifest
+
+    img, patch = delta_image(FW[1], FW_DELTA, "https://fw.example.com/v2.fwd1")
+    manifest, severed = build_manifest(ManifestSpec(2, (ComponentSpec(sample.COMPONENT, (img,), VID, CID),)))
+    return assemble_envelope(manifest, [KEYS["p256"].signer()], severed=severed), patch
+
+
+@pytest.mark.parametrize("torn", [False, True], ids=["clean-cut", "torn-operation"])
+def test_powerfail_patched_install_over_running_image(trust: Path, torn: bool) -> None:
+    """A cut after every flash operation of a patched install (A/B: the patch reads the
+    running slot and writes the other): the running image, the patch's source, always
+    boots or the new one does; the install can be completed afterwards."""
+    env2, patch = delta_env()
+    assert len(patch) < len(FW_DELTA) // 4
+    base = running(fresh(trust), 1)
+    cut = cases(base, lambda d: d.install(env2, patch), torn)
+    assert len(cut) >= 10
+    for dev in cut:
+        assert check_boot(dev, 1, {1, 2}) in (1, 2)
+        if dev.last_boot and dev.last_boot["sequence"] == 1:
+            dev.install(env2, patch)
+            out = dev.boot()
+            assert (out.sequence, DIGESTS[out.image_digest]) == (2, 2)

@@ -143,6 +143,8 @@ BAD_INPUT = {
                                                         canonical=False)), components=2), "malformed"),
     "copy-params soft-failure": (_case((35, CopyParams(((0, (13,)),)))), "unsupported"),
     "copy-params unknown label": (_case((35, CopyParams(((0, (99,)),)))), "unsupported"),
+    # delta-info describes one fetch's patch (model section 15): never copied
+    "copy-params delta-info": (_case((35, CopyParams(((0, (-257,)),)))), "unsupported"),
     "copy-params empty label list": (_case((35, CopyParams(((0, ()),)))), "malformed"),
     "copy-params label a string": (_case((35, CopyParams(((0, ("uri",)),)))), "malformed"),
     "copy-params source out of range": (_case((35, CopyParams(((3, (26,)),))), components=2), "malformed"),

@@ -86,6 +86,8 @@ typedef enum bootref_err {
     BOOTREF_E_MISSING_CHECK = 57,          /* "missing-check": a sequence acts or ends without the
                                               vendor/class/image checks it must make (R0-R3) */
     BOOTREF_E_CBOR_ORDER = 58,             /* "malformed": map keys not in canonical order (RFC 8949 s4.2.1) */
+    /* delta updates (BOOTREF_DELTA, bootref_delta.h) */
+    BOOTREF_E_PATCH = 59,                  /* "patch-invalid": not well-formed FWD1, wrong source size, overrun */
     /* update management (BOOTREF_WITH_UM, docs/processing-model.md section 14); 64..68
      * are condition failures (soft-failure applies), 69 is the wait directive's */
     BOOTREF_E_USE_BEFORE = 64,             /* "use-before-passed" */
@@ -149,11 +151,9 @@ typedef struct bootref_span { const uint8_t *p; size_t n; } bootref_span_t;
 
 /* One component's parameters: encoded CBOR values (head included) that were
  * type-checked when set. Index by the BOOTREF_P_* slot numbers (internal). */
-#if BOOTREF_WITH_UM
-#define BOOTREF_N_PARAMS 16u /* + use-before, minimum-battery, update-priority, version, wait-info */
-#else
-#define BOOTREF_N_PARAMS 11u
-#endif
+/* the core's 11 parameter slots, + delta-info (BOOTREF_DELTA), + use-before,
+ * minimum-battery, update-priority, version, wait-info (BOOTREF_WITH_UM) */
+#define BOOTREF_N_PARAMS (11u + (BOOTREF_DELTA ? 1u : 0u) + (BOOTREF_WITH_UM ? 5u : 0u))
 typedef struct bootref_component {
     bootref_span_t param[BOOTREF_N_PARAMS];
 } bootref_component_t;

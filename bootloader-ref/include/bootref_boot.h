@@ -79,6 +79,17 @@
  * written), run validate, load and invoke against the written flash (invoke is
  * not executed), and only then write the image record: the slot is PENDING.
  *
+ * DELTA (BOOTREF_DELTA=1, docs/delta.md): during an install, component 1 is the
+ * running image (the newest confirmed slot), read-only; a directive-fetch with
+ * delta-info streams the patch twice from the payload source: first through
+ * SHA-256 against the delta-info's size and digest (nothing is written), then
+ * through the FWD1 applier, which reads the running slot and writes the target
+ * slot's image area in order. The result is checked by the manifest's
+ * image-match (validate) before the image record is written, as for any fetch.
+ * A power cut during the apply leaves the target EMPTY: the running image, the
+ * patch's source, is never written, so the device reverts to it and the update
+ * is retried from the start (no resume).
+ *
  * A power cut at any point leaves either the old state (target EMPTY or not
  * yet touched; the running image boots) or the new PENDING/TRIAL/CONFIRMED
  * state; in every case the image booted has just been verified.
@@ -92,6 +103,9 @@
 #include "bootref.h"
 #include "bootref_decrypt.h"
 #include "bootref_report.h"
+#if BOOTREF_DELTA
+#include "bootref_delta.h"
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -162,6 +176,12 @@ typedef struct bootref_boot {
     uint8_t rep_ran;                 /* the error came from bootref_run() */
 #endif
     uint8_t env[BOOTREF_MAX_ENVELOPE_SIZE];
+#if BOOTREF_DELTA
+    /* delta updates (docs/delta.md): the patch applier, and the slot the patch's
+     * source is read from during an install (the running image; -1: none) */
+    bootref_delta_t delta;
+    int8_t src_slot;
+#endif
 } bootref_boot_t;
 
 typedef struct bootref_boot_result {

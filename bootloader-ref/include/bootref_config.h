@@ -50,6 +50,15 @@
 #define BOOTREF_DELEG_ALLOW_NO_TIME 0
 #endif
 
+/* 1: delta updates (docs/delta.md): the delta-info parameter (label -257) is
+ * accepted, and a directive-fetch that carries it hands the port a patch against
+ * its source-component (bootref_action_t.delta_info). The boot flow then applies
+ * it with src/delta.c (bootref_delta.h). 0 (default, the lean configuration):
+ * the parameter is refused as unsupported, as any unknown parameter. */
+#ifndef BOOTREF_DELTA
+#define BOOTREF_DELTA 0
+#endif
+
 /* 1: HSS-LMS signatures (RFC 8554, COSE alg -46: the authentication algorithm of
  * SUIT's mandatory profile suit-sha256-hsslms-a256kw-a256ctr) are verified by
  * src/hsslms.c with the port's SHA-256; trust anchors of type

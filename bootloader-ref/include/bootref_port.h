@@ -181,6 +181,13 @@ typedef struct bootref_action {
     size_t content_len;
     const uint8_t *enc_info;   /* fetch/copy/write: parameter 19 (encryption-info, bstr content), or NULL */
     size_t enc_info_len;
+    /* fetch with delta-info (BOOTREF_DELTA, docs/delta.md): the payload is a FWD1 patch
+     * against source_component; patch_size and patch_digest (SHA-256, 32 bytes, in the
+     * envelope buffer) name the patch. NULL delta_info: an ordinary fetch. */
+    const uint8_t *delta_info;
+    size_t delta_info_len;
+    uint32_t patch_size;
+    const uint8_t *patch_digest;
 } bootref_action_t;
 
 /* Update management inputs (draft-ietf-suit-update-management,

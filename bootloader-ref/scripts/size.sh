@@ -91,6 +91,22 @@ for cpu in cortex-m0plus cortex-m4 cortex-m33; do
         caller=$(awk -F'\t' '$1 ~ /:(bootref_verify_envelope|deleg_hook)$/ {s += $2} END {print s+0}' "$d/envelope.su")
         echo "${cpu#cortex-} $cfg $dtext $((${dstack%% *} + caller))" >> "$OUT/deleg.txt"
         echo "$dstack (+ $caller B bootref_verify_envelope, deleg_hook)" > "$d/deleg/stack.txt"
+        # delta updates (BOOTREF_DELTA=1): the FWD1 applier (src/delta.c), and what the option
+        # adds to the core (delta-info in interp.c) and to the boot flow (boot.c)
+        mkdir -p "$d/delta"
+        for src in src/delta.c src/interp.c src/boot.c; do
+            "$CC" -mcpu=$cpu -mthumb -Os -ffunction-sections -fdata-sections -DNDEBUG $extra -DBOOTREF_DELTA=1 \
+                -std=c99 -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes -Wconversion \
+                -Iinclude -Isrc -fstack-usage -fcallgraph-info=su -c "$src" -o "$d/delta/$(basename "$src" .c).o"
+        done
+        xtext=$("$SIZE" -B "$d/delta/delta.o" | tail -1 | awk '{print $1}')
+        itext=$(( $("$SIZE" -B "$d/delta/interp.o" | tail -1 | awk '{print $1}') - $("$SIZE" -B "$d/interp.o" | tail -1 | awk '{print $1}') ))
+        btext2=$(( $("$SIZE" -B "$d/delta/boot.o" | tail -1 | awk '{print $1}') - btext ))
+        printf '#include "bootref_delta.h"\nchar bootref_delta_ram[sizeof(bootref_delta_t)];\n' |
+            "$CC" -mcpu=$cpu -mthumb -Iinclude -x c -c - -o "$d/delta/ram.o"
+        ram=$("${CC%gcc}nm" -S -t d "$d/delta/ram.o" | awk '$4 == "bootref_delta_ram" {print $2 + 0}')
+        xstack=$(awk -F'\t' '{ if ($2 + 0 > m) m = $2 + 0 } END {print m + 0}' "$d/delta/delta.su")
+        echo "${cpu#cortex-} $cfg $xtext $itext $btext2 $ram $xstack" >> "$OUT/delta.txt"
         # post-quantum: the core built with BOOTREF_WITH_HSSLMS (src/hsslms.c) and
         # BOOTREF_WITH_MLDSA (ML-DSA blocks handed to the port), against the core above
         p="$d/pq"
@@ -126,6 +142,14 @@ echo "core returns, so it does not add to the core's); its RAM is a bootref_repo
 echo "delegation (src/delegation.c, trust-domains CWT chains), linked by devices that accept them:"
 printf '%-8s %-8s %7s %6s\n' core config flash stack
 while read -r c cfg t st; do printf '%-8s %-8s %7s %6s\n' "$c" "$cfg" "$t" "$st"; done < "$OUT/deleg.txt"
+echo "delta updates (BOOTREF_DELTA=1; off in the core and lean rows above):"
+printf '%-8s %-8s %7s %7s %7s %7s %6s\n' core config applier +interp +boot ram frame
+while read -r c cfg t i bt r st; do printf '%-8s %-8s %7s %7s %7s %7s %6s\n' "$c" "$cfg" "$t" "$i" "$bt" "$r" "$st"; done < "$OUT/delta.txt"
+echo "applier = src/delta.c (the FWD1 reader); +interp / +boot = what the option adds to interp.c"
+echo "(delta-info) and boot.c (patch hash, apply through the slots); ram = sizeof(bootref_delta_t)"
+echo "with BOOTREF_DELTA_CHUNK=64, the apply step's only state beyond bootref_boot_t's buffers;"
+echo "frame = the largest stack frame in delta.c."
+echo
 echo "post-quantum (BOOTREF_WITH_HSSLMS=1, BOOTREF_WITH_MLDSA=1): HSS-LMS verified in the core"
 echo "with the port's SHA-256, ML-DSA blocks passed to the port (its ML-DSA code not counted):"
 printf '%-8s %-8s %7s %6s %6s %6s %6s\n' core config core "+core" bss "+bss" stack

@@ -262,6 +262,20 @@ static int w_read_image(void *ctx, uint8_t comp, uint64_t off, uint8_t *buf, siz
 {
     bootref_boot_t *b = ctx;
     *got = 0;
+#if BOOTREF_DELTA
+    /* component 1 during an install: the running image, a patch's source */
+    if (comp == 1u && b->mode == MODE_INSTALL && b->src_slot >= 0) {
+        uint32_t n = b->slot[b->src_slot].img_len;
+        if (off >= n)
+            return BOOTREF_PORT_OK;
+        if (len > n - off)
+            len = (size_t)(n - off);
+        if (fl_read(b, image_addr(b, (unsigned)b->src_slot) + (uint32_t)off, buf, len) != BOOTREF_OK)
+            return BOOTREF_PORT_ERROR;
+        *got = len;
+        return BOOTREF_PORT_OK;
+    }
+#endif
     if (comp != 0u || (b->mode == MODE_INSTALL && !b->fetched))
         return BOOTREF_PORT_UNAVAILABLE;
     if (off >= b->img_len)
@@ -379,6 +393,121 @@ static int do_fetch(bootref_boot_t *b, const uint8_t *uri, size_t uri_len, const
     return BOOTREF_PORT_OK;
 }
 
+#if BOOTREF_DELTA
+/* ---- delta updates (docs/delta.md) -------------------------------------- */
+
+static int delta_read(void *ctx, uint32_t off, uint8_t *buf, size_t len)
+{
+    bootref_boot_t *b = ctx;
+    /* the applier keeps every read inside the source size it was given */
+    return fl_read(b, image_addr(b, (unsigned)b->src_slot) + off, buf, len) == BOOTREF_OK ? BOOTREF_PORT_OK
+                                                                                          : BOOTREF_PORT_ERROR;
+}
+
+/* Result bytes arrive in order; stage them so every program is a full chunk. */
+static int delta_write(void *ctx, uint32_t off, const uint8_t *p, size_t n)
+{
+    bootref_boot_t *b = ctx;
+    size_t take;
+    (void)off;
+    while (n > 0u) {
+        take = sizeof b->dbuf - b->stage_n;
+        take = n < take ? n : take;
+        memcpy(b->dbuf + b->stage_n, p, take);
+        b->stage_n += (uint32_t)take;
+        p += take;
+        n -= take;
+        if (b->stage_n == sizeof b->dbuf) {
+            if (put(b, b->woff, b->dbuf, sizeof b->dbuf) != BOOTREF_PORT_OK)
+                return BOOTREF_PORT_ERROR;
+            b->woff += (uint32_t)sizeof b->dbuf;
+            b->stage_n = 0;
+        }
+    }
+    return BOOTREF_PORT_OK;
+}
+
+static int delta_fail(bootref_boot_t *b, bootref_err_t e, const char *detail)
+{
+    b->fetch_err = e;
+    b->fetch_detail = detail;
+    return BOOTREF_PORT_ERROR;
+}
+
+/* Read the whole patch from the payload source in buf-sized steps; pass 0 hashes
+ * it, pass 1 applies it. */
+static int delta_pass(bootref_boot_t *b, const bootref_action_t *a, int apply, uint32_t *total)
+{
+    const bootref_boot_port_t *bp = b->bp;
+    const bootref_port_t *vp = b->base;
+    bootref_delta_io_t io;
+    uint32_t off = 0;
+    size_t got;
+    bootref_err_t e;
+
+    io.ctx = b;
+    io.read_source = delta_read;
+    io.write_target = delta_write;
+    for (;;) {
+        got = 0;
+        if (bp->fetch(bp->ctx, a->uri, a->uri_len, off, b->buf, sizeof b->buf, &got) != BOOTREF_PORT_OK ||
+            got > sizeof b->buf)
+            return BOOTREF_PORT_ERROR;
+        if (got == 0u)
+            break;
+        if (!apply && (got > a->patch_size - off || /* longer than the manifest says: stop reading */
+                       vp->sha256_update(vp->ctx, b->buf, got) != BOOTREF_PORT_OK))
+            return got > a->patch_size - off ? delta_fail(b, BOOTREF_E_PATCH, "patch is longer than delta-info says")
+                                             : BOOTREF_PORT_ERROR;
+        if (apply && (e = bootref_delta_update(&b->delta, &io, b->buf, got)) != BOOTREF_OK)
+            return e == BOOTREF_E_PORT && b->fetch_err != BOOTREF_OK ? BOOTREF_PORT_ERROR
+                                                                      : delta_fail(b, e, "patch does not apply");
+        off += (uint32_t)got;
+    }
+    *total = off;
+    return BOOTREF_PORT_OK;
+}
+
+/* directive-fetch with delta-info: the patch is authenticated first (size and
+ * SHA-256 from the manifest), then applied from the running slot into `cur`. */
+static int do_delta_fetch(bootref_boot_t *b, const bootref_action_t *a)
+{
+    const bootref_port_t *vp = b->base;
+    uint8_t md[32];
+    uint32_t total = 0, i;
+    uint8_t diff = 0;
+    int r;
+
+    if (b->fetched || a->enc_info != NULL || a->source_component != 1u)
+        return BOOTREF_PORT_UNSUPPORTED; /* one image per install; no encrypted patches */
+    if (b->src_slot < 0)
+        return delta_fail(b, BOOTREF_E_PORT, "no running image to apply the patch to");
+    /* 1. the patch, before anything of it is written */
+    if (vp->sha256_init(vp->ctx) != BOOTREF_PORT_OK)
+        return BOOTREF_PORT_ERROR;
+    r = delta_pass(b, a, 0, &total);
+    if (vp->sha256_final(vp->ctx, md) != BOOTREF_PORT_OK || r != BOOTREF_PORT_OK)
+        return BOOTREF_PORT_ERROR;
+    for (i = 0; i < 32u; i++)
+        diff |= (uint8_t)(md[i] ^ a->patch_digest[i]);
+    if (total != a->patch_size || diff != 0u)
+        return delta_fail(b, BOOTREF_E_PATCH, "patch differs from the size or digest in delta-info");
+    /* 2. apply it: source = the running slot's image, result = the target slot */
+    b->stage_n = 0;
+    b->woff = 0;
+    bootref_delta_begin(&b->delta, b->slot[b->src_slot].img_len, image_capacity(b));
+    if ((r = delta_pass(b, a, 1, &total)) != BOOTREF_PORT_OK)
+        return r;
+    if (bootref_delta_finish(&b->delta) != BOOTREF_OK)
+        return delta_fail(b, BOOTREF_E_PATCH, "patch ends before its result is complete");
+    if (b->stage_n > 0u && put(b, b->woff, b->dbuf, b->stage_n) != BOOTREF_PORT_OK)
+        return BOOTREF_PORT_ERROR;
+    b->img_len = b->woff + b->stage_n;
+    b->fetched = 1;
+    return BOOTREF_PORT_OK;
+}
+#endif
+
 /* The delegation's clock is the verifier port's (when it has one). */
 static int w_time(void *ctx, int64_t *now)
 {
@@ -395,6 +524,10 @@ static int w_action(void *ctx, const bootref_action_t *a)
         b->invoked = 1;
         return BOOTREF_PORT_OK;
     }
+#if BOOTREF_DELTA
+    if (a->command == 21u && b->mode == MODE_INSTALL && a->delta_info != NULL)
+        return do_delta_fetch(b, a);
+#endif
     if (a->command == 21u && b->mode == MODE_INSTALL)
         return do_fetch(b, a->uri, a->uri_len, a->enc_info, a->enc_info_len);
     return BOOTREF_PORT_UNSUPPORTED; /* copy, swap, write: not on this device */
@@ -542,6 +675,9 @@ bootref_err_t bootref_boot_install(bootref_boot_t *b, const uint8_t *env, size_t
     b->fetched = 0;
     b->img_len = 0;
     b->erased = 0;
+#if BOOTREF_DELTA
+    b->src_slot = (int8_t)run;
+#endif
     if ((e = bootref_verify_envelope(&b->ctx, &b->port, b->env, env_len, 0)) != BOOTREF_OK)
         goto out;
     REP_VERIFIED(b);

@@ -41,17 +41,29 @@ enum {
 /* Parameter slots and their SUIT labels / required CBOR types (draft-34
  * section 8.4.8). soft-failure (13) is not stored per component: it belongs to
  * the enclosing try-each / run-sequence. */
-enum { P_VENDOR, P_CLASS, P_DEVICE, P_DIGEST, P_SLOT, P_STRICT, P_SIZE, P_CONTENT, P_URI, P_SOURCE, P_ENC };
+enum { P_VENDOR, P_CLASS, P_DEVICE, P_DIGEST, P_SLOT, P_STRICT, P_SIZE, P_CONTENT, P_URI, P_SOURCE, P_ENC, P_CORE_END };
+#if BOOTREF_DELTA
+/* delta-info, fwsign's custom parameter (docs/delta.md); only with BOOTREF_DELTA */
+#define PARAM_DELTA_INFO (-257)
+enum { P_DELTA = P_CORE_END, P_DELTA_END };
+#else
+enum { P_DELTA_END = P_CORE_END };
+#endif
 #if BOOTREF_WITH_UM
 /* Update management (draft-ietf-suit-update-management, docs/processing-model.md
- * section 14): commands and the parameter slots after the core's. */
+ * section 14): commands and the parameter slots after the core's (and delta-info's). */
 enum {
     CMD_USE_BEFORE = 4, CMD_IMAGE_NOT_MATCH = 25, CMD_MIN_BATTERY = 26, CMD_AUTHORIZED = 27,
     CMD_VERSION = 28, CMD_WAIT = 29, CMD_OVERRIDE_MULTIPLE = 34, CMD_COPY_PARAMS = 35
 };
-enum { P_USE_BEFORE = P_ENC + 1, P_BATTERY, P_PRIORITY, P_VERSION, P_WAIT };
+enum { P_USE_BEFORE = P_DELTA_END, P_BATTERY, P_PRIORITY, P_VERSION, P_WAIT };
 #define PARAM_UPDATE_PRIORITY 27
+enum { P_END = P_WAIT + 1 };
+#else
+enum { P_END = P_DELTA_END };
 #endif
+/* the slots built in are the ones bootref_component_t has room for */
+typedef char br_slots_match_component[P_END == BOOTREF_N_PARAMS ? 1 : -1];
 /* cond_identity() finds the error of a mismatch from the slot */
 typedef char br_identity_codes_in_slot_order[
     BOOTREF_E_CLASS_MISMATCH == BOOTREF_E_VENDOR_MISMATCH + P_CLASS &&
@@ -61,7 +73,7 @@ typedef char br_identity_codes_in_slot_order[
  * supported) and the CBOR major type its value must have (high nibble). */
 #if BOOTREF_WITH_UM
 #define PARAM_MAX_LABEL 29
-#define PS_SHIFT 5 /* 16 slots: the slot + 1 takes five bits */
+#define PS_SHIFT 5 /* 16 or 17 slots: the slot + 1 takes five bits */
 #else
 #define PARAM_MAX_LABEL 24
 #define PS_SHIFT 4
@@ -322,6 +334,44 @@ static BR_NOINLINE bootref_err_t cond_slot(bootref_ctx_t *c, unsigned comp)
     return BOOTREF_OK;
 }
 
+#if BOOTREF_DELTA
+/* A fetch with delta-info (docs/processing-model.md section 15): source-component
+ * names another component; delta-info = bstr .cbor [format 1, patch-size (< 2^32),
+ * SUIT_Digest (SHA-256)], strictly encoded, nothing after it. */
+static BR_NOINLINE bootref_err_t delta_fetch(bootref_ctx_t *c, unsigned comp, bootref_action_t *a)
+{
+    cbor_item_t it;
+    cbor_dec_t d;
+    size_t n;
+    uint64_t fmt, size;
+    bootref_err_t e;
+
+    if ((e = param_get(c, comp, P_SOURCE, &it)) != BOOTREF_OK)
+        return e;
+    if (it.val >= c->n_components || it.val == comp)
+        return br_fail(c, BOOTREF_E_COMPONENT_INDEX, BR_STR("source-component out of range"));
+    a->source_component = (uint8_t)it.val;
+    if ((e = param_get(c, comp, P_DELTA, &it)) != BOOTREF_OK)
+        return e;
+    cbor_init(&d, it.str, (size_t)it.val);
+    if ((e = cbor_array(&d, &n)) == BOOTREF_OK && n != 3u)
+        e = BOOTREF_E_STRUCTURE;
+    if (e == BOOTREF_OK && (e = cbor_uint(&d, &fmt)) == BOOTREF_OK && (e = cbor_uint(&d, &size)) == BOOTREF_OK &&
+        size > 0xffffffffu)
+        e = BOOTREF_E_STRUCTURE;
+    if (e == BOOTREF_OK && (e = br_parse_digest(&d, &a->patch_digest)) == BOOTREF_OK && d.pos != d.len)
+        e = BOOTREF_E_CBOR_TRAILING;
+    if (e == BOOTREF_OK && fmt != 1u)
+        e = BOOTREF_E_UNSUPPORTED_ALG;
+    if (e != BOOTREF_OK)
+        return br_fail(c, e, BR_STR("delta-info"));
+    a->delta_info = it.str;
+    a->delta_info_len = (size_t)it.val;
+    a->patch_size = (uint32_t)size;
+    return BOOTREF_OK;
+}
+#endif
+
 #if BOOTREF_WITH_UM
 /* A stored int parameter (update-priority, a wait event's value). */
 static int64_t item_int(const cbor_item_t *it)
@@ -522,6 +572,11 @@ static BR_NOINLINE bootref_err_t directive(bootref_ctx_t *c, unsigned comp, int3
         a.content = it.str;
         a.content_len = (size_t)it.val;
     }
+#if BOOTREF_DELTA
+    if (label == CMD_FETCH && c->comp[comp].param[P_DELTA].p != NULL &&
+        (e = delta_fetch(c, comp, &a)) != BOOTREF_OK)
+        return e;
+#endif
     /* encryption-info (draft-ietf-suit-firmware-encryption): the port decrypts */
     if (label != CMD_INVOKE && label != CMD_SWAP && c->comp[comp].param[P_ENC].p != NULL) {
         if ((e = param_get(c, comp, P_ENC, &it)) != BOOTREF_OK)
@@ -611,6 +666,25 @@ static bootref_err_t override(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft, in
     for (i = 0; i < n; i++) {
         if ((e = cbor_int(d, &label)) != BOOTREF_OK)
             return e;
+#if BOOTREF_DELTA
+        if (label == PARAM_DELTA_INFO) {
+            /* a negative label sorts after every uint label: bit 31 stands for it */
+            if (seen >= ((uint32_t)1u << 31))
+                return BOOTREF_E_CBOR_ORDER;
+            seen |= (uint32_t)1u << 31;
+            v.p = d->buf + d->pos;
+            if ((e = cbor_head(d, &it)) != BOOTREF_OK)
+                return e;
+            if (it.major != CBOR_BSTR)
+                return br_fail(c, BOOTREF_E_TYPE, BR_STR("parameter has the wrong type"));
+            v.n = (size_t)(d->buf + d->pos - v.p);
+            for (comp = 0; comp < c->n_components; comp++)
+                if ((c->selected & ((uint32_t)1u << comp)) &&
+                    (cmd == CMD_OVERRIDE_PARAMETERS || c->comp[comp].param[P_DELTA].p == NULL))
+                    c->comp[comp].param[P_DELTA] = v;
+            continue;
+        }
+#endif
         if (label < 0 || label > PARAM_MAX_LABEL)
             return br_fail(c, BOOTREF_E_UNSUPPORTED_PARAMETER, BR_STR("parameter not supported"));
         /* labels in canonical order (0..24: numeric order is encoding
@@ -691,6 +765,7 @@ static bootref_err_t um_multi(bootref_ctx_t *c, cbor_dec_t *d, uint8_t *soft, in
                 return e;
             if (it.major != CBOR_UINT && it.major != CBOR_NINT)
                 return br_fail(c, BOOTREF_E_TYPE, BR_STR("a parameter label must be an int"));
+            /* nint labels (delta-info among them, model section 15) are not copied */
             if (it.major == CBOR_NINT || it.val > PARAM_MAX_LABEL || (ps = param_slot[it.val]) == 0u)
                 return br_fail(c, BOOTREF_E_UNSUPPORTED_PARAMETER, BR_STR("parameter cannot be copied"));
             slot = (unsigned)(ps & PS_SLOT_MASK) - 1u;

@@ -16,7 +16,7 @@ static const char reasons[] =
     "severed-digest-mismatch\0" "severed-member-missing\0" "abort\0" "port-error\0"
     "usage\0" "no-bootable-image\0" "encryption-info-invalid\0" "no-recipient\0"
     "key-unwrap-failed\0" "decryption-failed\0" "delegation-invalid\0"
-    "delegation-expired\0" "delegation-scope\0" "missing-check\0"
+    "delegation-expired\0" "delegation-scope\0" "missing-check\0" "patch-invalid\0"
 #if BOOTREF_WITH_UM
     "use-before-passed\0"
     "battery-low\0"
@@ -57,6 +57,7 @@ enum {
     R_DELEGATION_EXPIRED,
     R_DELEGATION_SCOPE,
     R_MISSING_CHECK,
+    R_PATCH_INVALID,
     R_USE_BEFORE_PASSED,
     R_BATTERY_LOW,
     R_NOT_AUTHORIZED,
@@ -114,6 +115,7 @@ static const uint8_t reason_of[] = {
     [BOOTREF_E_DELEG_SCOPE]           = R_DELEGATION_SCOPE,  /* 56 */
     [BOOTREF_E_MISSING_CHECK]         = R_MISSING_CHECK,  /* 57 */
     [BOOTREF_E_CBOR_ORDER]            = R_MALFORMED,  /* 58 */
+    [BOOTREF_E_PATCH]                 = R_PATCH_INVALID,  /* 59 */
 #if BOOTREF_WITH_UM
     [BOOTREF_E_USE_BEFORE]            = R_USE_BEFORE_PASSED,  /* 64 */
     [BOOTREF_E_BATTERY]               = R_BATTERY_LOW,  /* 65 */

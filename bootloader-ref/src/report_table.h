@@ -57,6 +57,7 @@ static const uint16_t report_of[] = {
     [BOOTREF_E_DELEG_SCOPE]           = 0x1a7,  /* 56: delegation-scope */
     [BOOTREF_E_MISSING_CHECK]         = 0x0fa,  /* 57: missing-check */
     [BOOTREF_E_CBOR_ORDER]            = 0x011,  /* 58: malformed */
+    [BOOTREF_E_PATCH]                 = 0x21b,  /* 59: patch-invalid */
 #if BOOTREF_WITH_UM
     [BOOTREF_E_USE_BEFORE]            = 0x1ba,  /* 64: use-before-passed */
     [BOOTREF_E_BATTERY]               = 0x1ca,  /* 65: battery-low */

@@ -244,7 +244,7 @@ def cmd_update(a: argparse.Namespace) -> int:
 
     res = fetch_update(a.repo, root, dev.config.vendor_id, dev.config.class_id, running, dev.suit_keys(),
                        a.dir / "downloads", cache_dir=a.dir / "tuf-cache", now=now, limits=transfer_limits(a),
-                       device_id=dev.config.device_id)
+                       device_id=dev.config.device_id, running_image=_running_image(dev))
     if not res.updated:
         _report(a, True, res.message, {"updated": False, "held": res.held, "sequence": res.sequence, "rollout": res.rollout})
         return EXIT_UP_TO_DATE
@@ -261,9 +261,22 @@ def cmd_update(a: argparse.Namespace) -> int:
     text = f"fetched release {res.sequence} and staged it in slot {slot}"
     if out is not None:
         text += f"; booted slot {out.slot}, sequence {out.sequence}{' (confirmed)' if out.confirmed else ''}"
+    if res.delivery == "patch":
+        text += " (from a patch)"
     _report(a, True, text, {"updated": True, "sequence": res.sequence, "slot": slot,
-                            "boot": out.as_dict() if out is not None else None}, reports)
+                            "boot": out.as_dict() if out is not None else None,
+                            "delivery": res.delivery, "fallback": res.fallback}, reports)
     return 0
+
+
+def _running_image(dev: Any) -> bytes | None:
+    """The image of the newest confirmed slot: what a delta release's patch applies to."""
+    confirmed = [s for s in dev.slots() if s.state == "confirmed" and s.sequence is not None and s.image_size]
+    if not confirmed:
+        return None
+    best = max(confirmed, key=lambda s: s.sequence)
+    image: bytes = dev.image(best.slot, best.image_size)
+    return image
 
 
 def cmd_boot(a: argparse.Namespace) -> int:

@@ -49,6 +49,8 @@ def register(sub: Any) -> None:
                    help="Encrypted payload: a128gcm, a256gcm, chacha20-poly1305, a128ctr or a256ctr (adds decryption at install).")
     p.add_argument("--key-exchange", default="x25519", metavar="KX",
                    help="With --encrypted: x25519 or p256 (ECDH-ES+A128KW), a128kw or a256kw (default x25519).")
+    p.add_argument("--patch-size", metavar="SIZE",
+                   help="Delta release (docs/delta.md): the patch's size; the report compares it with the full image.")
     p.add_argument("--json", dest="json_out", action="store_true", help="Machine-readable output.")
     p.add_argument("--plot", type=Path, metavar="OUT.png", help="Also draw the breakdown as stacked bars (needs matplotlib).")
 
@@ -165,6 +167,9 @@ def cmd_energy(a: argparse.Namespace) -> int | None:
         size, alg=alg, mode=m, library=a.lib, sha=a.sha, boots=a.boots,
         envelope_bytes=a.envelope_bytes, tuf_bytes=a.tuf_bytes, tuf=tuf, encrypted=encrypted,
         key_exchange=a.key_exchange)) for m in modes]
+    if a.patch_size is not None:
+        _delta_report(a, costs, parse_size(a.patch_size))
+        return None
     if a.plot is not None:
         from ..energy.plot import plot_breakdown
 
@@ -186,3 +191,31 @@ def cmd_energy(a: argparse.Namespace) -> int | None:
     if a.plot is not None:
         echo(f"plot: {a.plot}")
     return None
+
+
+def _delta_report(a: argparse.Namespace, full: list[Any], patch: int) -> None:
+    """--patch-size: the patch release against the full update, per mode (docs/delta.md)."""
+    from dataclasses import replace
+
+    from ..energy import load_measured, update_cost
+    from ..errors import UsageError
+
+    if any(c.scenario.mode == "mcuboot" for c in full):
+        raise UsageError("--patch-size compares SUIT releases: give --mode suit or tuf")
+    cat = _catalog(a)
+    dev, link = cat.device(a.device), cat.link(a.link)
+    measured = load_measured(a.counts)
+    rows = []
+    for c in full:
+        d = update_cost(dev, link, measured, replace(c.scenario, patch_bytes=patch))
+        rows.append({"mode": c.scenario.mode, "full_mj": c.total_j * 1e3, "patch_mj": d.total_j * 1e3,
+                     "energy_ratio": d.total_j / c.total_j, "patch_bytes": patch,
+                     "image_bytes": c.scenario.image_bytes, "size_ratio": patch / c.scenario.image_bytes,
+                     "full": _cost_json(c), "patch": _cost_json(d)})
+    if a.json_out:
+        emit_json({"device": dev.name, "link": link.name, "estimate": True, "delta": rows})
+        return
+    echo(f"Patch release vs full update on {dev.title} over {link.title} (estimates; docs/delta.md)")
+    for r in rows:
+        echo(f"  {r['mode']:5} patch {r['patch_bytes']} B = {r['size_ratio']:.1%} of the {r['image_bytes']} B image; "
+             f"energy {r['patch_mj']:.3f} mJ vs {r['full_mj']:.3f} mJ = {r['energy_ratio']:.1%}")

@@ -63,6 +63,11 @@ def register(sub: Any) -> None:
                    help="Release policy (TOML): refuse the release until its class rule's signers and threshold are met.")
     p.add_argument("--reason", help="Why (recorded in DIR/audit.log).")
     p.add_argument("--publish", action="store_true", help="Publish right after adding.")
+    p.add_argument("--delta", action="append", default=[], metavar="ENVELOPE=PATCH",
+                   help="A patch to this release from one of the last --delta-keep releases (fwsign sign --delta-from); "
+                        "repeatable (docs/delta.md).")
+    p.add_argument("--delta-keep", type=non_negative, default=3, metavar="N",
+                   help="Patches are taken from the last N releases before this one (default 3).")
     p.add_argument("--json", dest="json_out", action="store_true")
     _lock_option(p)
 
@@ -141,6 +146,9 @@ def register(sub: Any) -> None:
     p.add_argument("--now", metavar="TIME",
                    help="Reference time for expiry checks: seconds since the epoch or ISO 8601 (a trusted time source).")
     p.add_argument("--no-progress", action="store_true", help="No progress bar on stderr.")
+    p.add_argument("--running", type=Path, metavar="IMAGE",
+                   help="The image the device runs: a patch from it is fetched instead of the full image when the "
+                        "release offers one (docs/delta.md).")
     p.add_argument("--json", dest="json_out", action="store_true")
     add_transfer_options(p)
 
@@ -296,8 +304,11 @@ def cmd_add(a: argparse.Namespace) -> int:
     with _opened(a) as repo:
         res = add_release(repo, data, trusted(a.suit_key or []), payload=a.payload, threshold=a.suit_threshold,
                           policy=policy, reason=a.reason)
+        deltas = _add_deltas(a, repo, policy)
         repo.save()
         out: dict[str, object] = res.as_dict()
+        if deltas:
+            out["deltas"] = [d.as_dict() for d in deltas]
         if a.publish:
             out["publish"] = repo.publish().as_dict()
     if a.json_out:
@@ -305,11 +316,31 @@ def cmd_add(a: argparse.Namespace) -> int:
     else:
         echo(f"staged release {res.sequence} of class {res.class_id}: {res.envelope_path}"
              + (f" + {res.payload_path}" if res.payload_path else "") + (" (latest)" if res.latest else ""))
+        for d in deltas:
+            echo(f"  patch from {d.source_sha256[:16]}...: {d.patch_bytes} B ({d.patch_bytes / d.image_bytes:.1%} of the "
+                 f"image), {d.envelope_path}")
         if a.publish:
             echo("published")
         else:
             echo(f"run: fwsign repo publish {a.dir}")
     return 0
+
+
+def _add_deltas(a: argparse.Namespace, repo: Any, policy: Any) -> list[Any]:
+    """repo add --delta ENVELOPE=PATCH: each patch checked and staged (fwsign.repo.deltas)."""
+    from ..errors import UsageError
+    from ..repo.deltas import add_delta
+    from .common import read_envelope
+
+    out = []
+    keys = tuple(policy.keys) if policy is not None else tuple(trusted(a.suit_key or []))
+    threshold = policy.threshold if policy is not None else a.suit_threshold
+    for spec in a.delta:
+        env, sep, patch = spec.partition("=")
+        if not sep or not env or not patch:
+            raise UsageError(f"--delta takes ENVELOPE=PATCH, not {spec!r}")
+        out.append(add_delta(repo, read_envelope(Path(env)), Path(patch), keys, threshold=threshold, keep=a.delta_keep))
+    return out
 
 
 def cmd_publish(a: argparse.Namespace) -> int:
@@ -489,6 +520,17 @@ def _progress_bar(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
+def _read_running(path: Path | None) -> bytes | None:
+    from ..errors import UsageError
+
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read the running image {path}: {exc.strerror}") from None
+
+
 def cmd_update(a: argparse.Namespace) -> int:
     from ..client import fetch_update
     from ..errors import UsageError
@@ -514,7 +556,8 @@ def cmd_update(a: argparse.Namespace) -> int:
     device_id = uuid_arg(a.device_id, "--device-id") if a.device_id else None
     res = fetch_update(a.repo, root, vid, cid, a.current_sequence, trusted(a.suit_key or []), a.out, cache_dir=a.cache,
                        suit_threshold=a.suit_threshold, now=now, progress=_progress_bar if show else None,
-                       suit_policy=suit_policy, limits=transfer_limits(a), device_id=device_id)
+                       suit_policy=suit_policy, limits=transfer_limits(a), device_id=device_id,
+                       running_image=_read_running(a.running))
     if a.json_out:
         emit_json(res.as_dict())
     else:

@@ -39,6 +39,11 @@ def register(sub: Any) -> None:
     p.add_argument("--delegation", action="append", default=[], type=Path, metavar="X.cwt",
                    help="Delegation CWT (fwsign delegate issue) for the signing key; repeat in chain order, anchor's first.")
     _audit_options(p)
+    delta = p.add_argument_group("delta update (docs/delta.md)")
+    delta.add_argument("--delta-from", type=Path, metavar="OLD.bin",
+                       help="Deliver FIRMWARE as a patch from this image (the one the device runs).")
+    delta.add_argument("--patch-out", type=Path, metavar="PATCH",
+                       help="Where to write the patch (default: ENVELOPE with .fwd1 added; with --embed, none).")
     # SUIT algorithm profiles (draft-ietf-suit-mti; fwsign.suit.profiles): a separate addition.
     p.add_argument("--profile", metavar="NAME",
                    help="Refuse to write an envelope that does not conform to this SUIT algorithm profile, e.g. "
@@ -190,6 +195,8 @@ def cmd_sign(a: argparse.Namespace) -> None:
         if a.release is not None:
             if a.firmware is not None or a.slot_image:
                 raise UsageError("--release describes the images; do not give FIRMWARE or --slot-image too")
+            if a.delta_from is not None:
+                raise UsageError("--delta-from signs one FIRMWARE; release files do not describe patches yet")
             from ..release import load_release
 
             spec = load_release(a.release, sequence_override=a.sequence, encryptor=encryptor)
@@ -223,15 +230,23 @@ def cmd_sign(a: argparse.Namespace) -> None:
                     raise UsageError("--slot-uri goes with --slot-image")
                 if a.embed and a.uri:
                     raise UsageError("--embed fetches the image from the envelope; do not give --uri too")
+                if a.delta_from is not None:
+                    if encrypting or a.slot_image:
+                        raise UsageError("--delta-from makes one plain patch: not with encryption or --slot-image")
+                    image, patch = _delta(a, firmware)
+                    if a.embed:
+                        payloads.append(("#patch", patch))
+                    images.append(image)
                 digest, size = builder.hash_file(firmware)
                 img_uri = "#firmware" if a.embed else a.uri
                 info = None
                 ciphertext = None
                 if encrypting:
                     info, ciphertext = encryptor(firmware, a.embed)
-                if a.embed:
+                if a.embed and a.delta_from is None:
                     payloads.append(("#firmware", ciphertext if ciphertext is not None else firmware.read_bytes()))
-                images.append(ImageSpec(digest, size, a.slot, img_uri, info))
+                if a.delta_from is None:
+                    images.append(ImageSpec(digest, size, a.slot, img_uri, info))
             comp = ComponentSpec(
                 component_id=_component_id(a.component_id),
                 images=tuple(images),
@@ -272,6 +287,12 @@ def cmd_sign(a: argparse.Namespace) -> None:
         if a.release is None and not a.slot_image:
             summary["encrypted_payload"] = written[0]
         summary["encrypted_payloads"] = written
+    elif a.delta_from is not None and not a.embed:
+        # the patch first, then the envelope that names it
+        patch_path = a.patch_out or a.output.with_name(a.output.name + ".fwd1")
+        write(patch_path, patch)
+        write(a.output, data)
+        summary["patch"] = {"path": str(patch_path), "bytes": len(patch), "of_image_bytes": images[0].size}
     else:
         write(a.output, data)
     _audit(a, "sign-unsigned" if a.unsigned else "sign", a.output, data, keys)
@@ -285,6 +306,20 @@ def cmd_sign(a: argparse.Namespace) -> None:
         if a.release is not None or a.slot_image:
             for path in written:
                 echo(f"wrote {path} (encrypted image)")
+
+
+def _delta(a: argparse.Namespace, firmware: Path) -> tuple[Any, bytes]:
+    """The image entry and patch of ``sign --delta-from`` (docs/delta.md)."""
+    from ..delta.release import EMBEDDED_PATCH, delta_image
+    from ..errors import UsageError
+
+    if not a.embed and not a.uri:
+        raise UsageError("a delta release needs --uri (where the device fetches the patch) or --embed")
+    try:
+        old, new = a.delta_from.read_bytes(), firmware.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {exc.filename}: {exc.strerror}") from None
+    return delta_image(old, new, EMBEDDED_PATCH if a.embed else a.uri, a.slot)
 
 
 def _profile_defaults(a: argparse.Namespace) -> Any:

@@ -41,6 +41,9 @@ def register(sub: Any) -> None:
                    help="Verifier: python (default) or bootref, the device's own C verifier in host mode "
                         "(same rules, same report format; one trusted signature, component 0).")
     p.add_argument("--json", dest="json_out", action="store_true", help="Print the report as JSON.")
+    p.add_argument("--delta-source", type=Path, metavar="OLD.bin",
+                   help="Delta release (docs/delta.md): the image the patch applies to; --image (or the integrated "
+                        "payload) is then the patch, and the image it makes is checked.")
 
     p = add_command(sub, "inspect", cmd_inspect, "Show an envelope's contents. Does not verify signatures (use fwsign verify).")
     p.add_argument("envelope", type=Path, metavar="ENVELOPE", help="Envelope to show (binary or hex text).")
@@ -82,13 +85,21 @@ def cmd_verify(a: argparse.Namespace) -> int:
         from ..encryption import load_decryption_key
 
         decryption = [load_decryption_key(k) for k in a.decrypt_key]
+    delta_source: bytes | None = None
+    if a.delta_source is not None:
+        if a.engine != "python":
+            raise UsageError("--delta-source is checked by the python engine")
+        try:
+            delta_source = a.delta_source.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read {a.delta_source}: {exc.strerror}") from None
     if a.engine == "bootref":
         from ..device.verifier import verify_with_bootref
 
         report = verify_with_bootref(data, policy, image, a.decrypt_key)
     else:
         report = verify_envelope(data, policy, read_chunks(image) if image is not None else None,
-                                 decryption=decryption)
+                                 decryption=decryption, delta_source=delta_source)
     if a.json_out:
         emit_json(report.as_dict())
     else:

@@ -26,7 +26,7 @@ from .. import cose
 from ..cbor import CBORValue, bstr, dumps
 from ..errors import UsageError
 from ..keys import Signer
-from .codepoints import Command, DigestAlg, ManifestKey, Parameter, TextComponentKey, TextKey, WaitEvent
+from .codepoints import FWSIGN_DELTA_INFO, Command, DigestAlg, ManifestKey, Parameter, TextComponentKey, TextKey, WaitEvent
 from .encode import encode_digest, encode_envelope, encode_manifest, encode_sequence, encode_text
 from .ids import class_uuid as class_uuid
 from .ids import vendor_uuid as vendor_uuid
@@ -77,6 +77,10 @@ class ImageSpec:
     #: SUIT_Encryption_Info (parameter 19, draft-ietf-suit-firmware-encryption): the payload
     #: fetched from ``uri`` is the ciphertext; ``digest`` and ``size`` stay the plaintext's.
     encryption_info: bytes | None = field(default=None, repr=False)
+    #: Delta update (docs/delta.md): the payload fetched from ``uri`` is a patch against the
+    #: image described by ``delta_source`` (its digest and size), named by ``delta_info``.
+    delta_info: bytes | None = field(default=None, repr=False)
+    delta_source: tuple[Digest, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,9 @@ def build_manifest(spec: ManifestSpec) -> tuple[Manifest, dict[int, bytes]]:
             if not all(uris):
                 raise UsageError("give a uri for every slot image of a component, or none")
             _index(install, i, n)
-            if len(comp.images) == 1:
+            if len(comp.images) == 1 and comp.images[0].delta_source is not None:
+                _delta_install(install, comp.images[0], i, len(spec.components))
+            elif len(comp.images) == 1:
                 install.append(_c(Command.DIRECTIVE_OVERRIDE_PARAMETERS, _params(_fetch_params(comp.images[0]))))
             else:
                 install.append(_c(Command.DIRECTIVE_TRY_EACH, TryEach(tuple(
@@ -210,9 +216,12 @@ def build_manifest(spec: ManifestSpec) -> tuple[Manifest, dict[int, bytes]]:
             severed[23] = raw
             text_member = _digest_of_member(raw)
 
+    components = tuple(c.component_id for c in spec.components)
+    if any(img.delta_source is not None for c in spec.components for img in c.images):
+        components = (*components, DELTA_SOURCE_COMPONENT)
     manifest = Manifest(
         sequence_number=spec.sequence_number,
-        common=Common(tuple(c.component_id for c in spec.components), CommandSequence(tuple(shared))),
+        common=Common(components, CommandSequence(tuple(shared))),
         reference_uri=spec.reference_uri,
         validate=CommandSequence(tuple(validate)),
         invoke=CommandSequence(tuple(invoke)) if invoke else None,
@@ -229,6 +238,25 @@ def _fetch_params(img: ImageSpec) -> dict[int, ParamValue]:
     if img.encryption_info is not None:
         params[Parameter.ENCRYPTION_INFO] = img.encryption_info
     return params
+
+
+#: The component a delta manifest adds after its images: the image the device runs, which
+#: a patch applies to (docs/delta.md).
+DELTA_SOURCE_COMPONENT = ComponentId((b"delta-source",))
+
+
+def _delta_install(install: list[Cmd], img: ImageSpec, i: int, n: int) -> None:
+    """Check the source image (component ``n``, after the images) before anything is
+    written, then fetch the patch into component ``i`` from it (docs/delta.md)."""
+    assert img.delta_source is not None and img.delta_info is not None
+    src_digest, src_size = img.delta_source
+    install.append(_c(Command.DIRECTIVE_SET_COMPONENT_INDEX, n))
+    install.append(_c(Command.DIRECTIVE_OVERRIDE_PARAMETERS, _params(
+        {Parameter.IMAGE_DIGEST: src_digest, Parameter.IMAGE_SIZE: src_size})))
+    install.append(_c(Command.CONDITION_IMAGE_MATCH, REP_CHECK))
+    install.append(_c(Command.DIRECTIVE_SET_COMPONENT_INDEX, i))
+    install.append(_c(Command.DIRECTIVE_OVERRIDE_PARAMETERS, _params(
+        {Parameter.URI: img.uri or "", Parameter.SOURCE_COMPONENT: n, FWSIGN_DELTA_INFO: img.delta_info})))
 
 
 def _digest_of_member(raw: bytes) -> Digest:

@@ -248,6 +248,12 @@ def name_of(enum: type[IntEnum], code: int) -> str:
     return display(member)  # type: ignore[arg-type]
 
 
+#: fwsign's delta-info parameter (a custom, negative label: draft section 8.4.8 leaves
+#: nint parameters to implementers): on a directive-fetch it makes the fetched payload a
+#: patch against the component named by source-component (docs/delta.md).
+FWSIGN_DELTA_INFO = -257
+
+
 # -- update management (draft-ietf-suit-update-management-14) ---------------------------
 
 

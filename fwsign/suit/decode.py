@@ -18,6 +18,7 @@ from ..cose.messages import decode_cose as decode_cose
 from ..errors import DecodeError, FwsignError, LimitError, UnsupportedError
 from ..limits import DEFAULT_LIMITS, Limits
 from .codepoints import (
+    FWSIGN_DELTA_INFO,
     MANIFEST_VERSION,
     SUPPORTED_WAIT_EVENTS,
     TAG_ENVELOPE,
@@ -513,7 +514,9 @@ PROCESSOR_PARAMETERS: Final = frozenset(int(p) for p in (
     Parameter.ENCRYPTION_INFO, Parameter.URI, Parameter.SOURCE_COMPONENT, Parameter.DEVICE_IDENTIFIER,
     # update management (docs/processing-model.md section 14.2)
     Parameter.USE_BEFORE, Parameter.MINIMUM_BATTERY, Parameter.UPDATE_PRIORITY, Parameter.VERSION,
-    Parameter.WAIT_INFO))
+    Parameter.WAIT_INFO,
+    # delta updates (docs/processing-model.md section 15)
+    FWSIGN_DELTA_INFO))
 _TRY_EACH: Final = int(Command.DIRECTIVE_TRY_EACH)
 _IMAGE_DIGEST: Final = int(Parameter.IMAGE_DIGEST)
 _RUN_SEQUENCE: Final = int(Command.DIRECTIVE_RUN_SEQUENCE)
@@ -610,6 +613,7 @@ _LENIENT_TYPES: Final[dict[int, tuple[type, ...]]] = {
     int(Parameter.CONTENT): (bytes,), int(Parameter.ENCRYPTION_INFO): (bytes,),
     int(Parameter.COMPONENT_SLOT): (int,), int(Parameter.IMAGE_SIZE): (int,), int(Parameter.SOURCE_COMPONENT): (int,),
     int(Parameter.STRICT_ORDER): (bool,), int(Parameter.SOFT_FAILURE): (bool,), int(Parameter.URI): (str,),
+    FWSIGN_DELTA_INFO: (bytes,),
     int(Parameter.USE_BEFORE): (int,), int(Parameter.MINIMUM_BATTERY): (int,),
     int(Parameter.VERSION): (bytes,), int(Parameter.WAIT_INFO): (bytes,),
 }

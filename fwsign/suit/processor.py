@@ -42,7 +42,7 @@ from ..errors import (
     VersionMismatch,
 )
 from ..limits import DEFAULT_LIMITS, Limits
-from .codepoints import Command, ManifestKey, Parameter, WaitEvent, display
+from .codepoints import FWSIGN_DELTA_INFO, Command, ManifestKey, Parameter, WaitEvent, display
 from .decode import PROCESSOR_PARAMETERS, decode_digest, decode_version_match, decode_wait_info
 from .model import (
     Broken,
@@ -85,6 +85,7 @@ _P_SIZE: Final = int(Parameter.IMAGE_SIZE)
 _P_CONTENT: Final = int(Parameter.CONTENT)
 _P_URI: Final = int(Parameter.URI)
 _P_SOURCE: Final = int(Parameter.SOURCE_COMPONENT)
+_P_DELTA: Final = FWSIGN_DELTA_INFO
 
 #: Reasons of a failed condition: the only failures soft-failure turns into "go on".
 CONDITION_FAILURES: Final = frozenset(
@@ -108,8 +109,9 @@ _P_PRIORITY: Final = int(Parameter.UPDATE_PRIORITY)
 _P_VERSION: Final = int(Parameter.VERSION)
 _P_WAIT: Final = int(Parameter.WAIT_INFO)
 _EV_AUTHORIZATION: Final = int(WaitEvent.AUTHORIZATION)
-#: Parameters copy-params may copy: those stored per component (soft-failure is not).
-_COPYABLE: Final = PROCESSOR_PARAMETERS - {_P_SOFT_FAILURE}
+#: Parameters copy-params may copy: those stored per component (soft-failure is not), less
+#: delta-info, which describes the patch of one fetch (model section 15: `unsupported`).
+_COPYABLE: Final = PROCESSOR_PARAMETERS - {_P_SOFT_FAILURE, _P_DELTA}
 
 
 def version_compare(mine: tuple[int, ...], match: VersionMatch) -> bool:
@@ -523,6 +525,8 @@ class Processor:
             if key == _P_VENDOR and isinstance(value, Tag):
                 raise DecodeError("vendor-identifier must be a UUID (bstr); PEN identifiers are not supported",
                                   path=where)
+            if key == _P_DELTA and not isinstance(value, bytes):  # custom labels come through as decoded
+                raise DecodeError("delta-info must be a bstr", path=where)
             for comp in self.selected:
                 if override or key not in self.params[comp]:
                     self.params[comp][key] = value
@@ -845,6 +849,8 @@ class Processor:
                                "written", path=where)
         if code == _FETCH:
             self._param(comp, _P_URI, code, where)
+            if _P_DELTA in self.params[comp]:
+                self._delta_fetch(comp, where)
         elif code in (_COPY, _SWAP):
             src = self._param(comp, _P_SOURCE, code, where)
             if type(src) is not int or src >= self.n or src == comp:
@@ -860,6 +866,21 @@ class Processor:
                 assert type(src) is int
                 self.written[src] = True
                 self.matched[src] = False
+
+
+    def _delta_fetch(self, comp: int, where: str) -> None:
+        """A fetch with delta-info (docs/delta.md, model section 15): the payload is a patch
+        against source-component, which must name another component; the delta-info must
+        be well-formed and name a format this processor applies."""
+        from ..delta.info import decode_delta_info
+
+        src = self._param(comp, _P_SOURCE, _FETCH, where)
+        if type(src) is not int or src >= self.n or src == comp:
+            raise DecodeError(f"source-component {src!r} is out of range for component {comp}", path=where)
+        info = self.params[comp][_P_DELTA]
+        if not isinstance(info, bytes):
+            raise DecodeError("delta-info must be a bstr", path=where)
+        decode_delta_info(info, self.limits, f"{where}(delta-info)")
 
 
 _COMMAND_CODES: Final = frozenset(int(c) for c in Command)

@@ -19,6 +19,7 @@ from functools import cache
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa
 
 from fwsign import cbor, cose
+from fwsign.delta import make_patch
 from fwsign.keys import HssLmsPublicKey, PrivateKey, PublicKey, SymmetricKey, key_id, make_signer, public_of
 from fwsign.limits import DEVICE_LIMITS
 from fwsign.pq import hsslms
@@ -39,6 +40,10 @@ OTHER_DEVICE = bytes.fromhex("0123456789abcdef0123456789abcdef")
 IMAGE = bytes((i * 7 + 3) & 0xFF for i in range(200))
 OTHER_IMAGE = bytes((i * 11 + 5) & 0xFF for i in range(200))
 IMAGES: dict[str, bytes] = {"image": IMAGE, "other": OTHER_IMAGE}
+#: Delta updates (docs/delta.md): a FWD1 patch from IMAGE (what a device with a running
+#: image runs) to OTHER_IMAGE, served as a payload like the images.
+PATCH = make_patch(IMAGE, OTHER_IMAGE)
+IMAGES["patch"] = PATCH
 
 #: The device's limits (bootloader-ref/include/bootref_limits.h, generated with these)
 DEVICE_MAX_ENVELOPE = DEVICE_LIMITS.max_envelope_bytes
@@ -344,7 +349,7 @@ def _pval(v: object) -> str:
         return "digest(image)" if v.value == sha256(IMAGE) else "digest(other)"
     if isinstance(v, bytes):
         named = {VENDOR: "V", CLASS: "C", DEVICE: "D", OTHER_VENDOR: "V'", OTHER_CLASS: "C'", OTHER_DEVICE: "D'",
-                 IMAGE: "image", OTHER_IMAGE: "other"}
+                 IMAGE: "image", OTHER_IMAGE: "other", PATCH: "patch"}
         return named.get(v, f"h'{v.hex()[:8]}'")
     return repr(v)
 

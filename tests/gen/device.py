@@ -26,7 +26,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -39,7 +39,7 @@ from fwsign.limits import DEVICE_LIMITS, Limits
 from fwsign.suit.codepoints import ManifestKey
 from fwsign.suit.decode import decode_envelope_parts, decode_manifest, decode_severed_sequence
 from fwsign.suit.model import CommandSequence, Envelope, Manifest
-from fwsign.suit.processor import DeviceModel, manifest_sequences, require_validate
+from fwsign.suit.processor import DeviceModel, ImageFacts, manifest_sequences, require_validate
 from fwsign.verify import (
     Policy,
     TrustedKey,
@@ -98,10 +98,19 @@ DEVICE_RULES = (
     "authorized it (constant over one install and boot here)",
     "D12 the battery is the level set (None: no reading: minimum-battery fails, power never occurs)",
     "D13 component 0's version is the running image's (given directly here); other components have none",
+    # delta updates (docs/processing-model.md section 15)
+    "D14 during the update run beside a running image, component 1 is the "
+    "running image: image-match and check-content of component 1 read it; its slot and "
+    "directives stay unavailable (D1)",
+    "D15 a fetch of component 0 with delta-info (after D2's checks and the "
+    "model's section 15 checks) is a port-error with an encryption-info, a source-component "
+    "other than 1 or no running image; the payload served (D3) must have the delta-info's "
+    "size and SHA-256 and apply to the running image within the image area (patch-invalid), "
+    "and its result is component 0's contents",
 )
 
 _FETCH, _COPY, _WRITE, _SWAP, _INVOKE = 21, 22, 18, 31, 23
-_P_URI, _P_ENC = 21, 19
+_P_URI, _P_ENC, _P_SOURCE, _P_DELTA = 21, 19, 22, -257
 SHA256 = -16  # the only digest algorithm of the C core
 #: A small flash: 1 KiB sectors, 4 for the envelope, one trailer, 1 KiB of image.
 GEOMETRY = Geometry(sector_size=1024, write_size=8, slot_sectors=6)
@@ -124,6 +133,8 @@ class _Port:
     fetched: bytes | None = None
     #: The slot being installed and booted: 0 on a fresh device, 1 beside a running image.
     slot: int = 0
+    #: The running image (D14, D15), or None on a fresh device.
+    running: bytes | None = None
     #: The device's update-management inputs (model section 14.1).
     um: DeviceUM | None = None
 
@@ -157,7 +168,7 @@ class BootFlowProcessor(_Processor):
     """The processor in device mode with the boot flow's port (DEVICE_RULES D1-D6)."""
 
     def __init__(self, manifest: Manifest, port: _Port, limits: Limits) -> None:
-        super().__init__(manifest, _model(port.fetched, port.slot, port.um), limits=limits)
+        super().__init__(manifest, _model(port.fetched, port.slot, port), limits=limits)
         self.port = port
 
     def _act(self, code: int, comp: int, where: str) -> None:
@@ -170,6 +181,10 @@ class BootFlowProcessor(_Processor):
             raise PortError("copy, write and swap are not available", path=where)  # D6
         if self.port.mode != "install" or self.port.fetched is not None:
             raise PortError("one fetch per install, none at boot", path=where)  # D2
+        if _P_DELTA in self.params[comp]:  # D15
+            self.port.fetched = self._delta(comp, where)
+            self.model = _model(self.port.fetched, self.port.slot, self.port)
+            return
         if _P_ENC in self.params[comp]:  # D9
             raise UnsupportedError("an encrypted payload, and the device has no decryption key", path=where)
         uri = self.params[comp][_P_URI]
@@ -179,12 +194,31 @@ class BootFlowProcessor(_Processor):
         if data is None:
             raise PortError(f"no payload for {uri!r}", path=where)
         self.port.fetched = data
-        self.model = _model(data, self.port.slot, self.port.um)  # D2
+        self.model = _model(data, self.port.slot, self.port)  # D2
+
+    def _delta(self, comp: int, where: str) -> bytes:
+        """D15: the patch is served, authenticated against delta-info, applied to the running image."""
+        from fwsign.delta.apply import patched
+
+        if _P_ENC in self.params[comp] or self.params[comp].get(_P_SOURCE) != 1 or self.port.running is None:
+            raise PortError("a patch needs the running image as component 1, unencrypted", path=where)
+        uri = self.params[comp][_P_URI]
+        data = self.port.payloads.get(uri) if isinstance(uri, str) else None  # D3
+        if data is None and not (isinstance(uri, str) and uri.startswith("#")):
+            data = self.port.payload
+        if data is None:
+            raise PortError(f"no payload for {uri!r}", path=where)
+        info = self.params[comp][_P_DELTA]
+        assert isinstance(info, bytes)
+        return patched(data, self.port.running, info, replace(self.limits, max_integrated_payload_bytes=IMAGE_CAPACITY),
+                       where)
 
 
-def _model(image: bytes | None, slot: int, um: DeviceUM | None = None) -> DeviceModel:
-    images = () if image is None else ((0, image_facts(image, {SHA256})),)
-    um = um or DeviceUM()
+def _model(image: bytes | None, slot: int, port: _Port | None = None) -> DeviceModel:
+    images: tuple[tuple[int, ImageFacts], ...] = () if image is None else ((0, image_facts(image, {SHA256})),)
+    if port is not None and port.mode == "install" and port.running is not None:  # D14
+        images = (*images, (1, image_facts(port.running, {SHA256})))
+    um = (port.um if port is not None else None) or DeviceUM()
     return DeviceModel(VENDOR, CLASS, DEVICE, images=images, slots=((0, slot),), host=False,
                        now=um.now, battery=um.battery, authorized=um.authorized,
                        versions=((0, um.version),) if um.version is not None else ())
@@ -205,7 +239,8 @@ def device_verdict(envelope: bytes, keys: tuple[TrustedKey, ...], counter: int, 
     """What a fresh device does with ``envelope``, by the model in device mode; ``running``:
     the sequence number of a confirmed image in slot 0 (the device counter is then at least
     that), so the update goes to slot 1 (D8)."""
-    port = _Port(payload, payloads, slot=0 if running is None else 1, um=um)
+    port = _Port(payload, payloads, slot=0 if running is None else 1,
+                 running=None if running is None else IMAGES["image"], um=um)
     if running is not None:
         counter = max(counter, running)
     try:

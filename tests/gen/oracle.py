@@ -24,11 +24,13 @@ from .build import (
     VersionParam,
     WaitParam,
 )
+from .rawcbor import Wrapped
 
 #: Parameter -> the Python types its value may have (section 7 "Parameters and their types").
 _TYPES: dict[int, tuple[type, ...]] = {
     1: (bytes,), 2: (bytes,), 24: (bytes,), 3: (object,), 5: (int,), 14: (int,), 22: (int,),
     12: (bool,), 13: (bool,), 18: (bytes,), 19: (bytes,), 21: (str,),
+    -257: (bytes, Wrapped),  # delta-info (docs/delta.md): a bstr, the generator writes it as bstr .cbor
     # update management (section 14.2): use-before, minimum-battery (uint), priority (int)
     4: (int,), 26: (int,), 27: (int,),
 }

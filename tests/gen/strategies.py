@@ -24,6 +24,7 @@ from .build import (
     OTHER_DEVICE,
     OTHER_IMAGE,
     OTHER_VENDOR,
+    PATCH,
     SHA256,
     SIGNERS,
     UNIMPLEMENTED_ALG,
@@ -39,6 +40,7 @@ from .build import (
     TryEach,
     VersionParam,
     WaitParam,
+    Wrapped,
     kind_of,
     sha256,
 )
@@ -101,12 +103,35 @@ def param(draw: Draw, code: int, n_components: int) -> object:
         return bytes.fromhex("d8608443a10101a1054c000102030405060708090a0bf6818341a0a1012180")
     if code == 12:
         return pick(draw, [(1, False), (1, True)])
+    if code == DELTA_INFO:
+        return delta_info(draw)
     if code in UM_PARAM_CODES:
         return um_param(draw, code)
     raise AssertionError(code)
 
 
-PARAM_CODES = (1, 2, 3, 14, 21, 13, 24, 5, 18, 22, 19, 12)
+#: fwsign's delta-info parameter (docs/delta.md, processing model section 15).
+DELTA_INFO = -257
+
+
+def delta_info(draw: Draw) -> object:
+    """A delta-info: usually naming the generated patch (or an image served as if it were
+    one), sometimes another format, digest algorithm or shape."""
+    kind = pick(draw, [(6, "patch"), (2, "image"), (1, "format"), (1, "sha384"), (1, "short"), (1, "size")])
+    if kind == "patch":
+        return Wrapped([1, len(PATCH), [SHA256, sha256(PATCH)]])
+    if kind == "image":
+        return Wrapped([1, len(IMAGE), [SHA256, sha256(IMAGE)]])
+    if kind == "format":
+        return Wrapped([2, len(PATCH), [SHA256, sha256(PATCH)]])
+    if kind == "sha384":
+        return Wrapped([1, len(PATCH), [-43, bytes(48)]])
+    if kind == "short":
+        return Wrapped([1, len(PATCH)])
+    return Wrapped([1, 1 << 32, [SHA256, sha256(PATCH)]])
+
+
+PARAM_CODES = (1, 2, 3, 14, 21, 13, 24, 5, 18, 22, 19, 12, DELTA_INFO)
 
 
 def params(draw: Draw, n_components: int, codes: tuple[int, ...] | None = None) -> Params:
@@ -204,6 +229,13 @@ def cases(draw: Draw) -> Case:
         (8, 20, ((3, 15),)),
         (9, 50, ((23, 2),)),
     ]
+    patch_weight = 1
+    if n >= 2 and chance(draw, 30):
+        patch_weight = 8  # the payload is then mostly the patch
+        # a delta release (docs/delta.md): check the source (component 1, the running image),
+        # then fetch the patch into component 0 from it
+        templates[1] = (20, 60, ((12, 1), (20, Params(((3, digest_of(IMAGE)), (14, len(IMAGE))))), (3, 15), (12, 0),
+                                 (20, Params(((21, uri), (22, 1), (DELTA_INFO, delta_info(draw))))), (21, 2)))
     for key, percent, base in templates:
         if chance(draw, percent):
             members.append((key, sequence(draw, n, 0, base=base)))
@@ -211,7 +243,7 @@ def cases(draw: Draw) -> Case:
                     for k, _ in members if k in (16, 20))
     payloads: list[tuple[str, str]] = []
     if chance(draw, 45):
-        payloads.append(("#fw", pick(draw, [(4, "image"), (1, "other")])))
+        payloads.append(("#fw", pick(draw, [(4, "image"), (1, "other"), (patch_weight, "patch")])))
     if chance(draw, 5):
         payloads.append(("#extra", "image"))
     blocks = tuple(block(draw) for _ in range(pick(draw, [(5, 1), (3, 2), (2, 3), (1, 4), (1, 5)])))
@@ -226,7 +258,7 @@ def cases(draw: Draw) -> Case:
         sequence_number=pick(draw, [(4, 3), (1, 1), (1, 2)]),
         noncanonical=pick(draw, [(40, ""), (1, "envelope"), (1, "manifest"), (1, "common")]),
         tagged=chance(draw, 30),
-        image=pick(draw, [(3, "image"), (2, None), (1, "other")]),
+        image=pick(draw, [(3, "image"), (2, None), (1, "other"), (patch_weight, "patch")]),
         identity=not chance(draw, 25),
         counter=counter,
         set_version=um_set_version(draw),

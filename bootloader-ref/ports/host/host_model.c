@@ -218,6 +218,7 @@ typedef struct dry {
     const uint8_t *enc;     /* the encryption info component 0's writes consume */
     size_t enc_len;
     int several;            /* more than one, and different */
+    int delta;              /* component 0's fetch is a patch (BOOTREF_DELTA) */
 } dry_t;
 
 static int dry_action(void *ctx, const bootref_action_t *a)
@@ -233,6 +234,8 @@ static int dry_action(void *ctx, const bootref_action_t *a)
             s->payload_len = f.len;
         }
     }
+    if (a->delta_info != NULL)
+        s->delta = 1;
     if (a->enc_info != NULL) {
         if (s->enc == NULL) {
             s->enc = a->enc_info;
@@ -434,6 +437,8 @@ static bootref_err_t host_run(bootref_host_t *h, bootref_ctx_t *c, const uint8_t
         else if ((e = decrypt(h, c, &s)) != BOOTREF_OK)
             return e;
     }
+    if (s.delta && have_image)
+        h->image_hidden = 1; /* a patch: the image it makes depends on a source not given here */
     have_image = have_image && !h->image_hidden;
 
     h->user_report = c->report;
