@@ -476,11 +476,11 @@ class SignedReport:
 
 def decode_signed(data: bytes) -> SignedReport:
     """Strictly decode a signed report: the COSE container, then the SUIT_Report inside."""
-    from .cose.attached import decode_attached
+    from .cose.messages import decode_cose
 
     if len(data) > MAX_REPORT_BYTES:
         raise LimitError(f"signed report is {len(data)} bytes, more than {MAX_REPORT_BYTES}", path="report")
-    msg = decode_attached(data, REPORT_LIMITS, "report.cose", string_limit=MAX_REPORT_BYTES)
+    msg = decode_cose(data, REPORT_LIMITS, "report.cose", attached=True, string_limit=MAX_REPORT_BYTES)
     assert msg.payload is not None and msg.alg is not None
     return SignedReport(msg.cose_tag, msg.alg, msg.kid, msg.payload, decode_report(msg.payload), msg)
 

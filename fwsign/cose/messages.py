@@ -100,9 +100,15 @@ class CoseMessage:
 _EMPTY_MAP: Final = FrozenMap()
 
 
-def decode_cose(data: bytes, limits: Limits, path: str) -> CoseMessage:
-    """Decode a tagged COSE_Sign1 or COSE_Mac0 (RFC 9052 sections 4.2 and 6.2)."""
-    value = loads(data, limits, path=path)
+def decode_cose(data: bytes, limits: Limits, path: str, *, attached: bool = False,
+                string_limit: int | None = None) -> CoseMessage:
+    """Decode a tagged COSE_Sign1 or COSE_Mac0 (RFC 9052 sections 4.2 and 6.2).
+
+    SUIT's authentication blocks sign a detached SUIT_Digest, so the payload must be nil;
+    with ``attached`` (a SUIT report, draft-ietf-suit-report's container) it must be a bstr.
+    The header rules and the to-be-signed structure are the same for both.
+    """
+    value = loads(data, limits, path=path, string_limit=string_limit)
     if not isinstance(value, Tag):
         raise expected("tagged COSE message", value, path)
     if value.tag in MULTI_SIGNER_TAGS:
@@ -128,13 +134,16 @@ def decode_cose(data: bytes, limits: Limits, path: str) -> CoseMessage:
     else:
         umap = check_header_map(unprotected, f"{path}.unprotected")
     check_auth_headers(pmap, umap, path)
-    if payload is not None:
+    if attached:
+        if type(payload) is not bytes:
+            raise expected("attached payload (bstr)", payload, f"{path}.payload")
+    elif payload is not None:
         raise DecodeError(
             "COSE payload must be nil: SUIT signs the detached SUIT_Digest", path=f"{path}.payload"
         )
     if type(tag) is not bytes:
         raise expected("signature/tag (bstr)", tag, f"{path}.signature")
-    return CoseMessage(value.tag, protected, pmap, umap, None, tag)
+    return CoseMessage(value.tag, protected, pmap, umap, payload if attached else None, tag)
 
 
 __all__ = [
