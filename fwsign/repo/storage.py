@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import os
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -115,18 +116,7 @@ class FileStorage:
             if exc.errno != 18:  # EXDEV: the staging area is on another file system; copy our own copy
                 raise
             with open(path, "rb") as fh:
-                tmp = dest.parent / f".{dest.name}.{secrets.token_hex(6)}.tmp"
-                try:
-                    with open(tmp, "xb") as out:
-                        while chunk := fh.read(CHUNK):
-                            out.write(chunk)
-                        out.flush()
-                        os.fsync(out.fileno())
-                    os.chmod(tmp, 0o644)
-                    os.replace(tmp, dest)
-                except BaseException:
-                    tmp.unlink(missing_ok=True)
-                    raise
+                write_synced(dest, iter(lambda: fh.read(CHUNK), b""))
             path.unlink(missing_ok=True)
 
     def flush(self) -> None:
@@ -143,12 +133,14 @@ class FileStorage:
         fsync_dir(dest.parent)
 
 
-def write_synced(path: Path, data: bytes) -> None:
-    """Temporary file, fsync, rename (the caller syncs the directory)."""
+def write_synced(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Temporary file, fsync, rename (the caller syncs the directory); ``data`` is the
+    bytes, or chunks of them streamed in."""
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
         with open(tmp, "xb") as fh:
-            fh.write(data)
+            for chunk in (data,) if isinstance(data, bytes) else data:
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
